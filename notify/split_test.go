@@ -23,7 +23,7 @@ type splitCase struct {
 const progToken = "PROG"
 
 var splitCases = []splitCase{
-	{"seed redirect", `"PROG del 10.30.6.110"`, []string{"PROG", "del", "10.30.6.110"}, "", ""},
+	{"seed redirect", `"PROG del 198.51.100.10"`, []string{"PROG", "del", "198.51.100.10"}, "", ""},
 	{"bare word", `PROG`, []string{"PROG"}, "", ""},
 	{"extra blanks", `"  PROG   add    198.51.100.10  "`, []string{"PROG", "add", "198.51.100.10"}, "", ""},
 	{"inner single quotes", `"PROG 'a b' c"`, []string{"PROG", "a b", "c"}, "", ""},
@@ -48,7 +48,7 @@ var splitCases = []splitCase{
 	{"double quotes inside single", `"PROG 'say \"hi\"'"`, []string{"PROG", `say "hi"`}, "", ""},
 	{"outer single quotes then user", `'PROG a b' root`, []string{"PROG", "a", "b"}, "root", ""},
 	{"backslash literal", `"PROG x\\\\y"`, []string{"PROG", `x\y`}, "", ""},
-	{"option with quoted value", `"PROG 10.30.6.110/24 --flag=\"v w\""`, []string{"PROG", "10.30.6.110/24", "--flag=v w"}, "", ""},
+	{"option with quoted value", `"PROG 198.51.100.10/24 --flag=\"v w\""`, []string{"PROG", "198.51.100.10/24", "--flag=v w"}, "", ""},
 	{"no shell metacharacters", `"PROG a;b | c & * ~ >out"`, []string{"PROG", "a;b", "|", "c", "&", "*", "~", ">out"}, "", ""},
 	{"utf8 bytes", `"PROG é ü"`, []string{"PROG", "é", "ü"}, "", ""},
 	{"unknown escape is literal", `"PROG \\q\\z"`, []string{"PROG", "qz"}, "", ""},

@@ -1,0 +1,114 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInteropSplitDebianKeepalived proves the split table against Debian's
+// keepalived 2.2.7: every table string becomes a notify_master (even rows)
+// or generic notify (odd rows) of a priority 255 MASTER instance in a
+// namespace; the script is this test binary (hard linked as rec-NN) that
+// records its argv; the recorded argv must equal what ParseScript gives
+// (plus INSTANCE VI_n MASTER 255 for the generic notify).
+func TestInteropSplitDebianKeepalived(t *testing.T) {
+	needRootTools(t)
+	dir := t.TempDir()
+	recDir := filepath.Join(dir, "rec")
+	if err := os.Mkdir(recDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type want struct {
+		prog string
+		argv []string
+	}
+	wants := map[string]want{}
+	var conf strings.Builder
+	conf.WriteString("global_defs {\n  router_id KAGO_NOTIFY\n}\n")
+	for i := 0; i < len(splitCases); i += 2 {
+		inst := i/2 + 1
+		fmt.Fprintf(&conf, "vrrp_instance VI_%d {\n  state MASTER\n  interface dum0\n  virtual_router_id %d\n"+
+			"  priority 255\n  advert_int 1\n  virtual_ipaddress {\n    198.51.100.%d/32\n  }\n", inst, inst, 200+inst)
+		for j := i; j < i+2 && j < len(splitCases); j++ {
+			tc := splitCases[j]
+			prog := filepath.Join(dir, fmt.Sprintf("rec-%02d", j))
+			if err := os.Link(exe, prog); err != nil {
+				t.Fatalf("link recorder: %v", err)
+			}
+			spec, err := ParseScript(strings.ReplaceAll(tc.rest, progToken, prog))
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			argv := spec.Argv
+			kw := "notify_master"
+			if j%2 == 1 {
+				kw = "notify"
+				argv = GenericNotifyArgv(argv, KindInstance, fmt.Sprintf("VI_%d", inst), StateMaster, 255)
+			}
+			if w := subst(tc.argv, prog); !reflect.DeepEqual(spec.Argv, w) {
+				t.Fatalf("%s: table and splitter disagree: %q vs %q", tc.name, spec.Argv, w)
+			}
+			wants[filepath.Base(prog)] = want{prog: tc.name, argv: argv}
+			fmt.Fprintf(&conf, "  %s %s\n", kw, strings.ReplaceAll(tc.rest, progToken, prog))
+		}
+		conf.WriteString("}\n")
+	}
+	confPath := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ns := newNetns(t)
+	ka := startKeepalived(t, ns, dir, confPath, recordEnv+"="+recDir)
+
+	// First recording of each recorder (a generic notify also runs at STOP).
+	got := map[string][]string{}
+	collect := func() bool {
+		ents, _ := os.ReadDir(recDir)
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasSuffix(name, ".tmp") {
+				continue
+			}
+			base := name[:strings.IndexByte(name, '.')]
+			if _, ok := got[base]; ok {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(recDir, name))
+			if err != nil {
+				continue
+			}
+			got[base] = strings.Split(string(b), "\x00")
+		}
+		return len(got) >= len(wants)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if !waitFor(ctx, collect) {
+		t.Errorf("only %d of %d scripts recorded within 15 s; keepalived said:\n%s", len(got), len(wants), ka.out.String())
+	}
+	for base, w := range wants {
+		g, ok := got[base]
+		if !ok {
+			t.Errorf("%s (%s): not run by keepalived", base, w.prog)
+			continue
+		}
+		if !reflect.DeepEqual(g, w.argv) {
+			t.Errorf("%s (%s):\n keepalived argv %q\n our argv        %q", base, w.prog, g, w.argv)
+		}
+	}
+	if t.Failed() {
+		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
+	}
+}
