@@ -32,3 +32,5 @@ func record(dir string) int {
 	}
 	return 0
 }
+
+func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }

@@ -1,0 +1,168 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// processGone reports whether pid has exited (absent, or a zombie nobody
+// reaps yet).
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
+}
+
+func TestExecRunnerArgvEnvDir(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	s := writeScript(t, dir, "rec.sh", `{ printf '%s\n' "$0" "$@"; pwd; echo "E=$KAGO_E"; } > "$OUT"; exit 7`+"\n")
+	r := &ExecRunner{Env: []string{"OUT=" + out, "KAGO_E=x y"}}
+	err := r.Run(context.Background(), Command{Argv: []string{s, "a b", "", "*"}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())})
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 7 {
+		t.Fatalf("Run = %v, want exit status 7", err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s + "\na b\n\n*\n/\nE=x y\n"
+	if string(b) != want {
+		t.Errorf("script saw %q, want %q", b, want)
+	}
+}
+
+func TestExecRunnerExecError(t *testing.T) {
+	var logged []string
+	r := &ExecRunner{Logf: func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }}
+	err := r.Run(context.Background(), Command{Argv: []string{"/nonexistent/kago-script"}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())})
+	if !errors.Is(err, ErrExec) {
+		t.Fatalf("Run = %v", err)
+	}
+	if len(logged) != 1 || logged[0] != "Error exec-ing command '/nonexistent/kago-script', error 2: No such file or directory" {
+		t.Errorf("log %q", logged)
+	}
+}
+
+func TestExecRunnerFileTestViaShell(t *testing.T) {
+	dir := t.TempDir()
+	present := filepath.Join(dir, "present")
+	if err := os.WriteFile(present, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &ExecRunner{}
+	id := Command{UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	id.Argv = []string{"<" + present}
+	if err := r.Run(context.Background(), id); err != nil {
+		t.Errorf("</present: %v", err)
+	}
+	id.Argv = []string{"<" + filepath.Join(dir, "absent")}
+	var ee *ExitError
+	if err := r.Run(context.Background(), id); !errors.As(err, &ee) || ee.Code == 0 {
+		t.Errorf("</absent: %v", err)
+	}
+}
+
+// TestExecRunnerTimeoutKillsGroup: a script that starts a background
+// `sleep 1000` and then sleeps itself is killed with its whole process group
+// when the dispatcher's timeout expires.
+func TestExecRunnerTimeoutKillsGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pids")
+	s := writeScript(t, dir, "hang.sh", `sleep 1000 & echo $$ $! > "$1.tmp"; mv "$1.tmp" "$1"; sleep 1000`+"\n")
+	results := make(chan Result, 1)
+	var logged []string
+	logf := func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }
+	d := NewDispatcher(DispatcherOptions{Logf: logf, OnResult: func(r Result) { results <- r }})
+	defer d.Close(context.Background())
+	const timeout = 300 * time.Millisecond
+	if err := d.Submit(Job{Key: "VI_1", Name: "VI_1 notify_master", Timeout: timeout,
+		Command: Command{Argv: []string{s, pidFile}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}}); err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	select {
+	case r = <-results:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result within 10 s")
+	}
+	if !r.TimedOut || !errors.Is(r.Err, ErrTimeout) {
+		t.Fatalf("result %+v", r)
+	}
+	if r.Duration < timeout || r.Duration > timeout+3*time.Second {
+		t.Errorf("duration %v for timeout %v", r.Duration, timeout)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("script did not record its pids: %v", err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		p, _ := strconv.Atoi(f)
+		pids = append(pids, p)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("pids %q", b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !waitFor(ctx, func() bool { return processGone(pids[0]) && processGone(pids[1]) }) {
+		for _, p := range pids {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		t.Fatalf("processes %v survived the timeout", pids)
+	}
+	if len(logged) != 1 || !strings.HasPrefix(logged[0], "VI_1 notify_master script "+s+" timed out after 300ms") {
+		t.Errorf("log %q", logged)
+	}
+}
+
+// TestExecRunnerCredential: as root the script runs as the given uid/gid
+// with no supplementary groups but the gid.
+func TestExecRunnerCredential(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch uid")
+	}
+	dir, err := os.MkdirTemp("", "kago-cred-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "id")
+	s := writeScript(t, dir, "id.sh", `id -u > "$1"; id -g >> "$1"; id -G >> "$1"`+"\n")
+	r := &ExecRunner{}
+	if err := r.Run(context.Background(), Command{Argv: []string{s, out}, UID: 65534, GID: 65534}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "65534\n65534\n65534\n" {
+		t.Errorf("id output %q", b)
+	}
+}
