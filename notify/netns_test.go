@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,10 +64,28 @@ func newNetns(t *testing.T) string {
 	return ns
 }
 
+// syncBuffer is a bytes.Buffer safe for the exec copier and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // keepalivedProc is Debian's keepalived running in a namespace.
 type keepalivedProc struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *syncBuffer
 }
 
 // startKeepalived runs Debian's keepalived in the foreground inside ns with
@@ -77,9 +96,9 @@ func startKeepalived(t *testing.T, ns, dir, conf string, env ...string) *keepali
 	cmd := exec.Command("ip", "netns", "exec", ns, debianKeepalived,
 		"-n", "-l", "-D", "-f", conf,
 		"-p", dir+"/keepalived.pid", "-r", dir+"/vrrp.pid", "-c", dir+"/checkers.pid")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	out := &syncBuffer{}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start keepalived: %v", err)
@@ -95,7 +114,7 @@ func startKeepalived(t *testing.T, ns, dir, conf string, env ...string) *keepali
 			<-done
 		}
 	})
-	return &keepalivedProc{cmd: cmd, out: &out}
+	return &keepalivedProc{cmd: cmd, out: out}
 }
 
 // waitFor polls cond every 100 ms until it holds or the deadline passes.
