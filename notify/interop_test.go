@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,7 +36,24 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 	}
 	wants := map[string]want{}
 	var conf strings.Builder
-	conf.WriteString("global_defs {\n  router_id KAGO_NOTIFY\n}\n")
+	// The FIFO exists before keepalived starts, so it is left in place and
+	// keeps the lines written to it; the FIFO script is a recorder too.
+	fifoPath := filepath.Join(dir, "notify.fifo")
+	if err := syscall.Mkfifo(fifoPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifoR, err := os.OpenFile(fifoPath, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifoR.Close()
+	fifoProg := filepath.Join(dir, "rec-fifo")
+	if err := os.Link(exe, fifoProg); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&conf, "global_defs {\n  router_id KAGO_NOTIFY\n  vrrp_notify_fifo %s\n  vrrp_notify_fifo_script \"%s -x\"\n}\n", fifoPath, fifoProg)
+	wants["rec-fifo"] = want{prog: "vrrp_notify_fifo_script", argv: FifoScriptArgv([]string{fifoProg, "-x"}, fifoPath)}
+	var fifoWant []string
 	for i := 0; i < len(splitCases); i += 2 {
 		inst := i/2 + 1
 		fmt.Fprintf(&conf, "vrrp_instance VI_%d {\n  state MASTER\n  interface dum0\n  virtual_router_id %d\n"+
@@ -63,6 +81,7 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 			fmt.Fprintf(&conf, "  %s %s\n", kw, strings.ReplaceAll(tc.rest, progToken, prog))
 		}
 		conf.WriteString("}\n")
+		fifoWant = append(fifoWant, InstanceFifoLine(KindInstance, fmt.Sprintf("VI_%d", inst), StateMaster, 255))
 	}
 	confPath := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
@@ -106,6 +125,21 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 		}
 		if !reflect.DeepEqual(g, w.argv) {
 			t.Errorf("%s (%s):\n keepalived argv %q\n our argv        %q", base, w.prog, g, w.argv)
+		}
+	}
+	// Every instance's MASTER line must be there.
+	buf := make([]byte, 1<<16)
+	n, _ := fifoR.Read(buf)
+	lines := strings.SplitAfter(string(buf[:n]), "\n")
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if l != "" {
+			seen[l] = true
+		}
+	}
+	for _, w := range fifoWant {
+		if !seen[w] {
+			t.Errorf("fifo line %q missing; fifo held %q", w, lines)
 		}
 	}
 	if t.Failed() {
