@@ -1,0 +1,61 @@
+package vrrp
+
+import (
+	"time"
+
+	"keepalived-go/vrrp/packet"
+)
+
+// Event is an input to Instance.Step. Every event carries Now, a reading of
+// a monotonic clock (any epoch, the same for all events of an instance).
+type Event interface{ now() time.Duration }
+
+// Start leaves INIT. It must be the first event.
+type Start struct{ Now time.Duration }
+
+// Tick tells the instance the time; send one at or after NextDeadline.
+type Tick struct{ Now time.Duration }
+
+// AdvertReceived carries one framed packet (packet.Parse4/Parse6) whose
+// VRID the shell has matched to this instance.
+type AdvertReceived struct {
+	Now    time.Duration
+	Packet *packet.Received
+}
+
+// IfaceDown and IfaceUp report the instance's interface link state.
+type IfaceDown struct{ Now time.Duration }
+type IfaceUp struct{ Now time.Duration }
+
+// TrackFault reports a tracked object without weight (track_script,
+// track_interface, track_file, ... with weight 0) going down or up. Any
+// object down puts the instance in FAULT.
+type TrackFault struct {
+	Now   time.Duration
+	Name  string
+	Fault bool
+}
+
+// PriorityChanged gives the current sum of tracking weights applied to the
+// base priority. The effective priority is base+Weight clamped to 1..254;
+// an address owner (255) is never changed (keepalived
+// vrrp_set_effective_priority).
+type PriorityChanged struct {
+	Now    time.Duration
+	Weight int
+}
+
+// Shutdown stops the instance: STOP, or DELETED when a reload removed it.
+type Shutdown struct {
+	Now     time.Duration
+	Deleted bool
+}
+
+func (e Start) now() time.Duration           { return e.Now }
+func (e Tick) now() time.Duration            { return e.Now }
+func (e AdvertReceived) now() time.Duration  { return e.Now }
+func (e IfaceDown) now() time.Duration       { return e.Now }
+func (e IfaceUp) now() time.Duration         { return e.Now }
+func (e TrackFault) now() time.Duration      { return e.Now }
+func (e PriorityChanged) now() time.Duration { return e.Now }
+func (e Shutdown) now() time.Duration        { return e.Now }
