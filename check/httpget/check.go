@@ -149,19 +149,21 @@ func (t Target) Verify(r Result) error {
 
 // Fetch sends the request and reads the whole response without judging
 // status or digest. It is what genhash runs.
-func Fetch(ctx context.Context, t Target, opts ...Option) (Result, error) {
+func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error) {
 	c := config{now: time.Now}
 	for _, o := range opts {
 		o(&c)
 	}
-	res := Result{ContentLength: -1}
+	res = Result{ContentLength: -1}
 	if err := ctx.Err(); err != nil {
 		return res, ctxError(ctx, PhaseConnect, "Timeout connecting")
 	}
 	start := c.now()
 	defer func() { res.Timings.Total = c.now().Sub(start) }()
 
-	connDeadline := deadline(ctx, start, t.Timeout)
+	// Socket deadlines are wall-clock times; the injected clock only
+	// measures Timings.
+	connDeadline := deadline(ctx, time.Now(), t.Timeout)
 	conn, err := dial(ctx, t, connDeadline)
 	res.Timings.Connect = c.now().Sub(start)
 	if err != nil {
@@ -194,7 +196,7 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (Result, error) {
 		conn = tc
 	}
 
-	conn.SetDeadline(deadline(ctx, c.now(), t.Timeout))
+	conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
 	if _, err := conn.Write(t.Request()); err != nil {
 		if e := ioError(ctx, err, PhaseWrite, "Timeout WEB write"); e != nil {
 			return res, e
@@ -220,7 +222,7 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (Result, error) {
 	}
 
 	phase, timeoutMsg := PhaseFirstRead, "Timeout WEB read"
-	conn.SetDeadline(deadline(ctx, sent, t.Timeout))
+	conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
 	for {
 		buf := rr.free()
 		if len(buf) == 0 {
@@ -254,7 +256,7 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (Result, error) {
 			if !t.TLS {
 				// Plain reads each get a fresh timeout; TLS reads keep
 				// the deadline set when the first bytes came in.
-				conn.SetDeadline(deadline(ctx, c.now(), t.Timeout))
+				conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
 			}
 		}
 		if err == nil {
