@@ -267,7 +267,9 @@ func (vm *VM) Run(ctx context.Context, script string) (string, error) {
 	if KVM() {
 		args = append(args, "-enable-kvm")
 	} else {
-		args = append(args, "-accel", "tcg")
+		// max gives TCG the SSE4.2 that crc32c-intel (an nf_conntrack
+		// dependency) probes for.
+		args = append(args, "-accel", "tcg", "-cpu", "max")
 	}
 	cmd := exec.CommandContext(ctx, Qemu, args...)
 	var out bytes.Buffer
