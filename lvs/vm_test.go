@@ -157,3 +157,60 @@ echo '=== END ipvsadm-final ==='
 }
 
 func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestKernelFeatureTable programs one service per feature (every
+// scheduler and flag, protocols, fwmark, IPv6, persistence, NAT/DR/TUN
+// with tunnel types, thresholds) and checks that the kernel's answer
+// diffs to nothing, that List decodes it to the desired table, and that
+// ipvsadm shows the golden table.
+func TestKernelFeatureTable(t *testing.T) {
+	vm := vmOrSkip(t)
+	prog := buildStatic(t, "./internal/vmprog")
+	mods := []string{"ip_vs"}
+	for _, s := range []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"} {
+		mods = append(mods, "ip_vs_"+s)
+	}
+	if err := vm.AddModules(mods...); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.AddBinary("/usr/sbin/ipvsadm", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.AddBinary(prog, "/bin/vmprog"); err != nil {
+		t.Fatal(err)
+	}
+	console, err := vm.Run(context.Background(), "/bin/vmprog features\n")
+	if err != nil {
+		t.Fatalf("%v\nconsole:\n%s", err, console)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("console:\n%s", console)
+		}
+	})
+	if !strings.Contains(console, "vmprog: OK") {
+		t.Fatal("vm program failed")
+	}
+	sec := func(name string) string {
+		t.Helper()
+		s, ok := vmtest.Section(console, name)
+		if !ok {
+			t.Fatalf("no section %q", name)
+		}
+		return s
+	}
+	if got := sec("features-steady"); got != "writes 0\n" {
+		t.Errorf("second reconcile against the kernel was not empty:\n%s", got)
+	}
+	if got, want := sec("features-list"), sec("features-desired"); got != want {
+		t.Errorf("List decoded\n%s\nwant\n%s", got, want)
+	}
+	golden(t, "features.ipvsadm", sec("features-ipvsadm"))
+	golden(t, "features-tun.ipvsadm", sec("features-tun"))
+	if got := sec("features-release"); got != "writes 17\n" {
+		t.Errorf("release: %s", got)
+	}
+	if got := sec("features-empty"); strings.Count(got, "\n") != 3 {
+		t.Errorf("table not empty after release:\n%s", got)
+	}
+}

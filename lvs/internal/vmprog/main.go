@@ -20,7 +20,11 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	steps := run
+	if len(os.Args) > 1 && os.Args[1] == "features" {
+		steps = features
+	}
+	if err := steps(); err != nil {
 		fmt.Println("vmprog: FAIL:", err)
 		os.Exit(1)
 	}
