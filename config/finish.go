@@ -1,0 +1,377 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"keepalived-go/parser"
+)
+
+// finish applies defaults that depend on other blocks and runs keepalived's
+// whole-config checks, in the order keepalived runs them.
+func (b *builder) finish() {
+	b.finishVRRP()
+	b.finishLVS()
+	b.checkScriptSecurity()
+}
+
+func atPos(p Pos) lexer.Position {
+	return lexer.Position{Filename: p.File, Line: p.Line, Column: p.Col}
+}
+
+func (b *builder) finishVRRP() {
+	g := &b.cfg.Global
+	scripts := map[string]bool{}
+	for _, s := range b.cfg.Scripts {
+		scripts[s.Name] = true
+	}
+	files := map[string]bool{}
+	for _, f := range b.cfg.TrackFiles {
+		files[f.Name] = true
+	}
+	for _, in := range b.pendingSMTP {
+		switch {
+		case g.SMTPAlertVRRP != nil:
+			in.SMTPAlert = *g.SMTPAlertVRRP
+		case g.SMTPAlert != nil:
+			in.SMTPAlert = *g.SMTPAlert
+		}
+	}
+	var kept []*VRRPInstance
+	byName := map[string]*VRRPInstance{}
+	for _, in := range b.cfg.Instances {
+		if in.Version == unsetInt {
+			in.Version = g.VRRPVersion
+		}
+		if in.GarpMasterDelay == unsetInt {
+			in.GarpMasterDelay = g.GarpMasterDelay
+		}
+		if in.GarpMasterRepeat == unsetInt {
+			in.GarpMasterRepeat = g.GarpMasterRepeat
+		}
+		if in.GarpMasterRefresh == unsetInt {
+			in.GarpMasterRefresh = g.GarpMasterRefresh
+		}
+		if in.GarpMasterRefreshRepeat == unsetInt {
+			in.GarpMasterRefreshRepeat = g.GarpMasterRefreshRep
+		}
+		if in.GarpLowerPrioDelay == unsetInt {
+			in.GarpLowerPrioDelay = in.GarpMasterDelay
+			if g.GarpLowerPrioDelay != nil {
+				in.GarpLowerPrioDelay = *g.GarpLowerPrioDelay
+			}
+		}
+		if in.GarpLowerPrioRepeat == unsetInt {
+			in.GarpLowerPrioRepeat = in.GarpMasterRepeat
+			if g.GarpLowerPrioRepeat != nil {
+				in.GarpLowerPrioRepeat = *g.GarpLowerPrioRepeat
+			}
+		}
+		if in.DownTimerAdverts == unsetInt {
+			in.DownTimerAdverts = g.DownTimerAdverts
+		}
+		if !in.LowerPrioNoAdvert {
+			in.LowerPrioNoAdvert = g.LowerPrioNoAdvert
+		}
+		if !in.HigherPrioSendAdvert {
+			in.HigherPrioSendAdvert = g.HigherPrioSendAdvert
+		}
+		if in.Version == 2 && in.AdvertInt%time.Second != 0 {
+			d := in.AdvertInt.Round(time.Second)
+			if d == 0 {
+				d = time.Second
+			}
+			b.reportGlobal(parser.SevGeneral, "(%s) VRRPv2 advert interval %s not an integer number of seconds - rounding to %d", in.Name, fmtSeconds(in.AdvertInt), d/time.Second)
+			in.AdvertInt = d
+		}
+		if in.Version == 3 && in.Auth.Type != "" {
+			b.reportGlobal(parser.SevGeneral, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
+			in.Auth = Auth{}
+		}
+		in.TrackScripts = b.resolveRefs(in.Name, "track script", in.TrackScripts, scripts)
+		in.TrackFiles = b.resolveRefs(in.Name, "track file", in.TrackFiles, files)
+		if in.VRID == 0 {
+			b.reportGlobal(parser.SevGeneral, "(%s) the virtual router id must be set", in.Name)
+			continue
+		}
+		if in.Auth.Type == "AH" && in.State == StateMaster && in.Priority != 255 {
+			b.reportGlobal(parser.SevGeneral, "(%s) Initial state master is incompatible with AH authentication - clearing", in.Name)
+			in.State = StateBackup
+		}
+		kept = append(kept, in)
+		byName[in.Name] = in
+	}
+	b.cfg.Instances = kept
+	var groups []*SyncGroup
+	for _, sg := range b.cfg.SyncGroups {
+		var members []string
+		for _, m := range sg.Members {
+			in, ok := byName[m]
+			if !ok {
+				b.diags.Add(atPos(sg.Pos), parser.SevGeneral, "Virtual router %s specified in sync group %s doesn't exist - ignoring", m, sg.Name)
+				continue
+			}
+			in.SyncGroup = sg.Name
+			members = append(members, m)
+		}
+		sg.Members = members
+		if len(members) == 0 {
+			b.reportGlobal(parser.SevGeneral, "Sync group %s has no virtual router(s). removing", sg.Name)
+			continue
+		}
+		sg.TrackScripts = b.resolveRefs(sg.Name, "track script", sg.TrackScripts, scripts)
+		sg.TrackFiles = b.resolveRefs(sg.Name, "track file", sg.TrackFiles, files)
+		groups = append(groups, sg)
+	}
+	b.cfg.SyncGroups = groups
+	if b.missingInterface {
+		b.reportGlobal(parser.SevBadInterface, "Non-existent interface specified in configuration")
+	}
+}
+
+func (b *builder) resolveRefs(owner, what string, refs []TrackRef, known map[string]bool) []TrackRef {
+	var out []TrackRef
+	for _, r := range refs {
+		if !known[r.Name] {
+			b.diags.Add(atPos(r.Pos), parser.SevGeneral, "(%s) %s %s not found, ignoring...", owner, what, r.Name)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func fmtSeconds(d time.Duration) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.6f", d.Seconds()), "0"), ".")
+}
+
+// Trio formats an address the way keepalived's logs do: [addr]:proto:port.
+func Trio(addr string, proto string, port int) string {
+	p := strings.ToLower(proto)
+	if p == "" {
+		p = "none"
+	}
+	return fmt.Sprintf("[%s]:%s:%d", addr, p, port)
+}
+
+// Name is keepalived's FMT_VS rendering of a virtual server.
+func (vs *VirtualServer) Name() string {
+	switch {
+	case vs.Group != "":
+		return fmt.Sprintf("[%s]:%d", vs.Group, vs.Port)
+	case vs.FWMark != 0:
+		return fmt.Sprintf("FWM %d", vs.FWMark)
+	}
+	return Trio(vs.Addr.String(), vs.Protocol, vs.Port)
+}
+
+func (b *builder) finishLVS() {
+	g := &b.cfg.Global
+	groups := map[string]*VirtualServerGroup{}
+	for _, sg := range b.cfg.ServerGroups {
+		groups[sg.Name] = sg
+	}
+	var kept []*VirtualServer
+	for _, vs := range b.cfg.VirtualServers {
+		if vs.Group != "" && groups[vs.Group] == nil {
+			b.reportGlobal(parser.SevGeneral, "Virtual server group %s specified but not configured - ignoring virtual server %s", vs.Group, vs.Name())
+			continue
+		}
+		byAddr := vs.Group == "" && vs.FWMark == 0
+		if grp := groups[vs.Group]; grp != nil {
+			for _, e := range grp.Entries {
+				if !e.IsMark {
+					byAddr = true
+				}
+			}
+		}
+		if byAddr && vs.Protocol == "" {
+			b.reportGlobal(parser.SevGeneral, "Virtual server %s: no protocol set - defaulting to UDP", vs.Name())
+			vs.Protocol = "UDP"
+		}
+		if !byAddr && vs.Protocol != "" {
+			b.reportGlobal(parser.SevGeneral, "Warning: Virtual server %s: protocol specified for fwmark - protocol will be ignored", vs.Name())
+			vs.Protocol = ""
+		}
+		if byAddr && vs.Group == "" && vs.FWMark == 0 && vs.Port == 0 && vs.PersistenceTimeout == 0 {
+			b.reportGlobal(parser.SevGeneral, "Virtual server %s: zero port only valid for persistent services - setting", vs.Name())
+			vs.PersistenceTimeout = 6 * time.Minute
+		}
+		if vs.Scheduler == "" {
+			b.reportGlobal(parser.SevGeneral, "Virtual server %s: no scheduler set, setting default 'wlc'", vs.Name())
+			vs.Scheduler = "wlc"
+		}
+		vs.SMTPAlert = vs.SMTPAlert || (g.SMTPAlertChecker != nil && *g.SMTPAlertChecker) || (g.SMTPAlertChecker == nil && g.SMTPAlert != nil && *g.SMTPAlert)
+		kept = append(kept, vs)
+	}
+	b.cfg.VirtualServers = kept
+	weights := map[*VirtualServer]int{}
+	for _, p := range b.rsPending {
+		rs, vs := p.rs, p.vs
+		if rs.Forwarding == "" {
+			if vs.Forwarding == "" {
+				b.reportGlobal(parser.SevGeneral, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
+				vs.Forwarding = ForwardNAT
+			}
+			rs.Forwarding, rs.Tunnel = vs.Forwarding, vs.Tunnel
+		}
+		if p.alpha != nil {
+			rs.Alpha = *p.alpha
+		} else {
+			rs.Alpha = vs.Alpha
+		}
+		if p.inhibit != nil {
+			rs.InhibitOnFailure = *p.inhibit
+		} else {
+			rs.InhibitOnFailure = vs.InhibitOnFailure
+		}
+		if rs.Retry < 0 && vs.Retry != nil {
+			rs.Retry = *vs.Retry
+		}
+		if rs.ConnectTimeout < 0 {
+			rs.ConnectTimeout = vs.ConnectTimeout
+		}
+		if rs.DelayLoop < 0 {
+			rs.DelayLoop = vs.DelayLoop
+		}
+		if rs.Warmup == nil {
+			rs.Warmup = vs.Warmup
+		}
+		if rs.DelayBeforeRetry == nil {
+			rs.DelayBeforeRetry = vs.DelayBeforeRetry
+		}
+		if rs.Weight < 0 {
+			rs.Weight = vs.Weight
+		}
+		switch {
+		case p.smtp != nil:
+			rs.SMTPAlert = *p.smtp
+		case g.SMTPAlertChecker != nil:
+			rs.SMTPAlert = *g.SMTPAlertChecker
+		case g.SMTPAlert != nil:
+			rs.SMTPAlert = *g.SMTPAlert
+		default:
+			// keepalived's own inconsistency, kept for compatibility: real
+			// servers alert by default when nothing says otherwise.
+			rs.SMTPAlert = true
+		}
+		weights[vs] += rs.Weight
+		if rs.Forwarding == ForwardNAT {
+			if vs.FWMark == 0 && rs.Port == 0 {
+				rs.Port = vs.Port
+			}
+			continue
+		}
+		switch {
+		case vs.FWMark != 0:
+			if rs.Port != 0 {
+				b.reportGlobal(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+				rs.Port = 0
+			}
+		case vs.Group != "":
+		case rs.Port == 0:
+			rs.Port = vs.Port
+		case rs.Port != vs.Port:
+			b.reportGlobal(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+			rs.Port = vs.Port
+		}
+	}
+	for _, vs := range b.cfg.VirtualServers {
+		if ss := vs.SorryServer; ss != nil {
+			if ss.Forwarding == "" {
+				if vs.Forwarding == "" {
+					b.reportGlobal(parser.SevGeneral, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
+					vs.Forwarding = ForwardNAT
+				}
+				ss.Forwarding, ss.Tunnel = vs.Forwarding, vs.Tunnel
+			}
+			ss.Weight, ss.Retry, ss.ConnectTimeout, ss.DelayLoop = 1, 0, vs.ConnectTimeout, vs.DelayLoop
+			ss.InhibitOnFailure = vs.SorryServerInhibit
+			if ss.Port == 0 && vs.FWMark == 0 {
+				ss.Port = vs.Port
+			}
+		}
+		if sum, ok := weights[vs]; ok && vs.Quorum > sum {
+			b.reportGlobal(parser.SevGeneral, "Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, vs.Name(), sum, sum)
+			vs.Quorum = sum
+		}
+		if vs.Hysteresis >= vs.Quorum && vs.Quorum > 0 {
+			b.reportGlobal(parser.SevGeneral, "Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Name(), vs.Hysteresis, vs.Quorum, vs.Quorum-1)
+			vs.Hysteresis = vs.Quorum - 1
+		}
+	}
+	b.resolveCheckers()
+}
+
+// resolveCheckers gives every checker its timings: its own keyword, else the
+// real server's, else the checker kind's default, as keepalived does.
+func (b *builder) resolveCheckers() {
+	owner := map[*Checker]*RealServer{}
+	for _, vs := range b.cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			for _, ck := range rs.Checkers {
+				owner[ck] = rs
+			}
+		}
+	}
+	for _, p := range b.ckPending {
+		ck := p.ck
+		rs := owner[ck]
+		if rs == nil {
+			continue
+		}
+		if p.alpha != nil {
+			ck.Alpha = *p.alpha
+		} else {
+			ck.Alpha = rs.Alpha
+		}
+		ck.ConnectTimeout = rs.ConnectTimeout
+		if p.timeout != nil {
+			ck.ConnectTimeout = *p.timeout
+		}
+		ck.DelayLoop = rs.DelayLoop
+		if p.delay != nil {
+			ck.DelayLoop = *p.delay
+		}
+		defaultRetry, defaultDBR := 1, time.Second
+		switch ck.Kind {
+		case DNSCheck:
+			defaultRetry, defaultDBR = 3, 0
+		case MiscCheck:
+			defaultRetry = 0
+		case HTTPGet, SSLGet:
+			defaultDBR = 3 * time.Second
+		}
+		switch {
+		case p.retry != nil:
+			ck.Retry = *p.retry
+		case rs.Retry >= 0:
+			ck.Retry = rs.Retry
+		default:
+			ck.Retry = defaultRetry
+		}
+		switch {
+		case p.warmup != nil:
+			ck.Warmup = *p.warmup
+		case rs.Warmup != nil:
+			ck.Warmup = *rs.Warmup
+		default:
+			ck.Warmup = ck.DelayLoop
+		}
+		switch {
+		case p.dbr != nil:
+			ck.DelayBeforeRetry = *p.dbr
+		case rs.DelayBeforeRetry != nil:
+			ck.DelayBeforeRetry = *rs.DelayBeforeRetry
+		case defaultDBR != 0:
+			ck.DelayBeforeRetry = defaultDBR
+		default:
+			ck.DelayBeforeRetry = ck.DelayLoop
+		}
+		if ck.Kind == MiscCheck && ck.MiscTimeout == 0 {
+			ck.MiscTimeout = ck.DelayLoop
+		}
+	}
+}

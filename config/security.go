@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+
+	"keepalived-go/parser"
+)
+
+// scriptExists reports whether a configured command names an existing
+// executable. keepalived only counts scripts it can find when it decides
+// whether script security should have been enabled.
+func scriptExists(s *Script) bool {
+	if s == nil || s.Command == "" {
+		return false
+	}
+	argv0 := strings.Fields(s.Command)
+	if len(argv0) == 0 {
+		return false
+	}
+	name := strings.Trim(argv0[0], "\"'")
+	if strings.Contains(name, "/") {
+		st, err := os.Stat(name)
+		return err == nil && !st.IsDir()
+	}
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+// checkScriptSecurity reports the one-line SECURITY VIOLATION keepalived
+// gives when scripts run but enable_script_security is off, once for the
+// VRRP side and once for the checker side.
+func (b *builder) checkScriptSecurity() {
+	g := &b.cfg.Global
+	if g.EnableScriptSecurity {
+		return
+	}
+	any := func(list ...*Script) bool {
+		for _, s := range list {
+			if scriptExists(s) {
+				return true
+			}
+		}
+		return false
+	}
+	var vrrp []*Script
+	for _, s := range b.cfg.Scripts {
+		vrrp = append(vrrp, s.Script)
+	}
+	for _, in := range b.cfg.Instances {
+		vrrp = append(vrrp, in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.Notify, in.NotifyMasterRxLowerPri)
+	}
+	for _, sg := range b.cfg.SyncGroups {
+		vrrp = append(vrrp, sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify)
+	}
+	if len(b.cfg.Instances) > 0 {
+		vrrp = append(vrrp, g.NotifyFIFO.Script, g.VRRPNotifyFIFO.Script)
+	}
+	if any(vrrp...) {
+		b.reportGlobal(parser.SevSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
+	}
+	var chk []*Script
+	for _, vs := range b.cfg.VirtualServers {
+		chk = append(chk, vs.QuorumUp, vs.QuorumDown)
+		for _, rs := range vs.RealServers {
+			chk = append(chk, rs.NotifyUp, rs.NotifyDown)
+			for _, ck := range rs.Checkers {
+				chk = append(chk, ck.MiscPath)
+			}
+		}
+	}
+	if len(b.cfg.VirtualServers) > 0 {
+		chk = append(chk, g.NotifyFIFO.Script, g.LVSNotifyFIFO.Script)
+	}
+	if any(chk...) {
+		b.reportGlobal(parser.SevSecurity, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.")
+	}
+}

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"keepalived-go/parser"
+)
+
+// Value readers shared by every block. Each reports keepalived-style
+// diagnostics at the statement's position and says whether the value is usable.
+
+func toPos(p lexer.Position) Pos { return Pos{File: p.Filename, Line: p.Line, Col: p.Column} }
+
+type builder struct {
+	opts  Options
+	diags *parser.Diagnostics
+	cfg   *Config
+
+	pendingSMTP      []*VRRPInstance // smtp_alert resolved from global_defs at the end
+	missingInterface bool
+	rsPending        []rsInherit
+	nextRulePrio4    int
+	nextRulePrio6    int
+	ckPending        []ckInherit
+}
+
+func (b *builder) report(st *parser.Stmt, sev parser.Severity, format string, args ...any) {
+	var p lexer.Position
+	if st != nil {
+		p = st.Pos
+	}
+	b.diags.Add(p, sev, format, args...)
+}
+
+// reportAt reports without a line, as keepalived does for whole-config checks.
+func (b *builder) reportGlobal(sev parser.Severity, format string, args ...any) {
+	b.diags.Add(lexer.Position{}, sev, format, args...)
+}
+
+func (b *builder) keep(st *parser.Stmt, block string) Setting {
+	return Setting{Pos: toPos(st.Pos), Block: block, Keyword: st.Name(), Args: st.Values()}
+}
+
+// arg returns argument i, reporting a missing parameter.
+func (b *builder) arg(st *parser.Stmt, i int) (string, bool) {
+	if i < len(st.Args) {
+		return st.Args[i].Value(), true
+	}
+	b.report(st, parser.SevMissingParameter, "%s: missing parameter", st.Name())
+	return "", false
+}
+
+func (b *builder) intArg(st *parser.Stmt, i, min, max int) (int, bool) {
+	s, ok := b.arg(st, i)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < int64(min) || n > int64(max) {
+		b.report(st, parser.SevInvalidNumber, "%s: invalid value '%s' (must be an integer between %d and %d)", st.Name(), s, min, max)
+		return 0, false
+	}
+	return int(n), true
+}
+
+// parseTimer reads keepalived's decimal seconds (up to microseconds).
+func parseTimer(s string) (time.Duration, bool) {
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f > float64(math.MaxInt64/int64(time.Second)) {
+		return 0, false
+	}
+	if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 > 6 {
+		return 0, false
+	}
+	return time.Duration(math.Round(f * float64(time.Second))), true
+}
+
+func (b *builder) timerArg(st *parser.Stmt, i int) (time.Duration, bool) {
+	s, ok := b.arg(st, i)
+	if !ok {
+		return 0, false
+	}
+	d, ok := parseTimer(s)
+	if !ok {
+		b.report(st, parser.SevInvalidNumber, "%s: invalid time '%s'", st.Name(), s)
+	}
+	return d, ok
+}
+
+// boolOpt reads an optional true/false argument; a bare keyword means true.
+func (b *builder) boolOpt(st *parser.Stmt) bool {
+	if len(st.Args) == 0 {
+		return true
+	}
+	switch st.Args[0].Value() {
+	case "true", "on", "yes":
+		return true
+	case "false", "off", "no":
+		return false
+	}
+	b.report(st, parser.SevGeneral, "Invalid %s parameter %s", st.Name(), st.Args[0].Value())
+	return true
+}
+
+func (b *builder) addrArg(st *parser.Stmt, i int) (netip.Addr, bool) {
+	s, ok := b.arg(st, i)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		b.report(st, parser.SevGeneral, "%s: invalid address '%s'", st.Name(), s)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+func (b *builder) portArg(st *parser.Stmt, i int) (int, bool) {
+	return b.intArg(st, i, 0, 65535)
+}
+
+// script reads `keyword "command args" [username [groupname]]`.
+func (b *builder) script(st *parser.Stmt) *Script {
+	cmd, ok := b.arg(st, 0)
+	if !ok {
+		return nil
+	}
+	s := &Script{Pos: toPos(st.Pos), Command: cmd}
+	if len(st.Args) > 1 {
+		s.User = st.Args[1].Value()
+	}
+	if len(st.Args) > 2 {
+		s.Group = st.Args[2].Value()
+	}
+	return s
+}
+
+func boolp(v bool) *bool { return &v }
