@@ -1,0 +1,39 @@
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.Version=$(VERSION)
+GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+
+.PHONY: all build test demo deps vet fuzz bench-parse clean
+
+all: build
+
+build:
+	$(GOBUILD) -o bin/keepalived ./cmd/keepalived
+	$(GOBUILD) -o bin/genhash ./cmd/genhash
+
+deps:
+	@./scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# The whole suite: unit, simulation, namespace, interop and VM tests. As root
+# on Debian it first installs what the real-peer tests need.
+test: deps build vet
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+# The main job: the seed scenario (for now: what the parser makes of it).
+demo: deps build
+	@./scripts/demo.sh
+
+# Fuzz the lexer+parser (FUZZTIME=60s by default).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./parser -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+bench-parse: deps build
+	@./bench/parse.sh
+
+clean:
+	rm -rf bin dist

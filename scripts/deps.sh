@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the demo use: the real peers
+# (keepalived, genhash), the kernel tools, and Debian's kernel for the IPVS VM.
+set -euo pipefail
+pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
+      qemu-system-x86 linux-image-amd64 busybox-static kmod cpio)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	echo "deps: missing Debian packages (${missing[*]}); run as root on Debian to install them, tests needing them will skip" >&2
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian enables keepalived's unit on install; our tests start their own.
+systemctl disable --now keepalived >/dev/null 2>&1 || true
