@@ -15,7 +15,7 @@ func TestParseStatusCode(t *testing.T) {
 		{"HTTP/1.0 200 OK\r\n", 200},
 		{"HTTP/1.1 404 Not Found\r\n\r\n", 404},
 		{"HTTP/1.1 200 \r\n", 200},
-		{"HTTP/1.1 200\r\n", 0},   // no space after the code
+		{"HTTP/1.1 200\r\n", 0}, // no space after the code
 		{"HTTP/1.1 200 ", 200},
 		{"HTTP/1.1 200 x", 200},   // ...any byte
 		{"HTTP/1.0 20 OK\r\n", 0}, // two digits
