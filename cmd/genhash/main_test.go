@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -371,10 +370,23 @@ func TestParityErrors(t *testing.T) {
 	}
 }
 
+// TestParityFWMark needs root for SO_MARK; without it keepalived's genhash
+// retries the socket setup forever, so the case only runs as root.
+func TestParityFWMark(t *testing.T) {
+	needDebian(t)
+	if os.Geteuid() != 0 {
+		t.Skip("SO_MARK needs root")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(handler))
+	defer srv.Close()
+	host, port := hostPort(t, srv.Listener.Addr().String())
+	compare(t, []string{"-s", host, "-p", port, "-u", "/", "-m", "5", "-v"}, false)
+	compare(t, []string{"-s", host, "-p", port, "-u", "/", "--fwmark", " 7"}, false)
+}
+
 func TestRunUsageMentionsProgram(t *testing.T) {
 	o := runOurs(nil)
 	if o.code != 1 || !strings.HasPrefix(o.stderr, "Usage: "+debianGenhash+" COMMAND [OPTIONS]\n") {
 		t.Fatalf("%+v", o)
 	}
-	_ = strconv.Itoa
 }
