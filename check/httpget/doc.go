@@ -8,5 +8,6 @@
 // Content-Length when one is found), and the status code is extracted with
 // the same rules. The pure parts (request builder, header scanners, the
 // response state machine and the hex dump) take no clock and do no I/O;
-// Prober.Check is the thin shell that dials, writes and reads.
+// Fetch (and Check, which adds the verdict) is the thin shell that dials,
+// writes and reads.
 package httpget
