@@ -238,32 +238,46 @@ func (d *Dispatcher) Stats() Stats {
 	return s
 }
 
-// Close stops accepting jobs, drops those not started, and waits for the
-// running ones until ctx is done, then kills them (process groups) and
-// waits for them to be reaped.
+// Close stops accepting jobs and lets the queued and running ones finish
+// (shutdown STOP notifies are queued just before) until ctx is done; then
+// it drops what has not started, kills the running scripts' process
+// groups and waits for them to be reaped.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
-	if !d.closed {
-		d.closed = true
-		d.stats.Dropped += uint64(d.queued)
-		d.queued = 0
-		d.ready = nil
-		for k, q := range d.queues {
-			q.jobs = nil
-			if !q.running {
-				delete(d.queues, k)
+	d.closed = true
+	d.mu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		// Jobs start only from Submit (now refused) or when another job
+		// finishes, so once nothing runs and nothing waits we are done.
+		for {
+			d.wg.Wait()
+			d.mu.Lock()
+			done := d.running == 0 && d.queued == 0
+			d.mu.Unlock()
+			if done {
+				close(idle)
+				return
 			}
+		}
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+	}
+	d.mu.Lock()
+	d.stats.Dropped += uint64(d.queued)
+	d.queued = 0
+	d.ready = nil
+	for k, q := range d.queues {
+		q.jobs = nil
+		if !q.running {
+			delete(d.queues, k)
 		}
 	}
 	d.mu.Unlock()
-	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		d.cancel()
-		<-done
-		return ctx.Err()
-	}
+	d.cancel()
+	<-idle
+	return ctx.Err()
 }

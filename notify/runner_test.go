@@ -95,7 +95,7 @@ func TestExecRunnerTimeoutKillsGroup(t *testing.T) {
 	var logged []string
 	logf := func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }
 	d := NewDispatcher(DispatcherOptions{Logf: logf, OnResult: func(r Result) { results <- r }})
-	defer d.Close(context.Background())
+	defer closeNow(d)
 	const timeout = 300 * time.Millisecond
 	if err := d.Submit(Job{Key: "VI_1", Name: "VI_1 notify_master", Timeout: timeout,
 		Command: Command{Argv: []string{s, pidFile}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}}); err != nil {
