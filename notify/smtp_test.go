@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/netip"
 	"strings"
@@ -152,6 +153,7 @@ func startMailServer(t *testing.T, rejectTo string) *mailServer {
 		return &mailSession{s: ms}, nil
 	}))
 	srv.Domain = "mx.example.org"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,189 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	smtp "github.com/emersion/go-smtp"
+	"golang.org/x/sys/unix"
+)
+
+// listenInNetns opens a TCP listener on 127.0.0.1 inside namespace ns: the
+// socket is created on a thread switched into ns, and keeps that namespace.
+func listenInNetns(t *testing.T, ns string) net.Listener {
+	t.Helper()
+	target, err := os.Open("/var/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	type res struct {
+		l   net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		// This thread is never unlocked: if switching back failed it must
+		// die with the goroutine rather than serve others in the wrong netns.
+		runtime.LockOSThread()
+		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			ch <- res{err: err}
+			return
+		}
+		defer self.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- res{err: err}
+			return
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
+			err = e
+		}
+		ch <- res{l, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("listen in %s: %v", ns, r.err)
+	}
+	return r.l
+}
+
+var dateHeader = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r?$`)
+
+// TestInteropSMTPDebianKeepalived: Debian's keepalived and our SMTPSender
+// mail the same MASTER alert to a go-smtp server; HELO, envelope and
+// message (Date aside) must be identical.
+func TestInteropSMTPDebianKeepalived(t *testing.T) {
+	needRootTools(t)
+	ns := newNetns(t)
+	ms := &mailServer{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		ms.mu.Lock()
+		ms.helo = append(ms.helo, c.Hostname())
+		ms.mu.Unlock()
+		return &mailSession{s: ms}, nil
+	}))
+	srv.Domain = "mx.example.org"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	srv.ReadTimeout = 10 * time.Second
+	srv.WriteTimeout = 10 * time.Second
+	l := listenInNetns(t, ns)
+	port := l.Addr().(*net.TCPAddr).Port
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`global_defs {
+  router_id KAGO_SMTP
+  notification_email {
+    ops@example.org
+    oncall@example.org
+  }
+  notification_email_from keepalived@ha-lvs.example.org
+  smtp_server 127.0.0.1 %d
+  smtp_helo_name ha-lvs.example.org
+  smtp_connect_timeout 5
+}
+vrrp_instance ETH0 {
+  state MASTER
+  interface dum0
+  virtual_router_id 10
+  priority 255
+  advert_int 1
+  smtp_alert
+  virtual_ipaddress {
+    198.51.100.250/32
+  }
+}
+`, port)
+	confPath := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ka := startKeepalived(t, ns, dir, confPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if !waitFor(ctx, func() bool { return len(ms.received()) >= 1 }) {
+		t.Fatalf("no mail from keepalived within 15 s:\n%s", ka.out.String())
+	}
+	theirs := ms.received()[0]
+
+	sender := &SMTPSender{Config: SMTPConfig{
+		Server: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), HeloName: "ha-lvs.example.org",
+		From: "keepalived@ha-lvs.example.org", To: []string{"ops@example.org", "oncall@example.org"}, Timeout: 5 * time.Second,
+	}, Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// The server's socket lives in the namespace: connect from there.
+		return dialInNetns(ns, network, addr)
+	}}
+	if err := sender.Send(context.Background(), must(VRRPInstanceMail("KAGO_SMTP", "ETH0", StateMaster))); err != nil {
+		t.Fatalf("our Send: %v", err)
+	}
+	got := ms.received()
+	if len(got) < 2 {
+		t.Fatalf("our mail not received")
+	}
+	ours := got[len(got)-1]
+	ms.mu.Lock()
+	helos := append([]string(nil), ms.helo...)
+	ms.mu.Unlock()
+	if helos[0] != helos[len(helos)-1] {
+		t.Errorf("HELO: keepalived %q, ours %q", helos[0], helos[len(helos)-1])
+	}
+	if theirs.from != ours.from || strings.Join(theirs.to, ",") != strings.Join(ours.to, ",") {
+		t.Errorf("envelope: keepalived %q %q, ours %q %q", theirs.from, theirs.to, ours.from, ours.to)
+	}
+	if !dateHeader.MatchString(theirs.data) {
+		t.Errorf("keepalived mail has no Date header: %q", theirs.data)
+	}
+	td := dateHeader.ReplaceAllString(theirs.data, "Date: X")
+	od := dateHeader.ReplaceAllString(ours.data, "Date: X")
+	if td != od {
+		t.Errorf("message differs:\n keepalived %q\n ours       %q", td, od)
+	}
+}
+
+// dialInNetns connects from inside namespace ns.
+func dialInNetns(ns, network, addr string) (net.Conn, error) {
+	target, err := os.Open("/var/run/netns/" + ns)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			ch <- res{err: err}
+			return
+		}
+		defer self.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- res{err: err}
+			return
+		}
+		c, err := net.DialTimeout(network, addr, 5*time.Second)
+		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
+			err = e
+		}
+		ch <- res{c, err}
+	}()
+	r := <-ch
+	return r.c, r.err
+}
