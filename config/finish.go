@@ -24,9 +24,18 @@ func atPos(p Pos) lexer.Position {
 func (b *builder) finishVRRP() {
 	g := &b.cfg.Global
 	scripts := map[string]bool{}
+	disabled := map[string]bool{}
+	var usable []*VRRPScript
 	for _, s := range b.cfg.Scripts {
+		if c := s.Script.Command; c != "" && (c[0] == '/' || isWordStart(c[0])) && !scriptExists(s.Script) {
+			b.reportGlobal(parser.SevGeneral, "Disabling track script %s since not found/accessible", s.Name)
+			disabled[s.Name] = true
+			continue
+		}
 		scripts[s.Name] = true
+		usable = append(usable, s)
 	}
+	b.cfg.Scripts = usable
 	files := map[string]bool{}
 	for _, f := range b.cfg.TrackFiles {
 		files[f.Name] = true
@@ -90,7 +99,7 @@ func (b *builder) finishVRRP() {
 			b.reportGlobal(parser.SevGeneral, "(%s) VRRP version 3 does not support authentication. Ignoring.", in.Name)
 			in.Auth = Auth{}
 		}
-		in.TrackScripts = b.resolveRefs(in.Name, "track script", in.TrackScripts, scripts)
+		in.TrackScripts = b.resolveRefs(in.Name, "track script", dropRefs(in.TrackScripts, disabled), scripts)
 		in.TrackFiles = b.resolveRefs(in.Name, "track file", in.TrackFiles, files)
 		if in.VRID == 0 {
 			b.reportGlobal(parser.SevGeneral, "(%s) the virtual router id must be set", in.Name)
@@ -110,7 +119,7 @@ func (b *builder) finishVRRP() {
 		for _, m := range sg.Members {
 			in, ok := byName[m]
 			if !ok {
-				b.diags.Add(atPos(sg.Pos), parser.SevGeneral, "Virtual router %s specified in sync group %s doesn't exist - ignoring", m, sg.Name)
+				b.reportGlobal(parser.SevGeneral, "Virtual router %s specified in sync group %s doesn't exist - ignoring", m, sg.Name)
 				continue
 			}
 			in.SyncGroup = sg.Name
@@ -121,7 +130,21 @@ func (b *builder) finishVRRP() {
 			b.reportGlobal(parser.SevGeneral, "Sync group %s has no virtual router(s). removing", sg.Name)
 			continue
 		}
-		sg.TrackScripts = b.resolveRefs(sg.Name, "track script", sg.TrackScripts, scripts)
+		if len(members) == 1 {
+			b.reportGlobal(parser.SevGeneral, "Sync group %s has only 1 virtual router(s) - this probably isn't what you want", sg.Name)
+		}
+		if !sg.TrackingWeight {
+			for _, m := range members {
+				in := byName[m]
+				for i, r := range in.TrackInterfaces {
+					if r.HasWeight && r.Weight != 0 {
+						b.reportGlobal(parser.SevGeneral, "(%s) ignoring %s tracked interface weight due to SYNC group", in.Name, r.Name)
+						in.TrackInterfaces[i].Weight = 0
+					}
+				}
+			}
+		}
+		sg.TrackScripts = b.resolveRefs(sg.Name, "track script", dropRefs(sg.TrackScripts, disabled), scripts)
 		sg.TrackFiles = b.resolveRefs(sg.Name, "track file", sg.TrackFiles, files)
 		groups = append(groups, sg)
 	}
@@ -141,6 +164,22 @@ func (b *builder) resolveRefs(owner, what string, refs []TrackRef, known map[str
 		out = append(out, r)
 	}
 	return out
+}
+
+// dropRefs removes references to scripts keepalived disabled: it stops
+// tracking them without a further message.
+func dropRefs(refs []TrackRef, disabled map[string]bool) []TrackRef {
+	var out []TrackRef
+	for _, r := range refs {
+		if !disabled[r.Name] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func isWordStart(c byte) bool {
+	return c == '.' || c == '_' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
 func fmtSeconds(d time.Duration) string {
@@ -271,6 +310,13 @@ func (b *builder) finishLVS() {
 				rs.Port = 0
 			}
 		case vs.Group != "":
+			if grp := groups[vs.Group]; grp != nil && rs.Port != 0 {
+				for _, e := range grp.Entries {
+					if !e.IsMark && e.Port != rs.Port {
+						b.reportGlobal(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), e.String(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+					}
+				}
+			}
 		case rs.Port == 0:
 			rs.Port = vs.Port
 		case rs.Port != vs.Port:

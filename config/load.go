@@ -57,8 +57,14 @@ func defaultGlobal(host string) Global {
 func (b *builder) top(st *parser.Stmt) {
 	switch st.Name() {
 	case "global_defs":
+		// keepalived's parent process reads global_defs and reports without
+		// the file name; keep that so log matching stays the same.
+		start := len(b.diags.List)
 		for _, c := range st.Children() {
 			b.global(c)
+		}
+		for i := start; i < len(b.diags.List); i++ {
+			b.diags.List[i].NoFile = true
 		}
 	case "vrrp_instance":
 		b.vrrpInstance(st)
@@ -192,6 +198,8 @@ func (b *builder) global(st *parser.Stmt) {
 	case "vrrp_strict":
 		g.VRRPStrict = true
 	case "vrrp_iptables":
+		// Debian's build has nftables only.
+		b.report(st, parser.SevGeneral, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
 		g.VRRPIPTables = st.Values()
 		if len(g.VRRPIPTables) == 0 {
 			g.VRRPIPTables = []string{"INPUT"}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -369,4 +370,15 @@ type rsInherit struct {
 	rs                   *RealServer
 	vs                   *VirtualServer
 	inhibit, alpha, smtp *bool
+}
+
+// String renders an entry as keepalived's format_vsge does.
+func (e VSGEntry) String() string {
+	switch {
+	case e.IsMark:
+		return fmt.Sprintf("FWM %d", e.FWMark)
+	case e.First != e.Last:
+		return fmt.Sprintf("%s-%s,%d", e.First, e.Last, e.Port)
+	}
+	return fmt.Sprintf("%s,%d", e.First, e.Port)
 }

@@ -37,6 +37,8 @@ type Diagnostic struct {
 	Pos lexer.Position // Line 0 means the finding has no single place (whole-config checks)
 	Sev Severity
 	Msg string
+	// NoFile renders as keepalived does for global_defs: "(Line N)" only.
+	NoFile bool
 }
 
 // Error satisfies participle's Error interface so positions stay readable by code.
@@ -58,6 +60,9 @@ func (d Diagnostic) Position() lexer.Position { return d.Pos }
 func (d Diagnostic) Keepalived() string {
 	if d.Pos.Line == 0 {
 		return d.Msg
+	}
+	if d.NoFile {
+		return fmt.Sprintf("(Line %d) %s", d.Pos.Line, d.Msg)
 	}
 	return fmt.Sprintf("(%s: Line %d) %s", d.Pos.Filename, d.Pos.Line, d.Msg)
 }

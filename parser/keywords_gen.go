@@ -202,6 +202,7 @@ var keepalivedKeywords = []kwDef{
 		{name: "virtual_routes", minArgs: 0, valueBlock: true, sub: []kwDef{}},
 		{name: "virtual_rules", minArgs: 0, valueBlock: true, sub: []kwDef{}},
 		{name: "accept", minArgs: 0, valueBlock: false, sub: []kwDef{}},
+		{name: "no_accept", minArgs: 0, valueBlock: false, sub: []kwDef{}},
 		{name: "skip_check_adv_addr", minArgs: 0, valueBlock: false, sub: []kwDef{}},
 		{name: "strict_mode", minArgs: 0, valueBlock: false, sub: []kwDef{}},
 		{name: "preempt", minArgs: 0, valueBlock: false, sub: []kwDef{}},

@@ -16,6 +16,9 @@ type Options struct {
 	Instance string
 	// AllConfig makes a missing include an error (-e / --all-config).
 	AllConfig bool
+	// UseParticiple parses with the participle grammar instead of the
+	// equivalent hand-written parser (tests compare the two).
+	UseParticiple bool
 	// ReadFile and Glob replace the file system (tests, fuzzing).
 	ReadFile func(name string) ([]byte, error)
 	Glob     func(pattern string) ([]string, error)
@@ -39,7 +42,6 @@ func chunkParser() *participle.Parser[chunk] {
 	grammarOnce.Do(func() {
 		grammar = participle.MustBuild[chunk](
 			participle.Lexer(tokenDefinition{}),
-			participle.UseLookahead(2),
 		)
 	})
 	return grammar
@@ -55,7 +57,7 @@ func Walk(path string, opts Options, diags *Diagnostics, fn func(*Stmt)) {
 		return
 	}
 	var ls layoutState
-	w := walker{diags: diags, fn: fn, ls: &ls}
+	w := walker{diags: diags, fn: fn, ls: &ls, participle: opts.UseParticiple}
 	var toks []lexer.Token
 	depth := 0
 	var lineToks []lexer.Token
@@ -130,16 +132,18 @@ type walker struct {
 	fn    func(*Stmt)
 	ls    *layoutState
 	sl    sliceLexer
+
+	participle bool
 }
 
 func (w *walker) parse(toks []lexer.Token) {
-	w.sl = sliceLexer{toks: toks, eof: toks[len(toks)-1].Pos}
-	pl, err := lexer.Upgrade(&w.sl)
-	if err != nil {
-		w.diags.Add(toks[0].Pos, SevFatal, "%v", err)
-		return
+	var c *chunk
+	var err error
+	if w.participle {
+		c, err = w.parseParticiple(toks)
+	} else {
+		c, err = fastParse(toks)
 	}
-	c, err := chunkParser().ParseFromLexer(pl)
 	if err != nil {
 		pos := toks[0].Pos
 		if pe, ok := err.(participle.Error); ok {
@@ -161,6 +165,15 @@ func (w *walker) parse(toks []lexer.Token) {
 			}
 		}
 	}
+}
+
+func (w *walker) parseParticiple(toks []lexer.Token) (*chunk, error) {
+	w.sl = sliceLexer{toks: toks, eof: toks[len(toks)-1].Pos}
+	pl, err := lexer.Upgrade(&w.sl)
+	if err != nil {
+		return nil, err
+	}
+	return chunkParser().ParseFromLexer(pl)
 }
 
 // check reports unknown keywords and misplaced braces below def, and drops

@@ -100,7 +100,8 @@ func split(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 	if kd == nil || len(st.Args) == 0 {
 		return []*Stmt{st}
 	}
-	for i, a := range st.Args {
+	for i := range st.Args {
+		a := &st.Args[i]
 		if a.Quoted() || i < kd.minArgs {
 			continue
 		}
@@ -108,9 +109,9 @@ func split(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 		if next == nil {
 			continue
 		}
-		rest := &Stmt{Pos: a.Pos, Keyword: a, Args: st.Args[i+1:], Comment: st.Comment, Block: st.Block, Recovered: true}
+		rest := &Stmt{Pos: a.Pos(), Keyword: a, Args: st.Args[i+1:], Comment: st.Comment, Block: st.Block, Recovered: true}
 		head := &Stmt{Pos: st.Pos, Keyword: st.Keyword, Args: st.Args[:i], Recovered: st.Recovered}
-		ls.note(a.Pos, st.Name(), a.Value())
+		ls.note(a.Pos(), st.Name(), a.Value())
 		return append([]*Stmt{head}, split(rest, def, ls)...)
 	}
 	return []*Stmt{st}
@@ -123,19 +124,12 @@ func recoverComment(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 	var toks []lexer.Token
 	var scratch Diagnostics
 	toks = lexLine(toks, line{text: c.Text, file: c.Pos.Filename, num: c.Pos.Line, col: c.Pos.Column + 1}, &scratch)
-	var args []*Arg
+	var args []Arg
 	for _, t := range toks {
 		if t.Type != tokWord && t.Type != tokString {
 			break
 		}
-		v := t.Value
-		a := &Arg{Pos: t.Pos}
-		if t.Type == tokWord {
-			a.Word = &v
-		} else {
-			a.String = &v
-		}
-		args = append(args, a)
+		args = append(args, Arg{Tok: t})
 	}
 	if len(args) < 2 || args[0].Quoted() {
 		return nil
@@ -156,8 +150,8 @@ func recoverComment(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 			kept = append(kept, a.Value())
 		}
 		ls.comments = append(ls.comments, strings.Join(kept, " "))
-		rec := &Stmt{Pos: args[i].Pos, Keyword: args[i], Args: args[i+1:], Recovered: true}
-		ls.note(args[i].Pos, args[0].Value(), args[i].Value())
+		rec := &Stmt{Pos: args[i].Pos(), Keyword: &args[i], Args: args[i+1:], Recovered: true}
+		ls.note(args[i].Pos(), args[0].Value(), args[i].Value())
 		return split(rec, def, ls)
 	}
 	return nil

@@ -3,7 +3,7 @@
 # (keepalived, genhash), the kernel tools, and Debian's kernel for the IPVS VM.
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
-      qemu-system-x86 linux-image-amd64 busybox-static kmod cpio)
+      qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"keepalived-go/check/httpget"
 	"keepalived-go/config"
 	"keepalived-go/parser"
 )
@@ -187,7 +189,8 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprint(w, fs.FlagUsages())
 }
 
+// runGenhash is `keepalived -T`: genhash with keepalived's argv conventions.
 func runGenhash(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "keepalived-go: genhash mode is provided by the genhash binary in this build")
-	return 1
+	argv := append([]string{"keepalived", "--genhash"}, args...)
+	return httpget.KeepalivedGenhashMain(context.Background(), argv, 2, stdout, stderr)
 }
