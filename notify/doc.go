@@ -7,11 +7,13 @@
 // arguments the generic notify script gets (GenericNotifyArgv), the FIFO line
 // formats (InstanceFifoLine, VSFifoLine, RSFifoLine), the script security
 // walk and its log texts (CheckScriptSecurity, ResolveDefaultScriptUser) and
-// the mail subjects, bodies and SMTP dialogue.
+// the mail subjects, bodies and SMTP dialogue (SMTPSender).
 //
 // The I/O shells add what keepalived lacks and operators ask for (notify
 // scripts running out of order, hung scripts piling up): the Dispatcher runs
 // scripts in their own process group with a timeout, one key (instance) at a
 // time in submission order, with bounded concurrency, and never blocks the
-// caller; the Mailer sends alerts in the background the same way.
+// caller; the Mailer sends alerts in the background the same way. The
+// Notifier ties them together in keepalived's order for VRRP and checker
+// events.
 package notify

@@ -48,9 +48,7 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 	}
 	defer fifoR.Close()
 	fifoProg := filepath.Join(dir, "rec-fifo")
-	if err := os.Link(exe, fifoProg); err != nil {
-		t.Fatal(err)
-	}
+	linkOrCopy(t, exe, fifoProg)
 	fmt.Fprintf(&conf, "global_defs {\n  router_id KAGO_NOTIFY\n  vrrp_notify_fifo %s\n  vrrp_notify_fifo_script \"%s -x\"\n}\n", fifoPath, fifoProg)
 	wants["rec-fifo"] = want{prog: "vrrp_notify_fifo_script", argv: FifoScriptArgv([]string{fifoProg, "-x"}, fifoPath)}
 	var fifoWant []string
@@ -61,9 +59,7 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 		for j := i; j < i+2 && j < len(splitCases); j++ {
 			tc := splitCases[j]
 			prog := filepath.Join(dir, fmt.Sprintf("rec-%02d", j))
-			if err := os.Link(exe, prog); err != nil {
-				t.Fatalf("link recorder: %v", err)
-			}
+			linkOrCopy(t, exe, prog)
 			spec, err := ParseScript(strings.ReplaceAll(tc.rest, progToken, prog))
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
@@ -144,5 +140,21 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
+	}
+}
+
+// linkOrCopy hard links the test binary as a recorder, copying it when the
+// build directory is on another file system.
+func linkOrCopy(t *testing.T, src, dst string) {
+	t.Helper()
+	if os.Link(src, dst) == nil {
+		return
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
