@@ -32,6 +32,8 @@ type Router struct {
 
 	ifaceDown bool
 	ipID      uint16
+	deadline  time.Duration // last NextDeadline seen
+	tickAt    time.Duration // when its Tick is delivered: deadline + jitter
 }
 
 type inflight struct {
@@ -72,6 +74,10 @@ type Network struct {
 	Loss float64
 	// MinDelay..MaxDelay is the one-way delay range.
 	MinDelay, MaxDelay time.Duration
+	// TickJitter delays each timer by up to this much, as a real event loop
+	// does. Without it, routers started at the same instant stay in exact
+	// lock step, which no real network sees.
+	TickJitter time.Duration
 	// Record keeps every action in Router.Actions.
 	Record bool
 	// Trace, when set, receives one line per step.
@@ -90,9 +96,10 @@ type Network struct {
 // random choice of the run.
 func New(seed uint64, cfgs ...vrrp.Config) (*Network, error) {
 	n := &Network{
-		RNG:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		MinDelay: 100 * time.Microsecond,
-		MaxDelay: time.Millisecond,
+		RNG:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		MinDelay:   100 * time.Microsecond,
+		MaxDelay:   time.Millisecond,
+		TickJitter: time.Millisecond,
 		cut:      map[[2]int]bool{},
 	}
 	for i, c := range cfgs {
@@ -249,6 +256,21 @@ func (n *Network) send(r *Router, a vrrp.SendAdvert) {
 	}
 }
 
+// tickTime is when router r gets its next Tick, if it has a deadline.
+func (n *Network) tickTime(r *Router) (time.Duration, bool) {
+	d, ok := r.Inst.NextDeadline()
+	if !ok {
+		return 0, false
+	}
+	if d != r.deadline || r.tickAt < d {
+		r.deadline, r.tickAt = d, d
+		if n.TickJitter > 0 {
+			r.tickAt += time.Duration(n.RNG.Int64N(int64(n.TickJitter)))
+		}
+	}
+	return r.tickAt, true
+}
+
 // next returns the time of the next thing to happen.
 func (n *Network) next() (time.Duration, bool) {
 	at, ok := time.Duration(1<<62), false
@@ -259,16 +281,23 @@ func (n *Network) next() (time.Duration, bool) {
 		if !r.Running {
 			continue
 		}
-		if d, has := r.Inst.NextDeadline(); has && d < at {
+		if d, has := n.tickTime(r); has && d < at {
 			at, ok = d, true
 		}
 	}
 	return at, ok
 }
 
+// MaxSteps bounds the events one Run may process, so a livelock shows as
+// an error instead of a hung test.
+const MaxSteps = 100000
+
 // Run processes events until the clock reaches until.
 func (n *Network) Run(until time.Duration) error {
-	for {
+	for steps := 0; ; steps++ {
+		if steps == MaxSteps {
+			return fmt.Errorf("at %v: more than %d events before %v (livelock?): %s", n.Now, MaxSteps, until, n.Describe())
+		}
 		at, ok := n.next()
 		if !ok || at > until {
 			n.Now = max(n.Now, until)
@@ -283,7 +312,7 @@ func (n *Network) Run(until time.Duration) error {
 				if !r.Running {
 					continue
 				}
-				if d, has := r.Inst.NextDeadline(); has && d <= n.Now {
+				if d, has := n.tickTime(r); has && d <= n.Now {
 					n.step(r, vrrp.Tick{Now: n.Now})
 					break
 				}
