@@ -100,7 +100,7 @@ func New(seed uint64, cfgs ...vrrp.Config) (*Network, error) {
 		MinDelay:   100 * time.Microsecond,
 		MaxDelay:   time.Millisecond,
 		TickJitter: time.Millisecond,
-		cut:      map[[2]int]bool{},
+		cut:        map[[2]int]bool{},
 	}
 	for i, c := range cfgs {
 		in, err := vrrp.New(c)
