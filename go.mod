@@ -5,12 +5,14 @@ go 1.26.8
 require (
 	github.com/alecthomas/participle/v2 v2.1.4 // indirect
 	github.com/cloudflare/ipvs v0.12.0 // indirect
+	github.com/cockroachdb/datadriven v1.0.2 // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.24.0 // indirect
 	github.com/google/go-cmp v0.6.0 // indirect
 	github.com/mdlayher/genetlink v1.3.2 // indirect
 	github.com/mdlayher/netlink v1.8.0 // indirect
 	github.com/mdlayher/socket v0.5.1 // indirect
+	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	github.com/spf13/pflag v1.1.0 // indirect
 	golang.org/x/net v0.53.0 // indirect
