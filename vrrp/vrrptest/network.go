@@ -88,7 +88,8 @@ type Network struct {
 	q       queue
 	seq     uint64
 	cut     map[[2]int]bool
-	Sent    int // adverts put on the wire
+	last    map[[2]int]time.Duration // last delivery time per link: a segment does not reorder
+	Sent    int                      // adverts put on the wire
 	Dropped int
 }
 
@@ -101,6 +102,7 @@ func New(seed uint64, cfgs ...vrrp.Config) (*Network, error) {
 		MaxDelay:   time.Millisecond,
 		TickJitter: time.Millisecond,
 		cut:        map[[2]int]bool{},
+		last:       map[[2]int]time.Duration{},
 	}
 	for i, c := range cfgs {
 		in, err := vrrp.New(c)
@@ -250,8 +252,10 @@ func (n *Network) send(r *Router, a vrrp.SendAdvert) {
 			if n.MaxDelay > n.MinDelay {
 				d += time.Duration(n.RNG.Int64N(int64(n.MaxDelay - n.MinDelay)))
 			}
+			at := max(n.Now+d, n.last[[2]int{r.ID, to.ID}])
+			n.last[[2]int{r.ID, to.ID}] = at
 			n.seq++
-			heap.Push(&n.q, &inflight{at: n.Now + d, seq: n.seq, from: r.ID, to: to.ID, bytes: b, src: a.Src, dst: dst})
+			heap.Push(&n.q, &inflight{at: at, seq: n.seq, from: r.ID, to: to.ID, bytes: b, src: a.Src, dst: dst})
 		}
 	}
 }
