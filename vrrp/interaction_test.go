@@ -15,7 +15,7 @@ import (
 	"keepalived-go/vrrp/vrrptest"
 )
 
-// TestInteraction replays testdata/*.txt on a simulated segment. Commands:
+// TestInteraction replays testdata/interaction/*.txt on a simulated segment. Commands:
 //
 //	add-routers            one router per input line: rN key=value...
 //	                       (prio state src version adv auth nopreempt
@@ -33,7 +33,7 @@ import (
 // notifications, VIP changes, GARPs and priority 0 adverts, with times.
 // Regenerate with go test ./vrrp -run TestInteraction -rewrite.
 func TestInteraction(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/interaction", func(t *testing.T, path string) {
 		var n *vrrptest.Network
 		var out []string
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
