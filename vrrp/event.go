@@ -10,8 +10,14 @@ import (
 // a monotonic clock (any epoch, the same for all events of an instance).
 type Event interface{ now() time.Duration }
 
-// Start leaves INIT. It must be the first event.
-type Start struct{ Now time.Duration }
+// Start leaves INIT. Send IfaceDown/TrackFault first for anything already
+// down. ResidualVIPs says the interface still carries our VIPs (a previous
+// run died as MASTER): they are removed first, as keepalived's
+// vrrp_restore_interfaces_startup does.
+type Start struct {
+	Now          time.Duration
+	ResidualVIPs bool
+}
 
 // Tick tells the instance the time; send one at or after NextDeadline.
 type Tick struct{ Now time.Duration }

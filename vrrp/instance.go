@@ -6,6 +6,25 @@
 // Behaviour follows keepalived 2.2.7 (vrrp.c, vrrp_scheduler.c,
 // vrrp_sync.c) where it differs from RFC 3768 / RFC 5798; each such place
 // says so in a comment.
+//
+// What a shell does, in one select loop per socket or per daemon:
+//
+//   - New(cfg) per vrrp_instance (NewSyncGroup for vrrp_sync_group members,
+//     then feed their events through the group). Report interfaces or
+//     tracked objects already down (IfaceDown, TrackFault) and tracking
+//     weights (PriorityChanged), then Step(Start{...}).
+//   - Read packets, frame them with packet.Parse4 (IPv4 raw socket, IP
+//     header included) or packet.Parse6 (payload, source, IPV6_PKTINFO
+//     destination, IPV6_HOPLIMIT), pick the instance by Received.VRID and
+//     Step(AdvertReceived{...}). Unknown VRIDs are the shell's to log.
+//   - After every Step, arm a timer for NextDeadline and send Tick when it
+//     fires (late is fine; never early).
+//   - Perform actions in order: SendAdvert (Encode per destination; IPv4 on
+//     an IP_HDRINCL socket, IPv6 with hop limit 255 and IPV6_CHECKSUM),
+//     AddVIPs/DelVIPs (logging "(NAME) setting VIPs." / "removing VIPs."
+//     with -D), SendGratuitous (spaced per interface), Notify and
+//     NotifyMasterRxLowerPri (notify scripts, SMTP, FIFO), Log.
+//   - After Shutdown the instance is finished; a restart is a new Instance.
 package vrrp
 
 import (
@@ -172,6 +191,10 @@ func (in *Instance) step(ev Event) {
 	switch ev := ev.(type) {
 	case Start:
 		if !in.started {
+			if ev.ResidualVIPs {
+				in.vipSet = true
+				in.restoreInterface(false)
+			}
 			in.start(now)
 		}
 	case Tick:

@@ -343,3 +343,14 @@ func TestSyncGroup(t *testing.T) {
 		t.Fatalf("after timeout: %v %v", a.State(), b.State())
 	}
 }
+
+// keepalived removes VIPs left on the interface by a previous run before
+// starting (vrrp_restore_interfaces_startup).
+func TestResidualVIPsRemovedAtStart(t *testing.T) {
+	h := newHarness(t, nil)
+	acts := h.step(vrrp.Start{ResidualVIPs: true})
+	want := []string{"del-vips [203.0.113.110/24]", "log (ETH0) Entering BACKUP STATE (init)", "notify INIT->BACKUP (init) prio=100"}
+	if got := describe(acts); !reflect.DeepEqual(got, want) {
+		t.Fatalf("\n got %q\nwant %q", got, want)
+	}
+}
