@@ -96,16 +96,28 @@ func randomScenario(rng *rand.Rand) scenario {
 	return s
 }
 
-// settle is how long a healed, loss-free network needs before its state is
-// final: the slowest down timer, the longest preempt delay, and some adverts
-// for the losers to notice.
-func (s scenario) settle() time.Duration {
+// settle bounds how long a healed, loss-free network may still have more
+// than one master. Worst case: nobody is master at the heal, so a backup
+// takes over after its Master_Down_Interval (3 adverts plus a skew of at
+// most 1 s for VRRPv2, one interval for VRRPv3); a higher priority backup
+// then waits out its preempt delay and its own Master_Down_Interval before
+// preempting; the deposed master needs one more advert and the wire and
+// timer slack to hear it. With AH, equal-priority masters can be stuck in
+// lock step (see the handover check) until jitter separates them.
+func (s scenario) settle(n *Network) time.Duration {
 	var d time.Duration
 	for _, c := range s.cfgs {
 		skew := time.Second
-		d = max(d, 3*c.AdvertInt+skew+c.PreemptDelay)
+		if c.Version == 3 {
+			skew = c.AdvertInt
+		}
+		d = max(d, c.PreemptDelay+2*(3*c.AdvertInt+skew))
 	}
-	return 2*d + 4*s.cfgs[0].AdvertInt
+	d += s.cfgs[0].AdvertInt + 2*n.MaxDelay + n.TickJitter
+	if s.cfgs[0].AuthType == packet.AuthAH {
+		d += 60 * s.cfgs[0].AdvertInt
+	}
+	return d
 }
 
 // alwaysInvariant holds after every single step, chaos or not: only a
@@ -175,7 +187,7 @@ func runScenario(seed uint64, trace func(string)) error {
 	if len(n.Healthy()) == 0 {
 		n.Start(0)
 	}
-	if err := n.Run(n.Now + s.settle()); err != nil {
+	if err := n.Run(n.Now + s.settle(n)); err != nil {
 		return err
 	}
 	n.Check = func(n *Network) error {
