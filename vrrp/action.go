@@ -64,6 +64,14 @@ type Notify struct {
 // the master heard a lower-priority advert (presumably a split brain).
 type NotifyMasterRxLowerPri struct{ From netip.Addr }
 
+// NotifyPriority reports a new effective priority (keepalived's
+// MASTER_PRIORITY / BACKUP_PRIORITY FIFO events), only with
+// Config.NotifyPriorityChanges.
+type NotifyPriority struct {
+	State    State
+	Priority uint8
+}
+
 // Log is one line keepalived 2.2.7 would log, text identical. Detail lines
 // are logged by keepalived only with --log-detail (-D).
 type Log struct {
@@ -77,6 +85,7 @@ func (DelVIPs) isAction()                {}
 func (SendGratuitous) isAction()         {}
 func (Notify) isAction()                 {}
 func (NotifyMasterRxLowerPri) isAction() {}
+func (NotifyPriority) isAction()         {}
 func (Log) isAction()                    {}
 
 // Describe renders an action on one line, for tests and debug output.
@@ -94,6 +103,8 @@ func Describe(a Action) string {
 		return fmt.Sprintf("notify %v->%v (%v) prio=%d", a.From, a.To, a.Reason, a.Priority)
 	case NotifyMasterRxLowerPri:
 		return fmt.Sprintf("notify master-rx-lower-pri from %v", a.From)
+	case NotifyPriority:
+		return fmt.Sprintf("notify %v priority=%d", a.State, a.Priority)
 	case Log:
 		if a.Detail {
 			return "log-detail " + a.Text

@@ -52,6 +52,9 @@ type Config struct {
 	LowerPrioNoAdvert       bool
 	HigherPrioSendAdvert    bool
 	DownTimerAdverts        int // adverts missed before the master is declared down
+	// NotifyPriorityChanges emits NotifyPriority when the effective
+	// priority changes (notify_priority_changes).
+	NotifyPriorityChanges bool
 }
 
 // DefaultConfig returns keepalived 2.2.7's defaults (global_data.c,

@@ -747,6 +747,9 @@ func (in *Instance) setWeight(now time.Duration, w int) {
 		// down interval rather than restarting it.
 		in.sands += in.MasterDownInterval() - old
 	}
+	if in.cfg.NotifyPriorityChanges {
+		in.add(NotifyPriority{State: in.state, Priority: np})
+	}
 }
 
 // shutdown is the SIGTERM path (restore_vrrp_interfaces + notify_shutdown)

@@ -354,3 +354,13 @@ func TestResidualVIPsRemovedAtStart(t *testing.T) {
 		t.Fatalf("\n got %q\nwant %q", got, want)
 	}
 }
+
+// notify_priority_changes: a FIFO event per effective priority change.
+func TestNotifyPriorityChanges(t *testing.T) {
+	h := newHarness(t, func(c *vrrp.Config) { c.NotifyPriorityChanges = true })
+	h.start()
+	acts := h.step(vrrp.PriorityChanged{Weight: 20})
+	if n := only[vrrp.NotifyPriority](acts); len(n) != 1 || n[0] != (vrrp.NotifyPriority{State: vrrp.StateBackup, Priority: 120}) {
+		t.Fatalf("%q", describe(acts))
+	}
+}
