@@ -99,18 +99,15 @@ func Check(r *Received, e *Expect) (Advert, error) {
 		}
 		switch e.AuthType {
 		case AuthPass:
-			// keepalived reads the password at tot_len-8 (the end for IPv6).
-			end := len(r.Msg)
-			if !r.IPv6 {
-				end = r.TotalLen
-			}
+			// keepalived reads the password at IP Total Length - 8, so a
+			// bad Total Length fails here before its own check below.
 			var pw []byte
-			if end >= AuthDataLen && end <= len(r.raw) && !r.IPv6 {
+			if r.IPv6 {
+				pw = r.Msg[len(r.Msg)-min(len(r.Msg), AuthDataLen):]
+			} else if end := r.TotalLen; end >= AuthDataLen && end <= len(r.raw) {
 				pw = r.raw[end-AuthDataLen : end]
-			} else if r.IPv6 && end >= AuthDataLen {
-				pw = r.Msg[end-AuthDataLen : end]
 			}
-			if pw == nil || subtle.ConstantTimeCompare(pw, e.AuthData[:]) != 1 {
+			if subtle.ConstantTimeCompare(pw, e.AuthData[:]) != 1 {
 				return Advert{}, discard(ErrAuth, "(%s) received an invalid passwd!", name)
 			}
 		case AuthAH:

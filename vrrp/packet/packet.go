@@ -165,14 +165,11 @@ func (a *Advert) decode(b []byte, fam family) error {
 	case v == 2 && fam != fam6 && rest == 4*n+AuthDataLen:
 		ipv6 = false
 	case v == 3 && fam != fam6 && rest == 4*n:
-		ipv6 = false
+		ipv6 = false // also a v3 message without addresses: the family is unknowable, the encoding the same
 	case fam != fam4 && rest == 16*n:
 		ipv6 = true
 	default:
 		return fmt.Errorf("%w: VRRPv%d message of %d bytes does not fit %d addresses", ErrLength, v, len(b), n)
-	}
-	if fam == famAny && v == 3 && n == 0 {
-		ipv6 = false // unknowable; encoding is the same either way
 	}
 	*a = Advert{
 		Version:  v,
