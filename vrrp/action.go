@@ -8,7 +8,8 @@ import (
 )
 
 // Action is an output of Instance.Step. The shell performs actions in the
-// order they are returned.
+// order they are returned. Slices in actions share memory with the
+// instance's Config: read them, do not modify them.
 type Action interface{ isAction() }
 
 // SendAdvert asks for one advertisement to every address in Dsts (the

@@ -17,6 +17,7 @@ type SyncGroup struct {
 	state    State
 	numFault int  // members with faults of their own
 	syncing  bool // inside a sync pass: members do not trigger another
+	started  bool
 	out      []GroupAction
 }
 
@@ -76,7 +77,9 @@ func (g *SyncGroup) Members() []*Instance { return g.members }
 // the group, in order.
 func (g *SyncGroup) Step(i int, ev Event) []GroupAction {
 	g.out = nil
-	if _, ok := ev.(Start); ok && !g.members[i].started && i == 0 {
+	if _, ok := ev.(Start); ok && !g.started {
+		// vrrp_init_state notifies groups starting in FAULT or BACKUP.
+		g.started = true
 		if g.state == StateFault || g.state == StateBackup {
 			g.out = append(g.out, GroupAction{-1, GroupNotify{g.name, g.state}})
 		}
