@@ -1,6 +1,7 @@
 package vrrp_test
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -362,5 +363,46 @@ func TestNotifyPriorityChanges(t *testing.T) {
 	acts := h.step(vrrp.PriorityChanged{Weight: 20})
 	if n := only[vrrp.NotifyPriority](acts); len(n) != 1 || n[0] != (vrrp.NotifyPriority{State: vrrp.StateBackup, Priority: 120}) {
 		t.Fatalf("%q", describe(acts))
+	}
+}
+
+// Sync group: a member that hears a higher priority master goes BACKUP and
+// takes the rest of the group with it (vrrp_sync_backup).
+func TestSyncGroupFollowsBackup(t *testing.T) {
+	mk := func(name string, vrid uint8) *vrrp.Instance {
+		c := baseCfg()
+		c.Name, c.VRID, c.AuthType, c.Priority = name, vrid, packet.AuthNone, 255
+		c.GarpMasterDelay = 0
+		in, err := vrrp.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	a, b := mk("VI_A", 1), mk("VI_B", 2)
+	g, _ := vrrp.NewSyncGroup("G1", a, b)
+	g.Step(0, vrrp.Start{})
+	g.Step(1, vrrp.Start{})
+	if a.State() != vrrp.StateMaster || b.State() != vrrp.StateMaster {
+		t.Fatalf("owners: %v %v", a.State(), b.State())
+	}
+	// Another owner on VRID 1 forces A down to 254 and then BACKUP.
+	h := newHarness(t, func(c *vrrp.Config) { c.VRID, c.AuthType = 1, packet.AuthNone })
+	acts := g.Step(0, vrrp.AdvertReceived{Now: time.Second, Packet: h.advert(peerHigh, 255)})
+	if a.State() != vrrp.StateBackup || b.State() != vrrp.StateBackup || g.State() != vrrp.StateBackup {
+		t.Fatalf("%v %v %v", a.State(), b.State(), g.State())
+	}
+	var seen []string
+	for _, ga := range acts {
+		switch x := ga.Action.(type) {
+		case vrrp.GroupNotify:
+			seen = append(seen, "group "+x.State.String())
+		case vrrp.Notify:
+			seen = append(seen, fmt.Sprintf("m%d %v->%v", ga.Member, x.From, x.To))
+		}
+	}
+	want := []string{"m0 MASTER->BACKUP", "m1 MASTER->BACKUP", "group BACKUP"}
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("\n got %q\nwant %q", seen, want)
 	}
 }
