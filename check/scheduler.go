@@ -1,0 +1,186 @@
+package check
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"time"
+)
+
+// ID names a checker inside a Scheduler.
+type ID int
+
+// Attempt is one probe the scheduler wants run now.
+type Attempt struct {
+	ID ID
+	// Step is the url index for HTTP checkers, 0 otherwise.
+	Step int
+	// Start is the instant the attempt was due; Deadline bounds it.
+	Start, Deadline time.Time
+}
+
+// Scheduler is the pure timing core shared by every checker of a config:
+// it holds each checker's keepalived retry state and the instant of its
+// next attempt. It does no I/O and reads no clock: callers pass now, so
+// tests replay exact timelines. At most one attempt per checker is in
+// flight; a checker is not due again before its attempt is Done.
+//
+// It is not safe for concurrent use; the Engine owns one from a single
+// goroutine.
+type Scheduler struct {
+	rng       *rand.Rand
+	bootstrap time.Duration
+	byID      map[ID]*entry
+	queue     entryHeap
+	seq       uint64
+}
+
+type entry struct {
+	id       ID
+	m        *machine
+	next     time.Time
+	started  time.Time
+	inFlight bool
+	index    int // in queue, -1 when not queued
+	seq      uint64
+}
+
+// NewScheduler returns an empty scheduler. rng draws the warmup delays
+// (keepalived: random() * warmup / RAND_MAX); bootstrap is the fixed delay
+// before every first attempt (keepalived: BootstrapDelay).
+func NewScheduler(rng *rand.Rand, bootstrap time.Duration) *Scheduler {
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return &Scheduler{rng: rng, bootstrap: bootstrap, byID: map[ID]*entry{}}
+}
+
+// Add registers a checker whose first attempt is due at
+// now + bootstrap + a uniform random part of t.Warmup: that spread is what
+// keeps thousands of checkers from firing in the same millisecond.
+// Adding an existing ID replaces it.
+func (s *Scheduler) Add(id ID, t Timing, now time.Time) {
+	s.Remove(id)
+	first := now.Add(s.bootstrap)
+	if t.Warmup > 0 {
+		first = first.Add(time.Duration(s.rng.Int64N(int64(t.Warmup) + 1)))
+	}
+	e := &entry{id: id, m: newMachine(t), next: first, index: -1}
+	s.byID[id] = e
+	s.push(e)
+}
+
+// Remove forgets a checker; a result for its in-flight attempt is ignored.
+func (s *Scheduler) Remove(id ID) {
+	e, ok := s.byID[id]
+	if !ok {
+		return
+	}
+	if e.index >= 0 {
+		heap.Remove(&s.queue, e.index)
+	}
+	delete(s.byID, id)
+}
+
+// Len is the number of checkers.
+func (s *Scheduler) Len() int { return len(s.byID) }
+
+// Up reports a checker's current state.
+func (s *Scheduler) Up(id ID) (up, ok bool) {
+	e, ok := s.byID[id]
+	if !ok {
+		return false, false
+	}
+	return e.m.up, true
+}
+
+// NextDue is the instant of the earliest attempt not yet started.
+func (s *Scheduler) NextDue() (time.Time, bool) {
+	if len(s.queue) == 0 {
+		return time.Time{}, false
+	}
+	return s.queue[0].next, true
+}
+
+// Due pops every attempt due at or before now, in due order, and marks
+// them in flight.
+func (s *Scheduler) Due(now time.Time, dst []Attempt) []Attempt {
+	for len(s.queue) > 0 && !s.queue[0].next.After(now) {
+		e := heap.Pop(&s.queue).(*entry)
+		e.inFlight = true
+		// The attempt starts when it is run, which is now or a bit
+		// later than planned; timings chain from the real start like
+		// keepalived's timer threads do.
+		e.started = now
+		dst = append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
+	}
+	return dst
+}
+
+// Done records the result of id's attempt, finished at now, and schedules
+// the next one. ok=false for an unknown or idle id.
+func (s *Scheduler) Done(id ID, success bool, now time.Time) (Outcome, bool) {
+	e, found := s.byID[id]
+	if !found || !e.inFlight {
+		return Outcome{}, false
+	}
+	e.inFlight = false
+	o := e.m.result(success)
+	base := now
+	if o.FromStart {
+		base = e.started
+	}
+	e.next = base.Add(o.Delay)
+	if !e.next.After(now) && o.FromStart {
+		// keepalived never schedules a script check in the past.
+		e.next = now.Add(time.Microsecond)
+	}
+	s.push(e)
+	return o, true
+}
+
+// Skip reschedules an attempt that could not run (socket setup failed, or
+// the checker is suspended) after delay_loop, without counting a result,
+// as keepalived does for "Rescheduling." cases.
+func (s *Scheduler) Skip(id ID, now time.Time) {
+	e, found := s.byID[id]
+	if !found || !e.inFlight {
+		return
+	}
+	e.inFlight = false
+	e.next = now.Add(e.m.t.DelayLoop)
+	s.push(e)
+}
+
+func (s *Scheduler) push(e *entry) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.queue, e)
+}
+
+type entryHeap []*entry
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(i, j int) bool {
+	if h[i].next.Equal(h[j].next) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].next.Before(h[j].next)
+}
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*h = old[:len(old)-1]
+	return e
+}
