@@ -20,38 +20,46 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 	ck := &Checker{Pos: toPos(st.Pos), Kind: CheckerKind(st.Name())}
 	switch ck.Kind {
 	case HTTPGet, SSLGet:
-		ck.HTTPProtocol = "1.0"
+		ck.HTTP = &HTTPOptions{Protocol: "1.0"}
+	case MiscCheck:
+		ck.Misc = &MiscOptions{}
+	case SMTPCheck:
+		ck.SMTP = &SMTPOptions{}
 	case DNSCheck:
-		ck.DNSType = "SOA"
+		ck.DNS = &DNSOptions{Type: "SOA"}
+	case UDPCheck:
+		ck.UDP = &UDPOptions{}
 	case FileCheck:
-		ck.Weight = 1
+		ck.File = &FileOptions{Weight: 1}
+	case BFDCheck:
+		ck.BFD = &BFDOptions{}
 	}
 	in := ckInherit{ck: ck}
 	for _, c := range st.Children() {
 		switch c.Name() {
 		case "connect_ip":
 			if a, ok := b.addrArg(c, 0); ok {
-				ck.ConnectIP = a
+				b.conn(ck).ConnectIP = a
 			}
 		case "connect_port":
 			if p, ok := b.portArg(c, 0); ok {
-				ck.ConnectPort = p
+				b.conn(ck).ConnectPort = p
 			}
 		case "bindto":
 			if a, ok := b.addrArg(c, 0); ok {
-				ck.BindTo = a
+				b.conn(ck).BindTo = a
 			}
 		case "bind_port":
 			if p, ok := b.portArg(c, 0); ok {
-				ck.BindPort = p
+				b.conn(ck).BindPort = p
 			}
 		case "bind_if":
 			if v, ok := b.arg(c, 0); ok {
-				ck.BindIf = v
+				b.conn(ck).BindIf = v
 			}
 		case "fwmark":
 			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				ck.FWMark = uint32(n)
+				b.conn(ck).FWMark = uint32(n)
 			}
 		case "connect_timeout":
 			if d, ok := b.timerArg(c, 0); ok {
@@ -81,52 +89,52 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 		case "log_all_failures":
 			ck.LogAllFailures = b.boolOpt(c)
 		case "url":
-			ck.URLs = append(ck.URLs, b.url(c))
+			ck.HTTP.URLs = append(ck.HTTP.URLs, b.url(c))
 		case "virtualhost":
 			if v, ok := b.arg(c, 0); ok {
-				ck.VirtualHost = v
+				ck.HTTP.VirtualHost = b.intern(v)
 			}
 		case "http_protocol":
 			v, _ := b.arg(c, 0)
 			switch v {
 			case "1.0", "1.1", "1.0C", "1.0c", "0.9":
-				ck.HTTPProtocol = strings.ToUpper(v)
+				ck.HTTP.Protocol = strings.ToUpper(v)
 			default:
 				b.report(c, parser.SevGeneral, "Invalid http_protocol %s specified", v)
 			}
 		case "enable_sni":
-			ck.EnableSNI = b.boolOpt(c)
+			ck.HTTP.EnableSNI = b.boolOpt(c)
 		case "fast_recovery":
-			ck.FastRecovery = b.boolOpt(c)
+			ck.HTTP.FastRecovery = b.boolOpt(c)
 		case "misc_path":
-			ck.MiscPath = b.script(c)
+			ck.Misc.Path = b.script(c)
 		case "misc_timeout":
 			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				ck.MiscTimeout = time.Duration(n) * time.Second
+				ck.Misc.Timeout = time.Duration(n) * time.Second
 			}
 		case "misc_dynamic":
-			ck.MiscDynamic = true
+			ck.Misc.Dynamic = true
 		case "user":
-			if ck.MiscPath != nil {
-				ck.MiscPath.User = firstArg(c)
+			if ck.Misc.Path != nil {
+				ck.Misc.Path.User = firstArg(c)
 				if len(c.Args) > 1 {
-					ck.MiscPath.Group = c.Args[1].Value()
+					ck.Misc.Path.Group = c.Args[1].Value()
 				}
 			}
 		case "helo_name":
 			if v, ok := b.arg(c, 0); ok {
-				ck.HeloName = v
+				ck.SMTP.HeloName = v
 			}
 		case "type":
 			if v, ok := b.arg(c, 0); ok {
-				ck.DNSType = strings.ToUpper(v)
+				ck.DNS.Type = strings.ToUpper(v)
 			}
 		case "name":
 			if v, ok := b.arg(c, 0); ok {
 				if ck.Kind == BFDCheck {
-					ck.BFDName = v
+					ck.BFD.Name = v
 				} else {
-					ck.DNSName = v
+					ck.DNS.Name = v
 				}
 			}
 		case "payload":
@@ -136,33 +144,33 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 					b.report(c, parser.SevGeneral, "Invalid hex payload %s", v)
 					continue
 				}
-				ck.Payload = p
+				ck.UDP.Payload = p
 			}
 		case "require_reply":
-			ck.RequireReply = true
+			ck.UDP.RequireReply = true
 			if len(c.Args) > 0 {
 				if p, err := hex.DecodeString(c.Args[0].Value()); err == nil {
-					ck.ReplyPattern = p
+					ck.UDP.ReplyPattern = p
 				}
 			}
 		case "min_reply_length":
 			if n, ok := b.intArg(c, 0, 0, 65535); ok {
-				ck.MinReplyLength = n
+				ck.UDP.MinReplyLength = n
 			}
 		case "max_reply_length":
 			if n, ok := b.intArg(c, 0, 0, 65535); ok {
-				ck.MaxReplyLength = n
+				ck.UDP.MaxReplyLength = n
 			}
 		case "track_file":
 			if v, ok := b.arg(c, 0); ok {
-				ck.TrackFile = v
+				ck.File.TrackFile = v
 			}
 		case "weight":
 			if n, ok := b.intArg(c, 0, -254, 254); ok {
-				ck.Weight = n
+				ck.File.Weight = n
 			}
 			if len(c.Args) > 1 && c.Args[1].Value() == "reverse" {
-				ck.WeightReverse = true
+				ck.File.WeightReverse = true
 			}
 		default:
 			b.keepTree(c, string(ck.Kind), &ck.Other)
@@ -170,17 +178,17 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 	}
 	switch ck.Kind {
 	case MiscCheck:
-		if ck.MiscPath == nil {
+		if ck.Misc.Path == nil {
 			b.report(st, parser.SevGeneral, "No script path has been specified for MISC_CHECK - skipping")
 			return nil
 		}
 	case FileCheck:
-		if ck.TrackFile == "" {
+		if ck.File.TrackFile == "" {
 			b.report(st, parser.SevGeneral, "FILE_CHECK has no track_file specified - skipping")
 			return nil
 		}
 	case HTTPGet, SSLGet:
-		if len(ck.URLs) == 0 {
+		if len(ck.HTTP.URLs) == 0 {
 			b.report(st, parser.SevGeneral, "%s has no url specified - skipping", ck.Kind)
 			return nil
 		}
@@ -194,18 +202,20 @@ func (b *builder) url(st *parser.Stmt) URL {
 	for _, c := range st.Children() {
 		switch c.Name() {
 		case "path":
-			u.Path, _ = b.arg(c, 0)
+			v, _ := b.arg(c, 0)
+			u.Path = b.intern(v)
 		case "digest":
 			v, _ := b.arg(c, 0)
 			if _, err := hex.DecodeString(v); err != nil || len(v) != 32 {
 				b.report(c, parser.SevGeneral, "digest '%s' is not a valid MD5 hex string", v)
 				continue
 			}
-			u.Digest = strings.ToLower(v)
+			u.Digest = b.intern(strings.ToLower(v))
 		case "status_code":
 			u.StatusCodes = append(u.StatusCodes, b.statusCodes(c)...)
 		case "virtualhost":
-			u.VirtualHost, _ = b.arg(c, 0)
+			v, _ := b.arg(c, 0)
+			u.VirtualHost = b.intern(v)
 		case "regex":
 			u.Regex, _ = b.arg(c, 0)
 		case "regex_no_match":
@@ -219,10 +229,14 @@ func (b *builder) url(st *parser.Stmt) URL {
 		u.Path = "/"
 	}
 	if len(u.StatusCodes) == 0 {
-		u.StatusCodes = []StatusRange{{200, 299}}
+		u.StatusCodes = defaultStatusCodes
 	}
 	return u
 }
+
+// defaultStatusCodes is shared by every url without status_code; the
+// model is read-only once built.
+var defaultStatusCodes = []StatusRange{{200, 299}}
 
 // statusCodes reads `status_code 200 301-303 ...`.
 func (b *builder) statusCodes(st *parser.Stmt) []StatusRange {
@@ -242,4 +256,11 @@ func (b *builder) statusCodes(st *parser.Stmt) []StatusRange {
 		out = append(out, StatusRange{min, max})
 	}
 	return out
+}
+
+func (b *builder) conn(ck *Checker) *Connection {
+	if ck.Conn == nil {
+		ck.Conn = &Connection{}
+	}
+	return ck.Conn
 }

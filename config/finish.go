@@ -18,7 +18,7 @@ func (b *builder) finish() {
 }
 
 func atPos(p Pos) lexer.Position {
-	return lexer.Position{Filename: p.File, Line: p.Line, Column: p.Col}
+	return lexer.Position{Filename: p.File, Line: int(p.Line), Column: int(p.Col)}
 }
 
 func (b *builder) finishVRRP() {
@@ -246,9 +246,87 @@ func (b *builder) finishLVS() {
 		kept = append(kept, vs)
 	}
 	b.cfg.VirtualServers = kept
+	for _, rs := range b.rsDefaultSMTP {
+		switch {
+		case g.SMTPAlertChecker != nil:
+			rs.SMTPAlert = *g.SMTPAlertChecker
+		case g.SMTPAlert != nil:
+			rs.SMTPAlert = *g.SMTPAlert
+		default:
+			// keepalived's own inconsistency, kept for compatibility: real
+			// servers alert by default when nothing says otherwise.
+			rs.SMTPAlert = true
+		}
+	}
 	weights := map[*VirtualServer]int{}
+	for _, vs := range b.cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			weights[vs] += rs.Weight
+			b.checkPorts(vs, rs, groups)
+		}
+	}
+	for _, vs := range b.cfg.VirtualServers {
+		if ss := vs.SorryServer; ss != nil {
+			if ss.Forwarding == "" {
+				if vs.Forwarding == "" {
+					b.reportGlobal(parser.SevGeneral, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
+					vs.Forwarding = ForwardNAT
+				}
+				ss.Forwarding, ss.Tunnel = vs.Forwarding, vs.Tunnel
+			}
+			ss.Weight, ss.Retry, ss.ConnectTimeout, ss.DelayLoop = 1, 0, vs.ConnectTimeout, vs.DelayLoop
+			ss.InhibitOnFailure = vs.SorryServerInhibit
+			if ss.Port == 0 && vs.FWMark == 0 {
+				ss.Port = vs.Port
+			}
+		}
+		if sum, ok := weights[vs]; ok && vs.Quorum > sum {
+			b.reportGlobal(parser.SevGeneral, "Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, vs.Name(), sum, sum)
+			vs.Quorum = sum
+		}
+		if vs.Hysteresis >= vs.Quorum && vs.Quorum > 0 {
+			b.reportGlobal(parser.SevGeneral, "Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Name(), vs.Hysteresis, vs.Quorum, vs.Quorum-1)
+			vs.Hysteresis = vs.Quorum - 1
+		}
+	}
+}
+
+// checkPorts applies keepalived's port rules between a service and a real server.
+func (b *builder) checkPorts(vs *VirtualServer, rs *RealServer, groups map[string]*VirtualServerGroup) {
+	if rs.Forwarding == ForwardNAT {
+		if vs.FWMark == 0 && rs.Port == 0 {
+			rs.Port = vs.Port
+		}
+		return
+	}
+	switch {
+	case vs.FWMark != 0:
+		if rs.Port != 0 {
+			b.reportGlobal(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+			rs.Port = 0
+		}
+	case vs.Group != "":
+		if grp := groups[vs.Group]; grp != nil && rs.Port != 0 {
+			for _, e := range grp.Entries {
+				if !e.IsMark && e.Port != rs.Port {
+					b.reportGlobal(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), e.String(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+				}
+			}
+		}
+	case rs.Port == 0:
+		rs.Port = vs.Port
+	case rs.Port != vs.Port:
+		b.reportGlobal(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+		rs.Port = vs.Port
+	}
+}
+
+// resolveVS applies the virtual server's settings to its real servers and
+// their checkers as soon as its block is read, so nothing waits in memory
+// for the end of a file that may hold 40,000 real servers.
+func (b *builder) resolveVS(vs *VirtualServer) {
 	for _, p := range b.rsPending {
-		rs, vs := p.rs, p.vs
+		rs := p.rs
 		if rs.Forwarding == "" {
 			if vs.Forwarding == "" {
 				b.reportGlobal(parser.SevGeneral, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
@@ -284,140 +362,71 @@ func (b *builder) finishLVS() {
 		if rs.Weight < 0 {
 			rs.Weight = vs.Weight
 		}
-		switch {
-		case p.smtp != nil:
+		if p.smtp != nil {
 			rs.SMTPAlert = *p.smtp
-		case g.SMTPAlertChecker != nil:
-			rs.SMTPAlert = *g.SMTPAlertChecker
-		case g.SMTPAlert != nil:
-			rs.SMTPAlert = *g.SMTPAlert
-		default:
-			// keepalived's own inconsistency, kept for compatibility: real
-			// servers alert by default when nothing says otherwise.
-			rs.SMTPAlert = true
+		} else {
+			b.rsDefaultSMTP = append(b.rsDefaultSMTP, rs)
 		}
-		weights[vs] += rs.Weight
-		if rs.Forwarding == ForwardNAT {
-			if vs.FWMark == 0 && rs.Port == 0 {
-				rs.Port = vs.Port
-			}
-			continue
-		}
-		switch {
-		case vs.FWMark != 0:
-			if rs.Port != 0 {
-				b.reportGlobal(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
-				rs.Port = 0
-			}
-		case vs.Group != "":
-			if grp := groups[vs.Group]; grp != nil && rs.Port != 0 {
-				for _, e := range grp.Entries {
-					if !e.IsMark && e.Port != rs.Port {
-						b.reportGlobal(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), e.String(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
-					}
-				}
-			}
-		case rs.Port == 0:
-			rs.Port = vs.Port
-		case rs.Port != vs.Port:
-			b.reportGlobal(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
-			rs.Port = vs.Port
+		for _, c := range p.checkers {
+			b.resolveChecker(c, rs)
 		}
 	}
-	for _, vs := range b.cfg.VirtualServers {
-		if ss := vs.SorryServer; ss != nil {
-			if ss.Forwarding == "" {
-				if vs.Forwarding == "" {
-					b.reportGlobal(parser.SevGeneral, "Virtual server %s: no forwarding method set, setting default NAT", vs.Name())
-					vs.Forwarding = ForwardNAT
-				}
-				ss.Forwarding, ss.Tunnel = vs.Forwarding, vs.Tunnel
-			}
-			ss.Weight, ss.Retry, ss.ConnectTimeout, ss.DelayLoop = 1, 0, vs.ConnectTimeout, vs.DelayLoop
-			ss.InhibitOnFailure = vs.SorryServerInhibit
-			if ss.Port == 0 && vs.FWMark == 0 {
-				ss.Port = vs.Port
-			}
-		}
-		if sum, ok := weights[vs]; ok && vs.Quorum > sum {
-			b.reportGlobal(parser.SevGeneral, "Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, vs.Name(), sum, sum)
-			vs.Quorum = sum
-		}
-		if vs.Hysteresis >= vs.Quorum && vs.Quorum > 0 {
-			b.reportGlobal(parser.SevGeneral, "Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Name(), vs.Hysteresis, vs.Quorum, vs.Quorum-1)
-			vs.Hysteresis = vs.Quorum - 1
-		}
-	}
-	b.resolveCheckers()
+	b.rsPending = b.rsPending[:0]
 }
 
-// resolveCheckers gives every checker its timings: its own keyword, else the
+// resolveChecker gives a checker its timings: its own keyword, else the
 // real server's, else the checker kind's default, as keepalived does.
-func (b *builder) resolveCheckers() {
-	owner := map[*Checker]*RealServer{}
-	for _, vs := range b.cfg.VirtualServers {
-		for _, rs := range vs.RealServers {
-			for _, ck := range rs.Checkers {
-				owner[ck] = rs
-			}
-		}
+func (b *builder) resolveChecker(p ckInherit, rs *RealServer) {
+	ck := p.ck
+	if p.alpha != nil {
+		ck.Alpha = *p.alpha
+	} else {
+		ck.Alpha = rs.Alpha
 	}
-	for _, p := range b.ckPending {
-		ck := p.ck
-		rs := owner[ck]
-		if rs == nil {
-			continue
-		}
-		if p.alpha != nil {
-			ck.Alpha = *p.alpha
-		} else {
-			ck.Alpha = rs.Alpha
-		}
-		ck.ConnectTimeout = rs.ConnectTimeout
-		if p.timeout != nil {
-			ck.ConnectTimeout = *p.timeout
-		}
-		ck.DelayLoop = rs.DelayLoop
-		if p.delay != nil {
-			ck.DelayLoop = *p.delay
-		}
-		defaultRetry, defaultDBR := 1, time.Second
-		switch ck.Kind {
-		case DNSCheck:
-			defaultRetry, defaultDBR = 3, 0
-		case MiscCheck:
-			defaultRetry = 0
-		case HTTPGet, SSLGet:
-			defaultDBR = 3 * time.Second
-		}
-		switch {
-		case p.retry != nil:
-			ck.Retry = *p.retry
-		case rs.Retry >= 0:
-			ck.Retry = rs.Retry
-		default:
-			ck.Retry = defaultRetry
-		}
-		switch {
-		case p.warmup != nil:
-			ck.Warmup = *p.warmup
-		case rs.Warmup != nil:
-			ck.Warmup = *rs.Warmup
-		default:
-			ck.Warmup = ck.DelayLoop
-		}
-		switch {
-		case p.dbr != nil:
-			ck.DelayBeforeRetry = *p.dbr
-		case rs.DelayBeforeRetry != nil:
-			ck.DelayBeforeRetry = *rs.DelayBeforeRetry
-		case defaultDBR != 0:
-			ck.DelayBeforeRetry = defaultDBR
-		default:
-			ck.DelayBeforeRetry = ck.DelayLoop
-		}
-		if ck.Kind == MiscCheck && ck.MiscTimeout == 0 {
-			ck.MiscTimeout = ck.DelayLoop
-		}
+	ck.ConnectTimeout = rs.ConnectTimeout
+	if p.timeout != nil {
+		ck.ConnectTimeout = *p.timeout
+	}
+	ck.DelayLoop = rs.DelayLoop
+	if p.delay != nil {
+		ck.DelayLoop = *p.delay
+	}
+	defaultRetry, defaultDBR := 1, time.Second
+	switch ck.Kind {
+	case DNSCheck:
+		defaultRetry, defaultDBR = 3, 0
+	case MiscCheck:
+		defaultRetry = 0
+	case HTTPGet, SSLGet:
+		defaultDBR = 3 * time.Second
+	}
+	switch {
+	case p.retry != nil:
+		ck.Retry = *p.retry
+	case rs.Retry >= 0:
+		ck.Retry = rs.Retry
+	default:
+		ck.Retry = defaultRetry
+	}
+	switch {
+	case p.warmup != nil:
+		ck.Warmup = *p.warmup
+	case rs.Warmup != nil:
+		ck.Warmup = *rs.Warmup
+	default:
+		ck.Warmup = ck.DelayLoop
+	}
+	switch {
+	case p.dbr != nil:
+		ck.DelayBeforeRetry = *p.dbr
+	case rs.DelayBeforeRetry != nil:
+		ck.DelayBeforeRetry = *rs.DelayBeforeRetry
+	case defaultDBR != 0:
+		ck.DelayBeforeRetry = defaultDBR
+	default:
+		ck.DelayBeforeRetry = ck.DelayLoop
+	}
+	if ck.Misc != nil && ck.Misc.Timeout == 0 {
+		ck.Misc.Timeout = ck.DelayLoop
 	}
 }

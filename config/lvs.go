@@ -236,6 +236,7 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 	}
 	_ = alphaSet
 	vs.Retry, vs.DelayBeforeRetry, vs.Warmup = retry, dbr, warmup
+	b.resolveVS(vs)
 	b.cfg.VirtualServers = append(b.cfg.VirtualServers, vs)
 }
 
@@ -302,6 +303,7 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 		return nil
 	}
 	inhibit, alpha, smtp := (*bool)(nil), (*bool)(nil), (*bool)(nil)
+	ckStart := len(b.ckPending)
 	for _, c := range st.Children() {
 		switch c.Name() {
 		case "weight":
@@ -362,14 +364,16 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 	}
 	// Inheritance from the virtual server is resolved in finish(), once the
 	// whole virtual_server block (whose keywords may follow) is known.
-	b.rsPending = append(b.rsPending, rsInherit{rs: rs, vs: vs, inhibit: inhibit, alpha: alpha, smtp: smtp})
+	checkers := append([]ckInherit(nil), b.ckPending[ckStart:]...)
+	b.ckPending = b.ckPending[:ckStart]
+	b.rsPending = append(b.rsPending, rsInherit{rs: rs, inhibit: inhibit, alpha: alpha, smtp: smtp, checkers: checkers})
 	return rs
 }
 
 type rsInherit struct {
 	rs                   *RealServer
-	vs                   *VirtualServer
 	inhibit, alpha, smtp *bool
+	checkers             []ckInherit
 }
 
 // String renders an entry as keepalived's format_vsge does.

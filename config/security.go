@@ -66,7 +66,9 @@ func (b *builder) checkScriptSecurity() {
 		for _, rs := range vs.RealServers {
 			chk = append(chk, rs.NotifyUp, rs.NotifyDown)
 			for _, ck := range rs.Checkers {
-				chk = append(chk, ck.MiscPath)
+				if ck.Misc != nil {
+					chk = append(chk, ck.Misc.Path)
+				}
 			}
 		}
 	}

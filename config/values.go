@@ -14,7 +14,9 @@ import (
 // Value readers shared by every block. Each reports keepalived-style
 // diagnostics at the statement's position and says whether the value is usable.
 
-func toPos(p lexer.Position) Pos { return Pos{File: p.Filename, Line: p.Line, Col: p.Column} }
+func toPos(p lexer.Position) Pos {
+	return Pos{File: p.Filename, Line: int32(p.Line), Col: int32(p.Column)}
+}
 
 type builder struct {
 	opts  Options
@@ -23,7 +25,9 @@ type builder struct {
 
 	pendingSMTP      []*VRRPInstance // smtp_alert resolved from global_defs at the end
 	missingInterface bool
+	interned         map[string]string
 	rsPending        []rsInherit
+	rsDefaultSMTP    []*RealServer
 	nextRulePrio4    int
 	nextRulePrio6    int
 	ckPending        []ckInherit
@@ -144,3 +148,18 @@ func (b *builder) script(st *parser.Stmt) *Script {
 }
 
 func boolp(v bool) *bool { return &v }
+
+// intern shares one copy of values that repeat across thousands of real
+// servers (paths, digests, virtual hosts), and detaches them from the line
+// they were read from.
+func (b *builder) intern(s string) string {
+	if v, ok := b.interned[s]; ok {
+		return v
+	}
+	if b.interned == nil {
+		b.interned = map[string]string{}
+	}
+	s = strings.Clone(s)
+	b.interned[s] = s
+	return s
+}

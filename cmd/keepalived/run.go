@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -173,8 +174,11 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(out, "Configuration file '%s' not found: %v\n", o.useFile, err)
 		return 4
 	}
-	cfg, diags := config.Load(o.useFile, opts)
-	_ = cfg
+	// A config test is a one-shot read of the whole file: trade a little CPU
+	// for a peak memory closer to the live model (keepalived -t uses ~47 MB
+	// on 10,000 services; the default GC target would double our live heap).
+	debug.SetGCPercent(50)
+	_, diags := config.Load(o.useFile, opts)
 	fmt.Fprint(out, diags.String())
 	return diags.ExitCode()
 }
