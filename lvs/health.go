@@ -1,5 +1,7 @@
 package lvs
 
+import "keepalived-go/config"
+
 // This file turns health into destinations, the keepalived way, as pure
 // functions over our own types: inhibit_on_failure, quorum with hysteresis
 // and sorry_server, alpha and omega. The caller keeps the only state
@@ -111,6 +113,14 @@ type QuorumEvent struct {
 	Up         bool
 	LiveWeight int
 	Threshold  int // quorum ± hysteresis that was crossed
+
+	// Set by Manager: the virtual server (keepalived's name for it), the
+	// quorum_up or quorum_down script to run (nil when not configured),
+	// and whether this is the state found at start or reload rather than
+	// a change.
+	VirtualServer string
+	Script        *config.Script
+	Init          bool
 }
 
 // Step applies a health change: it computes the new quorum state from the

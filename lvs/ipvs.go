@@ -99,6 +99,7 @@ func (b *IPVS) List(ctx context.Context) (Table, error) {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
 	t := make(Table, len(svcs))
+	persistent := false
 	for _, se := range svcs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -114,6 +115,19 @@ func (b *IPVS) List(ctx context.Context) (Table, error) {
 			ds = append(ds, fromIPVSDest(de.Destination))
 		}
 		t.Add(svc, ds...)
+		persistent = persistent || svc.Persistent()
+	}
+	if persistent {
+		pes, err := b.peNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for k, pe := range pes {
+			if vs, ok := t[k]; ok && vs.Service.Persistent() {
+				vs.Service.PEName = pe
+				t[k] = vs
+			}
+		}
 	}
 	return t, nil
 }
@@ -125,14 +139,17 @@ func (b *IPVS) Apply(ctx context.Context, ops []Op) error {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		if err := b.apply(op); err != nil {
+		if err := b.apply(ctx, op); err != nil {
 			errs = append(errs, &OpError{Op: op, Err: err})
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (b *IPVS) apply(op Op) error {
+func (b *IPVS) apply(ctx context.Context, op Op) error {
+	if (op.Kind == AddService || op.Kind == UpdateService) && op.Service.Persistent() && op.Service.PEName != "" {
+		return b.applyPE(ctx, op)
+	}
 	svc, err := toIPVSService(op.Service)
 	if err != nil {
 		return err
@@ -161,10 +178,11 @@ func (b *IPVS) apply(op Op) error {
 	return fmt.Errorf("unknown op kind %d", op.Kind)
 }
 
+// toIPVSService maps s for the library. The persistence engine is not
+// carried: services that have one are created and updated by applyPE, and
+// the library's requests for them (destinations, removal) only need the
+// identity.
 func toIPVSService(s Service) (ipvs.Service, error) {
-	if s.Persistent() && s.PEName != "" {
-		return ipvs.Service{}, fmt.Errorf("persistence_engine %q: %w", s.PEName, ErrUnsupported)
-	}
 	out := ipvs.Service{
 		Family:    ipvs.AddressFamily(s.Family),
 		Scheduler: s.Scheduler,

@@ -250,9 +250,6 @@ func TestIPVSServiceMapping(t *testing.T) {
 			}
 		})
 	}
-	if _, err := toIPVSService(Service{ServiceKey: seedKey, Scheduler: "rr", Timeout: 60, PEName: "sip"}); !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("pe: %v", err)
-	}
 	if _, err := toIPVSDest(Dest(rs1, DR, -1)); err == nil {
 		t.Fatal("negative weight accepted")
 	}
@@ -459,4 +456,105 @@ func FuzzDecodeDaemon(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _ = decodeDaemon(b)
 	})
+}
+
+// TestIPVSPersistenceEngine checks the request we send for a service with
+// a persistence engine (which cloudflare/ipvs cannot encode) attribute by
+// attribute, and that List reads the engine back from a service dump.
+func TestIPVSPersistenceEngine(t *testing.T) {
+	ctx := context.Background()
+	key := ServiceAddr(UDP, netip.MustParseAddrPort("198.51.100.30:5060"))
+	svc := Service{ServiceKey: key, Scheduler: "rr", Timeout: 300, Netmask: netmask.MaskFrom(24, 32), PEName: "sip"}
+	var sent []genetlink.Message
+	b, fc := testIPVS(t, func(gm genetlink.Message, nm netlink.Message) ([]genetlink.Message, error) {
+		if gm.Header.Command == cmdGetService {
+			if nm.Header.Flags&netlink.Dump == 0 {
+				return nil, errors.New("service list is not a dump")
+			}
+			// Reply with what we sent, as the kernel echoes a service.
+			return []genetlink.Message{{Header: genetlink.Header{Command: cmdNewService, Version: 1}, Data: sent[0].Data}}, nil
+		}
+		sent = append(sent, gm)
+		return []genetlink.Message{gm}, nil
+	})
+	if err := b.Apply(ctx, []Op{{Kind: AddService, Service: svc}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 1 || sent[0].Header.Command != cmdNewService || len(fc.calls) != 0 {
+		t.Fatalf("sent %d messages (cmd %v), library calls %q", len(sent), sent, fc.calls)
+	}
+	if c := b.Counters(); c.Writes != 1 {
+		t.Fatalf("writes %d", c.Writes)
+	}
+	got := map[uint16][]byte{}
+	ad, err := netlink.NewAttributeDecoder(sent[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ad.Next() {
+		if ad.Type() != cmdAttrService {
+			t.Fatalf("top-level attribute %d", ad.Type())
+		}
+		ad.Nested(func(n *netlink.AttributeDecoder) error {
+			for n.Next() {
+				got[n.Type()] = n.Bytes()
+			}
+			return nil
+		})
+	}
+	if err := ad.Err(); err != nil {
+		t.Fatal(err)
+	}
+	flags := make([]byte, 8)
+	binary.NativeEndian.PutUint32(flags, uint32(ipvs.ServicePersistent))
+	binary.NativeEndian.PutUint32(flags[4:], 0xffffffff)
+	timeout := make([]byte, 4)
+	binary.NativeEndian.PutUint32(timeout, 300)
+	af, proto := make([]byte, 2), make([]byte, 2)
+	binary.NativeEndian.PutUint16(af, unix.AF_INET)
+	binary.NativeEndian.PutUint16(proto, unix.IPPROTO_UDP)
+	want := map[uint16][]byte{
+		svcAttrAF:        af,
+		svcAttrProtocol:  proto,
+		svcAttrAddr:      {198, 51, 100, 30},
+		svcAttrPort:      {0x13, 0xc4}, // 5060, network order
+		svcAttrSchedName: []byte("rr\x00"),
+		svcAttrFlags:     flags,
+		svcAttrTimeout:   timeout,
+		svcAttrNetmask:   {255, 255, 255, 0},
+		svcAttrPEName:    []byte("sip\x00"),
+	}
+	for typ, w := range want {
+		if !bytes.Equal(got[typ], w) {
+			t.Errorf("attribute %d = % x, want % x", typ, got[typ], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("sent %d attributes, want %d", len(got), len(want))
+	}
+
+	// Update goes the same way; destination ops and removal use the library.
+	svc.Scheduler = "wrr"
+	fc.svcs = []ipvs.Service{{Address: key.Addr, Port: 5060, Family: ipvs.INET, Protocol: ipvs.UDP}}
+	if err := b.Apply(ctx, []Op{{Kind: UpdateService, Service: svc}, {Kind: DelService, Service: svc}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 2 || sent[1].Header.Command != cmdSetService || len(fc.calls) != 1 {
+		t.Fatalf("update/remove: %d genl messages, library calls %q", len(sent), fc.calls)
+	}
+
+	// List: the library reports the persistent service without its
+	// engine; the extra dump fills it in.
+	fc.svcs = []ipvs.Service{{Address: key.Addr, Port: 5060, Family: ipvs.INET, Protocol: ipvs.UDP, Scheduler: "rr",
+		Timeout: 300, Flags: ipvs.ServicePersistent, Netmask: netmask.MaskFrom(24, 32)}}
+	tbl, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl[key].Service.PEName; got != "sip" {
+		t.Fatalf("listed PE %q, table:\n%s", got, tbl)
+	}
+	if ops := Diff(Table{}.Add(Service{ServiceKey: key, Scheduler: "rr", Timeout: 300, Netmask: netmask.MaskFrom(24, 32), PEName: "sip"}), tbl); len(ops) != 0 {
+		t.Fatalf("listed service diffs: %v", ops)
+	}
 }

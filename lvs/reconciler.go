@@ -108,3 +108,21 @@ func (r *Reconciler) Owned() []ServiceKey {
 	slices.SortFunc(keys, ServiceKey.Compare)
 	return keys
 }
+
+// ReconcileKnown converges only the services in desired, diffing against
+// known, what the caller last saw the backend hold for those keys, instead
+// of listing the backend. It is the cheap path for health changes, where
+// one destination moves in a table of thousands; after an Apply error the
+// caller must fall back to Reconcile, since known may be stale.
+func (r *Reconciler) ReconcileKnown(ctx context.Context, desired, known Table) ([]Op, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ops := Diff(desired, known.Only(func(k ServiceKey) bool { _, ok := desired[k]; return ok }))
+	for k := range desired {
+		r.owned[k] = struct{}{}
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	return ops, r.b.Apply(ctx, ops)
+}
