@@ -66,3 +66,16 @@ func TestFlattenedSeedSameModel(t *testing.T) {
 		}
 	}
 }
+
+// Script text reaches notify as written, so keepalived's own splitting
+// (escapes, inner quotes, user and group) can be applied to it.
+func TestScriptRawText(t *testing.T) {
+	cfg, _ := Load("../testdata/seed/lab-master.conf", Options{Hostname: "node1"})
+	if got := cfg.Instances[0].NotifyMaster.Raw; got != `"/etc/keepalived/redirect.sh del 198.51.100.10"` {
+		t.Errorf("laid-out raw = %q", got)
+	}
+	flat, _ := Load("../testdata/seed/lab-master.flat.conf", Options{Hostname: "node1"})
+	if got := flat.Instances[0].NotifyMaster.Raw; got != `"/etc/keepalived/redirect.sh del 198.51.100.10"` {
+		t.Errorf("flattened raw = %q", got)
+	}
+}

@@ -49,7 +49,10 @@ type Config struct {
 // Script is a command line as written in the config (notify_*, vrrp_script,
 // misc_path); the notify package splits it into argv as keepalived does.
 type Script struct {
-	Pos     Pos
+	Pos Pos
+	// Raw is the text after the keyword as written (quotes and escapes
+	// intact); notify.ParseScript splits it exactly as keepalived does.
+	Raw     string `dump:"-"`
 	Command string
 	User    string // optional "username [groupname]" after the command
 	Group   string

@@ -137,7 +137,11 @@ func (b *builder) script(st *parser.Stmt) *Script {
 	if !ok {
 		return nil
 	}
-	s := &Script{Pos: toPos(st.Pos), Command: cmd}
+	s := &Script{Pos: toPos(st.Pos), Command: cmd, Raw: st.Raw}
+	if s.Raw == "" {
+		// A statement recovered from a flattened line: rebuild its text.
+		s.Raw = strings.TrimPrefix(st.Text(), st.Name()+" ")
+	}
 	if len(st.Args) > 1 {
 		s.User = st.Args[1].Value()
 	}

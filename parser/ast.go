@@ -34,6 +34,11 @@ type Stmt struct {
 	// Recovered is set on statements the layout recovery split off a longer
 	// line (or out of a comment): keepalived 2.2.7 would not see them.
 	Recovered bool
+
+	// Raw is the text after the keyword as written on its line (quotes and
+	// backslashes intact, comment removed). It is recorded for script
+	// keywords only: keepalived re-splits that text with its escape rules.
+	Raw string
 }
 
 // Arg is a word or a double-quoted string (quotes removed). The token is

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/alecthomas/participle/v2"
@@ -70,6 +71,9 @@ func Walk(path string, opts Options, diags *Diagnostics, fn func(*Stmt)) {
 		if len(lineToks) == 1 { // only EOL: e.g. an unmatched quote ate the line
 			continue
 		}
+		if t := lineToks[0]; t.Type == tokWord && scriptKeywords[t.Value] {
+			w.recordRaw(t, ln)
+		}
 		if depth == 0 && len(toks) > 0 && lineToks[0].Type != tokLBrace {
 			w.parse(toks)
 			toks = toks[:0]
@@ -127,7 +131,43 @@ func Parse(path string, opts Options) (*File, *Diagnostics) {
 	return f, diags
 }
 
+// scriptKeywords take a command line that keepalived splits itself.
+var scriptKeywords = map[string]bool{
+	"notify_master": true, "notify_backup": true, "notify_fault": true, "notify_stop": true,
+	"notify_deleted": true, "notify": true, "notify_master_rx_lower_pri": true,
+	"notify_up": true, "notify_down": true, "quorum_up": true, "quorum_down": true,
+	"script": true, "misc_path": true, "notify_fifo_script": true, "vrrp_notify_fifo_script": true,
+	"lvs_notify_fifo_script": true, "startup_script": true, "shutdown_script": true,
+}
+
+// recordRaw keeps the raw rest of a script keyword's line, up to a brace
+// outside quotes (keepalived splits lines there).
+func (w *walker) recordRaw(kw lexer.Token, ln line) {
+	off := kw.Pos.Column - ln.col + len(kw.Value)
+	if off < 0 || off > len(ln.text) {
+		return
+	}
+	rest := ln.text[off:]
+	quote := false
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '"':
+			quote = !quote
+		case '{', '}':
+			if !quote {
+				rest = rest[:i]
+				i = len(rest)
+			}
+		}
+	}
+	if w.raw == nil {
+		w.raw = map[lexer.Position]string{}
+	}
+	w.raw[kw.Pos] = strings.TrimSpace(rest)
+}
+
 type walker struct {
+	raw   map[lexer.Position]string
 	diags *Diagnostics
 	fn    func(*Stmt)
 	ls    *layoutState
@@ -144,6 +184,7 @@ func (w *walker) parse(toks []lexer.Token) {
 	} else {
 		c, err = fastParse(toks)
 	}
+	defer clear(w.raw)
 	if err != nil {
 		pos := toks[0].Pos
 		if pe, ok := err.(participle.Error); ok {
@@ -159,10 +200,26 @@ func (w *walker) parse(toks []lexer.Token) {
 			w.diags.Add(it.Pos, SevUnknownKeyword, "Unknown keyword '}'")
 			continue
 		}
+		if len(w.raw) > 0 {
+			attachRaw(it.Stmt, w.raw)
+		}
 		for _, st := range relayout([]*Stmt{it.Stmt}, root, w.ls) {
 			if st = w.check(st, root, nil); st != nil {
 				w.fn(st)
 			}
+		}
+	}
+}
+
+func attachRaw(st *Stmt, raw map[lexer.Position]string) {
+	if st.Keyword != nil {
+		if r, ok := raw[st.Pos]; ok {
+			st.Raw = r
+		}
+	}
+	if st.Block != nil {
+		for _, c := range st.Block.Stmts {
+			attachRaw(c, raw)
 		}
 	}
 }
