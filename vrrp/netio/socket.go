@@ -1,0 +1,273 @@
+// Package netio is the Linux I/O under the VRRP engine: raw protocol 112
+// sockets (IPv4 with the IP header in our hands, IPv6 with control
+// messages), virtual addresses through netlink, gratuitous ARP and
+// unsolicited neighbour advertisements on AF_PACKET sockets, and link
+// state changes. Each piece is a small type the engine reaches through an
+// interface, so the engine can be tested with fakes.
+package netio
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"keepalived-go/vrrp/packet"
+)
+
+// Packet is one datagram read from a Conn. For IPv4 Data is the whole
+// datagram (header included); for IPv6 it is the payload, with Src, Dst
+// and HopLimit taken from the control messages.
+type Packet struct {
+	Iface    string
+	IPv6     bool
+	Data     []byte
+	Src, Dst netip.Addr
+	HopLimit int
+	Err      error // a read error; the Conn keeps reading unless closed
+}
+
+// ErrClosed is returned by Send on a closed Conn.
+var ErrClosed = errors.New("netio: connection closed")
+
+// Conn is a raw VRRP socket bound to one interface and one address family.
+type Conn struct {
+	iface   string
+	ifindex int
+	v6      bool
+	proto   int
+	f       *os.File
+	mu      sync.Mutex
+	closed  bool
+	ipID    uint16
+	wg      sync.WaitGroup
+	joined  map[netip.Addr]bool
+	done    chan struct{}
+}
+
+// Listen opens a raw socket for protocol proto (packet.ProtoVRRP, or
+// packet.ProtoAH for IPv4 AH) on iface and starts delivering what it
+// reads to rx until Close. Nothing is joined yet: call Join for multicast.
+func Listen(iface string, v6 bool, proto int, rx chan<- Packet) (*Conn, error) {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return nil, fmt.Errorf("netio: interface %s: %w", iface, err)
+	}
+	fam := unix.AF_INET
+	if v6 {
+		fam = unix.AF_INET6
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, fmt.Errorf("netio: raw socket: %w", err)
+	}
+	c := &Conn{iface: iface, ifindex: ifi.Index, v6: v6, proto: proto, joined: map[netip.Addr]bool{}, done: make(chan struct{})}
+	set := func(level, opt, v int) error {
+		if err := unix.SetsockoptInt(fd, level, opt, v); err != nil {
+			return fmt.Errorf("netio: setsockopt %d/%d on %s: %w", level, opt, iface, err)
+		}
+		return nil
+	}
+	err = unix.BindToDevice(fd, iface)
+	if err == nil && !v6 {
+		err = errors.Join(set(unix.IPPROTO_IP, unix.IP_HDRINCL, 1),
+			set(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0),
+			set(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0),
+			set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, packet.TTL))
+		if err == nil {
+			err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)})
+		}
+	}
+	if err == nil && v6 {
+		// The checksum is ours (packet.Advert.Marshal) and so is its
+		// check (packet.Check), so bad checksums are counted, not
+		// silently dropped by the kernel.
+		err = errors.Join(set(unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1),
+			set(unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1),
+			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, packet.TTL),
+			set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, packet.TTL),
+			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0),
+			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index))
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	c.f = os.NewFile(uintptr(fd), "vrrp-"+iface)
+	c.wg.Add(1)
+	go c.read(rx)
+	return c, nil
+}
+
+// Interface is the interface the socket is bound to.
+func (c *Conn) Interface() string { return c.iface }
+
+// Join joins a multicast group on the interface (idempotent).
+func (c *Conn) Join(group netip.Addr) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.joined[group] {
+		return nil
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if c.v6 {
+			mr := &unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(c.ifindex)}
+			serr = unix.SetsockoptIPv6Mreq(int(fd), unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, mr)
+			return
+		}
+		mr := &unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(c.ifindex)}
+		serr = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mr)
+	})
+	if err = errors.Join(err, serr); err != nil {
+		return fmt.Errorf("netio: join %v on %s: %w", group, c.iface, err)
+	}
+	c.joined[group] = true
+	return nil
+}
+
+// NextID returns an IPv4 identification for the next datagram.
+func (c *Conn) NextID() uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ipID++
+	return c.ipID
+}
+
+// Send writes one datagram to dst. For IPv4 b is the whole datagram (IP
+// header included); for IPv6 it is the VRRP message, sent from src.
+func (c *Conn) Send(b []byte, src, dst netip.Addr) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Write(func(fd uintptr) bool {
+		if c.v6 {
+			sa := &unix.SockaddrInet6{Addr: dst.As16()}
+			if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
+				sa.ZoneId = uint32(c.ifindex)
+			}
+			var oob []byte
+			if src.IsValid() {
+				oob = pktinfo(src, c.ifindex)
+			}
+			serr = unix.Sendmsg(int(fd), b, oob, sa, 0)
+		} else {
+			serr = unix.Sendto(int(fd), b, 0, &unix.SockaddrInet4{Addr: dst.As4()})
+		}
+		return serr != unix.EAGAIN
+	})
+	if err = errors.Join(err, serr); err != nil {
+		return fmt.Errorf("netio: send to %v on %s: %w", dst, c.iface, err)
+	}
+	return nil
+}
+
+func pktinfo(src netip.Addr, ifindex int) []byte {
+	b := make([]byte, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
+	h := (*unix.Cmsghdr)(ptr(&b[0]))
+	h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+	h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+	pi := unix.Inet6Pktinfo{Addr: src.As16(), Ifindex: uint32(ifindex)}
+	copy(b[unix.CmsgLen(0):], (*[unix.SizeofInet6Pktinfo]byte)(ptr(&pi))[:])
+	return b
+}
+
+func (c *Conn) read(rx chan<- Packet) {
+	defer c.wg.Done()
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for {
+		var n, oobn int
+		var from unix.Sockaddr
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+			return rerr != unix.EAGAIN
+		})
+		if err != nil {
+			return // closed
+		}
+		if rerr != nil {
+			if rerr == unix.EINTR {
+				continue
+			}
+			select {
+			case rx <- Packet{Iface: c.iface, IPv6: c.v6, Err: rerr}:
+			default:
+			}
+			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
+			continue
+		}
+		p := Packet{Iface: c.iface, IPv6: c.v6, Data: append([]byte(nil), buf[:n]...), HopLimit: -1}
+		if c.v6 {
+			if sa, ok := from.(*unix.SockaddrInet6); ok {
+				p.Src = netip.AddrFrom16(sa.Addr)
+			}
+			parseCmsgs6(oob[:oobn], &p)
+		}
+		select {
+		case rx <- p:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func parseCmsgs6(oob []byte, p *Packet) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for _, m := range msgs {
+		if m.Header.Level != unix.IPPROTO_IPV6 {
+			continue
+		}
+		switch m.Header.Type {
+		case unix.IPV6_PKTINFO:
+			if len(m.Data) >= 16 {
+				p.Dst = netip.AddrFrom16([16]byte(m.Data[:16]))
+			}
+		case unix.IPV6_HOPLIMIT:
+			if len(m.Data) >= 4 {
+				p.HopLimit = int(binary.NativeEndian.Uint32(m.Data[:4]))
+			}
+		}
+	}
+}
+
+// Close stops the reader and closes the socket.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+	err := c.f.Close()
+	c.wg.Wait()
+	return err
+}
