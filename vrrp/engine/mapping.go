@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+
+	"keepalived-go/config"
+	"keepalived-go/vrrp"
+	"keepalived-go/vrrp/netio"
+	"keepalived-go/vrrp/packet"
+)
+
+// instanceConfig maps a vrrp_instance and global_defs onto the FSM's
+// Config. SrcAddr is left unset when neither unicast_src_ip nor
+// mcast_src_ip is given: the engine reads it from the interface.
+func instanceConfig(g *config.Global, in *config.VRRPInstance) (vrrp.Config, error) {
+	c := vrrp.DefaultConfig()
+	c.Name = in.Name
+	c.Interface = in.Interface
+	if c.Interface == "" {
+		c.Interface = g.DefaultInterface
+	}
+	if c.Interface == "" {
+		return c, fmt.Errorf("%w: (%s) no interface", vrrp.ErrConfig, in.Name)
+	}
+	if in.VRID < 1 || in.VRID > 255 {
+		return c, fmt.Errorf("%w: (%s) virtual_router_id %d", vrrp.ErrConfig, in.Name, in.VRID)
+	}
+	c.VRID = uint8(in.VRID)
+	c.Version = uint8(in.Version)
+	c.IPv6 = in.NativeIPv6 || len(in.VIPs) > 0 && in.VIPs[0].Prefix.Addr().Is6()
+	if in.Priority > 0 && in.Priority <= 255 {
+		c.Priority = uint8(in.Priority)
+	}
+	switch {
+	case in.State == config.StateMaster:
+		c.InitialState = vrrp.StateMaster
+	case c.Priority == packet.PriorityOwner:
+		c.InitialState = vrrp.StateInit
+	default:
+		c.InitialState = vrrp.StateBackup
+	}
+	c.AdvertInt = in.AdvertInt
+	c.NoPreempt = !in.Preempt
+	c.PreemptDelay = in.PreemptDelay
+	switch in.Auth.Type {
+	case "PASS":
+		c.AuthType = packet.AuthPass
+	case "AH":
+		c.AuthType = packet.AuthAH
+	}
+	c.AuthPass = in.Auth.Pass
+	for _, v := range in.VIPs {
+		// keepalived refuses addresses of the other family in the
+		// advertised list; they are still installed like excluded ones.
+		if v.Prefix.Addr().Is6() == c.IPv6 && len(c.VIPs) < 255 {
+			c.VIPs = append(c.VIPs, v.Prefix)
+		} else {
+			c.ExcludedVIPs = append(c.ExcludedVIPs, v.Prefix)
+		}
+	}
+	for _, v := range in.ExcludedVIPs {
+		c.ExcludedVIPs = append(c.ExcludedVIPs, v.Prefix)
+	}
+	for _, r := range in.Routes {
+		c.Routes = append(c.Routes, r)
+	}
+	for _, r := range in.Rules {
+		c.Rules = append(c.Rules, r)
+	}
+	switch {
+	case in.UnicastSrcIP.IsValid():
+		c.SrcAddr = in.UnicastSrcIP
+	case in.McastSrcIP.IsValid():
+		c.SrcAddr = in.McastSrcIP
+	}
+	if c.SrcAddr.IsValid() && c.SrcAddr.Is6() != c.IPv6 {
+		c.SrcAddr = netip.Addr{}
+	}
+	c.McastGroup = in.McastDstIP
+	if !c.McastGroup.IsValid() || c.McastGroup.Is6() != c.IPv6 {
+		c.McastGroup = g.VRRPMcastGroup4
+		if c.IPv6 {
+			c.McastGroup = g.VRRPMcastGroup6
+		}
+	}
+	for _, p := range in.UnicastPeers {
+		if p.Addr.Is6() == c.IPv6 {
+			c.UnicastPeers = append(c.UnicastPeers, p.Addr)
+		}
+	}
+	c.CheckUnicastSrc = g.VRRPCheckUnicastSrc
+	c.SkipCheckAdvAddr = in.SkipCheckAdvAddr || g.VRRPSkipCheckAdvAddr
+	c.GarpMasterDelay = in.GarpMasterDelay
+	c.GarpMasterRepeat = in.GarpMasterRepeat
+	c.GarpMasterRefresh = in.GarpMasterRefresh
+	c.GarpMasterRefreshRepeat = in.GarpMasterRefreshRepeat
+	c.GarpLowerPrioDelay = in.GarpLowerPrioDelay
+	c.GarpLowerPrioRepeat = in.GarpLowerPrioRepeat
+	c.LowerPrioNoAdvert = in.LowerPrioNoAdvert
+	c.HigherPrioSendAdvert = in.HigherPrioSendAdvert
+	if in.DownTimerAdverts > 0 {
+		c.DownTimerAdverts = in.DownTimerAdverts
+	}
+	c.NotifyPriorityChanges = in.NotifyPriorityChanges
+	return c, nil
+}
+
+// vipAddrs resolves the installable addresses of an instance: dev
+// defaults to the instance's interface.
+func vipAddrs(iface string, list []config.VirtualAddress) map[netip.Prefix]netio.Addr {
+	m := make(map[netip.Prefix]netio.Addr, len(list))
+	for _, v := range list {
+		a := netio.Addr{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast,
+			NoPrefixRoute: v.NoPrefixRoute, NoDAD: v.NoDAD, HomeAddr: v.HomeAddr}
+		if a.Dev == "" {
+			a.Dev = iface
+		}
+		m[v.Prefix] = a
+	}
+	return m
+}
+
+var posType = reflect.TypeOf(config.Pos{})
+
+// sameConfig compares two config values ignoring where they were written.
+func sameConfig(a, b any) bool { return equalNoPos(reflect.ValueOf(a), reflect.ValueOf(b)) }
+
+func equalNoPos(a, b reflect.Value) bool {
+	if a.IsValid() != b.IsValid() {
+		return false
+	}
+	if !a.IsValid() {
+		return true
+	}
+	if a.Type() != b.Type() {
+		return false
+	}
+	if a.Type() == posType {
+		return true
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return equalNoPos(a.Elem(), b.Elem())
+	case reflect.Struct:
+		if a.Type().PkgPath() != "keepalived-go/config" {
+			return reflect.DeepEqual(a.Interface(), b.Interface())
+		}
+		for i := range a.NumField() {
+			if !equalNoPos(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !equalNoPos(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	default:
+		if a.CanInterface() {
+			return reflect.DeepEqual(a.Interface(), b.Interface())
+		}
+		return false
+	}
+}

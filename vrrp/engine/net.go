@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+
+	"keepalived-go/vrrp/netio"
+)
+
+// Net is the I/O the engine needs; Linux is the real one, tests use fakes.
+type Net interface {
+	// Listen opens a raw socket for proto (112, or 51 for IPv4 AH) on
+	// iface and delivers what it reads to rx until the Conn is closed.
+	Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error)
+	AddAddr(netio.Addr) error
+	DelAddr(netio.Addr) error
+	HasAddr(netio.Addr) (bool, error)
+	PrimaryAddr(iface string, v6 bool) (netip.Addr, error)
+	LinkUp(iface string) (bool, error)
+	// WatchLinks sends link changes to out until ctx ends.
+	WatchLinks(ctx context.Context, out chan<- netio.LinkEvent) error
+	// Gratuitous sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6).
+	Gratuitous(iface string, addr netip.Addr) error
+}
+
+// Conn is one raw VRRP socket.
+type Conn interface {
+	Join(group netip.Addr) error
+	NextID() uint16
+	Send(b []byte, src, dst netip.Addr) error
+	Close() error
+}
+
+// Linux is Net on the host's (or the current network namespace's) kernel.
+type Linux struct {
+	mu   sync.Mutex
+	garp map[string]*netio.Gratuitous
+}
+
+var _ Net = (*Linux)(nil)
+
+func (l *Linux) Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error) {
+	return netio.Listen(iface, v6, proto, rx)
+}
+func (l *Linux) AddAddr(a netio.Addr) error         { return netio.AddAddr(a) }
+func (l *Linux) DelAddr(a netio.Addr) error         { return netio.DelAddr(a) }
+func (l *Linux) HasAddr(a netio.Addr) (bool, error) { return netio.HasAddr(a) }
+func (l *Linux) LinkUp(iface string) (bool, error)  { return netio.LinkUp(iface) }
+func (l *Linux) PrimaryAddr(iface string, v6 bool) (netip.Addr, error) {
+	return netio.PrimaryAddr(iface, v6)
+}
+func (l *Linux) WatchLinks(ctx context.Context, out chan<- netio.LinkEvent) error {
+	return netio.WatchLinks(ctx, out)
+}
+
+func (l *Linux) Gratuitous(iface string, addr netip.Addr) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.garp == nil {
+		l.garp = map[string]*netio.Gratuitous{}
+	}
+	g := l.garp[iface]
+	if g == nil {
+		var err error
+		if g, err = netio.OpenGratuitous(iface); err != nil {
+			return err
+		}
+		l.garp[iface] = g
+	}
+	if err := g.Send(addr); err != nil {
+		// The interface may have been recreated: reopen next time.
+		g.Close()
+		delete(l.garp, iface)
+		return err
+	}
+	return nil
+}
+
+// Close releases the gratuitous ARP sockets.
+func (l *Linux) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, g := range l.garp {
+		g.Close()
+		delete(l.garp, k)
+	}
+	return nil
+}

@@ -1,0 +1,275 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"keepalived-go/config"
+	"keepalived-go/notify"
+	"keepalived-go/vrrp"
+)
+
+// script is one vrrp_script with keepalived's rise/fall counter: result
+// runs from 0 to rise+fall-1, the script is up from rise on.
+type script struct {
+	cfg     *config.VRRPScript
+	cmd     notify.Command
+	bad     bool // could not be parsed or its user resolved
+	next    time.Duration
+	running bool
+	gen     int
+	result  int
+	init    bool // no run finished yet
+	known   bool // up is meaningful
+	up      bool
+	lastRC  int
+}
+
+type scriptResult struct {
+	name string
+	gen  int
+	err  error
+}
+
+// setupScripts (re)creates the vrrp_scripts of cfg, keeping the state of
+// those whose definition did not change.
+func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
+	e.scripts = map[string]*script{}
+	now := e.now()
+	for _, sc := range cfg.Scripts {
+		if o := old[sc.Name]; o != nil && sameConfig(o.cfg, sc) {
+			e.scripts[sc.Name] = o
+			continue
+		}
+		s := &script{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
+		if o := old[sc.Name]; o != nil {
+			s.gen = o.gen + 1
+		}
+		if sc.InitFail {
+			s.result, s.known, s.up = 0, true, false
+		}
+		if sc.Script == nil {
+			s.bad = true
+		} else if spec, err := notify.ParseScript(sc.Script.Command); err != nil || len(spec.Argv) == 0 {
+			e.log.Errorf("VRRP_Script(%s) cannot parse %q: %v", sc.Name, sc.Script.Command, err)
+			s.bad = true
+		} else {
+			s.cmd.Argv = spec.Argv
+			user, group := sc.User, sc.Group
+			if user == "" {
+				user, group = sc.Script.User, sc.Script.Group
+			}
+			if user == "" {
+				user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
+			}
+			if user != "" {
+				uid, gid, msgs, err := notify.ResolveUserGroup(e.opts.Users, user, group)
+				for _, m := range msgs {
+					e.log.Error(m)
+				}
+				if err != nil {
+					s.bad = true
+				}
+				s.cmd.UID, s.cmd.GID = uid, gid
+			}
+		}
+		e.scripts[sc.Name] = s
+	}
+	e.files = map[string]*trackFile{}
+	for _, tf := range cfg.TrackFiles {
+		f := &trackFile{cfg: tf}
+		if tf.InitFile {
+			if _, err := os.Stat(tf.File); errors.Is(err, os.ErrNotExist) {
+				os.WriteFile(tf.File, []byte(strconv.Itoa(tf.InitValue)+"\n"), 0o644)
+			} else if tf.Overwrite {
+				os.WriteFile(tf.File, []byte(strconv.Itoa(tf.InitValue)+"\n"), 0o644)
+			}
+		}
+		f.poll(now)
+		e.files[tf.Name] = f
+	}
+}
+
+func (e *Engine) runScript(s *script, now time.Duration) {
+	if s.bad {
+		s.next = now + time.Hour
+		return
+	}
+	s.running = true
+	timeout := s.cfg.Timeout
+	if timeout <= 0 {
+		timeout = s.cfg.Interval
+	}
+	name, gen, cmd := s.cfg.Name, s.gen, s.cmd
+	ctx := e.runCtx
+	e.scWG.Add(1)
+	go func() {
+		defer e.scWG.Done()
+		c, cancel := context.WithTimeout(ctx, timeout)
+		err := e.opts.Runner.Run(c, cmd)
+		cancel()
+		select {
+		case e.results <- scriptResult{name: name, gen: gen, err: err}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// scriptDone is keepalived's vrrp_script_child_thread result handling.
+func (e *Engine) scriptDone(r scriptResult) {
+	s := e.scripts[r.name]
+	if s == nil || s.gen != r.gen {
+		return
+	}
+	now := e.now()
+	s.running = false
+	s.next = now + max(s.cfg.Interval, 10*time.Millisecond)
+	ok := r.err == nil
+	exitType, reason := "succeeded", ""
+	var ee *notify.ExitError
+	switch {
+	case ok:
+		if s.lastRC != 0 {
+			e.log.Infof("Script `%s` now returning 0", s.cfg.Name)
+		}
+		s.lastRC = 0
+	case errors.As(r.err, &ee) && ee.Code >= 0:
+		if s.lastRC != ee.Code {
+			e.log.Infof("Script `%s` now returning %d", s.cfg.Name, ee.Code)
+		}
+		s.lastRC = ee.Code
+		exitType, reason = "failed", " (exited with status "+strconv.Itoa(ee.Code)+")"
+	case errors.As(r.err, &ee):
+		exitType, reason = "failed", " (due to signal "+strconv.Itoa(int(ee.Signal))+")"
+	case errors.Is(r.err, notify.ErrTimeout) || errors.Is(r.err, context.DeadlineExceeded):
+		exitType = "timed_out"
+	default:
+		exitType = "failed"
+	}
+	rise, fall := max(s.cfg.Rise, 1), max(s.cfg.Fall, 1)
+	changed := false
+	if ok {
+		if s.result < rise-1 {
+			s.result++
+		} else if s.result != rise+fall-1 {
+			if s.result < rise {
+				e.log.Infof("VRRP_Script(%s) %s", s.cfg.Name, exitType)
+				s.up, s.known, changed = true, true, true
+			}
+			s.result = rise + fall - 1
+		}
+	} else {
+		if s.result > rise {
+			s.result--
+		} else {
+			if s.result == rise || s.init {
+				e.log.Infof("VRRP_Script(%s) %s%s", s.cfg.Name, exitType, reason)
+				s.up, s.known, changed = false, true, true
+			}
+			s.result = 0
+		}
+	}
+	s.init = false
+	if changed {
+		e.refreshAll()
+	}
+}
+
+// trackFile is a track_file: an integer read from a file. keepalived
+// watches it with inotify; polling once a second is enough for the
+// priority changes it drives.
+type trackFile struct {
+	cfg   *config.TrackFile
+	value int
+	next  time.Duration
+}
+
+func (f *trackFile) poll(now time.Duration) bool {
+	f.next = now + time.Second
+	v := 0
+	if b, err := os.ReadFile(f.cfg.File); err == nil {
+		fields := strings.Fields(string(b))
+		if len(fields) > 0 {
+			v, _ = strconv.Atoi(fields[0])
+		}
+	}
+	changed := v != f.value
+	f.value = v
+	return changed
+}
+
+// applyReload is the running engine's half of Reload.
+func (e *Engine) applyReload(cfg *config.Config) error {
+	units, err := e.build(cfg)
+	if err != nil {
+		return err
+	}
+	oldCfg := e.cfg
+	oldByName := map[string]*inst{}
+	for _, u := range e.units {
+		for _, m := range u.members {
+			oldByName[m.cfg.Name] = m
+		}
+	}
+	sameGroup := func(a, b *config.Config, name string) bool {
+		find := func(c *config.Config) *config.SyncGroup {
+			for _, g := range c.SyncGroups {
+				for _, m := range g.Members {
+					if m == name {
+						return g
+					}
+				}
+			}
+			return nil
+		}
+		return sameConfig(find(a), find(b))
+	}
+	unchanged := func(m *inst) bool {
+		o := oldByName[m.cfg.Name]
+		return o != nil && sameConfig(o.cfg, m.cfg) && sameGroup(oldCfg, cfg, m.cfg.Name) &&
+			sameConfig(oldCfg.Global, cfg.Global)
+	}
+	var keep, fresh []*unit
+	kept := map[string]bool{}
+	for _, u := range units {
+		all := true
+		for _, m := range u.members {
+			all = all && unchanged(m)
+		}
+		if !all {
+			fresh = append(fresh, u)
+			continue
+		}
+		// Carry the running unit over as it is.
+		ou := oldByName[u.members[0].cfg.Name].u
+		for _, m := range ou.members {
+			kept[m.cfg.Name] = true
+		}
+		keep = append(keep, ou)
+	}
+	now := e.now()
+	for _, u := range e.units {
+		for i, m := range u.members {
+			if kept[m.cfg.Name] {
+				continue
+			}
+			e.run(u, u.step(i, vrrp.Shutdown{Now: now, Deleted: true}))
+			m.removed = true
+			delete(e.byName, m.cfg.Name)
+			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
+		}
+	}
+	e.cfg = cfg
+	e.units = append(keep, fresh...)
+	e.setupScripts(cfg, e.scripts)
+	e.syncConns()
+	for _, u := range fresh {
+		e.startUnit(u)
+	}
+	e.refreshAll()
+	return nil
+}
