@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -144,8 +146,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.configTestSet {
 		return configTest(o, loadOpts, stdout, stderr)
 	}
-	cfg, diags := config.Load(o.useFile, loadOpts)
 	if o.dumpConf {
+		cfg, diags := config.Load(o.useFile, loadOpts)
 		if diags.Fatal() {
 			fmt.Fprint(stderr, diags.String())
 			return 4
@@ -153,8 +155,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Dump(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "keepalived-go: the daemon is not wired yet in this build; use -t (config test) or -d (dump)\n")
-	return 1
+	if !o.dontFork {
+		return daemonize(args, stderr)
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 1
+	}
+	if o.umask != "" {
+		if m, err := strconv.ParseUint(o.umask, 0, 32); err == nil {
+			syscall.Umask(int(m))
+		}
+	}
+	return newDaemon(o, log, loadOpts).run(context.Background())
 }
 
 // configTest is -t / --config-test[=LOG_FILE]: diagnostics in keepalived's

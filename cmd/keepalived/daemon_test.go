@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a process writer and a test reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func buildSelf(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "keepalived")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The lifecycle keepalived operators rely on: pid files while running, a
+// bad config on SIGHUP keeps the running one, SIGTERM stops cleanly.
+func TestDaemonLifecycle(t *testing.T) {
+	bin := buildSelf(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	good := "global_defs {\n    router_id LIFECYCLE\n}\n"
+	os.WriteFile(conf, []byte(good), 0o644)
+	pid := filepath.Join(dir, "k.pid")
+	cmd := exec.Command(bin, "-n", "-l", "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
+	var out syncBuffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "Startup complete", func() bool { return strings.Contains(out.String(), "Startup complete") })
+	for _, f := range []string{"k.pid", "v.pid", "c.pid"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || strings.TrimSpace(string(b)) != itoa(cmd.Process.Pid) {
+			t.Errorf("pid file %s = %q, %v", f, b, err)
+		}
+	}
+	// A second daemon on the same pid file refuses to start.
+	second := exec.Command(bin, "-n", "-l", "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v2.pid"), "-c", filepath.Join(dir, "c2.pid"))
+	if b, err := second.CombinedOutput(); err == nil || !strings.Contains(string(b), "already running") {
+		t.Errorf("second daemon: %v %s", err, b)
+	}
+
+	os.WriteFile(conf, []byte("global_defs {\n  router_id X\n}\ninclude /nonexistent/*.conf\nincludea /nope.conf\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "failed reload", func() bool { return strings.Contains(out.String(), "Reload failed, keeping the running configuration") })
+
+	os.WriteFile(conf, []byte(good), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload", func() bool { return strings.Contains(out.String(), "Reload finished") })
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"Starting Keepalived v2.2.7", "Stopping", "Stopped Keepalived v2.2.7"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(pid); !os.IsNotExist(err) {
+		t.Errorf("pid file left behind: %v", err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
