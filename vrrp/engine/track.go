@@ -54,11 +54,11 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
 		}
 		if sc.Script == nil {
 			s.bad = true
-		} else if spec, err := notify.ParseScript(sc.Script.Command); err != nil || len(spec.Argv) == 0 {
+		} else if argv, err := scriptArgv(sc.Script); err != nil || len(argv) == 0 {
 			e.log.Errorf("VRRP_Script(%s) cannot parse %q: %v", sc.Name, sc.Script.Command, err)
 			s.bad = true
 		} else {
-			s.cmd.Argv = spec.Argv
+			s.cmd.Argv = argv
 			user, group := sc.User, sc.Group
 			if user == "" {
 				user, group = sc.Script.User, sc.Script.Group
@@ -272,4 +272,14 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	}
 	e.refreshAll()
 	return nil
+}
+
+// scriptArgv splits a vrrp_script command as keepalived does: the raw
+// text once more when the config kept it, else the command string.
+func scriptArgv(sc *config.Script) ([]string, error) {
+	if sc.Raw != "" {
+		spec, err := notify.ParseScript(sc.Raw)
+		return spec.Argv, err
+	}
+	return notify.SplitQuotedEscaped(sc.Command)
 }
