@@ -18,6 +18,7 @@ import (
 
 	"keepalived-go/config"
 	"keepalived-go/parser"
+	vrrpengine "keepalived-go/vrrp/engine"
 )
 
 // keepalived's banner; operators and their tooling grep for it.
@@ -58,6 +59,8 @@ type daemon struct {
 	reported map[string]bool
 	// stopTimeout bounds how long engines get to clean up on stop.
 	stopTimeout time.Duration
+	// vrrp is the running VRRP engine, for dumps and metrics (nil without instances).
+	vrrp *vrrpengine.Engine
 }
 
 func newDaemon(o options, log *logrus.Logger, loadOpts config.Options) *daemon {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+
+	"github.com/sirupsen/logrus"
+
+	"keepalived-go/config"
+	"keepalived-go/notify"
+)
+
+// scriptResolver turns configured script lines into runnable scripts the way
+// keepalived does at start: split the line with its rules, pick the user,
+// and run its security check, logging its messages.
+type scriptResolver struct {
+	log      *logrus.Logger
+	db       notify.UserDB
+	def      notify.ScriptUser
+	defOK    bool
+	security bool
+	uid, gid uint32
+	flags    notify.ScriptFlags
+}
+
+func newScriptResolver(log *logrus.Logger, g *config.Global) *scriptResolver {
+	r := &scriptResolver{log: log, db: notify.OSUserDB{}, security: g.EnableScriptSecurity,
+		uid: uint32(os.Geteuid()), gid: uint32(os.Getegid())}
+	def, err := notify.ResolveDefaultScriptUser(r.db, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, r.uid, r.gid)
+	for _, m := range def.Messages {
+		log.Info(m)
+	}
+	for _, m := range def.ConfigErrors {
+		log.Info(m)
+	}
+	r.def, r.defOK = def, err == nil
+	return r
+}
+
+// resolve returns nil when there is no script or it may not run.
+func (r *scriptResolver) resolve(s *config.Script) *notify.Script {
+	if s == nil || s.Raw == "" {
+		return nil
+	}
+	spec, err := notify.ParseScript(s.Raw)
+	if err != nil {
+		r.log.Infof("(%s:%d) cannot parse script %s: %v", s.Pos.File, s.Pos.Line, s.Raw, err)
+		return nil
+	}
+	uid, gid := r.def.UID, r.def.GID
+	if spec.User != "" {
+		u, g, msgs, err := notify.ResolveUserGroup(r.db, spec.User, spec.Group)
+		for _, m := range msgs {
+			r.log.Info(m)
+		}
+		if err != nil {
+			return nil
+		}
+		uid, gid = u, g
+	} else if !r.defOK {
+		return nil
+	}
+	rep := notify.CheckScriptSecurity(notify.ScriptCheck{Argv: spec.Argv, UID: uid, GID: gid,
+		OurUID: r.uid, OurGID: r.gid, ScriptSecurity: r.security})
+	for _, m := range rep.Messages {
+		r.log.Info(m)
+	}
+	r.flags |= rep.Flags
+	if !rep.Usable() {
+		return nil
+	}
+	return &notify.Script{Argv: rep.Argv, UID: uid, GID: gid}
+}

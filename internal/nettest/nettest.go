@@ -1,0 +1,215 @@
+// Package nettest builds throwaway network topologies for tests: network
+// namespaces joined by a bridge that lives in a namespace of its own, so
+// nothing touches the host's interfaces. Only the test ranges
+// (198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) belong here.
+package nettest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var seq atomic.Int32
+
+// Skip skips the test unless it can create namespaces (root, ip, iptables).
+func Skip(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2 (make deps)")
+	}
+}
+
+// LAN is a bridge in its own namespace with nodes attached.
+type LAN struct {
+	t      testing.TB
+	prefix string
+	NS     string
+	nodes  []*Node
+}
+
+// Node is a namespace with eth0 on the LAN.
+type Node struct {
+	lan  *LAN
+	Name string
+	NS   string
+}
+
+// NewLAN creates the bridge namespace; everything is removed at test end,
+// processes first (by PID), or the namespaces would live on.
+func NewLAN(t testing.TB) *LAN {
+	t.Helper()
+	Skip(t)
+	l := &LAN{t: t, prefix: fmt.Sprintf("kgt%d-%d", os.Getpid()%100000, seq.Add(1))}
+	l.NS = l.prefix + "-lan"
+	l.must("ip", "netns", "add", l.NS)
+	t.Cleanup(l.Close)
+	l.must("ip", "-n", l.NS, "link", "add", "br0", "type", "bridge")
+	l.must("ip", "-n", l.NS, "link", "set", "br0", "up")
+	return l
+}
+
+func (l *LAN) must(args ...string) string {
+	l.t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// AddNode creates a namespace with eth0 bridged into the LAN and the given
+// addresses (CIDR) on it.
+func (l *LAN) AddNode(name string, addrs ...string) *Node {
+	l.t.Helper()
+	n := &Node{lan: l, Name: name, NS: l.prefix + "-" + name}
+	l.must("ip", "netns", "add", n.NS)
+	l.nodes = append(l.nodes, n)
+	peer := fmt.Sprintf("p%d", len(l.nodes))
+	l.must("ip", "link", "add", "eth0", "netns", n.NS, "type", "veth", "peer", "name", peer, "netns", l.NS)
+	l.must("ip", "-n", l.NS, "link", "set", peer, "master", "br0", "up")
+	l.must("ip", "-n", n.NS, "link", "set", "lo", "up")
+	// IPv6 DAD would delay test addresses by a second or more.
+	exec.Command("ip", "netns", "exec", n.NS, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0").Run()
+	for _, a := range addrs {
+		args := []string{"ip", "-n", n.NS, "addr", "add", a, "dev", "eth0"}
+		if strings.Contains(a, ":") {
+			args = append(args, "nodad")
+		}
+		l.must(args...)
+	}
+	l.must("ip", "-n", n.NS, "link", "set", "eth0", "up")
+	return n
+}
+
+// Close kills every process in the namespaces and deletes them.
+func (l *LAN) Close() {
+	nss := []string{l.NS}
+	for _, n := range l.nodes {
+		nss = append(nss, n.NS)
+	}
+	for _, ns := range nss {
+		KillAll(ns)
+		exec.Command("ip", "netns", "del", ns).Run()
+	}
+}
+
+// KillAll kills the processes inside a namespace, by PID.
+func KillAll(ns string) {
+	for i := 0; i < 20; i++ {
+		out, _ := exec.Command("ip", "netns", "pids", ns).Output()
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 {
+			return
+		}
+		for _, p := range pids {
+			var pid int
+			fmt.Sscan(p, &pid)
+			if pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Exec runs a command in the node and returns its combined output.
+func (n *Node) Exec(args ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", n.NS}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// MustExec is Exec that fails the test on error.
+func (n *Node) MustExec(args ...string) string {
+	n.lan.t.Helper()
+	out, err := n.Exec(args...)
+	if err != nil {
+		n.lan.t.Fatalf("%s: %s: %v\n%s", n.Name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// HasAddr reports whether addr (no prefix length) is on the node's eth0.
+func (n *Node) HasAddr(addr string) bool {
+	out, _ := exec.Command("ip", "-n", n.NS, "-br", "addr", "show", "dev", "eth0").Output()
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasPrefix(f, addr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Proc is a process started in a node.
+type Proc struct {
+	Cmd *exec.Cmd
+	out *syncBuffer
+}
+
+// Output is what the process wrote so far (stdout and stderr).
+func (p *Proc) Output() string { return p.out.String() }
+
+// Start runs argv in the node. binds maps host directories onto paths
+// (e.g. a test dir onto /etc/keepalived) in a private mount namespace, so
+// configs and scripts keep their real paths without touching the host.
+func (n *Node) Start(binds map[string]string, argv ...string) *Proc {
+	n.lan.t.Helper()
+	var script strings.Builder
+	for src, dst := range binds {
+		fmt.Fprintf(&script, "mount --bind %q %q && ", src, dst)
+	}
+	script.WriteString(`exec "$@"`)
+	args := append([]string{"netns", "exec", n.NS, "unshare", "-m", "sh", "-c", script.String(), "sh"}, argv...)
+	cmd := exec.Command("ip", args...)
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	if err := cmd.Start(); err != nil {
+		n.lan.t.Fatalf("start %v: %v", argv, err)
+	}
+	p := &Proc{Cmd: cmd, out: buf}
+	go cmd.Wait()
+	n.lan.t.Cleanup(func() { cmd.Process.Kill() })
+	return p
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }
+
+// WaitFor polls cond every 10 ms until it holds or timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
