@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,8 +19,22 @@ import (
 // namespace; the script is this test binary (hard linked as rec-NN) that
 // records its argv; the recorded argv must equal what ParseScript gives
 // (plus INSTANCE VI_n MASTER 255 for the generic notify).
+//
+// The same scenario then runs with our daemon (cmd/keepalived), so the
+// comparison covers the whole path an operator's script sees, not only
+// the splitter.
 func TestInteropSplitDebianKeepalived(t *testing.T) {
 	needRootTools(t)
+	ours := filepath.Join(t.TempDir(), "keepalived-go")
+	if out, err := exec.Command("go", "build", "-o", ours, "keepalived-go/cmd/keepalived").CombinedOutput(); err != nil {
+		t.Fatalf("build our daemon: %v\n%s", err, out)
+	}
+	for _, bin := range []string{debianKeepalived, ours} {
+		t.Run(filepath.Base(bin), func(t *testing.T) { splitInterop(t, bin) })
+	}
+}
+
+func splitInterop(t *testing.T, bin string) {
 	dir := t.TempDir()
 	recDir := filepath.Join(dir, "rec")
 	if err := os.Mkdir(recDir, 0o755); err != nil {
@@ -85,7 +100,7 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 	}
 
 	ns := newNetns(t)
-	ka := startKeepalived(t, ns, dir, confPath, recordEnv+"="+recDir)
+	ka := startDaemon(t, bin, ns, dir, confPath, recordEnv+"="+recDir)
 
 	// First recording of each recorder (a generic notify also runs at STOP).
 	got := map[string][]string{}
@@ -111,16 +126,16 @@ func TestInteropSplitDebianKeepalived(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if !waitFor(ctx, collect) {
-		t.Errorf("only %d of %d scripts recorded within 15 s; keepalived said:\n%s", len(got), len(wants), ka.out.String())
+		t.Errorf("only %d of %d scripts recorded within 15 s; the daemon said:\n%s", len(got), len(wants), ka.out.String())
 	}
 	for base, w := range wants {
 		g, ok := got[base]
 		if !ok {
-			t.Errorf("%s (%s): not run by keepalived", base, w.prog)
+			t.Errorf("%s (%s): not run by %s", base, w.prog, bin)
 			continue
 		}
 		if !reflect.DeepEqual(g, w.argv) {
-			t.Errorf("%s (%s):\n keepalived argv %q\n our argv        %q", base, w.prog, g, w.argv)
+			t.Errorf("%s (%s):\n %s passed %q\n the table says  %q", base, w.prog, bin, g, w.argv)
 		}
 	}
 	// Every instance's MASTER line must be there.

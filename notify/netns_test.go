@@ -93,7 +93,13 @@ type keepalivedProc struct {
 // 5 s) when the test ends.
 func startKeepalived(t *testing.T, ns, dir, conf string, env ...string) *keepalivedProc {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", ns, debianKeepalived,
+	return startDaemon(t, debianKeepalived, ns, dir, conf, env...)
+}
+
+// startDaemon runs bin (Debian's keepalived or ours) in the namespace.
+func startDaemon(t *testing.T, bin, ns, dir, conf string, env ...string) *keepalivedProc {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns, bin,
 		"-n", "-l", "-D", "-f", conf,
 		"-p", dir+"/keepalived.pid", "-r", dir+"/vrrp.pid", "-c", dir+"/checkers.pid")
 	out := &syncBuffer{}
