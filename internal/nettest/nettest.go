@@ -7,14 +7,18 @@ package nettest
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var seq atomic.Int32
@@ -212,4 +216,45 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Listen opens a listener inside the node's namespace (the socket is made
+// on a thread switched into it and keeps that namespace), so an in-process
+// test server can be reached as a local service of the node.
+func (n *Node) Listen(network, addr string) (net.Listener, error) {
+	target, err := os.Open("/var/run/netns/" + n.NS)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	type res struct {
+		l   net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		// Never unlocked: if switching back failed, the thread must die
+		// with this goroutine rather than run others in the wrong netns.
+		runtime.LockOSThread()
+		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			ch <- res{err: err}
+			return
+		}
+		defer self.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- res{err: err}
+			return
+		}
+		l, err := net.Listen(network, addr)
+		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
+			err = e
+		}
+		if err == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- res{l, err}
+	}()
+	r := <-ch
+	return r.l, r.err
 }
