@@ -333,11 +333,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	e.mu.Lock()
-	e.setupScripts(e.cfg, nil)
-	e.syncConns()
-	for _, u := range e.units {
-		e.startUnit(u)
-	}
+	e.begin()
 	e.mu.Unlock()
 
 	timer := time.NewTimer(time.Hour)
@@ -381,6 +377,15 @@ func (e *Engine) Run(ctx context.Context) error {
 			default:
 			}
 		}
+	}
+}
+
+// begin opens sockets and starts every unit.
+func (e *Engine) begin() {
+	e.setupScripts(e.cfg, nil)
+	e.syncConns()
+	for _, u := range e.units {
+		e.startUnit(u)
 	}
 }
 

@@ -1,0 +1,480 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+
+	"keepalived-go/config"
+	"keepalived-go/notify"
+	"keepalived-go/vrrp"
+	"keepalived-go/vrrp/netio"
+	"keepalived-go/vrrp/packet"
+)
+
+// fakeNet records what the engine does to the network.
+type fakeNet struct {
+	addrs map[string]bool // "prefix dev"
+	ops   []string
+	sent  []sentPkt
+	garps []netip.Addr
+	conns map[string]*fakeConn
+	links map[string]bool
+	src   netip.Addr
+}
+
+type sentPkt struct {
+	b        []byte
+	src, dst netip.Addr
+}
+
+type fakeConn struct {
+	n      *fakeNet
+	key    string
+	groups []netip.Addr
+	closed bool
+}
+
+func newFakeNet() *fakeNet {
+	return &fakeNet{addrs: map[string]bool{}, conns: map[string]*fakeConn{}, links: map[string]bool{}, src: netip.MustParseAddr("198.51.100.11")}
+}
+
+func (f *fakeNet) Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error) {
+	c := &fakeConn{n: f, key: fmt.Sprintf("%s/%v/%d", iface, v6, proto)}
+	f.conns[c.key] = c
+	return c, nil
+}
+func (f *fakeNet) AddAddr(a netio.Addr) error {
+	f.addrs[a.String()] = true
+	f.ops = append(f.ops, "add "+a.String())
+	return nil
+}
+func (f *fakeNet) DelAddr(a netio.Addr) error {
+	delete(f.addrs, a.String())
+	f.ops = append(f.ops, "del "+a.String())
+	return nil
+}
+func (f *fakeNet) HasAddr(a netio.Addr) (bool, error) { return f.addrs[a.String()], nil }
+func (f *fakeNet) PrimaryAddr(string, bool) (netip.Addr, error) {
+	return f.src, nil
+}
+func (f *fakeNet) LinkUp(iface string) (bool, error)                        { return !f.links[iface], nil }
+func (f *fakeNet) WatchLinks(context.Context, chan<- netio.LinkEvent) error { return nil }
+func (f *fakeNet) Gratuitous(iface string, a netip.Addr) error {
+	f.garps = append(f.garps, a)
+	return nil
+}
+
+func (c *fakeConn) Join(g netip.Addr) error { c.groups = append(c.groups, g); return nil }
+func (c *fakeConn) NextID() uint16          { return 1 }
+func (c *fakeConn) Send(b []byte, src, dst netip.Addr) error {
+	c.n.sent = append(c.n.sent, sentPkt{b, src, dst})
+	return nil
+}
+func (c *fakeConn) Close() error { c.closed = true; return nil }
+
+type harness struct {
+	t    *testing.T
+	e    *Engine
+	net  *fakeNet
+	now  time.Duration
+	logs *test.Hook
+}
+
+func loadConf(t *testing.T, text string) *config.Config {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.Load(p, config.Options{Hostname: "test"})
+	if diags.Fatal() {
+		t.Fatalf("config: %v", diags)
+	}
+	return cfg
+}
+
+func newHarness(t *testing.T, conf string, mod func(*Options)) *harness {
+	t.Helper()
+	lg, hook := test.NewNullLogger()
+	h := &harness{t: t, net: newFakeNet(), logs: hook}
+	opts := Options{Log: logrus.NewEntry(lg), Net: h.net, Now: func() time.Duration { return h.now },
+		OnEvent: func(Event) {}}
+	if mod != nil {
+		mod(&opts)
+	}
+	e, err := New(loadConf(t, conf), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runCtx = context.Background()
+	h.e = e
+	e.begin()
+	return h
+}
+
+// advance runs the loop's timer path until the clock reaches d.
+func (h *harness) advance(d time.Duration) {
+	end := h.now + d
+	for {
+		next := h.e.nextDeadline()
+		if next > end {
+			h.now = end
+			return
+		}
+		h.now = max(h.now, next)
+		h.e.tick()
+	}
+}
+
+func (h *harness) events() []Event {
+	h.e.evMu.Lock()
+	defer h.e.evMu.Unlock()
+	q := h.e.evQ
+	h.e.evQ = nil
+	return q
+}
+
+func (h *harness) logged(s string) bool {
+	for _, en := range h.logs.AllEntries() {
+		if strings.Contains(en.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) advert(from string, vrid, prio uint8, ttl uint8) netio.Packet {
+	h.t.Helper()
+	var pass [8]byte
+	copy(pass[:], "p@ssw0rd")
+	a := packet.Advert{Version: 2, Type: packet.TypeAdvertisement, VRID: vrid, Priority: prio, AuthType: packet.AuthPass,
+		AdvertInt: 1, Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.110")}, AuthData: pass}
+	b, err := packet.Encode4(packet.IPv4Header{TOS: packet.IPv4TOS, TTL: ttl, Src: netip.MustParseAddr(from),
+		Dst: netip.MustParseAddr("224.0.0.18")}, &a, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return netio.Packet{Iface: "eth0", Data: b, HopLimit: -1}
+}
+
+const seed = `global_defs {
+   router_id HA_LVS
+}
+vrrp_instance ETH0 {
+    state MASTER
+    interface eth0
+    virtual_router_id 10
+    priority 200
+    garp_master_delay 2
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass p@ssw0rd
+    }
+    virtual_ipaddress {
+        198.51.100.110/24
+    }
+}
+`
+
+const vipKey = "198.51.100.110/24 dev eth0"
+
+func TestInstanceConfig(t *testing.T) {
+	cfg := loadConf(t, seed+`
+vrrp_instance U6 {
+    interface eth1
+    virtual_router_id 7
+    version 3
+    advert_int 0.05
+    nopreempt
+    unicast_src_ip 2001:db8::1
+    unicast_peer {
+        2001:db8::2
+        198.51.100.9
+    }
+    virtual_ipaddress {
+        2001:db8::100/64
+        198.51.100.100/24
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::200/64
+    }
+}
+`)
+	for _, tc := range []struct {
+		idx   int
+		check func(vrrp.Config) string
+	}{
+		{0, func(c vrrp.Config) string {
+			if c.VRID != 10 || c.Priority != 200 || c.InitialState != vrrp.StateMaster || c.AdvertInt != time.Second ||
+				c.AuthType != packet.AuthPass || c.AuthPass != "p@ssw0rd" || c.GarpMasterDelay != 2*time.Second ||
+				c.McastGroup != netip.MustParseAddr("224.0.0.18") || c.IPv6 || len(c.VIPs) != 1 || c.NoPreempt {
+				return fmt.Sprintf("%+v", c)
+			}
+			return ""
+		}},
+		{1, func(c vrrp.Config) string {
+			if !c.IPv6 || c.Version != 3 || c.AdvertInt != 50*time.Millisecond || !c.NoPreempt ||
+				c.SrcAddr != netip.MustParseAddr("2001:db8::1") || !slices.Equal(c.UnicastPeers, []netip.Addr{netip.MustParseAddr("2001:db8::2")}) ||
+				len(c.VIPs) != 1 || len(c.ExcludedVIPs) != 2 || c.McastGroup != netip.MustParseAddr("ff02::12") {
+				return fmt.Sprintf("%+v", c)
+			}
+			return ""
+		}},
+	} {
+		c, err := instanceConfig(&cfg.Global, cfg.Instances[tc.idx])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := tc.check(c); msg != "" {
+			t.Errorf("instance %d: %s", tc.idx, msg)
+		}
+	}
+}
+
+func TestEngineMasterThenYield(t *testing.T) {
+	h := newHarness(t, seed, nil)
+	if got := h.net.conns["eth0/false/112"]; got == nil || !slices.Contains(got.groups, netip.MustParseAddr("224.0.0.18")) {
+		t.Fatalf("socket: %+v", h.net.conns)
+	}
+	h.advance(3700 * time.Millisecond) // Master_Down_Interval at 200: 3.22 s
+	if !h.net.addrs[vipKey] {
+		t.Fatalf("VIP not set: %v", h.net.ops)
+	}
+	if len(h.net.garps) != 5 {
+		t.Errorf("%d gratuitous ARPs after becoming master, want garp_master_repeat 5", len(h.net.garps))
+	}
+	if len(h.net.sent) == 0 {
+		t.Fatal("no advert sent")
+	}
+	r, err := packet.Parse4(h.net.sent[0].b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a packet.Advert
+	if err := a.UnmarshalBinary(r.Msg); err != nil || a.Priority != 200 || r.TTL != 255 || r.Src != h.net.src {
+		t.Fatalf("advert %+v %+v %v", a, r, err)
+	}
+	h.advance(2 * time.Second) // garp_master_delay 2: a second burst
+	if len(h.net.garps) != 10 {
+		t.Errorf("%d gratuitous ARPs after garp_master_delay, want 10", len(h.net.garps))
+	}
+	h.e.receive(h.advert("198.51.100.12", 10, 250, 255))
+	if h.net.addrs[vipKey] {
+		t.Error("VIP kept after a higher priority advert")
+	}
+	var got []string
+	for _, ev := range h.events() {
+		if sc, ok := ev.(StateChange); ok {
+			got = append(got, sc.From.String()+">"+sc.To.String())
+		}
+	}
+	if want := []string{"INIT>BACKUP", "BACKUP>MASTER", "MASTER>BACKUP"}; !slices.Equal(got, want) {
+		t.Errorf("transitions %v, want %v", got, want)
+	}
+	for _, s := range []string{"(ETH0) Entering BACKUP STATE (init)", "(ETH0) Entering MASTER STATE", "(ETH0) Master received advert from 198.51.100.12 with higher priority 250, ours 200", "(ETH0) Entering BACKUP STATE"} {
+		if !h.logged(s) {
+			t.Errorf("not logged: %q", s)
+		}
+	}
+	if st := h.e.Stats().Instances["ETH0"]; st.State != vrrp.StateBackup || st.AdvertsReceived != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestEngineDiscards(t *testing.T) {
+	h := newHarness(t, seed, nil)
+	h.e.receive(h.advert("198.51.100.12", 99, 250, 255))
+	h.e.receive(h.advert("198.51.100.12", 10, 250, 64))
+	h.e.receive(netio.Packet{Iface: "eth0", Data: []byte{0x45, 0}})
+	s := h.e.Stats()
+	if s.Discards[packet.ErrVRID] != 1 || s.Discards[packet.ErrLength] != 1 || s.Instances["ETH0"].Discards[packet.ErrTTL] != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	if !h.logged("(ETH0) invalid TTL/HL. Received 64 and expect 255") {
+		t.Error("TTL discard not logged with keepalived's text")
+	}
+}
+
+func TestEngineResidualVIPs(t *testing.T) {
+	lg, _ := test.NewNullLogger()
+	n := newFakeNet()
+	n.addrs[vipKey] = true
+	var now time.Duration
+	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: n, Now: func() time.Duration { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.begin()
+	if n.addrs[vipKey] || !slices.Contains(n.ops, "del "+vipKey) {
+		t.Errorf("residual VIP not removed at start: %v", n.ops)
+	}
+}
+
+func TestEngineLinkAndShutdownKeepVIPs(t *testing.T) {
+	h := newHarness(t, seed, func(o *Options) { o.KeepVIPs = true })
+	h.advance(4 * time.Second)
+	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: false})
+	if h.net.addrs[vipKey] || h.e.Stats().Instances["ETH0"].State != vrrp.StateFault {
+		t.Fatalf("link down: %v %+v", h.net.ops, h.e.Stats())
+	}
+	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: true})
+	if st := h.e.Stats().Instances["ETH0"].State; st != vrrp.StateBackup {
+		t.Fatalf("link up: %v", st)
+	}
+	h.advance(4 * time.Second)
+	if !h.net.addrs[vipKey] {
+		t.Fatal("not master again")
+	}
+	h.net.sent = nil
+	h.e.shutdown()
+	if !h.net.addrs[vipKey] {
+		t.Error("KeepVIPs: VIP removed on shutdown")
+	}
+	if len(h.net.sent) != 1 {
+		t.Fatalf("%d adverts on shutdown, want one priority 0", len(h.net.sent))
+	}
+	r, _ := packet.Parse4(h.net.sent[0].b)
+	if prio := r.Msg[2]; prio != 0 {
+		t.Errorf("shutdown advert priority %d", prio)
+	}
+	for _, c := range h.net.conns {
+		if !c.closed {
+			t.Error("socket left open")
+		}
+	}
+}
+
+type exitRunner struct{ code chan int }
+
+func (r exitRunner) Run(ctx context.Context, c notify.Command) error {
+	if code := <-r.code; code != 0 {
+		return &notify.ExitError{Code: code}
+	}
+	return nil
+}
+
+func TestEngineTrackScriptRiseFall(t *testing.T) {
+	conf := `vrrp_script chk {
+    script "/bin/true"
+    interval 1
+    rise 2
+    fall 2
+    weight -150
+}
+` + strings.Replace(seed, "    virtual_ipaddress {", "    track_script {\n        chk\n    }\n    virtual_ipaddress {", 1)
+	codes := make(chan int, 1)
+	h := newHarness(t, conf, func(o *Options) { o.Runner = exitRunner{codes} })
+	run := func(code int) {
+		codes <- code
+		h.now = h.e.scripts["chk"].next
+		h.e.tick()
+		h.e.scriptDone(<-h.e.results)
+	}
+	prio := func() uint8 { return h.e.Stats().Instances["ETH0"].Priority }
+	// keepalived starts a script one success short of up (rise-1): the
+	// first failure counts at once.
+	run(1)
+	if prio() != 50 {
+		t.Fatalf("priority %d after the first failure, want 50", prio())
+	}
+	run(0)
+	if prio() != 50 {
+		t.Fatalf("priority %d after one success with rise 2", prio())
+	}
+	run(0)
+	if prio() != 200 {
+		t.Fatalf("priority %d after two successes", prio())
+	}
+	run(1)
+	if prio() != 200 {
+		t.Fatalf("priority %d after one failure with fall 2", prio())
+	}
+	run(1)
+	if prio() != 50 {
+		t.Fatalf("priority %d after two failures", prio())
+	}
+	for _, s := range []string{"VRRP_Script(chk) failed (exited with status 1)", "VRRP_Script(chk) succeeded", "Script `chk` now returning 1", "(ETH0) Changing effective priority from 200 to 50"} {
+		if !h.logged(s) {
+			t.Errorf("not logged: %q", s)
+		}
+	}
+}
+
+func TestEngineReload(t *testing.T) {
+	two := seed + `
+vrrp_instance OLD {
+    interface eth0
+    virtual_router_id 11
+    priority 100
+    virtual_ipaddress {
+        198.51.100.111/24
+    }
+}
+`
+	h := newHarness(t, two, nil)
+	h.advance(4 * time.Second)
+	if !h.net.addrs[vipKey] {
+		t.Fatal("ETH0 not master")
+	}
+	h.events()
+	h.net.ops = nil
+	next := seed + `
+vrrp_instance NEW {
+    interface eth0
+    virtual_router_id 12
+    priority 100
+    virtual_ipaddress {
+        198.51.100.112/24
+    }
+}
+`
+	if err := h.e.applyReload(loadConf(t, next)); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range h.net.ops {
+		if strings.Contains(op, "198.51.100.110") {
+			t.Errorf("unchanged instance touched its VIP: %s", op)
+		}
+	}
+	var got []string
+	for _, ev := range h.events() {
+		if sc, ok := ev.(StateChange); ok {
+			got = append(got, sc.Instance+":"+sc.From.String()+">"+sc.To.String())
+		}
+	}
+	if want := []string{"OLD:MASTER>DELETED", "NEW:INIT>BACKUP"}; !slices.Equal(got, want) {
+		t.Errorf("reload transitions %v", got)
+	}
+	s := h.e.Stats()
+	if s.Instances["ETH0"].State != vrrp.StateMaster || len(s.Instances) != 2 {
+		t.Errorf("after reload %+v", s.Instances)
+	}
+	// A packet for the removed VRID is now unknown.
+	h.e.receive(h.advert("198.51.100.12", 11, 100, 255))
+	if h.e.Stats().Discards[packet.ErrVRID] != 1 {
+		t.Error("removed instance still receives")
+	}
+}
+
+func TestSameConfigIgnoresPos(t *testing.T) {
+	a := &config.VRRPInstance{Name: "X", Pos: config.Pos{Line: 1}, VIPs: []config.VirtualAddress{{Pos: config.Pos{Line: 2}, Prefix: netip.MustParsePrefix("198.51.100.1/24")}}}
+	b := &config.VRRPInstance{Name: "X", Pos: config.Pos{Line: 9}, VIPs: []config.VirtualAddress{{Pos: config.Pos{Line: 8}, Prefix: netip.MustParsePrefix("198.51.100.1/24")}}}
+	if !sameConfig(a, b) {
+		t.Error("position changes count as config changes")
+	}
+	b.VIPs[0].Label = "eth0:1"
+	if sameConfig(a, b) {
+		t.Error("label change not seen")
+	}
+}
