@@ -222,39 +222,47 @@ func (s *syncBuffer) String() string {
 // on a thread switched into it and keeps that namespace), so an in-process
 // test server can be reached as a local service of the node.
 func (n *Node) Listen(network, addr string) (net.Listener, error) {
+	var l net.Listener
+	err := n.inNS(func() (err error) { l, err = net.Listen(network, addr); return err })
+	return l, err
+}
+
+// ListenPacket is Listen for packet sockets (e.g. "ip4:112" to see VRRP).
+func (n *Node) ListenPacket(network, addr string) (net.PacketConn, error) {
+	var c net.PacketConn
+	err := n.inNS(func() (err error) { c, err = net.ListenPacket(network, addr); return err })
+	return c, err
+}
+
+// inNS runs open on a thread switched into the node's namespace.
+func (n *Node) inNS(open func() error) error {
 	target, err := os.Open("/var/run/netns/" + n.NS)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer target.Close()
-	type res struct {
-		l   net.Listener
-		err error
-	}
-	ch := make(chan res, 1)
+	ch := make(chan error, 1)
 	go func() {
 		// Never unlocked: if switching back failed, the thread must die
 		// with this goroutine rather than run others in the wrong netns.
 		runtime.LockOSThread()
 		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 		if err != nil {
-			ch <- res{err: err}
+			ch <- err
 			return
 		}
 		defer self.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: err}
+			ch <- err
 			return
 		}
-		l, err := net.Listen(network, addr)
-		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
-			err = e
+		err = open()
+		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil {
+			ch <- e
+			return
 		}
-		if err == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- res{l, err}
+		runtime.UnlockOSThread()
+		ch <- err
 	}()
-	r := <-ch
-	return r.l, r.err
+	return <-ch
 }
