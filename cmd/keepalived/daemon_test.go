@@ -98,3 +98,51 @@ func TestDaemonLifecycle(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// --config-test reports scripts a non-root user could change, as the
+// daemon would (issue 6): world-writable script, script in a world-writable
+// directory, script owned by another user.
+func TestConfigTestReportsInsecureScripts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to own files as another user")
+	}
+	bin := buildSelf(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	mk := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+		os.Chmod(p, mode)
+		return p
+	}
+	secure := mk("ok.sh", 0o755)
+	worldWritable := mk("ww.sh", 0o777)
+	wwDir := filepath.Join(dir, "wwdir")
+	os.Mkdir(wwDir, 0o777)
+	os.Chmod(wwDir, 0o777)
+	inWWDir := filepath.Join(wwDir, "s.sh")
+	os.WriteFile(inWWDir, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	other := mk("other.sh", 0o755)
+	os.Chown(other, 65534, 65534)
+	for _, c := range []struct {
+		script string
+		bad    bool
+	}{{secure, false}, {worldWritable, true}, {inWWDir, true}, {other, true}} {
+		conf := filepath.Join(dir, "k.conf")
+		os.WriteFile(conf, []byte("global_defs {\n  enable_script_security\n  script_user root\n}\n"+
+			"vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 1\n  virtual_ipaddress {\n    203.0.113.1/32\n  }\n"+
+			"  notify_master \""+c.script+"\"\n}\n"), 0o644)
+		out, err := exec.Command(bin, "-t", "-f", conf).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if c.bad && (code != 6 || !strings.Contains(string(out), "Line 11) Unsafe permissions found for script")) {
+			t.Errorf("%s: exit %d, want 6 with a positioned message:\n%s", c.script, code, out)
+		}
+		if !c.bad && code != 0 {
+			t.Errorf("%s: exit %d:\n%s", c.script, code, out)
+		}
+		t.Logf("%s: exit %d: %s", filepath.Base(c.script), code, strings.TrimSpace(string(out)))
+	}
+}

@@ -192,9 +192,16 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 	// for a peak memory closer to the live model (keepalived -t uses ~47 MB
 	// on 10,000 services; the default GC target would double our live heap).
 	debug.SetGCPercent(50)
-	_, diags := config.Load(o.useFile, opts)
+	cfg, diags := config.Load(o.useFile, opts)
 	fmt.Fprint(out, diags.String())
-	return diags.ExitCode()
+	code := diags.ExitCode()
+	if bad := insecureScripts(cfg); len(bad) > 0 {
+		for _, l := range bad {
+			fmt.Fprintln(out, l)
+		}
+		code = 6 // keepalived's exit status for script security problems
+	}
+	return code
 }
 
 func interfaceExists(name string) bool {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 
 	"github.com/sirupsen/logrus"
@@ -69,4 +71,66 @@ func (r *scriptResolver) resolve(s *config.Script) *notify.Script {
 		return nil
 	}
 	return &notify.Script{Argv: rep.Argv, UID: uid, GID: gid}
+}
+
+// allScripts lists every script a config would run.
+func allScripts(cfg *config.Config) []*config.Script {
+	g := &cfg.Global
+	out := []*config.Script{g.NotifyFIFO.Script, g.VRRPNotifyFIFO.Script, g.LVSNotifyFIFO.Script, g.StartupScript, g.ShutdownScript}
+	for _, s := range cfg.Scripts {
+		out = append(out, s.Script)
+	}
+	for _, in := range cfg.Instances {
+		out = append(out, in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.Notify, in.NotifyMasterRxLowerPri)
+	}
+	for _, sg := range cfg.SyncGroups {
+		out = append(out, sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify)
+	}
+	for _, vs := range cfg.VirtualServers {
+		out = append(out, vs.QuorumUp, vs.QuorumDown)
+		for _, rs := range vs.RealServers {
+			out = append(out, rs.NotifyUp, rs.NotifyDown)
+			for _, ck := range rs.Checkers {
+				if ck.Misc != nil {
+					out = append(out, ck.Misc.Path)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// insecureScripts runs the daemon's script security check over a config and
+// returns keepalived's messages for the scripts a non-root user could change,
+// so that --config-test reports what the running daemon would refuse or warn
+// about (keepalived's own -t does not look).
+func insecureScripts(cfg *config.Config) []string {
+	var lines []string
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	res := newScriptResolver(log, &cfg.Global)
+	for _, s := range allScripts(cfg) {
+		if s == nil || s.Raw == "" {
+			continue
+		}
+		var got []string
+		log.ReplaceHooks(logrus.LevelHooks{})
+		log.AddHook(collectHook{&got})
+		res.flags = 0
+		res.resolve(s)
+		if res.flags&notify.FlagInsecure != 0 {
+			for _, m := range got {
+				lines = append(lines, fmt.Sprintf("(%s: Line %d) %s", s.Pos.File, s.Pos.Line, m))
+			}
+		}
+	}
+	return lines
+}
+
+type collectHook struct{ into *[]string }
+
+func (h collectHook) Levels() []logrus.Level { return logrus.AllLevels }
+func (h collectHook) Fire(e *logrus.Entry) error {
+	*h.into = append(*h.into, e.Message)
+	return nil
 }
