@@ -48,6 +48,7 @@ type VirtualServer struct {
 	// Addrs are the virtual addresses of the services (none for
 	// fwmarks), which ha_suspend follows.
 	Addrs      []netip.Addr
+	Group      bool // expanded from a virtual_server_group
 	HASuspend  bool
 	QuorumUp   *config.Script
 	QuorumDown *config.Script
@@ -61,7 +62,7 @@ func (vs *VirtualServer) Expand(dests map[DestKey]Destination, t Table) {
 	for _, s := range vs.Services {
 		out := make(map[DestKey]Destination, len(dests))
 		for _, d := range dests {
-			if d.Forward != NAT {
+			if vs.Group && d.Forward != NAT {
 				d.Port = s.Port
 			}
 			out[d.DestKey] = d
@@ -154,7 +155,7 @@ func protocolOf(s string) (Protocol, error) {
 }
 
 var schedFlags = map[string]SvcFlags{
-	"ops": FlagOnePacket,
+	"ops":    FlagOnePacket,
 	"flag-1": FlagSched1, "sh-fallback": FlagSched1, "mh-fallback": FlagSched1,
 	"flag-2": FlagSched2, "sh-port": FlagSched2, "mh-port": FlagSched2,
 	"flag-3": FlagSched3,
@@ -171,16 +172,20 @@ func forwardOf(f config.Forwarding, tun config.Tunnel) (Forward, TunnelType, uin
 	default:
 		return 0, 0, 0, 0, fmt.Errorf("%w: forwarding method %q", ErrConfig, f)
 	}
+	// keepalived sets the method before it reads the tunnel options, and
+	// an invalid combination (unknown type, gue without a port, a port
+	// without gue, a checksum on ipip, remcsum on gre) abandons the
+	// options: the server is programmed as a plain ipip tunnel.
 	var tt TunnelType
 	switch tun.Type {
 	case "", "ipip":
-		return TUN, IPIP, 0, 0, nil
+		tt = IPIP
 	case "gue":
 		tt = GUE
 	case "gre":
 		tt = GRE
 	default:
-		return 0, 0, 0, 0, fmt.Errorf("%w: tunnel type %q", ErrConfig, tun.Type)
+		return TUN, IPIP, 0, 0, nil
 	}
 	var tf TunnelFlags
 	switch tun.Checksum {
@@ -190,10 +195,13 @@ func forwardOf(f config.Forwarding, tun config.Tunnel) (Forward, TunnelType, uin
 	case "remcsum":
 		tf = TunnelRemoteCsum
 	default:
-		return 0, 0, 0, 0, fmt.Errorf("%w: tunnel checksum %q", ErrConfig, tun.Checksum)
+		return TUN, IPIP, 0, 0, nil
 	}
-	if tt == GUE && tun.Port == 0 {
-		return 0, 0, 0, 0, fmt.Errorf("%w: gue tunnel needs a port", ErrConfig)
+	if (tt == GUE) != (tun.Port != 0) || (tt == IPIP && tf != TunnelNoCsum) || (tt == GRE && tf == TunnelRemoteCsum) {
+		return TUN, IPIP, 0, 0, nil
+	}
+	if tt == IPIP {
+		return TUN, IPIP, 0, 0, nil
 	}
 	return TUN, tt, uint16(tun.Port), tf, nil
 }
@@ -295,6 +303,7 @@ func virtualServer(cvs *config.VirtualServer, grp *config.VirtualServerGroup) (*
 
 	switch {
 	case grp != nil:
+		vs.Group = true
 		for _, e := range grp.Entries {
 			s := base
 			if e.IsMark {
@@ -347,9 +356,13 @@ func virtualServer(cvs *config.VirtualServer, grp *config.VirtualServerGroup) (*
 			return nil, fmt.Errorf("sorry server: %w", err)
 		}
 		d.Weight = 1
+		if d.Forward != NAT {
+			// As for real servers, keepalived gives a non-NAT sorry
+			// server the virtual server's port (0 for a fwmark).
+			d.Port = uint16(cvs.Port)
+		}
 		p.Sorry = &SorryServer{Dest: d, Inhibit: cvs.SorryServerInhibit}
 	}
 	vs.Pool = p
 	return vs, nil
 }
-

@@ -21,8 +21,19 @@ import (
 
 func main() {
 	steps := run
-	if len(os.Args) > 1 && os.Args[1] == "features" {
-		steps = features
+	if len(os.Args) > 1 {
+		switch args := os.Args[2:]; os.Args[1] {
+		case "features":
+			steps = features
+		case "configs":
+			steps = func() error { return configs(args[0]) }
+		case "health":
+			steps = func() error { return healthScenario(args[0]) }
+		case "reload":
+			steps = func() error { return reloadScenario(args[0], args[1]) }
+		case "bench":
+			steps = func() error { return bench(args) }
+		}
 	}
 	if err := steps(); err != nil {
 		fmt.Println("vmprog: FAIL:", err)
