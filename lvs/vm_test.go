@@ -61,7 +61,7 @@ func vmOrSkip(t *testing.T) *vmtest.VM {
 }
 
 // buildStatic builds a main package as a static binary for the VM.
-func buildStatic(t *testing.T, pkg string) string {
+func buildStatic(t testing.TB, pkg string) string {
 	t.Helper()
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {

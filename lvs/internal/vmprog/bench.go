@@ -76,7 +76,7 @@ func bench(args []string) error {
 		if got := services(ipvsadmOut("-Ln")); got != n {
 			return fmt.Errorf("ipvsadm -R programmed %d services", got)
 		}
-		fmt.Fprintf(&out, "round %d ipvsadm-restore cold: %s, %d netlink writes (one per rule)\n", r, ms(restore), n*(d+1))
+		fmt.Fprintf(&out, "round %d ipvsadm-restore cold: %s, %d rules = netlink writes (ipvsadm sends one request per rule; not counted)\n", r, ms(restore), n*(d+1))
 		exec.Command("ipvsadm", "-C").Run()
 
 		t0 = time.Now()
