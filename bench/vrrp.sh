@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# VRRP failover benchmark (make bench-vrrp): Debian's keepalived 2.2.7 and
+# ours on the same network namespaces in the same run.
+#
+# 1. Failover latency: a MASTER (priority 200) and a BACKUP (priority 100)
+#    of the same implementation on a bridge; the master's link goes down and
+#    we time, on the bridge, from `ip link set down` to the backup's first
+#    gratuitous ARP for the VIP (sent right after it installs the VIP).
+#    FAILOVERS rounds (20) at advert_int 1 (VRRPv2, PASS, the seed scenario)
+#    and 0.05 (VRRPv3); p50/p99 per implementation and their ratio.
+#    Target: ours <= keepalived, and p99 <= Master_Down_Interval + 10 ms.
+# 2. CPU: INSTANCES (200) instances at advert_int 0.1 on one node (all
+#    MASTER, plus a second node running them as BACKUP), percent of one core
+#    over CPU_SECONDS (10). Target: under 5% for ours.
+# Needs root, iproute2, keepalived, tshark (dumpcap). Every loop is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FAILOVERS=${FAILOVERS:-20}
+INSTANCES=${INSTANCES:-200}
+CPU_SECONDS=${CPU_SECONDS:-10}
+[ "$(id -u)" = 0 ] || { echo "bench-vrrp needs root (network namespaces)"; exit 1; }
+for c in ip keepalived dumpcap tshark; do command -v $c >/dev/null || { echo "missing $c (Debian packages iproute2 keepalived tshark)"; exit 1; }; done
+
+P=kgbench$$
+BR=$P-br A=$P-a B=$P-b
+VIP=198.51.100.110
+tmp=$(mktemp -d)
+cleanup() {
+	for ns in $A $B $BR; do
+		for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+		ip netns del $ns 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+CGO_ENABLED=0 go build -o "$tmp/kagovrrp" ./vrrp/engine/internal/kagovrrp
+
+ip netns add $BR; ip netns add $A; ip netns add $B
+ip -n $BR link add br0 type bridge mcast_snooping 0; ip -n $BR link set br0 up
+i=11
+for ns in $A $B; do
+	port=p${ns##*-}
+	ip -n $BR link add $port type veth peer name eth0 netns $ns
+	ip -n $BR link set $port master br0 up
+	ip -n $ns addr add 198.51.100.$i/24 dev eth0
+	ip -n $ns link set lo up; ip -n $ns link set eth0 up
+	i=$((i+1))
+done
+MAC_B=$(ip -n $B -br link show eth0 | awk '{print $3}')
+
+now() { date +%s.%N; }
+holds() { ip -n "$1" -br addr show dev eth0 | grep -q " $VIP/"; }
+# wait_until SECONDS CMD...: poll every 10 ms, fail after SECONDS.
+wait_until() {
+	local end; end=$(awk -v t="$(now)" -v d="$1" 'BEGIN{printf "%.3f", t+d}'); shift
+	until "$@"; do
+		if awk -v n="$(now)" -v e="$end" 'BEGIN{exit !(n>e)}'; then return 1; fi
+		sleep 0.01
+	done
+}
+a_only() { holds $A && ! holds $B; }
+b_holds() { holds $B; }
+
+conf() { # state prio version advert_int
+	local auth=""
+	[ "$3" = 2 ] && auth="authentication {
+        auth_type PASS
+        auth_pass p@ssw0rd
+    }"
+	cat <<EOC
+global_defs {
+   router_id BENCH
+}
+vrrp_instance ETH0 {
+    state $1
+    interface eth0
+    virtual_router_id 10
+    version $3
+    priority $2
+    advert_int $4
+    $auth
+    virtual_ipaddress {
+        $VIP/24
+    }
+}
+EOC
+}
+
+start() { # impl ns conf-file tag
+	if [ "$1" = keepalived ]; then
+		ip netns exec "$2" keepalived -n -l -P -f "$3" -p "$tmp/$4.pid" -r "$tmp/$4.vpid" -c "$tmp/$4.cpid" >"$tmp/$4.log" 2>&1 &
+	else
+		ip netns exec "$2" "$tmp/kagovrrp" -f "$3" >"$tmp/$4.log" 2>&1 &
+	fi
+}
+stop_all() {
+	for ns in $A $B; do for pid in $(ip netns pids $ns); do kill -TERM "$pid" 2>/dev/null || true; done; done
+	for _ in $(seq 50); do [ -z "$(ip netns pids $A)$(ip netns pids $B)" ] && return; sleep 0.1; done
+	for ns in $A $B; do for pid in $(ip netns pids $ns); do kill -9 "$pid" 2>/dev/null || true; done; done
+}
+
+# failover IMPL VERSION ADVERT_INT: prints the latencies in ms, one per line.
+failover() {
+	local impl=$1 ver=$2 adv=$3 tag=$1-v$2
+	conf MASTER 200 "$ver" "$adv" >"$tmp/$tag-a.conf"
+	conf BACKUP 100 "$ver" "$adv" >"$tmp/$tag-b.conf"
+	ip netns exec $BR dumpcap -q -i br0 -f "arp" -w "$tmp/$tag.pcap" >/dev/null 2>&1 &
+	local cap=$!
+	sleep 0.5
+	start "$impl" $A "$tmp/$tag-a.conf" "$tag-a"
+	sleep 0.2
+	start "$impl" $B "$tmp/$tag-b.conf" "$tag-b"
+	wait_until 15 a_only || { echo "$impl: master never took the VIP" >&2; cat "$tmp/$tag-a.log" >&2; return 1; }
+	: >"$tmp/$tag.t0"
+	for n in $(seq "$FAILOVERS"); do
+		sleep 0.3
+		wait_until 15 a_only || { echo "$impl round $n: not settled" >&2; return 1; }
+		now >>"$tmp/$tag.t0"
+		ip -n $A link set eth0 down
+		wait_until 10 b_holds || { echo "$impl round $n: backup never took over" >&2; return 1; }
+		sleep 0.1
+		ip -n $A link set eth0 up
+	done
+	wait_until 15 a_only || true
+	sleep 0.3
+	kill -INT $cap; wait $cap 2>/dev/null || true
+	stop_all
+	tshark -r "$tmp/$tag.pcap" -Y "arp.opcode == 1 && arp.src.proto_ipv4 == $VIP && eth.src == $MAC_B" \
+		-T fields -e frame.time_epoch 2>/dev/null >"$tmp/$tag.garp"
+	# First GARP from the backup after each link down.
+	awk 'NR==FNR {t0[++n]=$1; next} {g[++m]=$1}
+	     END {j=1; for (i=1;i<=n;i++) { while (j<=m && g[j] < t0[i]) j++; if (j>m) {print "NA"; continue}; printf "%.1f\n", (g[j]-t0[i])*1000 } }' \
+		"$tmp/$tag.t0" "$tmp/$tag.garp"
+}
+
+pct() { # file p -> nearest-rank percentile
+	sort -n "$1" | awk -v p="$2" '{v[NR]=$1} END {r=int(p*NR+0.999999); if (r<1) r=1; print v[r]}'
+}
+
+report() { # label ver adv mdi_ms
+	local label=$1 ver=$2 adv=$3 mdi=$4
+	failover keepalived "$ver" "$adv" >"$tmp/ka.ms"
+	failover ours "$ver" "$adv" >"$tmp/ours.ms"
+	for f in ka ours; do
+		if grep -q NA "$tmp/$f.ms"; then echo "warning: $f: $(grep -c NA "$tmp/$f.ms") rounds without a GARP on the bridge" >&2; sed -i '/NA/d' "$tmp/$f.ms"; fi
+	done
+	local k50 k99 o50 o99
+	k50=$(pct "$tmp/ka.ms" 0.5); k99=$(pct "$tmp/ka.ms" 0.99)
+	o50=$(pct "$tmp/ours.ms" 0.5); o99=$(pct "$tmp/ours.ms" 0.99)
+	printf '\n%s: %d failovers each, link down -> backup holds VIP + first GARP (ms)\n' "$label" "$FAILOVERS"
+	printf '  %-18s p50 %8s   p99 %8s   (n=%d)\n' "keepalived 2.2.7" "$k50" "$k99" "$(wc -l <"$tmp/ka.ms")"
+	printf '  %-18s p50 %8s   p99 %8s   (n=%d)\n' "keepalived-go" "$o50" "$o99" "$(wc -l <"$tmp/ours.ms")"
+	awk -v a="$o50" -v b="$k50" -v c="$o99" -v d="$k99" -v m="$mdi" 'BEGIN{
+		printf "  ratio ours/keepalived: p50 %.3f, p99 %.3f\n", a/b, c/d
+		printf "  target p99 <= Master_Down_Interval + 10 ms = %.1f ms: %s; ours <= keepalived (p99): %s\n", m+10, (c<=m+10)?"met":"MISSED", (c<=d)?"met":"MISSED" }'
+}
+
+# Master_Down_Interval at priority 100: 3 x advert_int + Skew_Time.
+report "VRRPv2 advert_int 1" 2 1 "$(awk 'BEGIN{print 3000 + 156*1000/256}')"
+report "VRRPv3 advert_int 0.05" 3 0.05 "$(awk 'BEGIN{print 150 + 156*5*10/256}')"
+
+# CPU of many instances.
+many() { # state prio
+	echo "global_defs {
+   router_id BENCH
+}"
+	for v in $(seq "$INSTANCES"); do
+		echo "vrrp_instance VI_$v {
+    state $1
+    interface eth0
+    virtual_router_id $v
+    version 3
+    priority $2
+    advert_int 0.1
+    garp_master_delay 0
+    virtual_ipaddress {
+        198.51.$((100 + (v + 19) / 256)).$(( (v + 19) % 256 ))/32
+    }
+}"
+	done
+}
+ticks() { # ns -> utime+stime of every process in it
+	local s=0
+	for pid in $(ip netns pids "$1"); do
+		s=$((s + $(awk '{print $14+$15}' /proc/$pid/stat 2>/dev/null || echo 0)))
+	done
+	echo $s
+}
+hz=$(getconf CLK_TCK)
+many MASTER 200 >"$tmp/many-a.conf"; many BACKUP 100 >"$tmp/many-b.conf"
+printf '\n%d instances, VRRPv3 advert_int 0.1: CPU over %ds (percent of one core)\n' "$INSTANCES" "$CPU_SECONDS"
+for impl in keepalived ours; do
+	start $impl $A "$tmp/many-a.conf" "many-$impl-a"
+	start $impl $B "$tmp/many-b.conf" "many-$impl-b"
+	sleep 5
+	a0=$(ticks $A); b0=$(ticks $B); sleep "$CPU_SECONDS"; a1=$(ticks $A); b1=$(ticks $B)
+	masters=$(ip -n $A -4 addr show dev eth0 | grep -c '/32' || true)
+	stop_all
+	awk -v i="$impl" -v a=$((a1-a0)) -v b=$((b1-b0)) -v hz="$hz" -v s="$CPU_SECONDS" -v n="$masters" 'BEGIN{
+		printf "  %-18s MASTER node %5.2f%%   BACKUP node %5.2f%%   (VIPs on the master: %d)\n", (i=="ours")?"keepalived-go":"keepalived 2.2.7", a*100/hz/s, b*100/hz/s, n }'
+done
