@@ -16,7 +16,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/lvs"
 	"keepalived-go/parser"
 	vrrpengine "keepalived-go/vrrp/engine"
 )
@@ -61,6 +63,9 @@ type daemon struct {
 	stopTimeout time.Duration
 	// vrrp is the running VRRP engine, for dumps and metrics (nil without instances).
 	vrrp *vrrpengine.Engine
+	// lvs and check are the LVS and checker engines (nil without virtual servers).
+	lvs   *lvs.Manager
+	check *check.Engine
 }
 
 func newDaemon(o options, log *logrus.Logger, loadOpts config.Options) *daemon {

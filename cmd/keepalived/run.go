@@ -59,6 +59,7 @@ type options struct {
 	version         bool
 	help            bool
 	debug           string
+	lvsBackend      string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -100,6 +101,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&o.version, "version", "v", false, "Display the version number")
 	fs.BoolVarP(&o.help, "help", "h", false, "Display this help message")
 	fs.StringVarP(&o.debug, "debug", "", "", "Debug options (accepted for compatibility)")
+	fs.StringVar(&o.lvsBackend, "lvs-backend", "", "keepalived-go: LVS data plane: auto (IPVS, else nftables), ipvs or nftables; overrides global_defs lvs_backend")
 	return fs
 }
 

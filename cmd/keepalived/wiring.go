@@ -9,7 +9,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/lvs"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
 	vrrpengine "keepalived-go/vrrp/engine"
@@ -18,12 +20,36 @@ import (
 // buildEngines wires the engines for a config: VRRP through its engine,
 // whose events become notify scripts, FIFO lines and mails.
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
-	if len(cfg.VirtualServers) > 0 {
-		return nil, fmt.Errorf("virtual_server: the health checker and LVS engines are not wired into the daemon in this build")
-	}
 	n := newNotifications(d.log)
 	n.configure(cfg)
 	out := []namedEngine{{"notify", n}}
+	if len(cfg.VirtualServers) > 0 {
+		mgr, err := lvs.NewManager(cfg, lvs.Options{
+			Log:      logrus.NewEntry(d.log),
+			Backend:  d.opts.lvsBackend,
+			Open:     openLVSBackend(d.log),
+			KeepIPVS: d.opts.dontReleaseIPVS,
+			OnQuorum: n.onQuorum,
+		})
+		if err != nil {
+			return nil, err
+		}
+		chk, err := check.New(cfg, check.Options{
+			Log: logrus.NewEntry(d.log),
+			OnEvent: func(ev check.RealServerEvent) {
+				if err := mgr.SetHealth(lvs.KeyOf(ev.VS, ev.RS), ev.Up, ev.Weight); err != nil {
+					d.log.Errorf("%v", err)
+				}
+				n.onRealServer(ev)
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.lvs = mgr
+		d.lvs, d.check = mgr, chk
+		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
+	}
 	if len(cfg.Instances) > 0 {
 		v, err := vrrpengine.New(cfg, vrrpengine.Options{
 			Log:       logrus.NewEntry(d.log),
@@ -54,6 +80,27 @@ func (t *doneTracking) Run(ctx context.Context) error {
 	return t.engine.Run(ctx)
 }
 
+// openLVSBackend opens the kernel's IPVS, or the nftables data plane where
+// the kernel has no IPVS (auto) or when asked for.
+func openLVSBackend(log *logrus.Logger) func(kind string) (lvs.Backend, error) {
+	return func(kind string) (lvs.Backend, error) {
+		switch kind {
+		case "ipvs":
+			return lvs.OpenIPVS()
+		case "auto":
+			b, err := lvs.OpenIPVS()
+			if err == nil {
+				return b, nil
+			}
+			log.Infof("IPVS is not available (%v): using the nftables data plane", err)
+			return openNFT(log)
+		case "nftables":
+			return openNFT(log)
+		}
+		return nil, fmt.Errorf("%w: unknown lvs backend %q", lvs.ErrBackendUnavailable, kind)
+	}
+}
+
 // notifications turns engine events into keepalived's notify scripts, FIFO
 // lines and mails. It is an engine itself so that it shuts down last.
 type notifications struct {
@@ -70,6 +117,12 @@ type notifications struct {
 	prioNotify map[string]bool
 	groupState map[string]vrrp.State
 	notified   map[string]bool
+	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent.RSKey + VSKey
+	services   map[string]*notify.VirtualServerNotify // by virtual server name
+	quorum     map[string]*config.VirtualServer
+
+	// lvs learns VRRP states for the sync daemon and ha_suspend.
+	lvs *lvs.Manager
 }
 
 func newNotifications(log *logrus.Logger) *notifications {
@@ -109,12 +162,26 @@ func (n *notifications) configure(cfg *config.Config) {
 			Generic: res.resolve(sg.Notify), SMTPAlert: sg.SMTPAlert,
 		}
 	}
+	servers := map[string]*notify.RealServerNotify{}
+	services := map[string]*notify.VirtualServerNotify{}
+	quorum := map[string]*config.VirtualServer{}
+	for _, vs := range cfg.VirtualServers {
+		id := vsID(vs)
+		services[vs.Name()] = &notify.VirtualServerNotify{VS: id, Up: res.resolve(vs.QuorumUp), Down: res.resolve(vs.QuorumDown), SMTPAlert: vs.SMTPAlert}
+		quorum[vs.Name()] = vs
+		for _, rs := range vs.RealServers {
+			servers[vs.Name()+" "+config.Trio(rs.Addr.String(), vs.Protocol, rs.Port)] = &notify.RealServerNotify{
+				VS: id, Addr: rs.Addr, Port: uint16(rs.Port),
+				Up: res.resolve(rs.NotifyUp), Down: res.resolve(rs.NotifyDown), SMTPAlert: rs.SMTPAlert,
+			}
+		}
+	}
 	var fifos []*notify.Fifo
-	var vrrpFifos []notify.LineWriter
+	var vrrpFifos, lvsFifos []notify.LineWriter
 	for _, f := range []struct {
 		kind notify.FifoKind
 		cfg  config.FIFO
-	}{{notify.FifoGlobal, g.NotifyFIFO}, {notify.FifoVRRP, g.VRRPNotifyFIFO}} {
+	}{{notify.FifoGlobal, g.NotifyFIFO}, {notify.FifoVRRP, g.VRRPNotifyFIFO}, {notify.FifoLVS, g.LVSNotifyFIFO}} {
 		if f.cfg.Path == "" {
 			continue
 		}
@@ -129,14 +196,20 @@ func (n *notifications) configure(cfg *config.Config) {
 			continue
 		}
 		fifos = append(fifos, fifo)
-		vrrpFifos = append(vrrpFifos, fifo)
+		if f.kind != notify.FifoLVS {
+			vrrpFifos = append(vrrpFifos, fifo)
+		}
+		if f.kind != notify.FifoVRRP {
+			lvsFifos = append(lvsFifos, fifo)
+		}
 	}
 	mailer := n.newMailer(g)
 
 	n.mu.Lock()
 	oldFifos, oldMailer := n.fifos, n.mailer
 	n.instances, n.groups, n.prioNotify, n.fifos, n.mailer = instances, groups, prio, fifos, mailer
-	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, RouterID: g.RouterID}
+	n.servers, n.services, n.quorum = servers, services, quorum
+	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, LVSFifos: lvsFifos, RouterID: g.RouterID}
 	if mailer != nil {
 		nt.Mail = mailer
 	}
@@ -186,6 +259,11 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 		}
 		n.notified[e.Instance] = true
 		n.notifier.VRRPState(in, e.To.String(), int(e.Priority))
+		if n.lvs != nil {
+			if err := n.lvs.SetVRRPState(e.Instance, lvsState(e.To)); err != nil {
+				n.log.Errorf("%v", err)
+			}
+		}
 	case vrrpengine.GroupStateChange:
 		n.groupState[e.Group] = e.State
 		if g := n.groups[e.Group]; g != nil {
@@ -204,6 +282,59 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 			n.notifier.VRRPEvent(in, ev, int(e.Priority))
 		}
 	}
+}
+
+func lvsState(s vrrp.State) lvs.VRRPState {
+	switch s {
+	case vrrp.StateMaster:
+		return lvs.VRRPMaster
+	case vrrp.StateBackup:
+		return lvs.VRRPBackup
+	case vrrp.StateFault:
+		return lvs.VRRPFault
+	}
+	return lvs.VRRPInit
+}
+
+// vsID names a virtual server for notify as keepalived's format_vs does.
+func vsID(vs *config.VirtualServer) notify.VirtualServerID {
+	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
+	switch vs.Protocol {
+	case "TCP":
+		id.Proto = 6
+	case "UDP":
+		id.Proto = 17
+	case "SCTP":
+		id.Proto = 132
+	}
+	return id
+}
+
+// onRealServer runs notify_up / notify_down, the LVS FIFO line and mail.
+func (n *notifications) onRealServer(ev check.RealServerEvent) {
+	if ev.Initial {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	rs := n.servers[ev.VS.Name()+" "+config.Trio(ev.RS.Addr.String(), ev.VS.Protocol, ev.RS.Port)]
+	if rs == nil {
+		return
+	}
+	n.notifier.RealServerState(rs, ev.Up, false)
+}
+
+// onQuorum runs quorum_up / quorum_down, the FIFO line and mail.
+func (n *notifications) onQuorum(ev lvs.QuorumEvent) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.services[ev.VirtualServer]
+	vs := n.quorum[ev.VirtualServer]
+	if s == nil || vs == nil || ev.Init {
+		return
+	}
+	body := notify.QuorumMailBody(ev.Up, ev.Init, uint32(vs.Quorum), uint32(vs.Hysteresis), int64(ev.Threshold), int64(ev.LiveWeight))
+	n.notifier.QuorumState(s, ev.Up, false, body)
 }
 
 // Run waits for the end, then for the VRRP engine's STOP notifies to be
