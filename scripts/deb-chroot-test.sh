@@ -60,6 +60,10 @@ in_root() { # root command...: a clean environment inside the chroot
 }
 
 # --- cached base chroot ------------------------------------------------------
+# Concurrent runs (make deb-test beside go test) build the cache only once.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
 if [ ! -f "$base/.ready" ]; then
 	command -v debootstrap >/dev/null || {
 		echo "deb-chroot-test: installing debootstrap"
@@ -86,6 +90,7 @@ if [ ! -f "$base/.ready" ]; then
 	mv "$base.tmp" "$base"
 	touch "$base/.ready"
 fi
+flock -u 9
 pass "base chroot $suite ready ($base)"
 
 # --- working copy ------------------------------------------------------------

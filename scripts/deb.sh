@@ -4,6 +4,7 @@
 #
 #   VERSION=v1.2.3 scripts/deb.sh      # package version from a tag-like VERSION
 #   scripts/deb.sh                     # 0.0~git<commit time>.<hash>[.dirty]-1
+#   DEB_OUTDIR=/tmp/x scripts/deb.sh   # somewhere else than dist/
 #
 # The package takes Debian's keepalived paths (/lib/systemd/system, not
 # /usr/lib, as bookworm's keepalived has it: dpkg must see the same path for
@@ -169,8 +170,9 @@ sed -e "s/@VERSION@/$debversion/" -e "s|@MAINTAINER@|$maintainer|" -e "s/@INSTAL
 chmod 0644 "$stage/DEBIAN/md5sums" "$stage/DEBIAN/control"
 
 find "$stage" -depth -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
-mkdir -p dist
-out="dist/${pkg}_${debversion}_${arch}.deb"
+outdir=${DEB_OUTDIR:-dist}
+mkdir -p "$outdir"
+out="$outdir/${pkg}_${debversion}_${arch}.deb"
 rm -f "$out"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$out" >/dev/null
 echo "$out"
