@@ -111,6 +111,18 @@ func (ds *Diagnostics) Fatal() bool {
 	return false
 }
 
+// Syntax reports whether the file is malformed (braces or quotes): a reload
+// must not replace a running configuration with what was read of it.
+func (ds *Diagnostics) Syntax() bool {
+	for _, d := range ds.List {
+		switch d.Sev {
+		case SevUnexpectedBOB, SevMissingBOB, SevUnexpectedEOB, SevMissingEOB, SevUnmatchedQuote:
+			return true
+		}
+	}
+	return false
+}
+
 func (ds *Diagnostics) String() string {
 	var b strings.Builder
 	for _, d := range ds.List {

@@ -141,8 +141,9 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	}
 }
 
-// load reads the config file; a config that cannot run is an error.
-func (d *daemon) load() (*config.Config, error) {
+// load reads the config file; a config that cannot run is an error, and on
+// reload (strict) so is a malformed one.
+func (d *daemon) load(strict bool) (*config.Config, error) {
 	if _, err := os.Stat(d.opts.useFile); err != nil {
 		return nil, fmt.Errorf("Configuration file '%s' not found: %w", d.opts.useFile, err)
 	}
@@ -150,6 +151,9 @@ func (d *daemon) load() (*config.Config, error) {
 	d.logDiags(diags)
 	if diags.Fatal() {
 		return nil, errors.New("configuration cannot be run")
+	}
+	if strict && diags.Syntax() {
+		return nil, errors.New("configuration has syntax errors")
 	}
 	return cfg, nil
 }
@@ -159,7 +163,7 @@ func (d *daemon) run(ctx context.Context) int {
 	d.log.Infof("Starting %s", banner)
 	d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
 	d.log.Infof("Configuration file %s", d.opts.useFile)
-	cfg, err := d.load()
+	cfg, err := d.load(false)
 	if err != nil {
 		d.log.Errorf("%v - exiting", err)
 		return 1
@@ -237,7 +241,7 @@ func (d *daemon) reload() {
 	sdNotify(reloadingState())
 	defer sdNotify("READY=1")
 	d.log.Info("Reloading ...")
-	cfg, err := d.load()
+	cfg, err := d.load(true)
 	if err != nil {
 		d.log.Errorf("Reload failed, keeping the running configuration: %v", err)
 		return

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -265,4 +267,45 @@ func (n *Node) inNS(open func() error) error {
 		ch <- err
 	}()
 	return <-ch
+}
+
+// AddrWatcher answers "is addr on dev?" through a netlink handle inside the
+// node, cheap enough to poll every few milliseconds.
+type AddrWatcher struct {
+	h   *netlink.Handle
+	dev string
+}
+
+// Watch opens a netlink handle in the node's namespace.
+func (n *Node) Watch(dev string) *AddrWatcher {
+	n.lan.t.Helper()
+	ns, err := netns.GetFromPath("/var/run/netns/" + n.NS)
+	if err != nil {
+		n.lan.t.Fatal(err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	ns.Close()
+	if err != nil {
+		n.lan.t.Fatal(err)
+	}
+	n.lan.t.Cleanup(h.Close)
+	return &AddrWatcher{h: h, dev: dev}
+}
+
+// Has reports whether addr (no prefix length) is on the device.
+func (w *AddrWatcher) Has(addr string) bool {
+	link, err := w.h.LinkByName(w.dev)
+	if err != nil {
+		return false
+	}
+	addrs, err := w.h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if a.IP.String() == addr {
+			return true
+		}
+	}
+	return false
 }
