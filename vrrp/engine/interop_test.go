@@ -40,6 +40,12 @@ vrrp_instance ETH0 {
 `, state, prio, vip)
 	}
 	seed := func(state string, prio int) string { return seedConf(state, prio, "") }
+	// keepalived clears "state MASTER" with AH (it needs a master's
+	// sequence number first), so the higher priority wins after
+	// Master_Down_Interval instead.
+	ah := func(state string, prio int) string {
+		return strings.Replace(seedConf(state, prio, ""), "auth_type PASS", "auth_type AH", 1)
+	}
 	for _, tc := range []struct {
 		name      string
 		conf      func(string, int) string
@@ -48,6 +54,8 @@ vrrp_instance ETH0 {
 	}{
 		{"v2-pass/ours-master", seed, true, 2 * time.Second},
 		{"v2-pass/keepalived-master", seed, false, 2 * time.Second},
+		{"v2-ah/ours-master", ah, true, 2 * time.Second},
+		{"v2-ah/keepalived-master", ah, false, 2 * time.Second},
 		{"v3/ours-master", v3, true, time.Second},
 		{"v3/keepalived-master", v3, false, time.Second},
 	} {
