@@ -1,0 +1,150 @@
+package nft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoNeighbour is returned when a real server's MAC address cannot be
+// learnt: it is down, or not on a directly attached network.
+var ErrNoNeighbour = errors.New("no neighbour entry")
+
+// Hop is how a DR packet reaches a real server: out of Ifname, from our
+// MAC to its MAC. Local means the real server is this node.
+type Hop struct {
+	Local   bool
+	Ifname  string
+	Ifindex int
+	OwnMAC  net.HardwareAddr
+	MAC     net.HardwareAddr
+}
+
+func (h Hop) String() string {
+	if h.Local {
+		return "local"
+	}
+	return fmt.Sprintf("%s %s -> %s", h.Ifname, h.OwnMAC, h.MAC)
+}
+
+// Resolver finds the Hop of a real server. The default one asks the
+// kernel (routes, addresses, neighbour table); tests supply a fake.
+type Resolver interface {
+	Resolve(ctx context.Context, dst netip.Addr) (Hop, error)
+}
+
+// netlinkResolver resolves through a netlink handle in the backend's
+// network namespace.
+type netlinkResolver struct {
+	h  *netlink.Handle
+	ns netns.NsHandle // -1: the current namespace
+	// probes bounds the wait for an ARP/ND answer after a probe.
+	probes int
+	every  time.Duration
+}
+
+func (r *netlinkResolver) Resolve(ctx context.Context, dst netip.Addr) (Hop, error) {
+	fam := netlink.FAMILY_V4
+	if dst.Is6() && !dst.Is4In6() {
+		fam = netlink.FAMILY_V6
+	}
+	addrs, err := r.h.AddrList(nil, fam)
+	if err != nil {
+		return Hop{}, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == dst {
+			return Hop{Local: true}, nil
+		}
+	}
+	routes, err := r.h.RouteGet(dst.AsSlice())
+	if err != nil || len(routes) == 0 {
+		return Hop{}, fmt.Errorf("route to %s: %w", dst, errors.Join(err, ErrNoNeighbour))
+	}
+	rt := routes[0]
+	if rt.Type == unix.RTN_LOCAL {
+		return Hop{Local: true}, nil
+	}
+	if rt.Gw != nil {
+		// DR rewrites only the MAC: the real server must be on-link.
+		return Hop{}, fmt.Errorf("%s is behind gateway %s, not on a local network: %w", dst, rt.Gw, ErrNoNeighbour)
+	}
+	link, err := r.h.LinkByIndex(rt.LinkIndex)
+	if err != nil {
+		return Hop{}, fmt.Errorf("link %d: %w", rt.LinkIndex, err)
+	}
+	attrs := link.Attrs()
+	hop := Hop{Ifname: attrs.Name, Ifindex: attrs.Index, OwnMAC: attrs.HardwareAddr}
+	for try := 0; ; try++ {
+		if mac := r.lookup(attrs.Index, fam, dst); mac != nil {
+			hop.MAC = mac
+			return hop, nil
+		}
+		if try >= r.probes {
+			return Hop{}, fmt.Errorf("%s on %s: %w", dst, attrs.Name, ErrNoNeighbour)
+		}
+		if try == 0 {
+			r.probe(dst)
+		}
+		t := time.NewTimer(r.every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Hop{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (r *netlinkResolver) lookup(ifindex, fam int, dst netip.Addr) net.HardwareAddr {
+	neighs, err := r.h.NeighList(ifindex, fam)
+	if err != nil {
+		return nil
+	}
+	const usable = unix.NUD_REACHABLE | unix.NUD_STALE | unix.NUD_DELAY | unix.NUD_PROBE | unix.NUD_PERMANENT | unix.NUD_NOARP
+	for _, n := range neighs {
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if ok && ip.Unmap() == dst && n.State&usable != 0 && len(n.HardwareAddr) == 6 {
+			return n.HardwareAddr
+		}
+	}
+	return nil
+}
+
+// probe makes the kernel resolve dst by sending it one UDP datagram to
+// the discard port from inside our namespace; the reply, if any, is an
+// ICMP error nobody reads.
+func (r *netlinkResolver) probe(dst netip.Addr) {
+	send := func() {
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("keepalived-go neighbour probe"))
+		c.Close()
+	}
+	if !r.ns.IsOpen() {
+		send()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// This thread changes namespace; it is never unlocked, so the
+		// runtime discards it instead of reusing it elsewhere.
+		runtime.LockOSThread()
+		if err := netns.Set(r.ns); err != nil {
+			return
+		}
+		send()
+	}()
+	<-done
+}
