@@ -99,8 +99,12 @@ type InstanceStats struct {
 	vrrp.Stats
 }
 
-// ErrRunning is returned by a second Run.
-var ErrRunning = errors.New("engine: already running")
+// ErrRunning is returned by a second Run, ErrStopped by a Reload after
+// Run returned.
+var (
+	ErrRunning = errors.New("engine: already running")
+	ErrStopped = errors.New("engine: stopped")
+)
 
 // Engine runs the VRRP instances of one configuration.
 type Engine struct {
@@ -124,6 +128,7 @@ type Engine struct {
 	warned   map[string]bool
 	running  bool
 	stopping bool
+	done     chan struct{} // closed when Run returns
 
 	rx      chan netio.Packet
 	linkCh  chan netio.LinkEvent
@@ -202,7 +207,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		scripts: map[string]*script{}, files: map[string]*trackFile{}, links: map[string]bool{},
 		discards: map[error]uint64{}, warned: map[string]bool{},
 		rx: make(chan netio.Packet, 256), linkCh: make(chan netio.LinkEvent, 64),
-		results: make(chan scriptResult, 16), reload: make(chan reloadReq),
+		results: make(chan scriptResult, 16), reload: make(chan reloadReq), done: make(chan struct{}),
 	}
 	e.evCond = sync.NewCond(&e.evMu)
 	units, err := e.build(cfg)
@@ -316,6 +321,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.runCtx = scCtx
 	watchCtx, watchCancel := context.WithCancel(ctx)
 	defer func() {
+		close(e.done)
 		watchCancel()
 		scCancel()
 		e.scWG.Wait()
@@ -407,8 +413,12 @@ func (e *Engine) Reload(cfg *config.Config) error {
 		return nil
 	}
 	r := reloadReq{cfg: cfg, done: make(chan error, 1)}
-	e.reload <- r
-	return <-r.done
+	select {
+	case e.reload <- r:
+		return <-r.done
+	case <-e.done:
+		return ErrStopped
+	}
 }
 
 // Stats returns a snapshot of the counters.
@@ -542,6 +552,19 @@ func (e *Engine) startUnit(u *unit) {
 		}
 	}
 	// Initial faults and weights go in before Start (the FSM's contract).
+	for _, m := range u.members {
+		ifaces := []string{m.vc.Interface}
+		for _, r := range m.cfg.TrackInterfaces {
+			ifaces = append(ifaces, r.Name)
+		}
+		for _, name := range ifaces {
+			if _, known := e.links[name]; !known {
+				// A missing interface counts as down, as keepalived has it.
+				up, _ := e.net.LinkUp(name)
+				e.links[name] = up
+			}
+		}
+	}
 	for _, m := range u.members {
 		e.refreshTracking(m, now)
 	}

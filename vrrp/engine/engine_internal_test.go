@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -476,5 +478,70 @@ func TestSameConfigIgnoresPos(t *testing.T) {
 	b.VIPs[0].Label = "eth0:1"
 	if sameConfig(a, b) {
 		t.Error("label change not seen")
+	}
+}
+
+func TestEngineMissingInterfaceFaults(t *testing.T) {
+	lg, _ := test.NewNullLogger()
+	n := newFakeNet()
+	n.links["eth0"] = true // down
+	var now time.Duration
+	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: n, Now: func() time.Duration { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.begin()
+	if st := e.Stats().Instances["ETH0"].State; st != vrrp.StateFault {
+		t.Errorf("state %v with eth0 down at start, want FAULT", st)
+	}
+}
+
+// TestEngineRunReloadStop drives the real loop: Reload goes through it,
+// cancelling stops every instance, and every event reaches OnEvent before
+// Run returns.
+func TestEngineRunReloadStop(t *testing.T) {
+	lg, _ := test.NewNullLogger()
+	n := newFakeNet()
+	var mu sync.Mutex
+	var evs []string
+	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: n, OnEvent: func(ev Event) {
+		if sc, ok := ev.(StateChange); ok {
+			mu.Lock()
+			evs = append(evs, sc.Instance+":"+sc.To.String())
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	if err := e.Reload(loadConf(t, seed+`
+vrrp_instance NEW {
+    interface eth0
+    virtual_router_id 12
+    virtual_ipaddress {
+        198.51.100.112/24
+    }
+}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(e.Stats().Instances); got != 2 {
+		t.Fatalf("%d instances after reload", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reload(loadConf(t, seed)); !errors.Is(err, ErrStopped) {
+		t.Errorf("Reload after Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"ETH0:BACKUP", "NEW:BACKUP", "ETH0:STOP", "NEW:STOP"}
+	if !slices.Equal(evs, want) {
+		t.Errorf("events %v, want %v", evs, want)
 	}
 }
