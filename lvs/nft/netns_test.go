@@ -202,3 +202,8 @@ func waitHTTP(t *testing.T, n *ns, url string) {
 	}
 	t.Fatalf("%s not answering from %s", url, n.name)
 }
+
+func (n *ns) runErr(args ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", n.name}, args...)...).CombinedOutput()
+	return string(out), err
+}
