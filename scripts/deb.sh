@@ -173,6 +173,7 @@ find "$stage" -depth -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
 outdir=${DEB_OUTDIR:-dist}
 mkdir -p "$outdir"
 out="$outdir/${pkg}_${debversion}_${arch}.deb"
-rm -f "$out"
+# One package per output directory, so scripts and CI find the current one.
+rm -f "$outdir/${pkg}"_*_"${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$out" >/dev/null
 echo "$out"
