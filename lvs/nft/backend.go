@@ -70,6 +70,9 @@ type Options struct {
 	TestDial nltest.Func
 }
 
+// nsOpen: the zero NsHandle means "the current namespace", not fd 0.
+func nsOpen(h netns.NsHandle) bool { return h > 0 }
+
 // Backend is the nftables lvs.Backend. It is safe for concurrent use.
 type Backend struct {
 	log  *logrus.Entry
@@ -121,7 +124,7 @@ func New(opts Options) (*Backend, error) {
 	switch {
 	case opts.TestDial != nil:
 		copts = append(copts, nftables.WithTestDial(opts.TestDial))
-	case opts.NetNS.IsOpen():
+	case nsOpen(opts.NetNS):
 		copts = append(copts, nftables.WithNetNSFd(int(opts.NetNS)))
 	}
 	conn, err := nftables.New(copts...)
@@ -132,7 +135,7 @@ func New(opts Options) (*Backend, error) {
 		active: map[netip.Addr]bool{}, hops: map[netip.Addr]Hop{}, notes: map[lvs.ServiceKey]string{}}
 	if b.res == nil {
 		ns := opts.NetNS
-		if !ns.IsOpen() {
+		if !nsOpen(ns) {
 			ns = netns.None()
 		}
 		h, err := netlink.NewHandleAt(ns)
@@ -141,7 +144,7 @@ func New(opts Options) (*Backend, error) {
 		}
 		b.nlh = h
 		every := 50 * time.Millisecond
-		b.res = &netlinkResolver{h: h, ns: opts.NetNS, probes: int(opts.ResolveTimeout / every), every: every}
+		b.res = &netlinkResolver{h: h, ns: ns, probes: int(opts.ResolveTimeout / every), every: every}
 	}
 	if opts.TestDial == nil {
 		if err := b.clearDispatch(); err != nil {
@@ -323,7 +326,7 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	done := make(chan struct{})
 	defer close(done)
 	ns := b.opts.NetNS
-	if !ns.IsOpen() {
+	if !nsOpen(ns) {
 		ns = netns.None()
 	}
 	if err := netlink.NeighSubscribeWithOptions(ch, done, netlink.NeighSubscribeOptions{Namespace: &ns}); err != nil {

@@ -143,6 +143,10 @@ func parseDescriptor(text string) (lvs.Service, error) {
 		}
 		f = f[2:]
 	}
+	if s.Timeout == 0 {
+		// describe writes these only for persistent services.
+		s.Netmask, s.PEName = netmask.Mask{}, ""
+	}
 	return s, nil
 }
 

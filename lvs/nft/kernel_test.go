@@ -235,8 +235,9 @@ func TestKernelRestartAndGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	// Not persistent: nft 1.0.6 cannot print the persistence rules (see
+	// TestKernelPersistencePrintable).
 	persist := natService("wrr")
-	persist.Timeout, persist.Netmask = 300, netmask.MaskFrom(24, 32)
 	dr := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.MustParseAddrPort("198.51.100.10:80")), Scheduler: "rr"}
 	six := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.UDP, netip.MustParseAddrPort("[2001:db8::10]:53")), Scheduler: "sh", Flags: lvs.FlagSched2}
 	want := lvs.Table{}.

@@ -131,7 +131,7 @@ func (r *netlinkResolver) probe(dst netip.Addr) {
 		_, _ = c.Write([]byte("keepalived-go neighbour probe"))
 		c.Close()
 	}
-	if !r.ns.IsOpen() {
+	if !nsOpen(r.ns) {
 		send()
 		return
 	}

@@ -49,7 +49,7 @@ type ns struct {
 	h    netns.NsHandle
 }
 
-var nsSeq int
+var nsSeq, linkSeq int
 
 // newNS creates a namespace removed at cleanup, after its processes are
 // killed by PID.
@@ -99,7 +99,8 @@ func (n *ns) run(t *testing.T, args ...string) string {
 // so golden files are stable.
 func link(t *testing.T, a *ns, ifa, maca string, b *ns, ifb, macb string) {
 	t.Helper()
-	tmp := fmt.Sprintf("kgv%d", nsSeq*100+len(ifa)+len(ifb)+int(maca[len(maca)-1]))
+	linkSeq++
+	tmp := fmt.Sprintf("kgnft%d-%d", os.Getpid()%100000, linkSeq)
 	sh(t, "ip", "link", "add", tmp+"a", "type", "veth", "peer", "name", tmp+"b")
 	sh(t, "ip", "link", "set", tmp+"a", "netns", a.name)
 	sh(t, "ip", "link", "set", tmp+"b", "netns", b.name)

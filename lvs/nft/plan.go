@@ -153,6 +153,13 @@ func weights(s lvs.Service, dests []lvs.Destination, eligible func(lvs.Destinati
 			best = i
 		}
 	}
+	if s.Scheduler == "rr" || s.Scheduler == "dh" || s.Scheduler == "" {
+		// Unweighted schedulers: every server that may take traffic
+		// gets the same share, as in IPVS.
+		for i := range w {
+			w[i] = min(w[i], 1)
+		}
+	}
 	if (s.Scheduler == "fo" || s.Scheduler == "ovf") && best >= 0 {
 		for i := range w {
 			w[i] = 0
