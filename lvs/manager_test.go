@@ -423,3 +423,71 @@ func TestManagerRetriesAfterFailedApply(t *testing.T) {
 		t.Errorf("retry: %q", got)
 	}
 }
+
+// timeoutBackend records lvs_timeouts.
+type timeoutBackend struct {
+	*MemBackend
+	set []Timeouts
+}
+
+func (b *timeoutBackend) SetTimeouts(_ context.Context, t Timeouts) (Timeouts, error) {
+	b.set = append(b.set, t)
+	return Timeouts{}, nil
+}
+
+func TestManagerTimeouts(t *testing.T) {
+	conf := strings.Replace(managerConf, "#SYNC", "global_defs {\n    lvs_timeouts tcp 7200 udp 60\n}", 1)
+	b := &timeoutBackend{MemBackend: NewMemBackend(nil)}
+	m, err := NewManager(loadConf(t, conf), Options{Open: func(string) (Backend, error) { return b, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	<-m.Ready()
+	// Same timeouts on reload: not sent again; changed: sent.
+	if err := m.Reload(loadConf(t, conf)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(loadConf(t, strings.Replace(conf, "udp 60", "udp 30", 1))); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []Timeouts{{TCP: 7200, UDP: 60}, {TCP: 7200, UDP: 30}}
+	if !slices.Equal(b.set, want) {
+		t.Errorf("timeouts sent %v, want %v", b.set, want)
+	}
+}
+
+func FuzzDecodeServicePE(f *testing.F) {
+	for _, s := range []Service{
+		{ServiceKey: ServiceAddr(UDP, netip.MustParseAddrPort("198.51.100.30:5060")), Scheduler: "rr", Timeout: 30, PEName: "sip"},
+		{ServiceKey: ServiceAddr(TCP, netip.MustParseAddrPort("[2001:db8::1]:80")), Scheduler: "wlc"},
+		{ServiceKey: ServiceMark(INET6, 9), Scheduler: "sh", Timeout: 60},
+	} {
+		b, err := encodeService(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, pe, err := decodeServicePE(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes must encode and decode to the same identity.
+		b2, err := encodeService(Service{ServiceKey: k, Timeout: 1, PEName: pe})
+		if err != nil || !k.Addr.IsValid() && !k.IsFWMark() {
+			return
+		}
+		k2, pe2, err := decodeServicePE(b2)
+		if err != nil || k2 != k || pe2 != pe {
+			t.Fatalf("round trip %+v %q -> %+v %q (%v)", k, pe, k2, pe2, err)
+		}
+	})
+}

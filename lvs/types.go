@@ -5,6 +5,13 @@
 // Reconciler lists what the kernel holds through a Backend, Diff computes the
 // smallest list of Ops between the two, and the Backend applies them. Start,
 // health change, reload and restart are the same operation.
+//
+// FromConfig maps a config.Config onto VirtualServers (kernel services plus
+// a Pool of real servers keyed by RSKey). Manager is the engine the daemon
+// runs: NewManager, Run, Reload, SetHealth (checker verdicts),
+// SetVRRPState (sync daemon, ha_suspend), with quorum changes delivered to
+// Options.OnQuorum. Health changes are diffed against what was last
+// applied (no kernel dump); start and reload list the kernel first.
 package lvs
 
 import (
