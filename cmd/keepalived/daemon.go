@@ -66,6 +66,9 @@ type daemon struct {
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
+	// mu guards cfg and the engine pointers for readers outside the loop
+	// (metrics scrapes).
+	mu sync.Mutex
 }
 
 func newDaemon(o options, log *logrus.Logger, loadOpts config.Options) *daemon {
@@ -182,7 +185,12 @@ func (d *daemon) run(ctx context.Context) int {
 		d.log.Errorf("cannot start: %v", err)
 		return 1
 	}
+	d.mu.Lock()
 	d.cfg, d.engines = cfg, engines
+	d.mu.Unlock()
+	if addr := d.metricsAddr(cfg); addr != "" {
+		engines = append(engines, namedEngine{"metrics", newMetricsServer(d, addr)})
+	}
 	var wg sync.WaitGroup
 	exited := make(chan error, len(engines))
 	for _, e := range engines {
@@ -235,6 +243,14 @@ loop:
 	return code
 }
 
+// metricsAddr is --metrics-listen, else global_defs metrics_listen.
+func (d *daemon) metricsAddr(cfg *config.Config) string {
+	if d.opts.metricsListen != "" {
+		return d.opts.metricsListen
+	}
+	return cfg.Global.MetricsListen
+}
+
 // reload parses the file again and swaps it in only when it can run; on any
 // error the running config stays, untouched.
 func (d *daemon) reload() {
@@ -252,7 +268,9 @@ func (d *daemon) reload() {
 			d.log.Errorf("Reload of %s failed, it keeps its previous configuration: %v", e.name, err)
 		}
 	}
+	d.mu.Lock()
 	d.cfg = cfg
+	d.mu.Unlock()
 	d.log.Info("Reload finished")
 }
 

@@ -60,6 +60,7 @@ type options struct {
 	help            bool
 	debug           string
 	lvsBackend      string
+	metricsListen   string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -101,6 +102,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&o.version, "version", "v", false, "Display the version number")
 	fs.BoolVarP(&o.help, "help", "h", false, "Display this help message")
 	fs.StringVarP(&o.debug, "debug", "", "", "Debug options (accepted for compatibility)")
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", "keepalived-go: serve Prometheus metrics on host:port (overrides global_defs metrics_listen)")
 	fs.StringVar(&o.lvsBackend, "lvs-backend", "", "keepalived-go: LVS data plane: auto (IPVS, else nftables), ipvs or nftables; overrides global_defs lvs_backend")
 	return fs
 }

@@ -35,7 +35,8 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			return nil, err
 		}
 		chk, err := check.New(cfg, check.Options{
-			Log: logrus.NewEntry(d.log),
+			Log:     logrus.NewEntry(d.log),
+			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
 				if err := mgr.SetHealth(lvs.KeyOf(ev.VS, ev.RS), ev.Up, ev.Weight); err != nil {
 					d.log.Errorf("%v", err)
@@ -129,7 +130,7 @@ func newNotifications(log *logrus.Logger) *notifications {
 	logf := func(format string, args ...any) { log.Infof(format, args...) }
 	return &notifications{
 		log:        log,
-		disp:       notify.NewDispatcher(notify.DispatcherOptions{Logf: logf}),
+		disp:       notify.NewDispatcher(notify.DispatcherOptions{Logf: logf, OnResult: observeScript}),
 		vrrpDone:   make(chan struct{}),
 		groupState: map[string]vrrp.State{},
 		notified:   map[string]bool{},

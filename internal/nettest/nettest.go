@@ -6,8 +6,11 @@ package nettest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -308,4 +311,25 @@ func (w *AddrWatcher) Has(addr string) bool {
 		}
 	}
 	return false
+}
+
+// Dial connects from inside the node's namespace.
+func (n *Node) Dial(network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := n.inNS(func() (err error) { c, err = net.DialTimeout(network, addr, 5*time.Second); return err })
+	return c, err
+}
+
+// HTTPGet fetches a URL from inside the node's namespace.
+func (n *Node) HTTPGet(url string) (string, error) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(_ context.Context, network, addr string) (net.Conn, error) { return n.Dial(network, addr) },
+	}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
