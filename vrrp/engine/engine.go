@@ -174,6 +174,8 @@ type unit struct {
 }
 
 type inst struct {
+	base    string // the configured interface (the vmac's parent)
+	vmac    string // use_vmac interface, "" without
 	cfg     *config.VRRPInstance
 	vc      vrrp.Config
 	fsm     *vrrp.Instance
@@ -235,6 +237,21 @@ func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
 		if err != nil {
 			return nil, err
 		}
+		base, vmac := vc.Interface, ""
+		if ci.UseVMAC {
+			if vc.IPv6 {
+				e.warnOnce("vmac6 "+ci.Name, "(%s) use_vmac is not supported for IPv6 yet - using %s", ci.Name, vc.Interface)
+			} else {
+				vmac = ci.VMACName
+				if vmac == "" {
+					vmac = fmt.Sprintf("vrrp.%d", vc.VRID)
+				}
+				if ci.VMACXmitBase {
+					e.warnOnce("xmitbase "+ci.Name, "(%s) vmac_xmit_base is not supported yet - sending on %s", ci.Name, vmac)
+				}
+				vc.Interface = vmac
+			}
+		}
 		fsm, err := vrrp.New(vc)
 		if err != nil {
 			return nil, err
@@ -248,7 +265,7 @@ func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
 		for p, a := range vipAddrs(vc.Interface, ci.ExcludedVIPs) {
 			addrs[p] = a
 		}
-		in := &inst{cfg: ci, vc: fsm.Config(), fsm: fsm, addrs: addrs, faults: map[string]bool{}}
+		in := &inst{base: base, vmac: vmac, cfg: ci, vc: fsm.Config(), fsm: fsm, addrs: addrs, faults: map[string]bool{}}
 		made[ci.Name] = in
 		all = append(all, in)
 	}
@@ -389,6 +406,7 @@ func (e *Engine) Run(ctx context.Context) error {
 // begin opens sockets and starts every unit.
 func (e *Engine) begin() {
 	e.setupScripts(e.cfg, nil)
+	e.ensureVMACs(e.units)
 	e.syncConns()
 	for _, u := range e.units {
 		e.startUnit(u)
@@ -523,13 +541,13 @@ func (e *Engine) startUnit(u *unit) {
 		e.byName[m.cfg.Name] = m
 		e.byKey[rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID}] = m
 		if !m.vc.SrcAddr.IsValid() {
-			if a, err := e.net.PrimaryAddr(m.vc.Interface, m.vc.IPv6); err == nil {
+			if a, err := e.net.PrimaryAddr(m.base, m.vc.IPv6); err == nil {
 				m.vc.SrcAddr = a
 				if fsm, err := vrrp.New(m.vc); err == nil {
 					m.fsm = fsm
 				}
 			} else {
-				e.log.Warnf("(%s) no source address on %s: %v", m.cfg.Name, m.vc.Interface, err)
+				e.log.Warnf("(%s) no source address on %s: %v", m.cfg.Name, m.base, err)
 			}
 		}
 		for _, r := range m.cfg.Routes {
@@ -553,7 +571,7 @@ func (e *Engine) startUnit(u *unit) {
 	}
 	// Initial faults and weights go in before Start (the FSM's contract).
 	for _, m := range u.members {
-		ifaces := []string{m.vc.Interface}
+		ifaces := []string{m.base}
 		for _, r := range m.cfg.TrackInterfaces {
 			ifaces = append(ifaces, r.Name)
 		}
@@ -618,7 +636,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 	}
 	if !m.cfg.DontTrackPrimary {
-		if up, ok := e.links[m.vc.Interface]; ok && !up {
+		if up, ok := e.links[m.base]; ok && !up {
 			faults["\x00primary"] = true
 		}
 	}
@@ -742,7 +760,7 @@ func (e *Engine) linkEvent(le netio.LinkEvent) {
 func (e *Engine) tracksLink(iface string) bool {
 	for _, u := range e.units {
 		for _, m := range u.members {
-			if m.vc.Interface == iface {
+			if m.base == iface {
 				return true
 			}
 			for _, r := range m.cfg.TrackInterfaces {
@@ -1003,5 +1021,38 @@ func (e *Engine) shutdown() {
 	for k, c := range e.conns {
 		c.Close()
 		delete(e.conns, k)
+	}
+	if !e.opts.KeepVIPs {
+		// In reverse so the base interface settings end as found.
+		for i := len(e.units) - 1; i >= 0; i-- {
+			for _, m := range e.units[i].members {
+				e.removeVMAC(m)
+			}
+		}
+	}
+}
+
+// ensureVMACs creates the use_vmac interfaces of units before their
+// sockets are opened.
+func (e *Engine) ensureVMACs(units []*unit) {
+	for _, u := range units {
+		for _, m := range u.members {
+			if m.vmac == "" {
+				continue
+			}
+			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
+				e.actErrs++
+				e.log.Errorf("(%s) %v", m.cfg.Name, err)
+			}
+		}
+	}
+}
+
+func (e *Engine) removeVMAC(m *inst) {
+	if m.vmac == "" {
+		return
+	}
+	if err := e.net.RemoveVMAC(m.vmac); err != nil {
+		e.log.Errorf("(%s) %v", m.cfg.Name, err)
 	}
 }

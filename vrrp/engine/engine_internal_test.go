@@ -76,6 +76,15 @@ func (f *fakeNet) Gratuitous(iface string, a netip.Addr) error {
 	return nil
 }
 
+func (f *fakeNet) EnsureVMAC(base, name string, vrid uint8) error {
+	f.ops = append(f.ops, "vmac "+name+" on "+base)
+	return nil
+}
+func (f *fakeNet) RemoveVMAC(name string) error {
+	f.ops = append(f.ops, "rmvmac "+name)
+	return nil
+}
+
 func (c *fakeConn) Join(g netip.Addr) error { c.groups = append(c.groups, g); return nil }
 func (c *fakeConn) NextID() uint16          { return 1 }
 func (c *fakeConn) Send(b []byte, src, dst netip.Addr) error {

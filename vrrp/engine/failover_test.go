@@ -290,3 +290,72 @@ vrrp_instance T {
 		t.Error("missing VRRP_Script(chk) succeeded")
 	}
 }
+
+// TestNetnsVMAC: use_vmac puts the VIP on a macvlan with the virtual MAC
+// 00:00:5e:00:01:VRID; a client's ARP entry for the VIP holds that MAC and
+// stays valid across a failover.
+func TestNetnsVMAC(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 3)
+	a, b, c := l.nodes[0], l.nodes[1], l.nodes[2]
+	l.nodes = l.nodes[:2] // c is the client, not a router
+	conf := func(state string, prio int) string {
+		return fmt.Sprintf(`vrrp_instance M {
+    state %s
+    interface eth0
+    use_vmac
+    virtual_router_id 60
+    version 3
+    priority %d
+    advert_int 0.2
+    virtual_ipaddress {
+        %s/24
+    }
+}
+`, state, prio, vip)
+	}
+	pa := a.start(conf("MASTER", 200))
+	b.start(conf("BACKUP", 100))
+	l.waitHolder(vip, 0, 3*time.Second)
+	out, _ := exec.Command("ip", "-n", a.ns, "-br", "link", "show", "vrrp.60").Output()
+	if !strings.Contains(string(out), "00:00:5e:00:01:3c") {
+		t.Fatalf("vmac: %s", out)
+	}
+	if out, _ := exec.Command("ip", "-n", a.ns, "-br", "addr", "show", "dev", "vrrp.60").Output(); !strings.Contains(string(out), vip+"/24") {
+		t.Fatalf("VIP not on the vmac: %s", out)
+	}
+	// Reachability without ping(8): a TCP connect to a closed port is
+	// refused at once by whoever holds the VIP, and times out otherwise.
+	connect := func(addr string) {
+		t.Helper()
+		out, _ := exec.Command("ip", "netns", "exec", c.ns, "timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/"+addr+"/9").CombinedOutput()
+		if !strings.Contains(string(out), "refused") {
+			t.Fatalf("%s not reachable from the client: %s", addr, out)
+		}
+	}
+	ping := func() { t.Helper(); connect(vip) }
+	// The routers must know the client already: otherwise they resolve it
+	// with an ARP request from eth0 whose sender is the VIP (the RST's
+	// source), and the client learns eth0's MAC for the VIP from that.
+	connect(a.ip4)
+	connect(b.ip4)
+	neigh := func() string {
+		out, _ := exec.Command("ip", "-n", c.ns, "neigh", "show", vip).Output()
+		return string(out)
+	}
+	ping()
+	if n := neigh(); !strings.Contains(n, "00:00:5e:00:01:3c") {
+		la, _ := exec.Command("ip", "-n", a.ns, "-br", "link").Output()
+		lb, _ := exec.Command("ip", "-n", b.ns, "-br", "link").Output()
+		t.Fatalf("client's neighbour entry: %s\na: %s\nb: %s", n, la, lb)
+	}
+	pa.stop(t)
+	l.waitHolder(vip, 1, 2*time.Second)
+	ping()
+	if n := neigh(); !strings.Contains(n, "00:00:5e:00:01:3c") {
+		t.Fatalf("client's neighbour entry after failover: %s", n)
+	}
+	if out, _ := exec.Command("ip", "-n", a.ns, "link", "show", "vrrp.60").CombinedOutput(); !strings.Contains(string(out), "does not exist") {
+		t.Errorf("vmac left behind on stop: %s", out)
+	}
+}

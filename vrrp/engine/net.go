@@ -22,6 +22,10 @@ type Net interface {
 	WatchLinks(ctx context.Context, out chan<- netio.LinkEvent) error
 	// Gratuitous sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6).
 	Gratuitous(iface string, addr netip.Addr) error
+	// EnsureVMAC creates the use_vmac macvlan name on base (IPv4);
+	// RemoveVMAC deletes it.
+	EnsureVMAC(base, name string, vrid uint8) error
+	RemoveVMAC(name string) error
 }
 
 // Conn is one raw VRRP socket.
@@ -34,8 +38,35 @@ type Conn interface {
 
 // Linux is Net on the host's (or the current network namespace's) kernel.
 type Linux struct {
-	mu   sync.Mutex
-	garp map[string]*netio.Gratuitous
+	mu    sync.Mutex
+	garp  map[string]*netio.Gratuitous
+	vmacs map[string]*netio.VMAC
+}
+
+func (l *Linux) EnsureVMAC(base, name string, vrid uint8) error {
+	v, err := netio.EnsureVMAC(base, name, vrid)
+	if v != nil {
+		l.mu.Lock()
+		if l.vmacs == nil {
+			l.vmacs = map[string]*netio.VMAC{}
+		}
+		if l.vmacs[name] == nil {
+			l.vmacs[name] = v
+		}
+		l.mu.Unlock()
+	}
+	return err
+}
+
+func (l *Linux) RemoveVMAC(name string) error {
+	l.mu.Lock()
+	v := l.vmacs[name]
+	delete(l.vmacs, name)
+	l.mu.Unlock()
+	if v == nil {
+		return nil
+	}
+	return v.Remove()
 }
 
 var _ Net = (*Linux)(nil)

@@ -259,6 +259,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 			}
 			e.run(u, u.step(i, vrrp.Shutdown{Now: now, Deleted: true}))
 			m.removed = true
+			e.removeVMAC(m)
 			delete(e.byName, m.cfg.Name)
 			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
 		}
@@ -266,6 +267,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	e.cfg = cfg
 	e.units = append(keep, fresh...)
 	e.setupScripts(cfg, e.scripts)
+	e.ensureVMACs(fresh)
 	e.syncConns()
 	for _, u := range fresh {
 		e.startUnit(u)
