@@ -22,12 +22,13 @@ import (
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n := newNotifications(d.log)
 	n.configure(cfg)
+	n.plane.configureVIPs(cfg)
 	out := []namedEngine{{"notify", n}}
 	if len(cfg.VirtualServers) > 0 {
 		mgr, err := lvs.NewManager(cfg, lvs.Options{
 			Log:      logrus.NewEntry(d.log),
 			Backend:  d.opts.lvsBackend,
-			Open:     openLVSBackend(d.log),
+			Open:     openLVSBackend(d.log, n.plane),
 			KeepIPVS: d.opts.dontReleaseIPVS,
 			OnQuorum: n.onQuorum,
 		})
@@ -83,7 +84,7 @@ func (t *doneTracking) Run(ctx context.Context) error {
 
 // openLVSBackend opens the kernel's IPVS, or the nftables data plane where
 // the kernel has no IPVS (auto) or when asked for.
-func openLVSBackend(log *logrus.Logger) func(kind string) (lvs.Backend, error) {
+func openLVSBackend(log *logrus.Logger, plane *nftPlane) func(kind string) (lvs.Backend, error) {
 	return func(kind string) (lvs.Backend, error) {
 		switch kind {
 		case "ipvs":
@@ -94,9 +95,9 @@ func openLVSBackend(log *logrus.Logger) func(kind string) (lvs.Backend, error) {
 				return b, nil
 			}
 			log.Infof("IPVS is not available (%v): using the nftables data plane", err)
-			return openNFT(log)
+			return plane.open(log)
 		case "nftables":
-			return openNFT(log)
+			return plane.open(log)
 		}
 		return nil, fmt.Errorf("%w: unknown lvs backend %q", lvs.ErrBackendUnavailable, kind)
 	}
@@ -124,6 +125,8 @@ type notifications struct {
 
 	// lvs learns VRRP states for the sync daemon and ha_suspend.
 	lvs *lvs.Manager
+	// plane is the nftables data plane, when it is in use.
+	plane *nftPlane
 }
 
 func newNotifications(log *logrus.Logger) *notifications {
@@ -134,6 +137,7 @@ func newNotifications(log *logrus.Logger) *notifications {
 		vrrpDone:   make(chan struct{}),
 		groupState: map[string]vrrp.State{},
 		notified:   map[string]bool{},
+		plane:      &nftPlane{},
 	}
 }
 
@@ -265,6 +269,7 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 				n.log.Errorf("%v", err)
 			}
 		}
+		n.plane.setMaster(n.log, e.Instance, e.To == vrrp.StateMaster)
 	case vrrpengine.GroupStateChange:
 		n.groupState[e.Group] = e.State
 		if g := n.groups[e.Group]; g != nil {
@@ -364,5 +369,6 @@ func (n *notifications) Run(ctx context.Context) error {
 // Reload rebuilds scripts, FIFOs and mail settings from the new config.
 func (n *notifications) Reload(cfg *config.Config) error {
 	n.configure(cfg)
+	n.plane.configureVIPs(cfg)
 	return nil
 }
