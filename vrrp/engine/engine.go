@@ -177,6 +177,7 @@ type inst struct {
 	base    string // the configured interface (the vmac's parent)
 	vmac    string // use_vmac interface, "" without
 	cfg     *config.VRRPInstance
+	built   vrrp.Config // as mapped from the config, before run-time resolution
 	vc      vrrp.Config
 	fsm     *vrrp.Instance
 	u       *unit
@@ -265,7 +266,7 @@ func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
 		for p, a := range vipAddrs(vc.Interface, ci.ExcludedVIPs) {
 			addrs[p] = a
 		}
-		in := &inst{base: base, vmac: vmac, cfg: ci, vc: fsm.Config(), fsm: fsm, addrs: addrs, faults: map[string]bool{}}
+		in := &inst{base: base, vmac: vmac, cfg: ci, built: vc, vc: fsm.Config(), fsm: fsm, addrs: addrs, faults: map[string]bool{}}
 		made[ci.Name] = in
 		all = append(all, in)
 	}

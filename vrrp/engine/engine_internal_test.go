@@ -440,7 +440,8 @@ vrrp_instance OLD {
 	}
 	h.events()
 	h.net.ops = nil
-	next := seed + `
+	// A global_defs change that does not reach the FSM leaves ETH0 alone.
+	next := strings.Replace(seed, "router_id HA_LVS", "router_id OTHER\n   notification_email {\n     ops@example.org\n   }", 1) + `
 vrrp_instance NEW {
     interface eth0
     virtual_router_id 12

@@ -147,8 +147,11 @@ func equalNoPos(a, b reflect.Value) bool {
 		}
 		return equalNoPos(a.Elem(), b.Elem())
 	case reflect.Struct:
-		if a.Type().PkgPath() != "keepalived-go/config" {
-			return reflect.DeepEqual(a.Interface(), b.Interface())
+		for i := range a.NumField() {
+			if !a.Type().Field(i).IsExported() {
+				// netip.Addr, time.Time, ...: compare as a whole.
+				return reflect.DeepEqual(a.Interface(), b.Interface())
+			}
 		}
 		for i := range a.NumField() {
 			if !equalNoPos(a.Field(i), b.Field(i)) {

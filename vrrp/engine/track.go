@@ -230,8 +230,10 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	}
 	unchanged := func(m *inst) bool {
 		o := oldByName[m.cfg.Name]
-		return o != nil && sameConfig(o.cfg, m.cfg) && sameGroup(oldCfg, cfg, m.cfg.Name) &&
-			sameConfig(oldCfg.Global, cfg.Global)
+		// Global settings matter through what they put in vrrp.Config
+		// (multicast groups, unicast source checks ...) and the garp
+		// intervals; anything else in global_defs leaves instances alone.
+		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
 	}
 	var keep, fresh []*unit
 	kept := map[string]bool{}
