@@ -1,0 +1,85 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+)
+
+// Conn is a checker's connection options: connect_ip/connect_port (or the
+// real server), bindto/bind_port, bind_if and fwmark.
+type Conn struct {
+	Dst    netip.AddrPort
+	Bind   netip.AddrPort // zero: none; port 0 with an address: any port
+	BindIf string
+	FWMark uint32
+}
+
+// control sets SO_MARK and SO_BINDTODEVICE before bind/connect; a failure
+// is ErrSocket, which keepalived answers by rescheduling without counting.
+func (c Conn) control(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		if c.FWMark != 0 {
+			if err := syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_MARK, int(c.FWMark)); err != nil {
+				serr = fmt.Errorf("%w: SO_MARK %d: %w", ErrSocket, c.FWMark, err)
+				return
+			}
+		}
+		if c.BindIf != "" {
+			if err := syscall.BindToDevice(int(fd), c.BindIf); err != nil {
+				serr = fmt.Errorf("%w: SO_BINDTODEVICE %s: %w", ErrSocket, c.BindIf, err)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+func (c Conn) dialer(network string) *net.Dialer {
+	d := &net.Dialer{Control: c.control}
+	if c.Bind.Addr().IsValid() || c.Bind.Port() != 0 {
+		ip := net.IP(nil)
+		if c.Bind.Addr().IsValid() {
+			ip = c.Bind.Addr().AsSlice()
+		}
+		switch network {
+		case "udp":
+			d.LocalAddr = &net.UDPAddr{IP: ip, Port: int(c.Bind.Port())}
+		default:
+			d.LocalAddr = &net.TCPAddr{IP: ip, Port: int(c.Bind.Port())}
+		}
+	}
+	return d
+}
+
+// dial connects to c.Dst; ctx bounds the connect (connect_timeout).
+func (c Conn) dial(ctx context.Context, network string) (net.Conn, error) {
+	conn, err := c.dialer(network).DialContext(ctx, network, c.Dst.String())
+	if err != nil {
+		return nil, classifyDial(ctx, err)
+	}
+	return conn, nil
+}
+
+func classifyDial(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, ErrSocket):
+		return err
+	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%w: %w", ErrSocket, err)
+	case ctx.Err() != nil || isTimeout(err):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrConnect, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

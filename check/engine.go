@@ -1,0 +1,630 @@
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"keepalived-go/check/httpget"
+	"keepalived-go/config"
+	"keepalived-go/notify"
+)
+
+// RealServerEvent reports a real server's health state, once per change of
+// its aliveness or effective weight (and once per real server at start,
+// with Initial set).
+type RealServerEvent struct {
+	VS *config.VirtualServer
+	RS *config.RealServer
+	// VSKey and RSKey are keepalived's names for them
+	// ("[198.51.100.10]:tcp:80"), stable across reloads.
+	VSKey, RSKey string
+	Up           bool
+	// Weight is the effective weight: configured plus dynamic deltas
+	// (MISC_CHECK misc_dynamic, FILE_CHECK), never below 0.
+	Weight  int
+	Checker config.CheckerKind // the checker that caused the change
+	Reason  string
+	Initial bool
+}
+
+// Options configures an Engine.
+type Options struct {
+	Log *logrus.Entry
+	// OnEvent receives every RealServerEvent, in order, from a goroutine
+	// of its own: a slow callback delays later events, never the checks.
+	OnEvent func(RealServerEvent)
+	// OnCheck is called after every attempt from the probe's goroutine;
+	// it must be cheap (a Prometheus observation).
+	OnCheck func(CheckStat)
+	// TLS is the SSL_GET client config (certificates from global_defs).
+	TLS *tls.Config
+	// Runner runs MISC_CHECK scripts (nil: notify.ExecRunner).
+	Runner notify.Runner
+	// Rand draws warmup delays (nil: seeded randomly).
+	Rand *rand.Rand
+	// Bootstrap overrides BootstrapDelay when non-nil (tests use 0).
+	Bootstrap *time.Duration
+}
+
+// Engine runs every checker of a config.
+type Engine struct {
+	opts Options
+	log  *logrus.Entry
+
+	mu      sync.Mutex
+	sch     *Scheduler
+	nextID  ID
+	checks  map[ID]*ckRun
+	byKey   map[string]*ckRun
+	servers map[string]*rsRun
+	order   []*rsRun
+	wake    chan struct{}
+
+	evMu    sync.Mutex
+	evQueue []RealServerEvent
+	evWake  chan struct{}
+}
+
+type rsRun struct {
+	key          string
+	vs           *config.VirtualServer
+	rs           *config.RealServer
+	vsKey, rsKey string
+	failed       int
+	alive        bool
+	dyn          int // sum of the checkers' weight deltas
+}
+
+type ckRun struct {
+	id      ID
+	key     string
+	kind    config.CheckerKind
+	cfg     *config.Checker
+	rs      *rsRun
+	checker Checker
+	timing  Timing
+	up      bool
+	cur     int // weight delta
+}
+
+type probeResult struct {
+	id    ID
+	err   error
+	delta int
+	hasW  bool
+	end   time.Time
+}
+
+// New builds the checkers of cfg. Checkers that cannot be built (BFD_CHECK,
+// a MISC_CHECK user that does not exist) are logged and left out.
+func New(cfg *config.Config, opts Options) (*Engine, error) {
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(nopWriter{})
+		log = logrus.NewEntry(l)
+	}
+	boot := BootstrapDelay
+	if opts.Bootstrap != nil {
+		boot = *opts.Bootstrap
+	}
+	e := &Engine{
+		opts: opts, log: log,
+		sch:     NewScheduler(opts.Rand, boot),
+		checks:  map[ID]*ckRun{},
+		byKey:   map[string]*ckRun{},
+		servers: map[string]*rsRun{},
+		wake:    make(chan struct{}, 1),
+		evWake:  make(chan struct{}, 1),
+	}
+	e.apply(cfg, time.Now(), false)
+	return e, nil
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func vsIDOf(vs *config.VirtualServer) notify.VirtualServerID {
+	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
+	switch strings.ToUpper(vs.Protocol) {
+	case "TCP", "":
+		id.Proto = 6
+	case "UDP":
+		id.Proto = 17
+	case "SCTP":
+		id.Proto = 132
+	}
+	return id
+}
+
+var posRE = regexp.MustCompile(`"Pos":\{"File":"(?:[^"\\]|\\.)*","Line":-?\d+,"Col":-?\d+\},?`)
+
+// fingerprint identifies a checker's config, positions aside: a reload
+// keeps the state of checkers whose fingerprint is unchanged.
+func fingerprint(rsKey string, ck *config.Checker) string {
+	b, _ := json.Marshal(ck)
+	return rsKey + "|" + string(posRE.ReplaceAll(b, nil))
+}
+
+// apply builds (or, on reload, diffs) the checker set. Callers hold e.mu
+// or own e exclusively.
+func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
+	seen := map[string]bool{}
+	keep := map[string]bool{}
+	var order []*rsRun
+	for _, vs := range cfg.VirtualServers {
+		vid := vsIDOf(vs)
+		vsKey := vid.String()
+		for _, rs := range vs.RealServers {
+			rsKey := notify.RealServerString(vid, rs.Addr, uint16(rs.Port))
+			key := vsKey + " " + rsKey
+			r := e.servers[key]
+			if r == nil {
+				r = &rsRun{key: key, vsKey: vsKey, rsKey: rsKey, alive: true}
+				e.servers[key] = r
+			}
+			r.vs, r.rs = vs, rs
+			order = append(order, r)
+			keep[key] = true
+			for _, ck := range rs.Checkers {
+				// Inherited inputs a checker is built from are part of
+				// its identity.
+				base := fingerprint(key+"|"+vs.VirtualHost+"|"+rs.VirtualHost, ck)
+				fp := base
+				for n := 0; seen[fp]; n++ {
+					fp = fmt.Sprintf("%s#%d", base, n)
+				}
+				seen[fp] = true
+				if c := e.byKey[fp]; c != nil {
+					c.cfg, c.rs = ck, r
+					if mc, ok := c.checker.(*MiscCheck); ok {
+						mc.RSWeight = rs.Weight
+					}
+					continue
+				}
+				e.addChecker(fp, ck, r, cfg, now, reload)
+			}
+		}
+	}
+	for fp, c := range e.byKey {
+		if !seen[fp] {
+			e.sch.Remove(c.id)
+			delete(e.checks, c.id)
+			delete(e.byKey, fp)
+			if keep[c.rs.key] {
+				if !c.up {
+					e.checkerUp(c, "checker removed")
+				}
+				if c.cur != 0 {
+					e.setDelta(c, 0, "checker removed")
+				}
+			}
+		}
+	}
+	for key := range e.servers {
+		if !keep[key] {
+			delete(e.servers, key)
+		}
+	}
+	e.order = order
+}
+
+func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
+	vsStr, rsStr := r.vsKey, r.rsKey
+	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner})
+	if err != nil {
+		if errors.Is(err, ErrNotSupported) {
+			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)
+		} else {
+			e.log.Errorf("%s for service %s for VS %s: %v - ignoring", ck.Kind, rsStr, vsStr, err)
+		}
+		return
+	}
+	t, _ := TimingOf(ck)
+	e.nextID++
+	c := &ckRun{id: e.nextID, key: fp, kind: ck.Kind, cfg: ck, rs: r, checker: chk, timing: t, up: !t.Alpha}
+	e.checks[c.id] = c
+	e.byKey[fp] = c
+	if !c.up {
+		r.failed++
+		if reload && r.alive {
+			e.rsState(r, false, ck.Kind, "alpha checker added")
+		} else {
+			r.alive = false
+		}
+	}
+	e.log.Infof("Activating healthchecker for service %s for VS %s", rsStr, vsStr)
+	e.sch.Add(c.id, t, now)
+}
+
+// Reload applies a new config: checkers whose config is unchanged keep
+// their state and schedule; new ones start as at startup.
+func (e *Engine) Reload(cfg *config.Config) error {
+	e.mu.Lock()
+	e.apply(cfg, time.Now(), true)
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Snapshot returns the current state of every real server.
+func (e *Engine) Snapshot() []RealServerEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]RealServerEvent, 0, len(e.order))
+	for _, r := range e.order {
+		out = append(out, e.event(r, "", "snapshot"))
+	}
+	return out
+}
+
+func (e *Engine) event(r *rsRun, kind config.CheckerKind, reason string) RealServerEvent {
+	return RealServerEvent{VS: r.vs, RS: r.rs, VSKey: r.vsKey, RSKey: r.rsKey, Up: r.alive,
+		Weight: max(r.rs.Weight+r.dyn, 0), Checker: kind, Reason: reason}
+}
+
+// Run runs the checks until ctx is canceled; in-flight probes are canceled
+// and waited for.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	evDone := make(chan struct{})
+	go e.deliver(ctx, evDone)
+
+	e.mu.Lock()
+	for _, r := range e.order {
+		ev := e.event(r, "", "initial state")
+		ev.Initial = true
+		e.emit(ev)
+	}
+	e.mu.Unlock()
+
+	results := make(chan probeResult, 1024)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due []Attempt
+	for {
+		e.mu.Lock()
+		now := time.Now()
+		due = e.sch.Due(now, due[:0])
+		for _, a := range due {
+			c := e.checks[a.ID]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.probe(ctx, c, a, results)
+			}()
+		}
+		wait := time.Hour
+		if next, ok := e.sch.NextDue(); ok {
+			wait = max(next.Sub(now), 0)
+		}
+		e.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			<-evDone
+			return nil
+		case r := <-results:
+			e.mu.Lock()
+			e.handle(r)
+			// Drain what else is ready without re-arming the timer.
+			for more := true; more; {
+				select {
+				case r := <-results:
+					e.handle(r)
+				default:
+					more = false
+				}
+			}
+			e.mu.Unlock()
+		case <-timer.C:
+		case <-e.wake:
+		}
+	}
+}
+
+func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, out chan<- probeResult) {
+	pctx, cancel := context.WithDeadline(ctx, a.Deadline)
+	start := time.Now()
+	var err error
+	var delta int
+	hasW := false
+	switch ch := c.checker.(type) {
+	case StepChecker:
+		err = ch.CheckStep(pctx, a.Step)
+	case WeightChecker:
+		delta, err = ch.CheckWeight(pctx)
+		hasW = err == nil
+	default:
+		err = ch.Check(pctx)
+	}
+	cancel()
+	end := time.Now()
+	if e.opts.OnCheck != nil {
+		e.opts.OnCheck(CheckStat{Kind: c.kind, Result: resultClass(err), Duration: end.Sub(start), VS: c.rs.vsKey, RS: c.rs.rsKey})
+	}
+	select {
+	case out <- probeResult{id: c.id, err: err, delta: delta, hasW: hasW, end: end}:
+	case <-ctx.Done():
+	}
+}
+
+// handle applies one probe result. Callers hold e.mu.
+func (e *Engine) handle(p probeResult) {
+	c := e.checks[p.id]
+	if c == nil {
+		return // removed by a reload while in flight
+	}
+	if errors.Is(p.err, ErrSocket) {
+		e.log.Infof("%s socket setup for %s failed (%v). Rescheduling.", c.kind, c.rs.rsKey, p.err)
+		e.sch.Skip(c.id, p.end)
+		return
+	}
+	o, ok := e.sch.Done(c.id, p.err == nil, p.end)
+	if !ok {
+		return
+	}
+	e.logAttempt(c, o, p.err)
+	if p.hasW && p.delta != c.cur && (o.Verdict != Down) {
+		e.setDelta(c, p.delta, "dynamic weight")
+	}
+	if o.Verdict == Down && c.cur != 0 {
+		e.setDelta(c, 0, "checker down")
+	}
+	if !o.Changed {
+		return
+	}
+	reason := "check succeeded"
+	if p.err != nil {
+		reason = p.err.Error()
+	}
+	if o.Verdict == Up {
+		e.checkerUp(c, reason)
+	} else {
+		e.checkerDown(c, reason)
+	}
+}
+
+// checkerDown and checkerUp are keepalived's update_svr_checker_state: the
+// real server goes down with its first failed checker and up with its last.
+func (e *Engine) checkerDown(c *ckRun, reason string) {
+	c.up = false
+	if c.rs.failed == 0 {
+		e.rsState(c.rs, false, c.kind, reason)
+	}
+	c.rs.failed++
+}
+
+func (e *Engine) checkerUp(c *ckRun, reason string) {
+	c.up = true
+	if c.rs.failed <= 1 {
+		e.rsState(c.rs, true, c.kind, reason)
+	}
+	if c.rs.failed > 0 {
+		c.rs.failed--
+	}
+}
+
+func (e *Engine) rsState(r *rsRun, alive bool, kind config.CheckerKind, reason string) {
+	if r.alive == alive {
+		return
+	}
+	inhibit := r.rs.InhibitOnFailure || r.vs.InhibitOnFailure
+	verb, prep := "Remov", "from"
+	switch {
+	case alive && inhibit:
+		verb, prep = "Enabl", "of"
+	case alive:
+		verb, prep = "Add", "to"
+	case inhibit:
+		verb, prep = "Disabl", "of"
+	}
+	e.log.Infof("%sing service %s %s VS %s", verb, r.rsKey, prep, r.vsKey)
+	r.alive = alive
+	e.emit(e.event(r, kind, reason))
+}
+
+func (e *Engine) setDelta(c *ckRun, delta int, reason string) {
+	r := c.rs
+	old := max(r.rs.Weight+r.dyn, 0)
+	r.dyn += delta - c.cur
+	c.cur = delta
+	nw := max(r.rs.Weight+r.dyn, 0)
+	if nw == old {
+		return
+	}
+	in := ""
+	if !r.alive {
+		in = "in"
+	}
+	e.log.Infof("Changing weight from %d to %d for %sactive service %s of VS %s", old, nw, in, r.rsKey, r.vsKey)
+	e.emit(e.event(r, c.kind, reason))
+}
+
+// logAttempt writes keepalived's per-checker lines.
+func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
+	rs, vs := c.rs.rsKey, c.rs.vsKey
+	if err != nil && c.cfg.LogAllFailures && c.up {
+		e.log.Infof("%s", failureText(c.kind, rs, err))
+	}
+	switch c.kind {
+	case config.MiscCheck:
+		e.logMisc(c, o, err)
+		return
+	case config.SMTPCheck:
+		if err != nil && o.Verdict == Down {
+			e.log.Infof("SMTP_CHECK %s", err.Error())
+		}
+	case config.DNSCheck:
+		if err != nil && o.Verdict == Down {
+			msg := err.Error()
+			if o.Retries > 0 {
+				msg += fmt.Sprintf(" after %d retries", o.Retries)
+			}
+			e.log.Infof("DNS_CHECK (%s) %s", rs, msg)
+		}
+	case config.HTTPGet, config.SSLGet:
+		if o.StepOK {
+			what := "HTTP status code"
+			if h, ok := c.checker.(*HTTPCheck); ok && o.Step < len(h.Targets) {
+				if h.Targets[o.Step].Digest != nil {
+					what = "MD5 digest"
+				}
+				e.log.Infof("%s success to %s url(%s)", what, rs, h.Targets[o.Step].Path)
+			}
+		}
+	}
+	if o.Verdict == Same {
+		return
+	}
+	success, failed := successFailText(c.kind)
+	if o.Verdict == Up && success != "" {
+		e.log.Infof(success, rs)
+	}
+	if o.Verdict == Down && failed != "" {
+		switch {
+		case o.Retries > 0 && c.kind == config.PingCheck:
+			e.log.Infof("ICMP CHECK on service %s of %s failed after %d retries.", rs, vs, o.Retries)
+		case o.Retries > 0:
+			e.log.Infof("%s on service %s failed after %d retries.", failed, rs, o.Retries)
+		default:
+			e.log.Infof("%s on service %s failed.", failed, rs)
+		}
+	}
+}
+
+func successFailText(kind config.CheckerKind) (success, failed string) {
+	switch kind {
+	case config.TCPCheck:
+		return "TCP connection to %s success.", "TCP_CHECK"
+	case config.UDPCheck:
+		return "UDP connection to %s success.", "UDP_CHECK"
+	case config.PingCheck:
+		return "ICMP connection to %s success.", "ICMP CHECK"
+	case config.HTTPGet, config.SSLGet:
+		return "Remote Web server %s succeed on service.", "HTTP_CHECK"
+	case config.SMTPCheck:
+		return "Remote SMTP server %s succeed on service.", ""
+	}
+	return "", ""
+}
+
+// failureText is the log_all_failures line of one failed attempt.
+func failureText(kind config.CheckerKind, rs string, err error) string {
+	var he *httpget.Error
+	switch {
+	case errors.As(err, &he):
+		return fmt.Sprintf("%s server %s.", he.Msg, rs)
+	case kind == config.TCPCheck && errors.Is(err, ErrTimeout):
+		return fmt.Sprintf("TCP connection to %s timeout.", rs)
+	case kind == config.TCPCheck:
+		return fmt.Sprintf("TCP connection to %s failed.", rs)
+	case kind == config.UDPCheck && errors.Is(err, ErrReply):
+		return fmt.Sprintf("UDP check to %s reply data mismatch.", rs)
+	case kind == config.UDPCheck:
+		return fmt.Sprintf("UDP connection to %s failed.", rs)
+	case kind == config.SMTPCheck:
+		return "SMTP_CHECK " + err.Error()
+	case kind == config.DNSCheck:
+		return fmt.Sprintf("DNS_CHECK (%s) %s", rs, err.Error())
+	}
+	return fmt.Sprintf("%s on service %s: %v", kind, rs, err)
+}
+
+func (e *Engine) logMisc(c *ckRun, o Outcome, err error) {
+	mc, _ := c.checker.(*MiscCheck)
+	if mc == nil {
+		return
+	}
+	if o.Verdict == Same && !(err != nil && c.cfg.LogAllFailures) {
+		return
+	}
+	argv0 := mc.Argv[0]
+	prefix := fmt.Sprintf("Misc check for [%s VS %s] by [%s] ", c.rs.rsKey, c.rs.vsKey, argv0)
+	if err == nil {
+		if o.Verdict == Up {
+			e.log.Infof("%ssucceeded.", prefix)
+		}
+		return
+	}
+	retry := c.timing.Retry
+	var msg string
+	switch {
+	case retry == 0:
+		msg = " with retry disabled"
+	case o.RetryIt == 1:
+		msg = fmt.Sprintf(", will do %d %s", retry, plural(retry, "retry", "retries"))
+	case o.RetryIt > 1:
+		msg = fmt.Sprintf(" on retry %d/%d", o.RetryIt-1, retry)
+	default:
+		msg = fmt.Sprintf(" after %d %s", retry, plural(retry, "retry", "retries"))
+	}
+	var me *MiscError
+	switch {
+	case errors.As(err, &me) && me.TimedOut:
+		e.log.Infof("%stimed out%s.", prefix, msg)
+	case errors.As(err, &me) && me.Signal != 0:
+		e.log.Infof("%sfailed%s (due to signal %d).", prefix, msg, me.Signal)
+	case errors.As(err, &me) && me.Err == nil:
+		e.log.Infof("%sfailed%s (exited with status %d).", prefix, msg, me.Status)
+	default:
+		e.log.Infof("%sfailed%s (%v).", prefix, msg, err)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// emit queues an event for the delivery goroutine; it never blocks.
+func (e *Engine) emit(ev RealServerEvent) {
+	if e.opts.OnEvent == nil {
+		return
+	}
+	e.evMu.Lock()
+	e.evQueue = append(e.evQueue, ev)
+	e.evMu.Unlock()
+	select {
+	case e.evWake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) deliver(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	for {
+		e.evMu.Lock()
+		q := e.evQueue
+		e.evQueue = nil
+		e.evMu.Unlock()
+		for _, ev := range q {
+			e.opts.OnEvent(ev)
+		}
+		if len(q) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.evWake:
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"keepalived-go/config"
+)
+
+// FileCheck is FILE_CHECK: the number in a track_file, times weight
+// (negated with reverse), is added to the real server's weight. With
+// weight 0 any non-zero value (reverse: zero) is a fault; a product at or
+// below INT32_MIN is a fault too. A missing or empty file reads as 0.
+type FileCheck struct {
+	Path    string
+	Weight  int
+	Reverse bool
+	read    func(string) ([]byte, error)
+}
+
+func newFile(ck *config.Checker, env Env) (Checker, error) {
+	if ck.File == nil || ck.File.TrackFile == "" {
+		return nil, fmt.Errorf("FILE_CHECK has no track_file")
+	}
+	c := &FileCheck{Weight: ck.File.Weight, Reverse: ck.File.WeightReverse, read: os.ReadFile}
+	if env.Config != nil {
+		for _, tf := range env.Config.TrackFiles {
+			if tf.Name == ck.File.TrackFile {
+				c.Path = tf.File
+			}
+		}
+	}
+	if c.Path == "" {
+		return nil, fmt.Errorf("FILE_CHECK: track_file %s not found", ck.File.TrackFile)
+	}
+	return c, nil
+}
+
+// Check reads the file.
+func (c *FileCheck) Check(ctx context.Context) error {
+	_, err := c.CheckWeight(ctx)
+	return err
+}
+
+// CheckWeight reads the file and returns the weight delta or ErrFault.
+func (c *FileCheck) CheckWeight(context.Context) (int, error) {
+	v := int64(0)
+	if b, err := c.read(c.Path); err == nil && len(b) > 0 {
+		if len(b) > 127 {
+			b = b[:127]
+		}
+		n, ok := strtol(string(b))
+		if !ok {
+			return 0, fmt.Errorf("Invalid number %d read from %s - ignoring", n, c.Path) //nolint:staticcheck // keepalived's text
+		}
+		v = n
+	}
+	return FileWeight(v, c.Weight, c.Reverse)
+}
+
+// FileWeight maps a track_file value to a weight delta or ErrFault, as
+// keepalived's update_track_file_status does for a checker.
+func FileWeight(value int64, weight int, reverse bool) (int, error) {
+	mult := int64(1)
+	if reverse {
+		mult = -1
+	}
+	if weight == 0 {
+		if (value != 0) != reverse {
+			return 0, fmt.Errorf("%w: value %d", ErrFault, value)
+		}
+		return 0, nil
+	}
+	p := value * int64(weight) * mult
+	if p <= math.MinInt32 {
+		return 0, fmt.Errorf("%w: value %d", ErrFault, value)
+	}
+	return int(min(p, math.MaxInt32)), nil
+}
+
+// strtol is C's strtol(s, NULL, 0) prefix parse, reporting values outside
+// keepalived's accepted range as not ok.
+func strtol(s string) (int64, bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		base, s = 16, s[2:]
+	case len(s) > 0 && s[0] == '0':
+		base = 8
+	}
+	end := 0
+	for end < len(s) && digitVal(s[end]) < base {
+		end++
+	}
+	if end == 0 {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(s[:end], base, 64)
+	if err != nil {
+		return n, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, n >= math.MinInt32 && n <= math.MaxInt32+1
+}
+
+func digitVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 99
+}

@@ -1,0 +1,96 @@
+package check
+
+import (
+	"context"
+	"fmt"
+
+	"keepalived-go/check/httpget"
+	"keepalived-go/config"
+)
+
+// HTTPCheck is HTTP_GET / SSL_GET: one httpget.Target per url block, one
+// url per attempt (keepalived's schedule; see PolicyHTTP).
+type HTTPCheck struct {
+	Targets []httpget.Target
+}
+
+// MaxBodySize bounds how much of a body an HTTP check reads.
+const MaxBodySize = 1 << 20
+
+func newHTTP(ck *config.Checker, env Env) (Checker, error) {
+	h := ck.HTTP
+	if h == nil || len(h.URLs) == 0 {
+		return nil, fmt.Errorf("%s has no url", ck.Kind)
+	}
+	proto, err := httpget.ParseProtocol(h.Protocol)
+	if err != nil {
+		proto = httpget.HTTP10
+	}
+	co := connOf(ck, env.RS, 0)
+	rsVhost, vsVhost := "", ""
+	if env.RS != nil {
+		rsVhost = env.RS.VirtualHost
+	}
+	if env.VS != nil {
+		vsVhost = env.VS.VirtualHost
+	}
+	c := &HTTPCheck{}
+	for _, u := range h.URLs {
+		t := httpget.Target{
+			Addr:          co.Dst,
+			Bind:          co.Bind,
+			BindInterface: co.BindIf,
+			FWMark:        co.FWMark,
+			TLS:           ck.Kind == config.SSLGet,
+			TLSConfig:     env.TLS,
+			ServerName:    httpget.PickServerName(h.EnableSNI, u.VirtualHost, h.VirtualHost, vsVhost),
+			Protocol:      proto,
+			Path:          u.Path,
+			VirtualHost:   httpget.PickVirtualHost(u.VirtualHost, h.VirtualHost, rsVhost, vsVhost),
+			Timeout:       ck.ConnectTimeout,
+			MaxBodySize:   MaxBodySize,
+		}
+		for _, r := range u.StatusCodes {
+			t.StatusCodes.AddRange(r.Min, r.Max)
+		}
+		if u.Digest != "" {
+			d, err := httpget.ParseDigest(u.Digest)
+			if err != nil {
+				return nil, err
+			}
+			t.Digest = &d
+		}
+		c.Targets = append(c.Targets, t)
+	}
+	return c, nil
+}
+
+// Steps is the number of urls.
+func (c *HTTPCheck) Steps() int { return len(c.Targets) }
+
+// CheckStep fetches url number step and judges status code and digest.
+func (c *HTTPCheck) CheckStep(ctx context.Context, step int) error {
+	if step < 0 || step >= len(c.Targets) {
+		step = 0
+	}
+	_, err := httpget.Check(ctx, c.Targets[step])
+	if err != nil && isSocketSetup(err) {
+		return fmt.Errorf("%w: %w", ErrSocket, err)
+	}
+	return err
+}
+
+// Check fetches every url in turn.
+func (c *HTTPCheck) Check(ctx context.Context) error {
+	for i := range c.Targets {
+		if err := c.CheckStep(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isSocketSetup(err error) bool {
+	var he *httpget.Error
+	return asHTTPError(err, &he) && he.Kind == httpget.ErrSocket
+}

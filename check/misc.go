@@ -1,0 +1,116 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"keepalived-go/config"
+	"keepalived-go/notify"
+)
+
+// MiscCheck is MISC_CHECK: misc_path run without a shell (split into argv
+// as keepalived splits it), killed after misc_timeout (the ctx deadline).
+// Exit 0 is success; with misc_dynamic, exit 2..255 is success too and sets
+// the real server's weight to status-2; anything else is a failure.
+type MiscCheck struct {
+	Argv     []string
+	UID, GID uint32
+	Dynamic  bool
+	// RSWeight is the real server's configured weight, which a dynamic
+	// result replaces.
+	RSWeight int
+	Runner   notify.Runner
+}
+
+// MiscError is a failed script run, with what keepalived logs about it.
+type MiscError struct {
+	Status   int // exit status; -1 when signalled or timed out
+	Signal   int
+	TimedOut bool
+	Err      error // exec failure, if any
+}
+
+func (e *MiscError) Error() string {
+	switch {
+	case e.TimedOut:
+		return "timed out"
+	case e.Signal != 0:
+		return fmt.Sprintf("failed (due to signal %d)", e.Signal)
+	case e.Err != nil:
+		return "failed: " + e.Err.Error()
+	}
+	return fmt.Sprintf("failed (exited with status %d)", e.Status)
+}
+
+func (e *MiscError) Unwrap() []error {
+	if e.TimedOut {
+		return []error{ErrScript, ErrTimeout}
+	}
+	return []error{ErrScript, e.Err}
+}
+
+func newMisc(ck *config.Checker, env Env) (Checker, error) {
+	if ck.Misc == nil || ck.Misc.Path == nil {
+		return nil, errors.New("MISC_CHECK has no misc_path")
+	}
+	argv, err := notify.SplitQuotedEscaped(ck.Misc.Path.Command)
+	if err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("MISC_CHECK: empty misc_path")
+	}
+	c := &MiscCheck{Argv: argv, Dynamic: ck.Misc.Dynamic, Runner: env.Runner,
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	if env.RS != nil {
+		c.RSWeight = env.RS.Weight
+	}
+	if c.Runner == nil {
+		c.Runner = &notify.ExecRunner{}
+	}
+	user, group := ck.Misc.Path.User, ck.Misc.Path.Group
+	if user == "" && env.Config != nil {
+		user, group = env.Config.Global.ScriptUser, env.Config.Global.ScriptGroup
+	}
+	if user != "" {
+		db := env.Users
+		if db == nil {
+			db = notify.OSUserDB{}
+		}
+		uid, gid, _, err := notify.ResolveUserGroup(db, user, group)
+		if err != nil {
+			return nil, fmt.Errorf("MISC_CHECK %s: %w", argv[0], err)
+		}
+		c.UID, c.GID = uid, gid
+	}
+	return c, nil
+}
+
+// Check runs the script once.
+func (c *MiscCheck) Check(ctx context.Context) error {
+	_, err := c.CheckWeight(ctx)
+	return err
+}
+
+// CheckWeight runs the script and returns the weight delta it sets.
+func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
+	err := c.Runner.Run(ctx, notify.Command{Argv: c.Argv, UID: c.UID, GID: c.GID})
+	if err == nil {
+		return 0, nil
+	}
+	var ee *notify.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.Code >= 0:
+		if c.Dynamic && ee.Code >= 2 && ee.Code <= 255 {
+			return ee.Code - 2 - c.RSWeight, nil
+		}
+		return 0, &MiscError{Status: ee.Code}
+	case errors.As(err, &ee):
+		return 0, &MiscError{Status: -1, Signal: int(ee.Signal)}
+	case errors.Is(err, notify.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return 0, &MiscError{Status: -1, TimedOut: true}
+	}
+	return 0, &MiscError{Status: -1, Err: err}
+}

@@ -1,0 +1,82 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"keepalived-go/config"
+)
+
+// UDPCheck is UDP_CHECK: send the payload on a connected socket. Without
+// require_reply the server is up unless an ICMP error comes back within
+// connect_timeout; with it a reply must arrive, and with a reply pattern
+// it must also be min..max bytes long and match the pattern over the
+// shorter of the two.
+type UDPCheck struct {
+	Conn         Conn
+	Payload      []byte
+	RequireReply bool
+	Pattern      []byte
+	MinLen       int
+	MaxLen       int
+}
+
+// udpDefaultPayload is keepalived's 32-byte filler.
+var udpDefaultPayload = setBuf(make([]byte, 32))
+
+func newUDP(ck *config.Checker, env Env) (Checker, error) {
+	c := &UDPCheck{Conn: connOf(ck, env.RS, 0), Payload: udpDefaultPayload, MaxLen: 255}
+	if u := ck.UDP; u != nil {
+		if len(u.Payload) > 0 {
+			c.Payload = u.Payload
+		}
+		c.RequireReply, c.Pattern = u.RequireReply, u.ReplyPattern
+		c.MinLen = u.MinReplyLength
+		if u.MaxReplyLength > 0 {
+			c.MaxLen = u.MaxReplyLength
+		}
+	}
+	return c, nil
+}
+
+// Check sends one datagram and judges the answer.
+func (c *UDPCheck) Check(ctx context.Context) error {
+	conn, err := c.Conn.dial(ctx, "udp")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := conn.Write(c.Payload); err != nil {
+		return fmt.Errorf("%w: %w", ErrConnect, err)
+	}
+	buf := make([]byte, c.MaxLen+1)
+	n, err := conn.Read(buf)
+	switch {
+	case err != nil && isTimeout(err) && !c.RequireReply:
+		return nil
+	case err != nil && isTimeout(err):
+		return fmt.Errorf("%w: no reply", ErrTimeout)
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrConnect, err)
+	}
+	if c.Pattern != nil {
+		if n < c.MinLen || n > c.MaxLen {
+			return fmt.Errorf("%w: reply length %d not in %d-%d", ErrReply, n, c.MinLen, c.MaxLen)
+		}
+		for i := 0; i < min(n, len(c.Pattern)); i++ {
+			if buf[i] != c.Pattern[i] {
+				return fmt.Errorf("%w: reply data mismatch", ErrReply)
+			}
+		}
+	}
+	return nil
+}
+
+var _ = errors.Is
