@@ -128,6 +128,7 @@ func TestNetnsTshark(t *testing.T) {
     virtual_router_id 10
     priority 200
     advert_int 1
+    garp_master_refresh 1
     authentication {
         auth_type PASS
         auth_pass p@ssw0rd
@@ -155,6 +156,7 @@ vrrp_instance V6 {
     version 3
     priority 255
     advert_int 0.5
+    garp_master_refresh 1
     virtual_ipaddress {
         2001:db8::110/64 nodad
     }
@@ -164,7 +166,7 @@ vrrp_instance V6 {
 		return a.hasAddr("198.51.100.110") && a.hasAddr("198.51.100.111") && a.hasAddr("2001:db8::110")
 	})
 	capf := filepath.Join(l.dir, "vrrp.pcap")
-	cap := exec.Command("ip", "netns", "exec", l.br, "tshark", "-q", "-i", "br0", "-a", "duration:3", "-w", capf, "-f", "ip proto 112 or ip6 proto 112")
+	cap := exec.Command("ip", "netns", "exec", l.br, "tshark", "-q", "-i", "br0", "-a", "duration:3", "-w", capf, "-f", "ip proto 112 or ip6 proto 112 or arp or icmp6")
 	if out, err := cap.CombinedOutput(); err != nil {
 		t.Fatalf("tshark capture: %v\n%s", err, out)
 	}
@@ -179,15 +181,34 @@ vrrp_instance V6 {
 			t.Errorf("tshark reports %q:\n%s", bad, text)
 		}
 	}
-	frames := strings.Count(text, "Virtual Router Redundancy Protocol")
-	good := strings.Count(text, "[Checksum Status: Good]")
+	// One block per frame: every VRRP frame and every NA must verify.
+	var frames, nas int
+	for _, f := range regexp.MustCompile(`(?m)^Frame \d+:`).Split(text, -1) {
+		vrrp := strings.Contains(f, "Virtual Router Redundancy Protocol")
+		na := strings.Contains(f, "Type: Neighbor Advertisement (136)")
+		if vrrp {
+			frames++
+		}
+		if na {
+			nas++
+		}
+		if (vrrp || na) && !strings.Contains(f, "[Checksum Status: Good]") {
+			t.Errorf("frame without a good checksum:\n%s", f)
+		}
+	}
+	if !strings.Contains(text, "[Is gratuitous: True]") || !strings.Contains(text, "Sender IP address: 198.51.100.110") {
+		t.Error("no gratuitous ARP for 198.51.100.110 decoded")
+	}
+	if nas == 0 || !strings.Contains(text, "Target Address: 2001:db8::110") || !strings.Contains(text, "Override") {
+		t.Error("no unsolicited NA for 2001:db8::110 decoded")
+	}
 	for _, want := range []string{"Virtual Rtr ID: 10", "Virtual Rtr ID: 11", "Virtual Rtr ID: 12", "Authentication String: p@ssw0rd"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tshark output lacks %q", want)
 		}
 	}
-	if frames < 8 || good != frames {
-		t.Errorf("%d VRRP frames, %d with a good checksum", frames, good)
+	if frames < 8 {
+		t.Errorf("only %d VRRP frames captured", frames)
 	}
-	t.Logf("tshark decoded %d VRRP frames, all with good checksums", frames)
+	t.Logf("tshark decoded %d VRRP frames, all with good checksums, and %d unsolicited NAs", frames, nas)
 }

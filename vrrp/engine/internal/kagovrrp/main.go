@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -40,7 +41,14 @@ func main() {
 	statsPath := flag.String("stats", "", "write counters as JSON to this file every 100ms")
 	detail := flag.Bool("D", false, "log detail")
 	keep := flag.Bool("V", false, "keep VIPs on exit")
+	cpuprof := flag.String("cpuprofile", "", "write a CPU profile until exit")
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	lg := logrus.New()
 	lg.SetOutput(os.Stderr)
@@ -89,7 +97,7 @@ func main() {
 		}()
 	}
 	if err := e.Run(ctx); err != nil {
-		log.Fatal(err)
+		log.Error(err)
 	}
 	if *statsPath != "" {
 		writeStats(*statsPath, e.Stats())
