@@ -152,7 +152,7 @@ func TestNetnsIPv6(t *testing.T) {
     priority %d
     advert_int 0.2
     virtual_ipaddress {
-        %s/64 nodad
+        %s/64
     }
 }
 `, state, prio, vip6)

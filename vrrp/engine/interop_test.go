@@ -158,7 +158,7 @@ vrrp_instance V6 {
     advert_int 0.5
     garp_master_refresh 1
     virtual_ipaddress {
-        2001:db8::110/64 nodad
+        2001:db8::110/64
     }
 }
 `)

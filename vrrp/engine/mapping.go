@@ -113,7 +113,10 @@ func vipAddrs(iface string, list []config.VirtualAddress) map[netip.Prefix]netio
 	m := make(map[netip.Prefix]netio.Addr, len(list))
 	for _, v := range list {
 		a := netio.Addr{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast,
-			NoPrefixRoute: v.NoPrefixRoute, NoDAD: v.NoDAD, HomeAddr: v.HomeAddr}
+			NoPrefixRoute: v.NoPrefixRoute, HomeAddr: v.HomeAddr,
+			// keepalived adds IPv6 VIPs without DAD unless "-nodad" asks
+			// for it; config folds "-nodad" into NoDAD, so DAD is never on.
+			NoDAD: v.NoDAD || v.Prefix.Addr().Is6()}
 		if a.Dev == "" {
 			a.Dev = iface
 		}
