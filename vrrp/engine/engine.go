@@ -4,6 +4,15 @@
 // arrive on channels; one timer for the earliest deadline), performs their
 // actions through Net, tracks scripts, interfaces and files, and reports
 // state changes as Events.
+//
+// Where it differs from keepalived 2.2.7, or does less:
+//   - track_file is polled once a second (keepalived uses inotify).
+//   - A reload restarts an instance whose configuration changed (removed
+//     as DELETED, started again); unchanged ones keep state and VIPs.
+//   - virtual_routes and virtual_rules are logged as unsupported.
+//   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
+//   - accept/no_accept (strict mode firewall rules) and track_process are
+//     not implemented.
 package engine
 
 import (
