@@ -54,7 +54,14 @@ type Options struct {
 	Rand *rand.Rand
 	// Bootstrap overrides BootstrapDelay when non-nil (tests use 0).
 	Bootstrap *time.Duration
+	// MaxInFlight bounds concurrent probes (0: DefaultMaxInFlight); due
+	// attempts beyond it wait in order, which bounds memory when the
+	// host is short of CPU.
+	MaxInFlight int
 }
+
+// DefaultMaxInFlight is the default Options.MaxInFlight.
+const DefaultMaxInFlight = 1024
 
 // Engine runs every checker of a config.
 type Engine struct {
@@ -295,19 +302,34 @@ func (e *Engine) Run(ctx context.Context) error {
 	results := make(chan probeResult, 1024)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var due []Attempt
+	limit := e.opts.MaxInFlight
+	if limit <= 0 {
+		limit = DefaultMaxInFlight
+	}
+	inFlight := 0
+	var pending []Attempt
 	for {
 		e.mu.Lock()
 		now := time.Now()
-		due = e.sch.Due(now, due[:0])
-		for _, a := range due {
+		pending = e.sch.Due(now, pending)
+		n := 0
+		for _, a := range pending {
+			if inFlight >= limit {
+				break
+			}
+			n++
 			c := e.checks[a.ID]
+			if c == nil {
+				continue
+			}
+			inFlight++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				e.probe(ctx, c, a, results)
 			}()
 		}
+		pending = append(pending[:0], pending[n:]...)
 		wait := time.Hour
 		if next, ok := e.sch.NextDue(); ok {
 			wait = max(next.Sub(now), 0)
@@ -321,11 +343,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case r := <-results:
 			e.mu.Lock()
+			inFlight--
 			e.handle(r)
 			// Drain what else is ready without re-arming the timer.
 			for more := true; more; {
 				select {
 				case r := <-results:
+					inFlight--
 					e.handle(r)
 				default:
 					more = false
@@ -339,8 +363,10 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, out chan<- probeResult) {
-	pctx, cancel := context.WithDeadline(ctx, a.Deadline)
+	// The deadline runs from the real start: an attempt that waited for
+	// a free slot must not inherit a shortened timeout.
 	start := time.Now()
+	pctx, cancel := context.WithDeadline(ctx, start.Add(c.timing.AttemptTimeout))
 	var err error
 	var delta int
 	hasW := false

@@ -495,7 +495,7 @@ func TestDNSCheck(t *testing.T) {
 	if q, _ := qname.Load().(string); q != "www.example.org. 1" {
 		t.Errorf("query %q", q)
 	}
-	if !h.hasLog("DNS_CHECK ([127.0.0.1]:udp:") || !h.hasLog("read error occurred. (rcode = 2) after 1 retries") {
+	if !h.hasLog("DNS_CHECK ([127.0.0.1]:udp:") || !h.hasLog("read error occurred. (rcode = 3) after 1 retries") {
 		t.Error(h.logText())
 	}
 }
