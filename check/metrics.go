@@ -32,7 +32,7 @@ const (
 var MetricNames = struct {
 	Checks, Latency string
 }{
-	Checks:  "keepalived_check_attempts_total",  // labels: kind, result
+	Checks:  "keepalived_check_attempts_total",   // labels: kind, result
 	Latency: "keepalived_check_duration_seconds", // labels: kind
 }
 
