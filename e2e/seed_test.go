@@ -89,7 +89,7 @@ func (s *seed) startWeb(n *seedNode) {
 
 func (s *seed) stopWeb(n *seedNode) {
 	n.web.Signal(syscall.SIGKILL)
-	n.web.Cmd.Wait()
+	n.web.Wait()
 }
 
 func (s *seed) startDaemon(n *seedNode) {

@@ -161,9 +161,14 @@ func (n *Node) HasAddr(addr string) bool {
 
 // Proc is a process started in a node.
 type Proc struct {
-	Cmd *exec.Cmd
-	out *syncBuffer
+	Cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
 }
+
+// Wait blocks until the process has exited. Only nettest calls Cmd.Wait:
+// two concurrent waits on one process can block forever.
+func (p *Proc) Wait() { <-p.done }
 
 // Output is what the process wrote so far (stdout and stderr).
 func (p *Proc) Output() string { return p.out.String() }
@@ -185,8 +190,8 @@ func (n *Node) Start(binds map[string]string, argv ...string) *Proc {
 	if err := cmd.Start(); err != nil {
 		n.lan.t.Fatalf("start %v: %v", argv, err)
 	}
-	p := &Proc{Cmd: cmd, out: buf}
-	go cmd.Wait()
+	p := &Proc{Cmd: cmd, out: buf, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
 	n.lan.t.Cleanup(func() { cmd.Process.Kill() })
 	return p
 }
