@@ -195,6 +195,7 @@ type inst struct {
 	weight  int
 	faults  map[string]bool
 	removed bool
+	obs     observed // for Snapshot (snapshot.go)
 }
 
 // New checks cfg and prepares the instances; nothing touches the network
@@ -821,7 +822,9 @@ func (e *Engine) receive(p netio.Packet) {
 		e.discards[packet.ErrVRID]++
 		return
 	}
+	before := rxBefore(m)
 	e.run(m.u, m.u.step(m.idx, vrrp.AdvertReceived{Now: e.now(), Packet: r}))
+	rxAfter(m, r, before)
 }
 
 func (e *Engine) logDiscard(err error) {
@@ -898,6 +901,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 			continue
 		}
 		m := u.members[ga.Member]
+		e.observe(m, ga.Action)
 		switch a := ga.Action.(type) {
 		case vrrp.SendAdvert:
 			e.sendAdvert(m, a)
