@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"net/netip"
 	"time"
 
 	"keepalived-go/vrrp/packet"
@@ -57,11 +58,21 @@ type Shutdown struct {
 	Deleted bool
 }
 
-func (e Start) now() time.Duration           { return e.Now }
-func (e Tick) now() time.Duration            { return e.Now }
-func (e AdvertReceived) now() time.Duration  { return e.Now }
-func (e IfaceDown) now() time.Duration       { return e.Now }
-func (e IfaceUp) now() time.Duration         { return e.Now }
-func (e TrackFault) now() time.Duration      { return e.Now }
-func (e PriorityChanged) now() time.Duration { return e.Now }
-func (e Shutdown) now() time.Duration        { return e.Now }
+// AddressesChanged replaces the instance's virtual_ipaddress and
+// virtual_ipaddress_excluded lists, as a reload that changed nothing else
+// does. The state is kept: a MASTER adds and removes only the difference
+// and announces the new addresses, so existing VIPs never flap.
+type AddressesChanged struct {
+	Now           time.Duration
+	VIPs, Exclude []netip.Prefix
+}
+
+func (e Start) now() time.Duration            { return e.Now }
+func (e AddressesChanged) now() time.Duration { return e.Now }
+func (e Tick) now() time.Duration             { return e.Now }
+func (e AdvertReceived) now() time.Duration   { return e.Now }
+func (e IfaceDown) now() time.Duration        { return e.Now }
+func (e IfaceUp) now() time.Duration          { return e.Now }
+func (e TrackFault) now() time.Duration       { return e.Now }
+func (e PriorityChanged) now() time.Duration  { return e.Now }
+func (e Shutdown) now() time.Duration         { return e.Now }

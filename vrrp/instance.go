@@ -213,6 +213,52 @@ func (in *Instance) step(ev Event) {
 		in.setWeight(now, ev.Weight)
 	case Shutdown:
 		in.shutdown(now, ev.Deleted)
+	case AddressesChanged:
+		in.setAddresses(ev.VIPs, ev.Exclude)
+	}
+}
+
+// setAddresses swaps the address lists in place (see AddressesChanged).
+func (in *Instance) setAddresses(vips, excluded []netip.Prefix) {
+	diff := func(a, b []netip.Prefix) []netip.Prefix {
+		seen := map[netip.Prefix]bool{}
+		for _, p := range b {
+			seen[p] = true
+		}
+		var out []netip.Prefix
+		for _, p := range a {
+			if !seen[p] {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	addV, delV := diff(vips, in.cfg.VIPs), diff(in.cfg.VIPs, vips)
+	addX, delX := diff(excluded, in.cfg.ExcludedVIPs), diff(in.cfg.ExcludedVIPs, excluded)
+	in.cfg.VIPs = append([]netip.Prefix(nil), vips...)
+	in.cfg.ExcludedVIPs = append([]netip.Prefix(nil), excluded...)
+	in.vips = nil
+	for _, p := range in.cfg.VIPs {
+		in.vips = append(in.vips, p.Addr())
+	}
+	in.garp = append([]netip.Addr(nil), in.vips...)
+	for _, p := range in.cfg.ExcludedVIPs {
+		in.garp = append(in.garp, p.Addr())
+	}
+	in.expect.VIPs = in.vips
+	if !in.vipSet {
+		return
+	}
+	if len(delV)+len(delX) > 0 {
+		in.add(DelVIPs{VIPs: delV, Excluded: delX})
+	}
+	if len(addV)+len(addX) > 0 {
+		in.add(AddVIPs{VIPs: addV, Excluded: addX})
+		var fresh []netip.Addr
+		for _, p := range append(addV, addX...) {
+			fresh = append(fresh, p.Addr())
+		}
+		in.add(SendGratuitous{Addrs: fresh, Repeat: in.cfg.GarpMasterRepeat})
 	}
 }
 

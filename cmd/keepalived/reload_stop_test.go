@@ -145,3 +145,76 @@ func TestStopHandsOverWithinSkew(t *testing.T) {
 		return err == nil
 	})
 }
+
+// SIGHUP with the same file, with a new VIP, and with a syntax error: the
+// VIP never flaps (polled every 5 ms), adverts keep their interval, the new
+// VIP appears, the broken file is refused and logged (issue 7, must-show 1).
+func TestReloadWithoutFlap(t *testing.T) {
+	lan := nettest.NewLAN(t)
+	n1 := lan.AddNode("n1", "198.51.100.11/24")
+	n2 := lan.AddNode("n2", "198.51.100.12/24")
+	bin := buildSelf(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	write := func(extra string) { os.WriteFile(conf, []byte(strings.Replace(reloadConf, "%s", extra, 1)), 0o644) }
+	write("")
+	ads := captureAdverts(t, n2)
+	d := startDaemon(n1, bin, dir)
+	w := n1.Watch("eth0")
+	nettest.WaitFor(t, 10*time.Second, "MASTER with the VIP", func() bool { return w.Has("198.51.100.10") })
+	time.Sleep(1500 * time.Millisecond)
+
+	var flaps, polls int
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				polls++
+				if !w.Has("198.51.100.10") {
+					flaps++
+				}
+			}
+		}
+	}()
+	since := time.Now()
+	reloads := 0
+	hup := func(what string) {
+		reloads++
+		d.Signal(syscall.SIGHUP)
+		nettest.WaitFor(t, 5*time.Second, what, func() bool {
+			return strings.Count(d.Output(), "Reload finished")+strings.Count(d.Output(), "Reload failed") >= reloads
+		})
+		time.Sleep(1500 * time.Millisecond)
+	}
+	hup("reload of the same file")
+	write("        198.51.100.20/24\n")
+	hup("reload with a new VIP")
+	if !w.Has("198.51.100.20") {
+		t.Errorf("new VIP not added by reload")
+	}
+	os.WriteFile(conf, []byte(strings.Replace(reloadConf, "%s", "", 1)+"vrrp_instance BROKEN {\n  state MASTER\n"), 0o644)
+	hup("reload of a broken file")
+	close(stop)
+	<-done
+	if !strings.Contains(d.Output(), "Reload failed, keeping the running configuration") {
+		t.Errorf("broken reload not refused:\n%s", d.Output())
+	}
+	if !w.Has("198.51.100.20") || !w.Has("198.51.100.10") {
+		t.Errorf("broken reload changed the running VIPs")
+	}
+	gap := maxGap(ads.from("198.51.100.11"), since)
+	t.Logf("3 reloads: %d polls every 5 ms, %d without the VIP; largest advert gap %v", polls, flaps, gap)
+	if flaps > 0 {
+		t.Errorf("VIP missing in %d of %d polls during reloads\n%s", flaps, polls, d.Output())
+	}
+	if gap > 1050*time.Millisecond {
+		t.Errorf("advert gap %v during reloads, interval is 1 s", gap)
+	}
+}

@@ -235,25 +235,51 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		// intervals; anything else in global_defs leaves instances alone.
 		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
 	}
+	// addressesOnly: the instance differs only in its VIP lists, the usual
+	// reload (a VIP added); it keeps running and just changes addresses.
+	addressesOnly := func(m *inst) bool {
+		o := oldByName[m.cfg.Name]
+		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
+			return false
+		}
+		oc, nc := *o.cfg, *m.cfg
+		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
+		ob, nb := o.built, m.built
+		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
+		return sameConfig(oc, nc) && sameConfig(ob, nb)
+	}
+	now := e.now()
 	var keep, fresh []*unit
 	kept := map[string]bool{}
 	for _, u := range units {
 		all := true
 		for _, m := range u.members {
-			all = all && unchanged(m)
+			all = all && (unchanged(m) || addressesOnly(m))
 		}
 		if !all {
 			fresh = append(fresh, u)
 			continue
 		}
-		// Carry the running unit over as it is.
+		// Carry the running unit over, with new address lists where they changed.
 		ou := oldByName[u.members[0].cfg.Name].u
+		for _, m := range u.members {
+			o := oldByName[m.cfg.Name]
+			if unchanged(m) {
+				continue
+			}
+			for p, a := range m.addrs {
+				o.addrs[p] = a
+			}
+			o.cfg, o.built = m.cfg, m.built
+			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
+			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			e.run(ou, ou.step(o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs}))
+		}
 		for _, m := range ou.members {
 			kept[m.cfg.Name] = true
 		}
 		keep = append(keep, ou)
 	}
-	now := e.now()
 	for _, u := range e.units {
 		for i, m := range u.members {
 			if kept[m.cfg.Name] {
