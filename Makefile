@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test demo deps vet fuzz bench-parse clean
+.PHONY: all build test demo deps vet fuzz deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
 
 all: build
 
@@ -32,8 +32,35 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./parser -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
+# Benchmarks print tables with ratios against keepalived measured in the same run.
+bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane
+
 bench-parse: deps build
 	@./bench/parse.sh
+
+bench-vrrp: deps build
+	@./bench/vrrp.sh
+
+bench-ipvs: deps build
+	@./bench/ipvs.sh
+
+bench-check: deps build
+	@./bench/check.sh
+
+bench-daemon: deps build
+	@./bench/daemon.sh
+
+bench-dataplane: deps build
+	@./bench/dataplane.sh
+
+# The Debian package (dist/keepalived-go_<version>_amd64.deb).
+deb: build
+	VERSION=$(VERSION) ./scripts/deb.sh
+
+# lintian and the Debian 12 chroot replace/purge test (root; the chroot is cached).
+deb-test: deb
+	lintian --fail-on error --profile debian dist/keepalived-go_*_amd64.deb
+	./scripts/deb-chroot-test.sh dist/keepalived-go_*_amd64.deb
 
 clean:
 	rm -rf bin dist

@@ -3,7 +3,8 @@
 # (keepalived, genhash), the kernel tools, and Debian's kernel for the IPVS VM.
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
-      qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time)
+      qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
+      lintian debootstrap wrk)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
