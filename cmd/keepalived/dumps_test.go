@@ -172,7 +172,8 @@ type dumps struct {
 // sends keepalived's dump signals, then stops it.
 func runForDumps(t *testing.T, node *nettest.Node, argv0 string) dumps {
 	t.Helper()
-	etc, tmp := t.TempDir(), t.TempDir()
+	// Outside /tmp, which the daemon gets a private one of.
+	etc, tmp := varTempDir(t), varTempDir(t)
 	os.WriteFile(filepath.Join(etc, "keepalived.conf"), []byte(dumpTestConf), 0o644)
 	if !strings.HasPrefix(argv0, "/usr/") {
 		// The bind over /tmp hides the test's build directory.
@@ -193,9 +194,12 @@ func runForDumps(t *testing.T, node *nettest.Node, argv0 string) dumps {
 			p.Wait()
 		}
 	})
-	nettest.WaitFor(t, 15*time.Second, argv0+": VI_1 MASTER", func() bool {
-		return strings.Contains(p.Output(), "(VI_1) Entering MASTER STATE")
-	})
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(p.Output(), "(VI_1) Entering MASTER STATE"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: VI_1 did not become MASTER\n%s", argv0, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// A few adverts each way, the same span for both daemons.
 	time.Sleep(2500 * time.Millisecond)
 	file := func(name string) string { return filepath.Join(tmp, name) }
@@ -234,6 +238,16 @@ func runForDumps(t *testing.T, node *nettest.Node, argv0 string) dumps {
 	p.Signal(syscall.SIGTERM)
 	p.Wait()
 	stopped = true
+	return d
+}
+
+func varTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/var/tmp", "kago-dumps-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
 
