@@ -139,8 +139,15 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	for _, s := range seen {
 		d.log.Warnf("not supported yet, ignored: %s", s)
 	}
-	if d.opts.snmp || d.opts.snmpAgentSocket != "" {
-		d.log.Warn("not supported yet, ignored: SNMP (-x/-A)")
+	for flag, set := range map[string]bool{
+		"SNMP (-x/-A)":            d.opts.snmp || d.opts.snmpAgentSocket != "",
+		"-X/--release-vips":       d.opts.releaseVIPs,
+		"-a/--address-monitoring": d.opts.addressMonitor,
+	} {
+		if set && !d.reported[flag] {
+			d.reported[flag] = true
+			d.log.Warnf("not supported yet, ignored: %s", flag)
+		}
 	}
 }
 

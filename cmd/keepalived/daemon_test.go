@@ -146,3 +146,35 @@ func TestConfigTestReportsInsecureScripts(t *testing.T) {
 		t.Logf("%s: exit %d: %s", filepath.Base(c.script), code, strings.TrimSpace(string(out)))
 	}
 }
+
+// -s NAME runs the daemon inside that network namespace, creating it.
+func TestNamespaceFlag(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	bin := buildSelf(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "k.conf")
+	os.WriteFile(conf, []byte("global_defs {\n  router_id NS\n}\n"), 0o644)
+	ns := "kgtns" + strconv.Itoa(os.Getpid())
+	defer exec.Command("ip", "netns", "del", ns).Run()
+	cmd := exec.Command(bin, "-n", "-l", "-G", "-s", ns, "-f", conf, "-p", dir+"/p", "-r", dir+"/r", "-c", dir+"/c")
+	var out syncBuffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Startup complete", func() bool { return strings.Contains(out.String(), "Startup complete") })
+	b, _ := os.ReadFile(dir + "/p")
+	pid := strings.TrimSpace(string(b))
+	got, _ := os.Readlink("/proc/" + pid + "/ns/net")
+	want, _ := os.Stat("/run/netns/" + ns)
+	gotSt, _ := os.Stat("/proc/" + pid + "/ns/net")
+	if want == nil || gotSt == nil || !os.SameFile(want, gotSt) {
+		t.Errorf("daemon (pid %s, %s) is not in namespace %s", pid, got, ns)
+	}
+	syscall.Kill(atoi(pid), syscall.SIGTERM)
+	cmd.Wait()
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

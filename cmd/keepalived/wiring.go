@@ -24,7 +24,11 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n.configure(cfg)
 	n.plane.configureVIPs(cfg)
 	out := []namedEngine{{"notify", n}}
-	if len(cfg.VirtualServers) > 0 {
+	// -P runs only VRRP, -C only the checkers and LVS (keepalived's child
+	// processes); by default both run when the config has something for them.
+	runVRRP := !d.opts.checkOnly || d.opts.vrrpOnly
+	runCheck := !d.opts.vrrpOnly || d.opts.checkOnly
+	if len(cfg.VirtualServers) > 0 && runCheck {
 		mgr, err := lvs.NewManager(cfg, lvs.Options{
 			Log:      logrus.NewEntry(d.log),
 			Backend:  d.opts.lvsBackend,
@@ -52,7 +56,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		d.lvs, d.check = mgr, chk
 		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
 	}
-	if len(cfg.Instances) > 0 {
+	if len(cfg.Instances) > 0 && runVRRP {
 		v, err := vrrpengine.New(cfg, vrrpengine.Options{
 			Log:       logrus.NewEntry(d.log),
 			LogDetail: d.opts.logDetail,
