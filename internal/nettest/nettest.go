@@ -338,3 +338,8 @@ func (n *Node) HTTPGet(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// Do runs fn on a thread switched into the node's namespace: sockets fn
+// opens belong to the node (fn must not hand its work to other goroutines
+// before they are open).
+func (n *Node) Do(fn func() error) error { return n.inNS(fn) }
