@@ -352,9 +352,6 @@ func (b *builder) vrrpScript(st *parser.Stmt) {
 		b.diags.Add(st.Block.EndPos, parser.SevGeneral, "No script set for vrrp_script %s - removing", vs.Name)
 		return
 	}
-	if vs.Timeout == 0 {
-		vs.Timeout = vs.Interval
-	}
 	b.cfg.Scripts = append(b.cfg.Scripts, vs)
 }
 

@@ -258,11 +258,7 @@ var (
 )
 
 // dataExceptions are the .data lines allowed to differ, with the reason.
-var dataExceptions = map[string]string{
-	// config.VRRPScript.Timeout comes defaulted to the interval; keepalived
-	// prints 0 for an unset timeout. Needs the unset value kept in config.
-	"   Timeout = ": "vrrp_script timeout unset vs defaulted (config model)",
-}
+var dataExceptions = map[string]string{}
 
 func maskData(line string) string {
 	if m := maskLastTransition.FindStringSubmatch(line); m != nil {
