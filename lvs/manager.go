@@ -441,18 +441,8 @@ func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 		return nil
 	}
 	m.health[key] = h
-	if old.up != up {
-		verb, prep := "Remov", "from"
-		switch {
-		case up && rs.Inhibit:
-			verb, prep = "Enabl", "of"
-		case up:
-			verb, prep = "Add", "to"
-		case rs.Inhibit:
-			verb, prep = "Disabl", "of"
-		}
-		m.log.Infof("%sing service %s %s VS %s", verb, m.rsName(v, idx), prep, v.spec.Name)
-	}
+	// The checker engine logs keepalived's "Removing service ... from VS"
+	// line for this change; logging it here too printed it twice.
 	p := m.pool(v)
 	_, q, ev := p.Step(v.quorum)
 	v.quorum = q
