@@ -42,7 +42,7 @@ func (c Conn) control(_, _ string, rc syscall.RawConn) error {
 }
 
 func (c Conn) dialer(network string) *net.Dialer {
-	d := &net.Dialer{Control: c.control}
+	d := &net.Dialer{Control: c.control, KeepAlive: -1} // one-shot probes: no keepalive probes to set up
 	if c.Bind.Addr().IsValid() || c.Bind.Port() != 0 {
 		ip := net.IP(nil)
 		if c.Bind.Addr().IsValid() {
