@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -178,6 +179,7 @@ func (d *daemon) run(ctx context.Context) int {
 		d.log.Errorf("%v - exiting", err)
 		return 1
 	}
+	sizeProcs(cfg, d.log)
 	if err := d.pids.write(); err != nil {
 		d.log.Errorf("%v", err)
 		return 1
@@ -256,6 +258,26 @@ func (d *daemon) metricsAddr(cfg *config.Config) string {
 		return d.opts.metricsListen
 	}
 	return cfg.Global.MetricsListen
+}
+
+// sizeProcs sets GOMAXPROCS to the work the config asks for, unless the
+// operator chose it. An explicit value also stops the Go runtime's
+// once-a-second CPU affinity check; with one processor an idle daemon
+// wakes half as often (futex/epoll between threads), and a few VRRP
+// instances and checkers never need more. Thousands of checkers do.
+func sizeProcs(cfg *config.Config, log *logrus.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	checkers := 0
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			checkers += len(rs.Checkers)
+		}
+	}
+	n := min(runtime.NumCPU(), 1+checkers/1000)
+	runtime.GOMAXPROCS(n)
+	log.Debugf("using %d processor(s) for %d checkers", n, checkers)
 }
 
 // reload parses the file again and swaps it in only when it can run; on any
