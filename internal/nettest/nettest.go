@@ -45,6 +45,7 @@ type LAN struct {
 	prefix string
 	NS     string
 	nodes  []*Node
+	ports  int
 }
 
 // Node is a namespace with eth0 on the LAN.
@@ -99,6 +100,24 @@ func (l *LAN) AddNode(name string, addrs ...string) *Node {
 	}
 	l.must("ip", "-n", n.NS, "link", "set", "eth0", "up")
 	return n
+}
+
+// Attach gives an existing node (of any LAN) another interface, ifname, on
+// this LAN, with the given addresses: a router between two LANs.
+func (l *LAN) Attach(n *Node, ifname string, addrs ...string) {
+	l.t.Helper()
+	l.ports++
+	peer := fmt.Sprintf("x%d", l.ports)
+	l.must("ip", "link", "add", ifname, "netns", n.NS, "type", "veth", "peer", "name", peer, "netns", l.NS)
+	l.must("ip", "-n", l.NS, "link", "set", peer, "master", "br0", "up")
+	for _, a := range addrs {
+		args := []string{"ip", "-n", n.NS, "addr", "add", a, "dev", ifname}
+		if strings.Contains(a, ":") {
+			args = append(args, "nodad")
+		}
+		l.must(args...)
+	}
+	l.must("ip", "-n", n.NS, "link", "set", ifname, "up")
 }
 
 // Close kills every process in the namespaces and deletes them.
