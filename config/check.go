@@ -109,9 +109,7 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 		case "misc_path":
 			ck.Misc.Path = b.script(c)
 		case "misc_timeout":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				ck.Misc.Timeout = time.Duration(n) * time.Second
-			}
+			b.setSeconds(c, 0, 1<<31-1, &ck.Misc.Timeout)
 		case "misc_dynamic":
 			ck.Misc.Dynamic = true
 		case "user":
@@ -154,21 +152,15 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 				}
 			}
 		case "min_reply_length":
-			if n, ok := b.intArg(c, 0, 0, 65535); ok {
-				ck.UDP.MinReplyLength = n
-			}
+			b.setInt(c, 0, 65535, &ck.UDP.MinReplyLength)
 		case "max_reply_length":
-			if n, ok := b.intArg(c, 0, 0, 65535); ok {
-				ck.UDP.MaxReplyLength = n
-			}
+			b.setInt(c, 0, 65535, &ck.UDP.MaxReplyLength)
 		case "track_file":
 			if v, ok := b.arg(c, 0); ok {
 				ck.File.TrackFile = v
 			}
 		case "weight":
-			if n, ok := b.intArg(c, 0, -254, 254); ok {
-				ck.File.Weight = n
-			}
+			b.setInt(c, -254, 254, &ck.File.Weight)
 			if len(c.Args) > 1 && c.Args[1].Value() == "reverse" {
 				ck.File.WeightReverse = true
 			}

@@ -153,9 +153,7 @@ func (b *builder) global(st *parser.Stmt) {
 			g.SMTPHeloName = v
 		}
 	case "smtp_connect_timeout":
-		if n, ok := b.intArg(st, 0, 1, 1<<31-1); ok {
-			g.SMTPConnectTimeout = time.Duration(n) * time.Second
-		}
+		b.setSeconds(st, 1, 1<<31-1, &g.SMTPConnectTimeout)
 	case "smtp_alert":
 		g.SMTPAlert = boolp(b.boolOpt(st))
 	case "smtp_alert_vrrp":
@@ -180,8 +178,8 @@ func (b *builder) global(st *parser.Stmt) {
 	case "max_auto_priority":
 		if len(st.Args) == 0 {
 			g.MaxAutoPriority = 99
-		} else if n, ok := b.intArg(st, 0, -1, 99); ok {
-			g.MaxAutoPriority = n
+		} else {
+			b.setInt(st, -1, 99, &g.MaxAutoPriority)
 		}
 	case "vrrp_mcast_group4", "vrrp_mcast_group6":
 		if a, ok := b.addrArg(st, 0); ok {
@@ -192,9 +190,7 @@ func (b *builder) global(st *parser.Stmt) {
 			}
 		}
 	case "vrrp_version":
-		if n, ok := b.intArg(st, 0, 2, 3); ok {
-			g.VRRPVersion = n
-		}
+		b.setInt(st, 2, 3, &g.VRRPVersion)
 	case "vrrp_strict":
 		g.VRRPStrict = true
 	case "vrrp_iptables":
@@ -214,21 +210,13 @@ func (b *builder) global(st *parser.Stmt) {
 	case "vrrp_skip_check_adv_addr":
 		g.VRRPSkipCheckAdvAddr = true
 	case "vrrp_garp_master_delay":
-		if n, ok := b.intArg(st, 0, 0, 1<<31-1); ok {
-			g.GarpMasterDelay = time.Duration(n) * time.Second
-		}
+		b.setSeconds(st, 0, 1<<31-1, &g.GarpMasterDelay)
 	case "vrrp_garp_master_repeat":
-		if n, ok := b.intArg(st, 0, 1, 1<<31-1); ok {
-			g.GarpMasterRepeat = n
-		}
+		b.setInt(st, 1, 1<<31-1, &g.GarpMasterRepeat)
 	case "vrrp_garp_master_refresh":
-		if n, ok := b.intArg(st, 0, 0, 1<<31-1); ok {
-			g.GarpMasterRefresh = time.Duration(n) * time.Second
-		}
+		b.setSeconds(st, 0, 1<<31-1, &g.GarpMasterRefresh)
 	case "vrrp_garp_master_refresh_repeat":
-		if n, ok := b.intArg(st, 0, 1, 1<<31-1); ok {
-			g.GarpMasterRefreshRep = n
-		}
+		b.setInt(st, 1, 1<<31-1, &g.GarpMasterRefreshRep)
 	case "vrrp_garp_lower_prio_delay":
 		if n, ok := b.intArg(st, 0, 0, 1<<31-1); ok {
 			d := time.Duration(n) * time.Second
@@ -247,9 +235,7 @@ func (b *builder) global(st *parser.Stmt) {
 			g.GnaInterval = d
 		}
 	case "vrrp_down_timer_adverts":
-		if n, ok := b.intArg(st, 0, 1, 100); ok {
-			g.DownTimerAdverts = n
-		}
+		b.setInt(st, 1, 100, &g.DownTimerAdverts)
 	case "vrrp_lower_prio_no_advert":
 		g.LowerPrioNoAdvert = b.boolOpt(st)
 	case "vrrp_higher_prio_send_advert":

@@ -169,8 +169,8 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 		case "persistence_timeout":
 			if len(c.Args) == 0 {
 				vs.PersistenceTimeout = 6 * time.Minute
-			} else if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				vs.PersistenceTimeout = time.Duration(n) * time.Second
+			} else {
+				b.setSeconds(c, 1, 1<<31-1, &vs.PersistenceTimeout)
 			}
 		case "persistence_granularity":
 			if v, ok := b.arg(c, 0); ok {
@@ -202,17 +202,11 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 		case "quorum_down":
 			vs.QuorumDown = b.script(c)
 		case "quorum":
-			if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				vs.Quorum = n
-			}
+			b.setInt(c, 1, 1<<31-1, &vs.Quorum)
 		case "hysteresis":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				vs.Hysteresis = n
-			}
+			b.setInt(c, 0, 1<<31-1, &vs.Hysteresis)
 		case "weight":
-			if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				vs.Weight = n
-			}
+			b.setInt(c, 1, 1<<31-1, &vs.Weight)
 		case "sorry_server":
 			ss := b.serverAddr(c, vs)
 			if ss != nil {
@@ -307,19 +301,13 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 	for _, c := range st.Children() {
 		switch c.Name() {
 		case "weight":
-			if n, ok := b.intArg(c, 0, 0, 65535); ok {
-				rs.Weight = n
-			}
+			b.setInt(c, 0, 65535, &rs.Weight)
 		case "lvs_method":
 			rs.Forwarding, rs.Tunnel = b.forwarding(c)
 		case "uthreshold":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				rs.UThreshold = n
-			}
+			b.setInt(c, 0, 1<<31-1, &rs.UThreshold)
 		case "lthreshold":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				rs.LThreshold = n
-			}
+			b.setInt(c, 0, 1<<31-1, &rs.LThreshold)
 		case "inhibit_on_failure":
 			inhibit = boolp(b.boolOpt(c))
 		case "notify_up":
@@ -329,9 +317,7 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 		case "alpha":
 			alpha = boolp(b.boolOpt(c))
 		case "retry":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				rs.Retry = n
-			}
+			b.setInt(c, 0, 1<<31-1, &rs.Retry)
 		case "delay_before_retry":
 			if d, ok := b.timerArg(c, 0); ok {
 				rs.DelayBeforeRetry = &d

@@ -72,6 +72,20 @@ func (b *builder) intArg(st *parser.Stmt, i, min, max int) (int, bool) {
 	return int(n), true
 }
 
+// setInt stores argument 0 in *dst when it is an integer in [min, max].
+func (b *builder) setInt(st *parser.Stmt, min, max int, dst *int) {
+	if n, ok := b.intArg(st, 0, min, max); ok {
+		*dst = n
+	}
+}
+
+// setSeconds stores argument 0, whole seconds in [min, max], in *dst.
+func (b *builder) setSeconds(st *parser.Stmt, min, max int, dst *time.Duration) {
+	if n, ok := b.intArg(st, 0, min, max); ok {
+		*dst = time.Duration(n) * time.Second
+	}
+}
+
 // parseTimer reads keepalived's decimal seconds (up to microseconds).
 func parseTimer(s string) (time.Duration, bool) {
 	if s == "" || s[0] == '-' || s[0] == '+' {

@@ -76,9 +76,7 @@ func (b *builder) vrrpInstance(st *parser.Stmt) {
 			}
 			in.AdvertInt = d
 		case "version":
-			if n, ok := b.intArg(c, 0, 2, 3); ok {
-				in.Version = n
-			}
+			b.setInt(c, 2, 3, &in.Version)
 		case "native_ipv6":
 			in.NativeIPv6 = true
 		case "authentication":
@@ -128,9 +126,7 @@ func (b *builder) vrrpInstance(st *parser.Stmt) {
 				in.UnicastPeers = append(in.UnicastPeers, UnicastPeer{Pos: toPos(p.Pos), Addr: a})
 			}
 		case "unicast_ttl":
-			if n, ok := b.intArg(c, 0, 0, 255); ok {
-				in.UnicastTTL = n
-			}
+			b.setInt(c, 0, 255, &in.UnicastTTL)
 		case "mcast_src_ip":
 			if a, ok := b.addrArg(c, 0); ok {
 				in.McastSrcIP = a
@@ -177,9 +173,7 @@ func (b *builder) vrrpInstance(st *parser.Stmt) {
 		case "vmac_xmit_base":
 			in.VMACXmitBase = true
 		case "garp_master_delay":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				in.GarpMasterDelay = time.Duration(n) * time.Second
-			}
+			b.setSeconds(c, 0, 1<<31-1, &in.GarpMasterDelay)
 		case "garp_master_repeat":
 			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
 				if n == 0 {
@@ -189,25 +183,15 @@ func (b *builder) vrrpInstance(st *parser.Stmt) {
 				in.GarpMasterRepeat = n
 			}
 		case "garp_master_refresh":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				in.GarpMasterRefresh = time.Duration(n) * time.Second
-			}
+			b.setSeconds(c, 0, 1<<31-1, &in.GarpMasterRefresh)
 		case "garp_master_refresh_repeat":
-			if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				in.GarpMasterRefreshRepeat = n
-			}
+			b.setInt(c, 1, 1<<31-1, &in.GarpMasterRefreshRepeat)
 		case "garp_lower_prio_delay":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				in.GarpLowerPrioDelay = time.Duration(n) * time.Second
-			}
+			b.setSeconds(c, 0, 1<<31-1, &in.GarpLowerPrioDelay)
 		case "garp_lower_prio_repeat":
-			if n, ok := b.intArg(c, 0, 0, 1<<31-1); ok {
-				in.GarpLowerPrioRepeat = n
-			}
+			b.setInt(c, 0, 1<<31-1, &in.GarpLowerPrioRepeat)
 		case "down_timer_adverts":
-			if n, ok := b.intArg(c, 0, 1, 100); ok {
-				in.DownTimerAdverts = n
-			}
+			b.setInt(c, 1, 100, &in.DownTimerAdverts)
 		case "lower_prio_no_advert":
 			in.LowerPrioNoAdvert = b.boolOpt(c)
 		case "higher_prio_send_advert":
@@ -248,9 +232,7 @@ func (b *builder) vrrpInstance(st *parser.Stmt) {
 			}
 		case "debug":
 			if len(c.Args) > 0 {
-				if n, ok := b.intArg(c, 0, 0, 4); ok {
-					in.Debug = n
-				}
+				b.setInt(c, 0, 4, &in.Debug)
 			}
 		default:
 			b.keepTree(c, "vrrp_instance", &in.Other)
@@ -323,20 +305,14 @@ func (b *builder) vrrpScript(st *parser.Stmt) {
 				vs.Timeout = d
 			}
 		case "weight":
-			if n, ok := b.intArg(c, 0, -254, 254); ok {
-				vs.Weight = n
-			}
+			b.setInt(c, -254, 254, &vs.Weight)
 			if len(c.Args) > 1 && c.Args[1].Value() == "reverse" {
 				vs.WeightReverse = true
 			}
 		case "rise":
-			if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				vs.Rise = n
-			}
+			b.setInt(c, 1, 1<<31-1, &vs.Rise)
 		case "fall":
-			if n, ok := b.intArg(c, 0, 1, 1<<31-1); ok {
-				vs.Fall = n
-			}
+			b.setInt(c, 1, 1<<31-1, &vs.Fall)
 		case "user":
 			if v, ok := b.arg(c, 0); ok {
 				vs.User = v
@@ -367,9 +343,7 @@ func (b *builder) trackFile(st *parser.Stmt) {
 				tf.File = v
 			}
 		case "weight":
-			if n, ok := b.intArg(c, 0, -254, 254); ok {
-				tf.Weight = n
-			}
+			b.setInt(c, -254, 254, &tf.Weight)
 			if len(c.Args) > 1 && c.Args[1].Value() == "reverse" {
 				tf.WeightReverse = true
 			}
