@@ -1,30 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/nettest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a process writer and a test reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func buildSelf(t *testing.T) string {
 	t.Helper()
@@ -56,7 +43,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	os.WriteFile(conf, []byte(good), 0o644)
 	pid := filepath.Join(dir, "k.pid")
 	cmd := exec.Command(bin, "-n", "-l", "-G", "-f", conf, "-p", pid, "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
-	var out syncBuffer
+	var out nettest.Buffer
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -159,7 +146,7 @@ func TestNamespaceFlag(t *testing.T) {
 	ns := "kgtns" + strconv.Itoa(os.Getpid())
 	defer exec.Command("ip", "netns", "del", ns).Run()
 	cmd := exec.Command(bin, "-n", "-l", "-G", "-s", ns, "-f", conf, "-p", dir+"/p", "-r", dir+"/r", "-c", dir+"/c")
-	var out syncBuffer
+	var out nettest.Buffer
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

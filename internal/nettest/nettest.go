@@ -181,7 +181,7 @@ func (n *Node) HasAddr(addr string) bool {
 // Proc is a process started in a node.
 type Proc struct {
 	Cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 }
 
@@ -204,7 +204,7 @@ func (n *Node) Start(binds map[string]string, argv ...string) *Proc {
 	script.WriteString(`exec "$@"`)
 	args := append([]string{"netns", "exec", n.NS, "unshare", "-m", "sh", "-c", script.String(), "sh"}, argv...)
 	cmd := exec.Command("ip", args...)
-	buf := &syncBuffer{}
+	buf := &Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		n.lan.t.Fatalf("start %v: %v", argv, err)
@@ -230,18 +230,19 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer safe for a writing process and a reading test.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
