@@ -1,17 +1,17 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/nettest"
 )
 
 const debianKeepalived = "/usr/sbin/keepalived"
@@ -64,28 +64,10 @@ func newNetns(t *testing.T) string {
 	return ns
 }
 
-// syncBuffer is a bytes.Buffer safe for the exec copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // keepalivedProc is Debian's keepalived running in a namespace.
 type keepalivedProc struct {
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *nettest.Buffer
 }
 
 // startKeepalived runs Debian's keepalived in the foreground inside ns with
@@ -102,7 +84,7 @@ func startDaemon(t *testing.T, bin, ns, dir, conf string, env ...string) *keepal
 	cmd := exec.Command("ip", "netns", "exec", ns, bin,
 		"-n", "-l", "-D", "-f", conf,
 		"-p", dir+"/keepalived.pid", "-r", dir+"/vrrp.pid", "-c", dir+"/checkers.pid")
-	out := &syncBuffer{}
+	out := &nettest.Buffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.Env = append(os.Environ(), env...)

@@ -10,54 +10,24 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	smtp "github.com/emersion/go-smtp"
-	"golang.org/x/sys/unix"
+
+	"keepalived-go/internal/nettest"
 )
 
-// listenInNetns opens a TCP listener on 127.0.0.1 inside namespace ns: the
-// socket is created on a thread switched into ns, and keeps that namespace.
+// listenInNetns opens a TCP listener on 127.0.0.1 inside namespace ns.
 func listenInNetns(t *testing.T, ns string) net.Listener {
 	t.Helper()
-	target, err := os.Open("/var/run/netns/" + ns)
+	var l net.Listener
+	err := nettest.InNamespace(ns, func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err })
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("listen in %s: %v", ns, err)
 	}
-	defer target.Close()
-	type res struct {
-		l   net.Listener
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		// This thread is never unlocked: if switching back failed it must
-		// die with the goroutine rather than serve others in the wrong netns.
-		runtime.LockOSThread()
-		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-		if err != nil {
-			ch <- res{err: err}
-			return
-		}
-		defer self.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: err}
-			return
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
-			err = e
-		}
-		ch <- res{l, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listen in %s: %v", ns, r.err)
-	}
-	return r.l
+	return l
 }
 
 var dateHeader = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r?$`)
@@ -156,34 +126,7 @@ vrrp_instance ETH0 {
 
 // dialInNetns connects from inside namespace ns.
 func dialInNetns(ns, network, addr string) (net.Conn, error) {
-	target, err := os.Open("/var/run/netns/" + ns)
-	if err != nil {
-		return nil, err
-	}
-	defer target.Close()
-	type res struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-		if err != nil {
-			ch <- res{err: err}
-			return
-		}
-		defer self.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: err}
-			return
-		}
-		c, err := net.DialTimeout(network, addr, 5*time.Second)
-		if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil && err == nil {
-			err = e
-		}
-		ch <- res{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
+	var c net.Conn
+	err := nettest.InNamespace(ns, func() (err error) { c, err = net.DialTimeout(network, addr, 5*time.Second); return err })
+	return c, err
 }

@@ -265,8 +265,12 @@ func (n *Node) ListenPacket(network, addr string) (net.PacketConn, error) {
 }
 
 // inNS runs open on a thread switched into the node's namespace.
-func (n *Node) inNS(open func() error) error {
-	target, err := os.Open("/var/run/netns/" + n.NS)
+func (n *Node) inNS(open func() error) error { return InNamespace(n.NS, open) }
+
+// InNamespace runs open on a thread switched into network namespace ns
+// (/var/run/netns/ns); sockets open creates belong to that namespace.
+func InNamespace(ns string, open func() error) error {
+	target, err := os.Open("/var/run/netns/" + ns)
 	if err != nil {
 		return err
 	}
