@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"syscall"
 )
 
@@ -68,12 +70,23 @@ func (c Conn) dial(ctx context.Context, network string) (net.Conn, error) {
 }
 
 func classifyDial(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(tcpConnectError(err), ErrSocket) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return tcpConnectError(err)
+}
+
+// tcpConnectError classifies a failed socket setup or connect: problems
+// with our own socket reschedule, the rest count against the server.
+func tcpConnectError(err error) error {
+	var sys *os.SyscallError
 	switch {
 	case errors.Is(err, ErrSocket):
 		return err
-	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
+	case errors.As(err, &sys) && (sys.Syscall == "socket" || sys.Syscall == "bind" || strings.HasPrefix(sys.Syscall, "setsockopt")),
+		errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
 		return fmt.Errorf("%w: %w", ErrSocket, err)
-	case ctx.Err() != nil || isTimeout(err):
+	case isTimeout(err):
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
 	return fmt.Errorf("%w: %w", ErrConnect, err)

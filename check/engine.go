@@ -300,6 +300,22 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	results := make(chan probeResult, 1024)
+	loop, err := newIOLoop()
+	if err != nil {
+		e.log.Warnf("checkers: no event loop (%v); every probe runs on a goroutine", err)
+		loop = nil
+	}
+	var loopReady <-chan struct{}
+	stopLoop := make(chan struct{})
+	var loopDone []probeResult
+	if loop != nil {
+		loopReady = loop.ready
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop.run(stopLoop, e.opts.OnCheck)
+		}()
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	limit := e.opts.MaxInFlight
@@ -323,6 +339,10 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 			inFlight++
+			if loop != nil && loopable(c, a.Step) {
+				loop.start(c, a)
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -338,6 +358,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			if loop != nil {
+				close(stopLoop)
+				loop.close()
+			}
 			wg.Wait()
 			<-evDone
 			return nil
@@ -354,6 +378,14 @@ func (e *Engine) Run(ctx context.Context) error {
 				default:
 					more = false
 				}
+			}
+			e.mu.Unlock()
+		case <-loopReady:
+			loopDone = loop.take(loopDone[:0])
+			e.mu.Lock()
+			for _, r := range loopDone {
+				inFlight--
+				e.handle(r)
 			}
 			e.mu.Unlock()
 		case <-timer.C:

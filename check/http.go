@@ -12,6 +12,18 @@ import (
 // url per attempt (keepalived's schedule; see PolicyHTTP).
 type HTTPCheck struct {
 	Targets []httpget.Target
+	reqs    [][]byte // Targets[i].Request(), built once
+}
+
+// request is the request of url number step.
+func (c *HTTPCheck) request(step int) []byte {
+	if len(c.reqs) != len(c.Targets) {
+		c.reqs = make([][]byte, len(c.Targets))
+		for i := range c.Targets {
+			c.reqs[i] = c.Targets[i].Request()
+		}
+	}
+	return c.reqs[step]
 }
 
 // MaxBodySize bounds how much of a body an HTTP check reads.

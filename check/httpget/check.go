@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+
+	"keepalived-go/check/internal/sock"
 )
 
 // Target is one url of an HTTP_GET/SSL_GET checker, resolved against its
@@ -211,15 +213,7 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 			c.trace.Write(out)
 		}
 	}
-	fill := func() {
-		res.StatusCode = rr.status
-		res.Header = rr.header
-		res.BodyBytes = int64(min(rr.rx, math.MaxInt64))
-		if rr.clen != math.MaxUint64 {
-			res.ContentLength = int64(min(rr.clen, math.MaxInt64))
-			res.LengthMismatch = rr.clen != rr.rx
-		}
-	}
+	fill := func() { fillResult(&res, rr) }
 
 	phase, timeoutMsg := PhaseFirstRead, "Timeout WEB read"
 	conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
@@ -331,42 +325,36 @@ func ioError(ctx context.Context, err error, phase Phase, timeoutMsg string) err
 	return nil
 }
 
-// sockoptError marks failures of our own socket setup in Dialer.Control.
-type sockoptError struct{ err error }
-
-func (e *sockoptError) Error() string { return e.err.Error() }
-func (e *sockoptError) Unwrap() error { return e.err }
-
 func dial(ctx context.Context, t Target, dl time.Time) (net.Conn, error) {
-	// No TCP keepalive: a probe lives for one request, and the three
-	// setsockopt calls it costs are a tenth of a check's CPU at scale.
-	d := net.Dialer{Deadline: dl, Control: control(t), KeepAlive: -1}
-	if t.Bind.IsValid() {
-		d.LocalAddr = net.TCPAddrFromAddrPort(t.Bind)
-	}
-	conn, err := d.DialContext(ctx, "tcp", t.Addr.String())
+	// keepalived lingers 5 s on close so a proper shutdown frees the port.
+	conn, err := sock.DialTCP(ctx, sock.Options{Dst: t.Addr, Bind: t.Bind, Interface: t.BindInterface, Mark: t.FWMark, Linger: 5}, dl)
 	if err == nil {
 		return conn, nil
 	}
 	if ctx.Err() != nil {
 		return nil, ctxError(ctx, PhaseConnect, "Timeout connecting")
 	}
-	var se *sockoptError
+	return nil, ConnectError(err)
+}
+
+// ConnectError classifies a failed socket setup or connect as keepalived
+// does: socket problems reschedule, refusals and timeouts count.
+func ConnectError(err error) *Error {
 	var sys *os.SyscallError
 	var ne net.Error
 	switch {
-	case errors.As(err, &se), errors.As(err, &sys) && sys.Syscall == "bind":
-		return nil, &Error{Kind: ErrSocket, Phase: PhaseConnect, Msg: "WEB socket bind failed. Rescheduling", Err: err}
+	case errors.As(err, &sys) && (sys.Syscall == "bind" || strings.HasPrefix(sys.Syscall, "setsockopt")):
+		return &Error{Kind: ErrSocket, Phase: PhaseConnect, Msg: "WEB socket bind failed. Rescheduling", Err: err}
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return nil, &Error{Kind: ErrTimeout, Phase: PhaseConnect, Msg: "Timeout connecting", Err: err}
+		return &Error{Kind: ErrTimeout, Phase: PhaseConnect, Msg: "Timeout connecting", Err: err}
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.ENETDOWN):
-		return nil, &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Msg: "HTTP_CHECK - network unreachable", Err: err}
+		return &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Msg: "HTTP_CHECK - network unreachable", Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH),
 		errors.Is(err, syscall.EHOSTDOWN), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.ECONNABORTED):
-		return nil, &Error{Kind: ErrConnect, Phase: PhaseConnect, Msg: "Connection failed", Err: err}
+		return &Error{Kind: ErrConnect, Phase: PhaseConnect, Msg: "Connection failed", Err: err}
 	}
 	// keepalived treats any other connect() errno as a socket problem and
 	// reschedules.
-	return nil, &Error{Kind: ErrSocket, Phase: PhaseConnect, Msg: "WEB socket bind failed. Rescheduling", Err: err}
+	return &Error{Kind: ErrSocket, Phase: PhaseConnect, Msg: "WEB socket bind failed. Rescheduling", Err: err}
 }

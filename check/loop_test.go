@@ -1,0 +1,214 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"keepalived-go/check/httpget"
+	"keepalived-go/config"
+)
+
+// peer serves one scripted behaviour per connection on loopback.
+func peer(t *testing.T, serve func(c *net.TCPConn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c.(*net.TCPConn))
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func readReq(c net.Conn) {
+	buf := make([]byte, 2048)
+	var got []byte
+	for !strings.Contains(string(got), "\r\n\r\n") {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		got = append(got, buf[:n]...)
+	}
+}
+
+func respond(body string) func(c *net.TCPConn) {
+	return func(c *net.TCPConn) {
+		readReq(c)
+		fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+}
+
+// runOnLoop runs one attempt of c on an ioLoop and returns its error.
+func runOnLoop(t *testing.T, c *ckRun) error {
+	t.Helper()
+	l, err := newIOLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	exited := make(chan struct{})
+	go func() { l.run(stop, nil); close(exited) }()
+	defer func() { close(stop); l.close(); <-exited }()
+	l.start(c, Attempt{ID: c.id})
+	select {
+	case <-l.ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no result within 5 s")
+	}
+	res := l.take(nil)
+	if len(res) != 1 || res[0].id != c.id {
+		t.Fatalf("results %+v", res)
+	}
+	return res[0].err
+}
+
+func ckRunOf(t *testing.T, ck *config.Checker, ap netip.AddrPort) *ckRun {
+	t.Helper()
+	rs := &config.RealServer{Addr: ap.Addr(), Port: int(ap.Port())}
+	checker, err := NewChecker(ck, Env{RS: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timing, err := TimingOf(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ckRun{id: 7, kind: ck.Kind, checker: checker, timing: timing, rs: &rsRun{}}
+}
+
+// outcome is what the engine and its logs see of an error.
+func outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var he *httpget.Error
+	if errors.As(err, &he) {
+		return fmt.Sprintf("%s/%v/%q/socket=%v", resultClass(err), he.Phase, he.Msg, errors.Is(err, ErrSocket))
+	}
+	return fmt.Sprintf("%s/socket=%v", resultClass(err), errors.Is(err, ErrSocket))
+}
+
+// The loop must judge every case exactly like the goroutine path.
+func TestLoopMatchesGoroutinePath(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	page := "<html><body><h1>It works!</h1></body></html>"
+	closed := func() netip.AddrPort {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap := netip.MustParseAddrPort(ln.Addr().String())
+		ln.Close()
+		return ap
+	}
+	cases := []struct {
+		name   string
+		kind   config.CheckerKind
+		addr   func() netip.AddrPort
+		bind   string
+		want   string // substring of the outcome
+		digest string
+		limit  bool
+	}{
+		{name: "ok", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: "ok", digest: pageDigest()},
+		{name: "digest", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond("other")) }, want: `"MD5 digest error to"`, digest: pageDigest()},
+		{name: "refused", kind: config.HTTPGet, addr: closed, want: `connect/connect/"Connection failed"`},
+		{name: "first read timeout", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) { readReq(c); time.Sleep(2 * timeout) })
+		}, want: `timeout/first-read/"Timeout WEB read"`},
+		{name: "later read timeout", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) {
+				readReq(c)
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+				time.Sleep(2 * timeout)
+			})
+		}, want: `timeout/read/"Timeout HTTP read"`},
+		{name: "reset", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) {
+				readReq(c)
+				c.Write([]byte("HTTP/1.0 200 OK\r\n"))
+				time.Sleep(20 * time.Millisecond)
+				c.SetLinger(0)
+			})
+		}, want: `connect/read/"Read error with"`},
+		{name: "no header", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) { readReq(c); c.Write([]byte("HTTP/1.0 200")) })
+		}, want: `"Read, no data received from "`},
+		{name: "body too large", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, respond(strings.Repeat("x", MaxBodySize+10)))
+		}, want: `reply/read/"Read error with"`, limit: true},
+		{name: "bind fails", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, bind: "203.0.113.1", want: "socket=true"},
+		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
+		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
+		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ap := tc.addr()
+			ck := &config.Checker{Kind: tc.kind, ConnectTimeout: timeout, DelayLoop: time.Second}
+			if tc.bind != "" {
+				ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
+			}
+			if tc.kind == config.HTTPGet {
+				ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
+					StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}}}}
+			}
+			c := ckRunOf(t, ck, ap)
+			if !loopable(c, 0) {
+				t.Fatal("not loopable")
+			}
+			got := outcome(runOnLoop(t, c))
+			ctx, cancel := context.WithTimeout(context.Background(), c.timing.AttemptTimeout)
+			defer cancel()
+			var gerr error
+			if sc, ok := c.checker.(StepChecker); ok {
+				gerr = sc.CheckStep(ctx, 0)
+			} else {
+				gerr = c.checker.Check(ctx)
+			}
+			want := outcome(gerr)
+			if got != want {
+				t.Errorf("loop %s, goroutine path %s", got, want)
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("outcome %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// SSL_GET stays on goroutines; plain urls of the same checker do not.
+func TestLoopableKinds(t *testing.T) {
+	ap := netip.MustParseAddrPort("127.0.0.1:1")
+	ck := &config.Checker{Kind: config.SSLGet, ConnectTimeout: time.Second, HTTP: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
+	if loopable(ckRunOf(t, ck, ap), 0) {
+		t.Error("SSL_GET on the loop")
+	}
+	ck = &config.Checker{Kind: config.HTTPGet, ConnectTimeout: time.Second, HTTP: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
+	if c := ckRunOf(t, ck, ap); !loopable(c, 0) || loopable(c, 1) {
+		t.Error("HTTP_GET url 0 not on the loop, or a missing url is")
+	}
+	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: &config.Script{Raw: "/bin/true", Command: "/bin/true"}}}
+	if c, err := NewChecker(ck, Env{}); err == nil && loopable(&ckRun{checker: c}, 0) {
+		t.Error("MISC_CHECK on the loop")
+	}
+}
