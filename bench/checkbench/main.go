@@ -176,7 +176,15 @@ func run(addrs, ports, base, servers int, dur time.Duration) {
 	fmt.Printf("sustained checks/s  %.0f\n", float64(n)/elapsed.Seconds())
 	fmt.Printf("CPU s / 1000 checks %.4f (%.2f CPU s total, GOMAXPROCS=1)\n", cpu.Seconds()/float64(n)*1000, cpu.Seconds())
 	fmt.Printf("peak RSS            %.1f MB\n", float64(ru.Maxrss)/1024)
-	fmt.Printf("latency p50/p99/max %s / %s / %s\n", p(0.5).Round(time.Microsecond), p(0.99).Round(time.Microsecond), p(1).Round(time.Microsecond))
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	mean := time.Duration(0)
+	if len(lat) > 0 {
+		mean = sum / time.Duration(len(lat))
+	}
+	fmt.Printf("latency p50/p99/max %s / %s / %s (mean %s)\n", p(0.5).Round(time.Microsecond), p(0.99).Round(time.Microsecond), p(1).Round(time.Microsecond), mean.Round(time.Microsecond))
 	fmt.Printf("false downs         %d\n", falseDown.Load())
 	ok := float64(n)/elapsed.Seconds() >= 9500 && float64(ru.Maxrss)/1024 < 150 && falseDown.Load() == 0
 	if !ok {
