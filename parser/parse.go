@@ -51,14 +51,23 @@ func chunkParser() *participle.Parser[chunk] {
 // Walk reads the configuration at path and hands each top-level statement,
 // after layout recovery and keyword checks, to fn in file order. Unknown
 // keywords are reported and left out, as keepalived does. Only one top-level
-// block is held in memory at a time.
+// block is held in memory at a time: the statement and its block are only
+// valid until fn returns (their nodes are reused for the next one), though
+// the strings they hold may be kept.
 func Walk(path string, opts Options, diags *Diagnostics, fn func(*Stmt)) {
+	walk(path, opts, diags, fn, true)
+}
+
+func walk(path string, opts Options, diags *Diagnostics, fn func(*Stmt), reuse bool) {
 	src := newSource(opts, diags)
 	if !src.openFile(path, lexer.Position{}) {
 		return
 	}
 	var ls layoutState
 	w := walker{diags: diags, fn: fn, ls: &ls, participle: opts.UseParticiple}
+	if reuse {
+		w.arena = &arena{}
+	}
 	var toks []lexer.Token
 	depth := 0
 	var lineToks []lexer.Token
@@ -127,7 +136,7 @@ func Walk(path string, opts Options, diags *Diagnostics, fn func(*Stmt)) {
 func Parse(path string, opts Options) (*File, *Diagnostics) {
 	diags := &Diagnostics{}
 	f := &File{}
-	Walk(path, opts, diags, func(s *Stmt) { f.Stmts = append(f.Stmts, s) })
+	walk(path, opts, diags, func(s *Stmt) { f.Stmts = append(f.Stmts, s) }, false)
 	return f, diags
 }
 
@@ -172,6 +181,8 @@ type walker struct {
 	fn    func(*Stmt)
 	ls    *layoutState
 	sl    sliceLexer
+	arena *arena // nil: every chunk gets fresh nodes
+	one   [1]*Stmt
 
 	participle bool
 }
@@ -182,7 +193,7 @@ func (w *walker) parse(toks []lexer.Token) {
 	if w.participle {
 		c, err = w.parseParticiple(toks)
 	} else {
-		c, err = fastParse(toks)
+		c, err = fastParse(toks, w.arena)
 	}
 	defer clear(w.raw)
 	if err != nil {
@@ -203,8 +214,9 @@ func (w *walker) parse(toks []lexer.Token) {
 		if len(w.raw) > 0 {
 			attachRaw(it.Stmt, w.raw)
 		}
-		for _, st := range relayout([]*Stmt{it.Stmt}, root, w.ls) {
-			if st = w.check(st, root, nil); st != nil {
+		w.one[0] = it.Stmt
+		for _, st := range relayout(w.one[:], root, w.ls) {
+			if st = w.check(st, root); st != nil {
 				w.fn(st)
 			}
 		}
@@ -235,7 +247,7 @@ func (w *walker) parseParticiple(toks []lexer.Token) (*chunk, error) {
 
 // check reports unknown keywords and misplaced braces below def, and drops
 // what keepalived would not process.
-func (w *walker) check(st *Stmt, def *kwDef, path []string) *Stmt {
+func (w *walker) check(st *Stmt, def *kwDef) *Stmt {
 	if st.Stray != nil {
 		w.diags.Add(st.Stray.Pos, SevUnexpectedBOB, "Unexpected '{' - ignoring")
 		return nil
@@ -259,7 +271,7 @@ func (w *walker) check(st *Stmt, def *kwDef, path []string) *Stmt {
 	if st.Block != nil && !kd.valueBlock {
 		kept := st.Block.Stmts[:0]
 		for _, c := range st.Block.Stmts {
-			if c = w.check(c, kd, append(path, st.Name())); c != nil {
+			if c = w.check(c, kd); c != nil {
 				kept = append(kept, c)
 			}
 		}

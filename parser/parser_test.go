@@ -71,6 +71,23 @@ func TestFastParseMatchesGrammar(t *testing.T) {
 	}
 }
 
+// Walk reuses the nodes of one top-level statement for the next; what its
+// callback sees must be exactly what Parse keeps.
+func TestWalkReuseMatchesParse(t *testing.T) {
+	for _, f := range corpus(t) {
+		whole, _ := Parse(f, Options{ConfigID: "node1"})
+		var b strings.Builder
+		n := 0
+		Walk(f, Options{ConfigID: "node1"}, &Diagnostics{}, func(st *Stmt) {
+			dump([]*Stmt{st}, "", &b)
+			n++
+		})
+		if n != len(whole.Stmts) || b.String() != render(whole.Stmts) {
+			t.Errorf("%s: Walk saw %d statements, Parse %d:\n%s\n--- Parse:\n%s", f, n, len(whole.Stmts), b.String(), render(whole.Stmts))
+		}
+	}
+}
+
 func TestPreprocessing(t *testing.T) {
 	fs := memFS{
 		"/etc/keepalived/keepalived.conf": `
@@ -216,6 +233,12 @@ func FuzzParse(f *testing.F) {
 		slow, ds := Parse("/etc/keepalived/keepalived.conf", o)
 		if !reflect.DeepEqual(render(fast.Stmts), render(slow.Stmts)) || df.String() != ds.String() {
 			t.Fatalf("hand-written parser and grammar disagree:\n%s\n%s\n---\n%s\n%s", render(fast.Stmts), df, render(slow.Stmts), ds)
+		}
+		var walked strings.Builder
+		dw := &Diagnostics{}
+		Walk("/etc/keepalived/keepalived.conf", fs.opts(), dw, func(st *Stmt) { dump([]*Stmt{st}, "", &walked) })
+		if walked.String() != render(fast.Stmts) || dw.String() != df.String() {
+			t.Fatalf("Walk with reused nodes and Parse disagree:\n%s\n%s\n---\n%s\n%s", walked.String(), dw, render(fast.Stmts), df)
 		}
 	})
 }

@@ -65,40 +65,63 @@ func (ls *layoutState) report(diags *Diagnostics) {
 }
 
 // relayout splits multi-keyword statements of a block whose definition is def.
+// A block that needs no splitting (nearly all) is returned as it is.
 func relayout(stmts []*Stmt, def *kwDef, ls *layoutState) []*Stmt {
 	if def == nil || def.valueBlock {
 		return stmts
 	}
-	var out []*Stmt
-	for _, st := range stmts {
+	var out []*Stmt // nil until some statement splits
+	for i, st := range stmts {
+		var pieces []*Stmt
 		if st.Stray != nil {
 			st.Stray.Stmts = relayout(st.Stray.Stmts, def, ls)
-			out = append(out, st)
+		} else {
+			pieces = split(st, def, ls)
+			last := st
+			if pieces != nil {
+				last = pieces[len(pieces)-1]
+			}
+			if last.Comment != nil && (pieces != nil || ls.first != nil) {
+				if rec := recoverComment(last, def, ls); len(rec) > 0 {
+					if pieces == nil {
+						pieces = []*Stmt{st}
+					}
+					pieces = append(pieces, rec...)
+				}
+			}
+			if pieces == nil && st.Block != nil {
+				st.Block.Stmts = relayout(st.Block.Stmts, def.child(st.Name()), ls)
+			}
+			for _, p := range pieces {
+				if p.Block != nil {
+					p.Block.Stmts = relayout(p.Block.Stmts, def.child(p.Name()), ls)
+				}
+			}
+		}
+		if pieces == nil {
+			if out != nil {
+				out = append(out, st)
+			}
 			continue
 		}
-		pieces := split(st, def, ls)
-		last := pieces[len(pieces)-1]
-		if last.Comment != nil && (len(pieces) > 1 || ls.first != nil) {
-			if rec := recoverComment(last, def, ls); len(rec) > 0 {
-				pieces = append(pieces, rec...)
-			}
-		}
-		for _, p := range pieces {
-			if p.Block != nil {
-				p.Block.Stmts = relayout(p.Block.Stmts, def.child(p.Name()), ls)
-			}
+		if out == nil {
+			out = append(make([]*Stmt, 0, len(stmts)+len(pieces)), stmts[:i]...)
 		}
 		out = append(out, pieces...)
+	}
+	if out == nil {
+		return stmts
 	}
 	return out
 }
 
 // split cuts a statement at every unquoted argument that is a keyword of def
-// and comes after the current keyword's required arguments.
+// and comes after the current keyword's required arguments. It returns nil
+// when the statement stays whole.
 func split(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 	kd := def.child(st.Name())
 	if kd == nil || len(st.Args) == 0 {
-		return []*Stmt{st}
+		return nil
 	}
 	for i := range st.Args {
 		a := &st.Args[i]
@@ -112,9 +135,12 @@ func split(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 		rest := &Stmt{Pos: a.Pos(), Keyword: a, Args: st.Args[i+1:], Comment: st.Comment, Block: st.Block, Recovered: true}
 		head := &Stmt{Pos: st.Pos, Keyword: st.Keyword, Args: st.Args[:i], Recovered: st.Recovered}
 		ls.note(a.Pos(), st.Name(), a.Value())
-		return append([]*Stmt{head}, split(rest, def, ls)...)
+		if more := split(rest, def, ls); more != nil {
+			return append([]*Stmt{head}, more...)
+		}
+		return []*Stmt{head, rest}
 	}
-	return []*Stmt{st}
+	return nil
 }
 
 // recoverComment turns the part of a trailing comment after the commented
@@ -152,7 +178,10 @@ func recoverComment(st *Stmt, def *kwDef, ls *layoutState) []*Stmt {
 		ls.comments = append(ls.comments, strings.Join(kept, " "))
 		rec := &Stmt{Pos: args[i].Pos(), Keyword: &args[i], Args: args[i+1:], Recovered: true}
 		ls.note(args[i].Pos(), args[0].Value(), args[i].Value())
-		return split(rec, def, ls)
+		if more := split(rec, def, ls); more != nil {
+			return more
+		}
+		return []*Stmt{rec}
 	}
 	return nil
 }
