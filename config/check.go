@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"strconv"
 	"strings"
@@ -17,10 +18,18 @@ type ckInherit struct {
 }
 
 func (b *builder) checker(st *parser.Stmt) *Checker {
-	ck := &Checker{Pos: toPos(st.Pos), Kind: CheckerKind(st.Name())}
+	kind, ok := checkerKinds[st.Name()]
+	if !ok {
+		kind = CheckerKind(strings.Clone(st.Name()))
+	}
+	ck := &Checker{Pos: toPos(st.Pos), Kind: kind}
 	switch ck.Kind {
 	case HTTPGet, SSLGet:
-		ck.HTTP = &HTTPOptions{Protocol: "1.0"}
+		// Read into scratch space: most checkers of a large file turn out
+		// identical to one already read and share it (see shareHTTP).
+		clear(b.httpScratch.URLs)
+		b.httpScratch = HTTPOptions{Protocol: "1.0", URLs: b.httpScratch.URLs[:0]}
+		ck.HTTP = &b.httpScratch
 	case MiscCheck:
 		ck.Misc = &MiscOptions{}
 	case SMTPCheck:
@@ -184,13 +193,75 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 			b.report(st, parser.SevGeneral, "%s has no url specified - skipping", ck.Kind)
 			return nil
 		}
+		ck.HTTP = b.shareHTTP(ck.HTTP)
 	}
 	b.ckPending = append(b.ckPending, in)
 	return ck
 }
 
+var checkerKinds = map[string]CheckerKind{}
+
+func init() {
+	for _, k := range []CheckerKind{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck} {
+		checkerKinds[string(k)] = k
+	}
+}
+
+// shareHTTP returns a read-only copy of h, the same one for every checker
+// whose HTTP settings are equal: 40,000 real servers checking the same url
+// then hold one HTTPOptions instead of 40,000. Urls carrying kept (unknown)
+// keywords have positions of their own and are not shared.
+func (b *builder) shareHTTP(h *HTTPOptions) *HTTPOptions {
+	own := func() *HTTPOptions {
+		o := *h
+		o.URLs = append([]URL(nil), h.URLs...)
+		return &o
+	}
+	key := b.keyBuf[:0]
+	str := func(s string) {
+		key = binary.AppendUvarint(key, uint64(len(s)))
+		key = append(key, s...)
+	}
+	flag := func(v bool) {
+		if v {
+			key = append(key, 1)
+		} else {
+			key = append(key, 0)
+		}
+	}
+	str(h.VirtualHost)
+	str(h.Protocol)
+	flag(h.EnableSNI)
+	flag(h.FastRecovery)
+	for _, u := range h.URLs {
+		if u.Other != nil {
+			return own()
+		}
+		str(u.Path)
+		str(u.Digest)
+		str(u.VirtualHost)
+		str(u.Regex)
+		flag(u.RegexNoMatch)
+		key = binary.AppendUvarint(key, uint64(len(u.StatusCodes)))
+		for _, r := range u.StatusCodes {
+			key = binary.AppendUvarint(key, uint64(r.Min))
+			key = binary.AppendUvarint(key, uint64(r.Max))
+		}
+	}
+	b.keyBuf = key
+	if o, ok := b.sharedHTTP[string(key)]; ok {
+		return o
+	}
+	if b.sharedHTTP == nil {
+		b.sharedHTTP = map[string]*HTTPOptions{}
+	}
+	o := own()
+	b.sharedHTTP[string(key)] = o
+	return o
+}
+
 func (b *builder) url(st *parser.Stmt) URL {
-	u := URL{Pos: toPos(st.Pos)}
+	var u URL
 	for _, c := range st.Children() {
 		switch c.Name() {
 		case "path":

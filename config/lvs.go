@@ -234,16 +234,18 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 	b.cfg.VirtualServers = append(b.cfg.VirtualServers, vs)
 }
 
-func (b *builder) forwarding(c *parser.Stmt) (Forwarding, Tunnel) {
+func (b *builder) forwarding(c *parser.Stmt) (Forwarding, *Tunnel) {
 	v, ok := b.arg(c, 0)
 	if !ok {
-		return "", Tunnel{}
+		return "", nil
 	}
 	switch v {
-	case "NAT", "DR":
-		return Forwarding(v), Tunnel{}
+	case "NAT":
+		return ForwardNAT, nil
+	case "DR":
+		return ForwardDR, nil
 	case "TUN":
-		t := Tunnel{Type: "ipip"}
+		t := &Tunnel{Type: "ipip"}
 		w := c.Values()
 		for i := 1; i < len(w); i++ {
 			switch w[i] {
@@ -264,7 +266,7 @@ func (b *builder) forwarding(c *parser.Stmt) (Forwarding, Tunnel) {
 		return ForwardTUN, t
 	}
 	b.report(c, parser.SevGeneral, "PARSE ERROR: unknown [%s] routing method.", v)
-	return "", Tunnel{}
+	return "", nil
 }
 
 // serverAddr reads `real_server|sorry_server IP [PORT]`.

@@ -316,7 +316,8 @@ const (
 	ForwardTUN Forwarding = "TUN"
 )
 
-// Tunnel holds TUN settings (lb_kind TUN type ...).
+// Tunnel holds TUN settings (lb_kind TUN type ...). Servers share their
+// service's Tunnel; it is read-only once loaded.
 type Tunnel struct {
 	Type     string // ipip | gue | gre
 	Port     int
@@ -352,7 +353,7 @@ type VirtualServer struct {
 	Scheduler              string
 	SchedFlags             []string
 	Forwarding             Forwarding
-	Tunnel                 Tunnel
+	Tunnel                 *Tunnel // lb_kind TUN only
 	PersistenceTimeout     time.Duration
 	PersistenceGranularity string
 	PersistenceEngine      string
@@ -385,7 +386,7 @@ type RealServer struct {
 	Port             int
 	Weight           int
 	Forwarding       Forwarding
-	Tunnel           Tunnel
+	Tunnel           *Tunnel // lvs_method TUN only
 	UThreshold       int
 	LThreshold       int
 	InhibitOnFailure bool
@@ -505,7 +506,6 @@ type BFDOptions struct {
 
 // URL is one url block of HTTP_GET / SSL_GET.
 type URL struct {
-	Pos          Pos
 	Path         string
 	Digest       string
 	StatusCodes  []StatusRange

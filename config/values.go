@@ -31,6 +31,9 @@ type builder struct {
 	nextRulePrio4    int
 	nextRulePrio6    int
 	ckPending        []ckInherit
+	httpScratch      HTTPOptions
+	sharedHTTP       map[string]*HTTPOptions
+	keyBuf           []byte
 }
 
 func (b *builder) report(st *parser.Stmt, sev parser.Severity, format string, args ...any) {

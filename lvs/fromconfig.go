@@ -162,7 +162,7 @@ var schedFlags = map[string]SvcFlags{
 	"hashed": 0, // kernel-owned: keepalived accepts and the kernel ignores it
 }
 
-func forwardOf(f config.Forwarding, tun config.Tunnel) (Forward, TunnelType, uint16, TunnelFlags, error) {
+func forwardOf(f config.Forwarding, t *config.Tunnel) (Forward, TunnelType, uint16, TunnelFlags, error) {
 	switch f {
 	case config.ForwardNAT, "":
 		return NAT, 0, 0, 0, nil
@@ -171,6 +171,10 @@ func forwardOf(f config.Forwarding, tun config.Tunnel) (Forward, TunnelType, uin
 	case config.ForwardTUN:
 	default:
 		return 0, 0, 0, 0, fmt.Errorf("%w: forwarding method %q", ErrConfig, f)
+	}
+	var tun config.Tunnel
+	if t != nil {
+		tun = *t
 	}
 	// keepalived sets the method before it reads the tunnel options, and
 	// an invalid combination (unknown type, gue without a port, a port
