@@ -60,22 +60,27 @@ func (b *builder) checkScriptSecurity() {
 	if any(vrrp...) {
 		b.reportGlobal(parser.SevSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 	}
-	var chk []*Script
-	for _, vs := range b.cfg.VirtualServers {
-		chk = append(chk, vs.QuorumUp, vs.QuorumDown)
-		for _, rs := range vs.RealServers {
-			chk = append(chk, rs.NotifyUp, rs.NotifyDown)
-			for _, ck := range rs.Checkers {
-				if ck.Misc != nil {
-					chk = append(chk, ck.Misc.Path)
+	// Walked in place: a slice of every server's scripts would be the
+	// largest allocation of a big file's load, made at its peak.
+	chk := func() bool {
+		for _, vs := range b.cfg.VirtualServers {
+			if any(vs.QuorumUp, vs.QuorumDown) {
+				return true
+			}
+			for _, rs := range vs.RealServers {
+				if any(rs.NotifyUp, rs.NotifyDown) {
+					return true
+				}
+				for _, ck := range rs.Checkers {
+					if ck.Misc != nil && any(ck.Misc.Path) {
+						return true
+					}
 				}
 			}
 		}
+		return len(b.cfg.VirtualServers) > 0 && any(g.NotifyFIFO.Script, g.LVSNotifyFIFO.Script)
 	}
-	if len(b.cfg.VirtualServers) > 0 {
-		chk = append(chk, g.NotifyFIFO.Script, g.LVSNotifyFIFO.Script)
-	}
-	if any(chk...) {
+	if chk() {
 		b.reportGlobal(parser.SevSecurity, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.")
 	}
 }
