@@ -212,6 +212,27 @@ func (b *builder) finishLVS() {
 	for _, sg := range b.cfg.ServerGroups {
 		groups[sg.Name] = sg
 	}
+	// Real servers without their own smtp_alert take the global one. They
+	// are numbered in the order resolveVS saw them: every virtual server's,
+	// in file order, before any is dropped below.
+	seq := 0
+	for _, vs := range b.cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			if b.rsDefaultSMTP.has(seq) {
+				switch {
+				case g.SMTPAlertChecker != nil:
+					rs.SMTPAlert = *g.SMTPAlertChecker
+				case g.SMTPAlert != nil:
+					rs.SMTPAlert = *g.SMTPAlert
+				default:
+					// keepalived's own inconsistency, kept for compatibility: real
+					// servers alert by default when nothing says otherwise.
+					rs.SMTPAlert = true
+				}
+			}
+			seq++
+		}
+	}
 	var kept []*VirtualServer
 	for _, vs := range b.cfg.VirtualServers {
 		if vs.Group != "" && groups[vs.Group] == nil {
@@ -246,22 +267,8 @@ func (b *builder) finishLVS() {
 		kept = append(kept, vs)
 	}
 	b.cfg.VirtualServers = kept
-	for _, rs := range b.rsDefaultSMTP {
-		switch {
-		case g.SMTPAlertChecker != nil:
-			rs.SMTPAlert = *g.SMTPAlertChecker
-		case g.SMTPAlert != nil:
-			rs.SMTPAlert = *g.SMTPAlert
-		default:
-			// keepalived's own inconsistency, kept for compatibility: real
-			// servers alert by default when nothing says otherwise.
-			rs.SMTPAlert = true
-		}
-	}
-	weights := map[*VirtualServer]int{}
 	for _, vs := range b.cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
-			weights[vs] += rs.Weight
 			b.checkPorts(vs, rs, groups)
 		}
 	}
@@ -280,7 +287,11 @@ func (b *builder) finishLVS() {
 				ss.Port = vs.Port
 			}
 		}
-		if sum, ok := weights[vs]; ok && vs.Quorum > sum {
+		sum := 0
+		for _, rs := range vs.RealServers {
+			sum += rs.Weight
+		}
+		if len(vs.RealServers) > 0 && vs.Quorum > sum {
 			b.reportGlobal(parser.SevGeneral, "Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Quorum, vs.Name(), sum, sum)
 			vs.Quorum = sum
 		}
@@ -365,13 +376,17 @@ func (b *builder) resolveVS(vs *VirtualServer) {
 		if p.smtp != nil {
 			rs.SMTPAlert = *p.smtp
 		} else {
-			b.rsDefaultSMTP = append(b.rsDefaultSMTP, rs)
+			b.rsDefaultSMTP.set(b.rsSeen)
 		}
-		for _, c := range p.checkers {
+		b.rsSeen++
+		for _, c := range b.ckPending[p.ckFrom:p.ckTo] {
 			b.resolveChecker(c, rs)
 		}
 	}
+	clear(b.rsPending)
 	b.rsPending = b.rsPending[:0]
+	clear(b.ckPending)
+	b.ckPending = b.ckPending[:0]
 }
 
 // resolveChecker gives a checker its timings: its own keyword, else the

@@ -156,7 +156,7 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 			vs.InhibitOnFailure = b.boolOpt(c)
 		case "lb_algo", "lvs_sched":
 			if v, ok := b.arg(c, 0); ok {
-				vs.Scheduler = v
+				vs.Scheduler = b.intern(v)
 			}
 		case "hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback":
 			vs.SchedFlags = append(vs.SchedFlags, c.Name())
@@ -180,7 +180,7 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 			if v, ok := b.arg(c, 0); ok {
 				switch strings.ToUpper(v) {
 				case "TCP", "UDP", "SCTP":
-					vs.Protocol = strings.ToUpper(v)
+					vs.Protocol = b.intern(strings.ToUpper(v))
 				default:
 					b.report(c, parser.SevGeneral, "Unknown protocol %s - ignoring", v)
 				}
@@ -208,9 +208,8 @@ func (b *builder) virtualServer(st *parser.Stmt) {
 		case "weight":
 			b.setInt(c, 1, 1<<31-1, &vs.Weight)
 		case "sorry_server":
-			ss := b.serverAddr(c, vs)
-			if ss != nil {
-				vs.SorryServer = ss
+			if ss := b.serverAddr(c, vs); ss != nil {
+				vs.SorryServer = &ss.rs
 			}
 		case "sorry_server_inhibit":
 			vs.SorryServerInhibit = b.boolOpt(c)
@@ -269,8 +268,15 @@ func (b *builder) forwarding(c *parser.Stmt) (Forwarding, *Tunnel) {
 	return "", nil
 }
 
+// serverAlloc places a server and the array of its first checker in one
+// allocation: RealServer leaves just enough of its size class free for it.
+type serverAlloc struct {
+	rs    RealServer
+	first [1]*Checker
+}
+
 // serverAddr reads `real_server|sorry_server IP [PORT]`.
-func (b *builder) serverAddr(st *parser.Stmt, vs *VirtualServer) *RealServer {
+func (b *builder) serverAddr(st *parser.Stmt, vs *VirtualServer) *serverAlloc {
 	w := st.Values()
 	if len(w) == 0 {
 		b.report(st, parser.SevMissingParameter, "%s: missing parameter", st.Name())
@@ -281,7 +287,8 @@ func (b *builder) serverAddr(st *parser.Stmt, vs *VirtualServer) *RealServer {
 		b.report(st, parser.SevGeneral, "Invalid %s IP address %s - skipping", st.Name(), w[0])
 		return nil
 	}
-	rs := &RealServer{Pos: toPos(st.Pos), Addr: a, Weight: -1, Retry: -1, ConnectTimeout: -1, DelayLoop: -1}
+	x := &serverAlloc{rs: RealServer{Pos: toPos(st.Pos), Addr: a, Weight: -1, Retry: -1, ConnectTimeout: -1, DelayLoop: -1}}
+	rs := &x.rs
 	if len(w) > 1 {
 		p, err := strconv.Atoi(w[1])
 		if err != nil || p < 0 || p > 65535 {
@@ -290,14 +297,15 @@ func (b *builder) serverAddr(st *parser.Stmt, vs *VirtualServer) *RealServer {
 		}
 		rs.Port = p
 	}
-	return rs
+	return x
 }
 
 func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
-	rs := b.serverAddr(st, vs)
-	if rs == nil {
+	x := b.serverAddr(st, vs)
+	if x == nil {
 		return nil
 	}
+	rs := &x.rs
 	inhibit, alpha, smtp := (*bool)(nil), (*bool)(nil), (*bool)(nil)
 	ckStart := len(b.ckPending)
 	for _, c := range st.Children() {
@@ -344,6 +352,9 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 			}
 		case "HTTP_GET", "SSL_GET", "TCP_CHECK", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK":
 			if ck := b.checker(c); ck != nil {
+				if rs.Checkers == nil {
+					rs.Checkers = x.first[:0]
+				}
 				rs.Checkers = append(rs.Checkers, ck)
 			}
 		default:
@@ -352,16 +363,14 @@ func (b *builder) realServer(st *parser.Stmt, vs *VirtualServer) *RealServer {
 	}
 	// Inheritance from the virtual server is resolved in finish(), once the
 	// whole virtual_server block (whose keywords may follow) is known.
-	checkers := append([]ckInherit(nil), b.ckPending[ckStart:]...)
-	b.ckPending = b.ckPending[:ckStart]
-	b.rsPending = append(b.rsPending, rsInherit{rs: rs, inhibit: inhibit, alpha: alpha, smtp: smtp, checkers: checkers})
+	b.rsPending = append(b.rsPending, rsInherit{rs: rs, inhibit: inhibit, alpha: alpha, smtp: smtp, ckFrom: ckStart, ckTo: len(b.ckPending)})
 	return rs
 }
 
 type rsInherit struct {
 	rs                   *RealServer
 	inhibit, alpha, smtp *bool
-	checkers             []ckInherit
+	ckFrom, ckTo         int // its checkers in builder.ckPending
 }
 
 // String renders an entry as keepalived's format_vsge does.

@@ -27,7 +27,8 @@ type builder struct {
 	missingInterface bool
 	interned         map[string]string
 	rsPending        []rsInherit
-	rsDefaultSMTP    []*RealServer
+	rsDefaultSMTP    bitset // real servers (by rsSeen) without their own smtp_alert
+	rsSeen           int
 	nextRulePrio4    int
 	nextRulePrio6    int
 	ckPending        []ckInherit
@@ -169,6 +170,18 @@ func (b *builder) script(st *parser.Stmt) *Script {
 }
 
 func boolp(v bool) *bool { return &v }
+
+// bitset is a growable set of small integers.
+type bitset []uint64
+
+func (s *bitset) set(i int) {
+	for len(*s) <= i/64 {
+		*s = append(*s, 0)
+	}
+	(*s)[i/64] |= 1 << (i % 64)
+}
+
+func (s bitset) has(i int) bool { return i/64 < len(s) && s[i/64]&(1<<(i%64)) != 0 }
 
 // intern shares one copy of values that repeat across thousands of real
 // servers (paths, digests, virtual hosts), and detaches them from the line
