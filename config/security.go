@@ -1,6 +1,7 @@
 package config
 
 import (
+	"iter"
 	"os"
 	"os/exec"
 	"strings"
@@ -82,5 +83,55 @@ func (b *builder) checkScriptSecurity() {
 	}
 	if chk() {
 		b.reportGlobal(parser.SevSecurity, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.")
+	}
+}
+
+// AllScripts yields every script the configuration would run (set ones only),
+// global ones first, then in the model's order. It walks the model in place,
+// which matters on a file with 40,000 real servers.
+func (c *Config) AllScripts() iter.Seq[*Script] {
+	return func(yield func(*Script) bool) {
+		each := func(list ...*Script) bool {
+			for _, s := range list {
+				if s != nil && !yield(s) {
+					return false
+				}
+			}
+			return true
+		}
+		g := &c.Global
+		if !each(g.NotifyFIFO.Script, g.VRRPNotifyFIFO.Script, g.LVSNotifyFIFO.Script, g.StartupScript, g.ShutdownScript) {
+			return
+		}
+		for _, s := range c.Scripts {
+			if !each(s.Script) {
+				return
+			}
+		}
+		for _, in := range c.Instances {
+			if !each(in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.Notify, in.NotifyMasterRxLowerPri) {
+				return
+			}
+		}
+		for _, sg := range c.SyncGroups {
+			if !each(sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify) {
+				return
+			}
+		}
+		for _, vs := range c.VirtualServers {
+			if !each(vs.QuorumUp, vs.QuorumDown) {
+				return
+			}
+			for _, rs := range vs.RealServers {
+				if !each(rs.NotifyUp, rs.NotifyDown) {
+					return
+				}
+				for _, ck := range rs.Checkers {
+					if ck.Misc != nil && !each(ck.Misc.Path) {
+						return
+					}
+				}
+			}
+		}
 	}
 }
