@@ -16,6 +16,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/timerfd"
 	"keepalived-go/notify"
 )
 
@@ -316,8 +317,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			loop.run(stopLoop, e.opts.OnCheck)
 		}()
 	}
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	// A timerfd: see package timerfd for why not time.Timer.
+	timer := timerfd.New()
+	defer timer.Close()
 	limit := e.opts.MaxInFlight
 	if limit <= 0 {
 		limit = DefaultMaxInFlight

@@ -2,7 +2,6 @@ package check
 
 import (
 	"container/heap"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/check/internal/sock"
+	"keepalived-go/internal/timerfd"
 )
 
 // ioLoop runs plain HTTP_GET and TCP_CHECK attempts the way keepalived's
@@ -27,11 +27,14 @@ type ioLoop struct {
 	epfd  int
 	ep    *os.File
 	epoch time.Time
+	// tfd is a timerfd in the epoll set for the earliest probe deadline;
+	// see package timerfd for why not a runtime timer.
+	tfd int
 
 	mu      sync.Mutex
 	byFD    []*loopProbe
 	timers  probeHeap
-	waitFor time.Duration // deadline armed on ep; 0: none
+	waitFor time.Duration // deadline armed on tfd; 0: none
 	free    []*loopProbe
 	results []probeResult
 	stats   []CheckStat
@@ -79,7 +82,18 @@ func newIOLoop() (*ioLoop, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tfd)}); err != nil {
+		unix.Close(tfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
 	return &ioLoop{
+		tfd:    tfd,
 		epfd:   epfd,
 		ep:     os.NewFile(uintptr(epfd), "check-epoll"),
 		epoch:  time.Now(),
@@ -307,13 +321,19 @@ func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
 			return
 		default:
 		}
-		if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) {
+		if werr != nil {
 			return
 		}
 		l.mu.Lock()
 		now := l.now()
 		for _, ev := range l.events[:max(n, 0)] {
 			fd := int(ev.Fd)
+			if fd == l.tfd {
+				var b [8]byte
+				unix.Read(l.tfd, b[:])
+				l.waitFor = 0
+				continue
+			}
 			if fd < len(l.byFD) && l.byFD[fd] != nil {
 				l.step(l.byFD[fd], now)
 			}
@@ -343,8 +363,8 @@ func (l *ioLoop) expire(now time.Duration) {
 	}
 }
 
-// rearm points ep's read deadline at the earliest probe deadline, which
-// wakes the loop when nothing else does.
+// rearm points tfd at the earliest probe deadline, which wakes the loop
+// when nothing else does.
 func (l *ioLoop) rearm() {
 	var want time.Duration
 	if len(l.timers) > 0 {
@@ -354,11 +374,14 @@ func (l *ioLoop) rearm() {
 		return
 	}
 	l.waitFor = want
-	if want == 0 {
-		l.ep.SetReadDeadline(time.Time{})
-		return
+	d := time.Duration(0) // disarm
+	if want != 0 {
+		d = want - l.now()
+		if d <= 0 {
+			d = -1 // at once
+		}
 	}
-	l.ep.SetReadDeadline(l.epoch.Add(want))
+	timerfd.Arm(l.tfd, d)
 }
 
 // take hands over the results finished since the last call.
@@ -385,6 +408,7 @@ func (l *ioLoop) close() {
 		}
 	}
 	l.byFD = nil
+	unix.Close(l.tfd)
 	l.ep.Close()
 }
 

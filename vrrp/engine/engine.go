@@ -27,6 +27,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/timerfd"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
@@ -370,8 +371,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.begin()
 	e.mu.Unlock()
 
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	// A timerfd, not a time.Timer: adverts fire on time to the
+	// microsecond and an idle node wakes one thread per advert.
+	timer := timerfd.New()
+	defer timer.Close()
 	for {
 		e.mu.Lock()
 		d := e.nextDeadline() - e.now()
@@ -404,12 +407,6 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.mu.Lock()
 			e.tick()
 			e.mu.Unlock()
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
 		}
 	}
 }
