@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -85,6 +86,9 @@ type Backend struct {
 	active map[netip.Addr]bool
 	hops   map[netip.Addr]Hop
 	notes  map[lvs.ServiceKey]string
+	// last is the table of the last commit: a neighbour change is checked
+	// against it before the kernel's ruleset is read back.
+	last lvs.Table
 }
 
 var (
@@ -292,6 +296,11 @@ func (b *Backend) Active() []netip.Addr {
 func (b *Backend) Refresh(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Reading the ruleset back costs more than the whole idle daemon
+	// otherwise does; most neighbour changes move no next hop.
+	if b.last != nil && maps_equal(b.resolveAll(ctx, b.last), b.hops) {
+		return nil
+	}
 	o, err := b.read(ctx)
 	if err != nil {
 		return err
@@ -338,13 +347,39 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ch:
+		case u := <-ch:
+			if !b.isDest(u.IP) {
+				continue
+			}
 		case <-t.C:
 		}
 		if err := b.Refresh(ctx); err != nil && ctx.Err() == nil {
 			b.log.WithError(err).Warn("nftables: refresh of DR next hops failed")
 		}
 	}
+}
+
+// isDest reports whether ip is a destination of the last committed table
+// (true before the first commit): other neighbours do not matter.
+func (b *Backend) isDest(ip net.IP) bool {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last == nil {
+		return true
+	}
+	for _, vs := range b.last {
+		for _, d := range vs.Dests {
+			if d.Addr == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resolveAll finds the hop of every DR destination with weight.
@@ -425,7 +460,7 @@ func (b *Backend) commit(ctx context.Context, o *observed, t lvs.Table) error {
 	if err := b.conn.Flush(); err != nil {
 		return fmt.Errorf("nftables transaction: %w", err)
 	}
-	b.hops = hops
+	b.hops, b.last = hops, t.Clone()
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package nft
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"keepalived-go/lvs"
 )
@@ -92,6 +94,27 @@ func TestKernelDR(t *testing.T) {
 		t.Errorf("after B left: %v, want all 40 on A", got)
 	}
 	reconcile(t, be, lvs.Table{}.Add(svc, both...))
+
+	// B's MAC changes: the neighbour update reaches Run, which points the
+	// forwarding chain at the new address; B keeps its share.
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- be.Run(ctx, time.Hour) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	const newMAC, newMACHex = "02:00:00:00:04:33", "0x20000000433" // nft prints the rewrite as a number
+	time.Sleep(100 * time.Millisecond) // let Run subscribe
+	b.run(t, "ip", "link", "set", "eth0", "address", newMAC)
+	a.run(t, "ip", "neigh", "replace", nodeB.String(), "lladdr", newMAC, "dev", "eth0", "nud", "reachable")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(a.run(t, "nft", "list", "chain", "netdev", DefaultTable, rsChainName(nodeB)), newMACHex) {
+		if time.Now().After(deadline) {
+			t.Fatalf("forwarding chain towards B still lacks %s after 5 s:\n%s", newMAC,
+				a.run(t, "nft", "list", "chain", "netdev", DefaultTable, rsChainName(nodeB)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got = count(t, c, url, 100)
+	within(t, "B after its MAC changed", got["B"], 50, 20)
 
 	// BACKUP again: nothing forwarded.
 	if err := be.SetActive(vipDR, false); err != nil {
