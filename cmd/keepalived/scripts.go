@@ -73,33 +73,6 @@ func (r *scriptResolver) resolve(s *config.Script) *notify.Script {
 	return &notify.Script{Argv: rep.Argv, UID: uid, GID: gid}
 }
 
-// allScripts lists every script a config would run.
-func allScripts(cfg *config.Config) []*config.Script {
-	g := &cfg.Global
-	out := []*config.Script{g.NotifyFIFO.Script, g.VRRPNotifyFIFO.Script, g.LVSNotifyFIFO.Script, g.StartupScript, g.ShutdownScript}
-	for _, s := range cfg.Scripts {
-		out = append(out, s.Script)
-	}
-	for _, in := range cfg.Instances {
-		out = append(out, in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.Notify, in.NotifyMasterRxLowerPri)
-	}
-	for _, sg := range cfg.SyncGroups {
-		out = append(out, sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify)
-	}
-	for _, vs := range cfg.VirtualServers {
-		out = append(out, vs.QuorumUp, vs.QuorumDown)
-		for _, rs := range vs.RealServers {
-			out = append(out, rs.NotifyUp, rs.NotifyDown)
-			for _, ck := range rs.Checkers {
-				if ck.Misc != nil {
-					out = append(out, ck.Misc.Path)
-				}
-			}
-		}
-	}
-	return out
-}
-
 // insecureScripts runs the daemon's script security check over a config and
 // returns keepalived's messages for the scripts a non-root user could change,
 // so that --config-test reports what the running daemon would refuse or warn
@@ -109,8 +82,8 @@ func insecureScripts(cfg *config.Config) []string {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	res := newScriptResolver(log, &cfg.Global)
-	for _, s := range allScripts(cfg) {
-		if s == nil || s.Raw == "" {
+	for s := range cfg.AllScripts() {
+		if s.Raw == "" {
 			continue
 		}
 		var got []string
