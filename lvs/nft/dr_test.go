@@ -101,8 +101,9 @@ func TestKernelDR(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- be.Run(ctx, time.Hour) }()
 	t.Cleanup(func() { cancel(); <-ran })
-	const newMAC, newMACHex = "02:00:00:00:04:33", "0x20000000433" // nft prints the rewrite as a number
-	time.Sleep(100 * time.Millisecond)                             // let Run subscribe
+	// nft prints the MAC rewrite as a number.
+	const newMAC, newMACHex = "02:00:00:00:04:33", "0x20000000433"
+	time.Sleep(100 * time.Millisecond) // let Run subscribe
 	b.run(t, "ip", "link", "set", "eth0", "address", newMAC)
 	a.run(t, "ip", "neigh", "replace", nodeB.String(), "lladdr", newMAC, "dev", "eth0", "nud", "reachable")
 	deadline := time.Now().Add(5 * time.Second)
