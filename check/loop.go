@@ -11,6 +11,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/check/internal/sock"
+	"keepalived-go/internal/rawsys"
 	"keepalived-go/internal/timerfd"
 )
 
@@ -22,7 +23,11 @@ import (
 // calls. Every other checker keeps running on a goroutine of its own.
 //
 // The epoll descriptor itself sits on Go's poller, so the loop goroutine
-// parks like any other instead of holding a thread in epoll_wait.
+// parks like any other instead of holding a thread in epoll_wait. Its
+// system calls are raw (package rawsys): none of them can sleep. For that
+// the sockets do not set keepalived's SO_LINGER of 5 s: on Linux it only
+// makes close() wait for the FIN to be acknowledged, the packets on the
+// wire are the same, and an event loop must not wait.
 type ioLoop struct {
 	epfd  int
 	ep    *os.File
@@ -133,10 +138,10 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 		}
 		p.http.Reset(t)
 		p.req, p.sent, p.timeout = ch.request(a.Step), 0, t.Timeout
-		o = sock.Options{Dst: t.Addr, Bind: t.Bind, Interface: t.BindInterface, Mark: t.FWMark, Linger: 5}
+		o = sock.Options{Dst: t.Addr, Bind: t.Bind, Interface: t.BindInterface, Mark: t.FWMark}
 	case *TCPCheck:
 		p.http, p.timeout = nil, 0
-		o = sock.Options{Dst: ch.Conn.Dst, Bind: ch.Conn.Bind, Interface: ch.Conn.BindIf, Mark: ch.Conn.FWMark, Linger: 5}
+		o = sock.Options{Dst: ch.Conn.Dst, Bind: ch.Conn.Bind, Interface: ch.Conn.BindIf, Mark: ch.Conn.FWMark}
 	}
 	fd, pending, err := sock.Start(o)
 	if err != nil {
@@ -145,7 +150,7 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 	}
 	p.fd = fd
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := rawsys.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		l.finish(p, fmt.Errorf("%w: epoll_ctl: %w", ErrSocket, err))
 		return
 	}
@@ -205,7 +210,7 @@ func (l *ioLoop) step(p *loopProbe, now time.Duration) {
 			p.state = stateWriting
 			l.arm(p, now)
 		case stateWriting:
-			n, err := unix.Write(p.fd, p.req[p.sent:])
+			n, err := rawsys.Write(p.fd, p.req[p.sent:])
 			if err == unix.EAGAIN {
 				return
 			}
@@ -229,7 +234,7 @@ func (l *ioLoop) step(p *loopProbe, now time.Duration) {
 				l.finish(p, err)
 				return
 			}
-			n, err := unix.Read(p.fd, buf)
+			n, err := rawsys.Read(p.fd, buf)
 			switch {
 			case err == unix.EAGAIN:
 				return
@@ -286,7 +291,7 @@ func (l *ioLoop) finish(p *loopProbe, err error) {
 		if p.fd < len(l.byFD) {
 			l.byFD[p.fd] = nil
 		}
-		unix.Close(p.fd)
+		rawsys.Close(p.fd)
 		p.fd = -1
 	}
 	end := time.Now()
@@ -313,7 +318,7 @@ func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
 	for {
 		n := 0
 		werr := rc.Read(func(fd uintptr) bool {
-			n, _ = unix.EpollWait(int(fd), l.events, 0)
+			n, _ = rawsys.EpollPoll(int(fd), l.events)
 			return n > 0
 		})
 		select {
@@ -330,7 +335,7 @@ func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
 			fd := int(ev.Fd)
 			if fd == l.tfd {
 				var b [8]byte
-				unix.Read(l.tfd, b[:])
+				rawsys.Read(l.tfd, b[:])
 				l.waitFor = 0
 				continue
 			}

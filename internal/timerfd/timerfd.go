@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"keepalived-go/internal/rawsys"
 )
 
 // Timer delivers a tick on C when it expires. Unlike time.Timer, a tick
@@ -58,11 +60,19 @@ func (t *Timer) tick() {
 
 func (t *Timer) wait() {
 	defer close(t.done)
+	rc, err := t.f.SyscallConn()
+	if err != nil {
+		return
+	}
 	var buf [8]byte
 	for {
-		// A non-blocking timerfd on the poller: Read parks until the
-		// expiry count becomes readable.
-		if _, err := t.f.Read(buf[:]); err != nil {
+		// The read itself is raw (see package rawsys); the poller parks
+		// this goroutine until the expiry count is readable.
+		err := rc.Read(func(fd uintptr) bool {
+			_, err := rawsys.Read(int(fd), buf[:])
+			return err != unix.EAGAIN
+		})
+		if err != nil {
 			return
 		}
 		t.tick()
@@ -84,7 +94,7 @@ func (t *Timer) Reset(d time.Duration) {
 		return
 	}
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	_ = unix.TimerfdSettime(t.fd, 0, &spec, nil)
+	_ = rawsys.TimerfdSettime(t.fd, 0, &spec)
 }
 
 // Stop disarms the timer.
@@ -98,7 +108,7 @@ func (t *Timer) Stop() {
 	if t.fd < 0 {
 		return
 	}
-	_ = unix.TimerfdSettime(t.fd, 0, &unix.ItimerSpec{}, nil)
+	_ = rawsys.TimerfdSettime(t.fd, 0, &unix.ItimerSpec{})
 }
 
 // Close releases the timer; C gets no more ticks.
@@ -122,5 +132,5 @@ func Arm(fd int, d time.Duration) error {
 	if d < 0 {
 		d = 1
 	}
-	return unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}, nil)
+	return rawsys.TimerfdSettime(fd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))})
 }

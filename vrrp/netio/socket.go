@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"keepalived-go/internal/rawsys"
 	"keepalived-go/vrrp/packet"
 )
 
@@ -158,19 +159,27 @@ func (c *Conn) Send(b []byte, src, dst netip.Addr) error {
 		return err
 	}
 	var serr error
+	// Raw sends (package rawsys): the socket is non-blocking, and an
+	// advert a second should not also wake the runtime's monitor thread.
+	var sa rawsys.Sockaddr
+	var oob []byte
+	if c.v6 {
+		zone := uint32(0)
+		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
+			zone = uint32(c.ifindex)
+		}
+		sa = rawsys.SockaddrOf(netip.AddrPortFrom(dst, 0), zone)
+		if src.IsValid() {
+			oob = pktinfo(src, c.ifindex)
+		}
+	} else {
+		sa = rawsys.SockaddrOf(netip.AddrPortFrom(dst, 0), 0)
+	}
 	err = rc.Write(func(fd uintptr) bool {
 		if c.v6 {
-			sa := &unix.SockaddrInet6{Addr: dst.As16()}
-			if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
-				sa.ZoneId = uint32(c.ifindex)
-			}
-			var oob []byte
-			if src.IsValid() {
-				oob = pktinfo(src, c.ifindex)
-			}
-			serr = unix.Sendmsg(int(fd), b, oob, sa, 0)
+			serr = rawsys.Sendmsg(int(fd), b, oob, &sa, 0)
 		} else {
-			serr = unix.Sendto(int(fd), b, 0, &unix.SockaddrInet4{Addr: dst.As4()})
+			serr = rawsys.Sendto(int(fd), b, 0, &sa)
 		}
 		return serr != unix.EAGAIN
 	})
@@ -200,10 +209,10 @@ func (c *Conn) read(rx chan<- Packet) {
 	oob := make([]byte, 256)
 	for {
 		var n, oobn int
-		var from unix.Sockaddr
+		var from netip.Addr
 		var rerr error
 		err := rc.Read(func(fd uintptr) bool {
-			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+			n, oobn, from, rerr = rawsys.Recvmsg(int(fd), buf, oob, 0)
 			return rerr != unix.EAGAIN
 		})
 		if err != nil {
@@ -222,8 +231,8 @@ func (c *Conn) read(rx chan<- Packet) {
 		}
 		p := Packet{Iface: c.iface, IPv6: c.v6, Data: append([]byte(nil), buf[:n]...), HopLimit: -1}
 		if c.v6 {
-			if sa, ok := from.(*unix.SockaddrInet6); ok {
-				p.Src = netip.AddrFrom16(sa.Addr)
+			if from.Is6() {
+				p.Src = from
 			}
 			parseCmsgs6(oob[:oobn], &p)
 		}

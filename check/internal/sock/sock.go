@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"keepalived-go/internal/rawsys"
 )
 
 // Options are keepalived's per-checker socket settings.
@@ -133,11 +135,12 @@ func Start(o Options) (fd int, pending bool, err error) {
 	if dst.Addr().Is6() {
 		family = unix.AF_INET6
 	}
-	raddr, err := sockaddr(dst)
+	zone, err := zoneID(dst.Addr())
 	if err != nil {
 		return -1, false, os.NewSyscallError("connect", err)
 	}
-	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	raddr := rawsys.SockaddrOf(dst, zone)
+	fd, err = rawsys.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, false, os.NewSyscallError("socket", err)
 	}
@@ -145,7 +148,7 @@ func Start(o Options) (fd int, pending bool, err error) {
 		unix.Close(fd)
 		return -1, false, err
 	}
-	err = unix.Connect(fd, raddr)
+	err = rawsys.Connect(fd, &raddr)
 	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		unix.Close(fd)
 		return -1, false, os.NewSyscallError("connect", err)
@@ -156,10 +159,10 @@ func Start(o Options) (fd int, pending bool, err error) {
 // Status reports whether a pending connect has finished, and its error.
 // It looks at the socket itself, so a spurious wakeup reads as not done.
 func Status(fd int) (done bool, err error) {
-	if _, err := unix.Getpeername(fd); err == nil {
+	if rawsys.Connected(fd) {
 		return true, nil
 	}
-	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	v, err := rawsys.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err != nil {
 		return true, os.NewSyscallError("getsockopt", err)
 	}
@@ -177,7 +180,7 @@ func setup(fd, family int, o Options) error {
 		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: int32(o.Linger)})
 	}
 	if o.Mark != 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(o.Mark)); err != nil {
+		if err := rawsys.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(o.Mark)); err != nil {
 			return os.NewSyscallError("setsockopt SO_MARK", err)
 		}
 	}
@@ -211,17 +214,25 @@ func sockaddr(ap netip.AddrPort) (unix.Sockaddr, error) {
 	if a.Is4() {
 		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
 	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
-	if z := a.Zone(); z != "" {
-		if n, err := strconv.Atoi(z); err == nil {
-			sa.ZoneId = uint32(n)
-		} else {
-			ifi, err := net.InterfaceByName(z)
-			if err != nil {
-				return nil, err
-			}
-			sa.ZoneId = uint32(ifi.Index)
-		}
+	zone, err := zoneID(a)
+	if err != nil {
+		return nil, err
 	}
-	return sa, nil
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16(), ZoneId: zone}, nil
+}
+
+// zoneID is the scope id of an IPv6 address's zone (a name or a number).
+func zoneID(a netip.Addr) (uint32, error) {
+	z := a.Zone()
+	if z == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(z); err == nil {
+		return uint32(n), nil
+	}
+	ifi, err := net.InterfaceByName(z)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(ifi.Index), nil
 }
