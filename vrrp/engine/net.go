@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/vishvananda/netlink"
+
 	"keepalived-go/vrrp/netio"
 )
 
@@ -41,6 +43,20 @@ type Linux struct {
 	mu    sync.Mutex
 	garp  map[string]*netio.Gratuitous
 	vmacs map[string]*netio.VMAC
+	// nlh stays open: a takeover adds its VIPs without setting up
+	// netlink sockets first.
+	nlh *netlink.Handle
+}
+
+func (l *Linux) handle() *netlink.Handle {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.nlh == nil {
+		if h, err := netlink.NewHandle(); err == nil {
+			l.nlh = h
+		}
+	}
+	return l.nlh
 }
 
 func (l *Linux) EnsureVMAC(base, name string, vrid uint8) error {
@@ -74,8 +90,8 @@ var _ Net = (*Linux)(nil)
 func (l *Linux) Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error) {
 	return netio.Listen(iface, v6, proto, rx)
 }
-func (l *Linux) AddAddr(a netio.Addr) error         { return netio.AddAddr(a) }
-func (l *Linux) DelAddr(a netio.Addr) error         { return netio.DelAddr(a) }
+func (l *Linux) AddAddr(a netio.Addr) error         { return netio.AddAddrVia(l.handle(), a) }
+func (l *Linux) DelAddr(a netio.Addr) error         { return netio.DelAddrVia(l.handle(), a) }
 func (l *Linux) HasAddr(a netio.Addr) (bool, error) { return netio.HasAddr(a) }
 func (l *Linux) LinkUp(iface string) (bool, error)  { return netio.LinkUp(iface) }
 func (l *Linux) PrimaryAddr(iface string, v6 bool) (netip.Addr, error) {
@@ -115,6 +131,10 @@ func (l *Linux) Close() error {
 	for k, g := range l.garp {
 		g.Close()
 		delete(l.garp, k)
+	}
+	if l.nlh != nil {
+		l.nlh.Close()
+		l.nlh = nil
 	}
 	return nil
 }

@@ -33,8 +33,8 @@ var scopes = map[string]netlink.Scope{
 	"host": netlink.SCOPE_HOST, "nowhere": netlink.SCOPE_NOWHERE,
 }
 
-func (a Addr) nl() (netlink.Link, *netlink.Addr, error) {
-	link, err := netlink.LinkByName(a.Dev)
+func (a Addr) nl(h *netlink.Handle) (netlink.Link, *netlink.Addr, error) {
+	link, err := h.LinkByName(a.Dev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("netio: %s: %w", a.Dev, err)
 	}
@@ -86,27 +86,45 @@ func (a Addr) nl() (netlink.Link, *netlink.Addr, error) {
 
 // AddAddr installs a; an address already present is not an error (a
 // reload or a restart after a crash finds it there).
-func AddAddr(a Addr) error {
-	link, na, err := a.nl()
+func AddAddr(a Addr) error { return AddAddrVia(nil, a) }
+
+// AddAddrVia is AddAddr over h, a handle the caller keeps open, so a
+// takeover does not open two netlink sockets per address; nil means a
+// socket per request.
+func AddAddrVia(h *netlink.Handle, a Addr) error {
+	h = handleOr(h)
+	link, na, err := a.nl(h)
 	if err != nil {
 		return err
 	}
-	if err := netlink.AddrAdd(link, na); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := h.AddrAdd(link, na); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("netio: add %v: %w", a, err)
 	}
 	return nil
 }
 
 // DelAddr removes a; an address already gone is not an error.
-func DelAddr(a Addr) error {
-	link, na, err := a.nl()
+func DelAddr(a Addr) error { return DelAddrVia(nil, a) }
+
+// DelAddrVia is DelAddr over h (see AddAddrVia).
+func DelAddrVia(h *netlink.Handle, a Addr) error {
+	h = handleOr(h)
+	link, na, err := a.nl(h)
 	if err != nil {
 		return err
 	}
-	if err := netlink.AddrDel(link, na); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+	if err := h.AddrDel(link, na); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("netio: del %v: %w", a, err)
 	}
 	return nil
+}
+
+// handleOr returns h, or netlink's zero handle (a socket per request).
+func handleOr(h *netlink.Handle) *netlink.Handle {
+	if h == nil {
+		return &netlink.Handle{}
+	}
+	return h
 }
 
 // HasAddr reports whether a.Prefix's address is configured on a.Dev.
