@@ -114,7 +114,9 @@ func TestDatagramsBothFamilies(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			t.Skipf("%s: %v", addr, err)
+			// Only where the family is missing (a kernel without IPv6).
+			t.Logf("%s not available, family not tested: %v", addr, err)
+			continue
 		}
 		dst := netip.MustParseAddrPort(pc.LocalAddr().String())
 		fam := unix.AF_INET
