@@ -82,33 +82,26 @@ func (t *Timer) wait() {
 // Reset arms the timer to expire d from now; d <= 0 expires at once.
 func (t *Timer) Reset(d time.Duration) {
 	if d <= 0 {
-		d = 1 // timerfd reads a zero value as "disarm"
+		d = -1
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.std != nil {
-		t.std.Reset(d)
-		return
-	}
-	if t.fd < 0 {
-		return
-	}
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	_ = rawsys.TimerfdSettime(t.fd, 0, &spec)
+	t.set(d)
 }
 
 // Stop disarms the timer.
-func (t *Timer) Stop() {
+func (t *Timer) Stop() { t.set(0) }
+
+// set is Arm on t's timerfd, or the fallback's equivalent.
+func (t *Timer) set(d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.std != nil {
+	switch {
+	case t.std != nil && d == 0:
 		t.std.Stop()
-		return
+	case t.std != nil:
+		t.std.Reset(max(d, 0))
+	case t.fd >= 0:
+		_ = Arm(t.fd, d)
 	}
-	if t.fd < 0 {
-		return
-	}
-	_ = rawsys.TimerfdSettime(t.fd, 0, &unix.ItimerSpec{})
 }
 
 // Close releases the timer; C gets no more ticks.
