@@ -19,13 +19,15 @@ import (
 	"keepalived-go/internal/rawsys"
 )
 
-// Timer delivers a tick on C when it expires. Unlike time.Timer, a tick
-// of an earlier arming may still arrive after Reset or Stop: callers
-// re-check the time when a tick comes, as an event loop does anyway.
+// Timer delivers a tick on C when it expires, or calls its function
+// (NewFunc). Unlike time.Timer, a tick of an earlier arming may still
+// arrive after Reset or Stop: callers re-check the time when a tick comes,
+// as an event loop does anyway.
 type Timer struct {
 	C <-chan struct{}
 
 	c    chan struct{}
+	fn   func()
 	mu   sync.Mutex
 	fd   int
 	f    *os.File
@@ -37,7 +39,19 @@ type Timer struct {
 // back to a time.Timer, so callers need no second path.
 func New() *Timer {
 	c := make(chan struct{}, 1)
-	t := &Timer{C: c, c: c, fd: -1, done: make(chan struct{})}
+	return start(&Timer{C: c, c: c})
+}
+
+// NewFunc returns a disarmed timer that calls fn at each expiry from the
+// timer's own goroutine; C is nil. Where fn is all the tick's receiver
+// would do, this saves waking a second goroutine per expiry. fn may call
+// Reset; it must not call Close, which waits for fn to return.
+func NewFunc(fn func()) *Timer {
+	return start(&Timer{fn: fn})
+}
+
+func start(t *Timer) *Timer {
+	t.fd, t.done = -1, make(chan struct{})
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		t.std = time.AfterFunc(time.Hour, t.tick)
@@ -52,6 +66,15 @@ func New() *Timer {
 }
 
 func (t *Timer) tick() {
+	if t.fn != nil {
+		// The expiry comes through the kernel, which the race detector
+		// does not see: taking mu orders what preceded the Reset before
+		// fn, as it is in fact.
+		t.mu.Lock()
+		t.mu.Unlock()
+		t.fn()
+		return
+	}
 	select {
 	case t.c <- struct{}{}:
 	default:
@@ -65,18 +88,26 @@ func (t *Timer) wait() {
 		return
 	}
 	var buf [8]byte
-	for {
-		// The read itself is raw (see package rawsys); the poller parks
-		// this goroutine until the expiry count is readable.
-		err := rc.Read(func(fd uintptr) bool {
+	// One Read for the timer's life: after a tick the callback waits for
+	// the poller's next readiness edge rather than reading again only to
+	// find the count empty. Each expiry after a read brings an edge, and
+	// within one Read none is lost between callbacks.
+	rc.Read(func(fd uintptr) bool {
+		for {
+			// Raw (package rawsys): no monitor-thread wakeup per read.
 			_, err := rawsys.Read(int(fd), buf[:])
-			return err != unix.EAGAIN
-		})
-		if err != nil {
-			return
+			switch err {
+			case nil:
+				t.tick()
+				return false
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			return true // closed
 		}
-		t.tick()
-	}
+	})
 }
 
 // Reset arms the timer to expire d from now; d <= 0 expires at once.

@@ -51,3 +51,37 @@ func TestCloseEndsTicks(t *testing.T) {
 	tm.Close()
 	tm.Reset(time.Millisecond) // no-op after Close, must not panic
 }
+
+func TestNewFuncCallsAndRearmsFromCallback(t *testing.T) {
+	calls := make(chan time.Time, 8)
+	var tm *Timer
+	n := 0
+	tm = NewFunc(func() {
+		n++ // only the timer's goroutine touches n
+		calls <- time.Now()
+		if n < 3 {
+			tm.Reset(5 * time.Millisecond)
+		}
+	})
+	start := time.Now()
+	tm.Reset(5 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		select {
+		case <-calls:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("call %d did not come", i+1)
+		}
+	}
+	if el := time.Since(start); el < 15*time.Millisecond {
+		t.Fatalf("three 5 ms expiries took %v", el)
+	}
+	select {
+	case <-calls:
+		t.Fatal("called again without being re-armed")
+	case <-time.After(50 * time.Millisecond):
+	}
+	tm.Close()
+	if tm.C != nil {
+		t.Fatal("a func timer has a channel")
+	}
+}
