@@ -139,6 +139,7 @@ type Engine struct {
 	running  bool
 	stopping bool
 	done     chan struct{} // closed when Run returns
+	timer    *timerfd.Timer
 
 	rx      chan netio.Packet
 	linkCh  chan netio.LinkEvent
@@ -372,14 +373,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	// A timerfd, not a time.Timer: adverts fire on time to the
-	// microsecond and an idle node wakes one thread per advert.
-	timer := timerfd.New()
+	// microsecond. The tick runs on the timer's own goroutine, so an
+	// idle MASTER wakes one goroutine per advert, not two.
+	timer := timerfd.NewFunc(e.onTimer)
 	defer timer.Close()
+	e.mu.Lock()
+	e.timer = timer
+	e.rearm()
+	e.mu.Unlock()
 	for {
-		e.mu.Lock()
-		d := e.nextDeadline() - e.now()
-		e.mu.Unlock()
-		timer.Reset(max(d, 0))
 		select {
 		case <-ctx.Done():
 			e.mu.Lock()
@@ -389,25 +391,43 @@ func (e *Engine) Run(ctx context.Context) error {
 		case p := <-e.rx:
 			e.mu.Lock()
 			e.receive(p)
+			e.rearm()
 			e.mu.Unlock()
 		case le := <-e.linkCh:
 			e.mu.Lock()
 			e.linkEvent(le)
+			e.rearm()
 			e.mu.Unlock()
 		case r := <-e.results:
 			e.mu.Lock()
 			e.scriptDone(r)
+			e.rearm()
 			e.mu.Unlock()
 		case r := <-e.reload:
 			e.mu.Lock()
 			err := e.applyReload(r.cfg)
+			e.rearm()
 			e.mu.Unlock()
 			r.done <- err
-		case <-timer.C:
-			e.mu.Lock()
-			e.tick()
-			e.mu.Unlock()
 		}
+	}
+}
+
+// onTimer is the timer's expiry: whatever is due runs.
+func (e *Engine) onTimer() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return
+	}
+	e.tick()
+	e.rearm()
+}
+
+// rearm points the timer at the next deadline. Callers hold e.mu.
+func (e *Engine) rearm() {
+	if e.timer != nil && !e.stopping {
+		e.timer.Reset(max(e.nextDeadline()-e.now(), 0))
 	}
 }
 
