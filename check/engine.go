@@ -306,60 +306,46 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Warnf("checkers: no event loop (%v); every probe runs on a goroutine", err)
 		loop = nil
 	}
-	var loopReady <-chan struct{}
-	stopLoop := make(chan struct{})
-	var loopDone []probeResult
-	if loop != nil {
-		loopReady = loop.ready
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loop.run(stopLoop, e.opts.OnCheck)
-		}()
-	}
-	// A timerfd: see package timerfd for why not time.Timer.
-	timer := timerfd.New()
-	defer timer.Close()
 	limit := e.opts.MaxInFlight
 	if limit <= 0 {
 		limit = DefaultMaxInFlight
 	}
-	inFlight := 0
-	var pending []Attempt
+	d := &dispatcher{e: e, ctx: ctx, loop: loop, results: results, wg: &wg, limit: limit}
+	stopLoop := make(chan struct{})
+	if loop != nil {
+		// The schedule rides on the loop's timer, and the loop hands
+		// finished attempts over itself: see ioLoop.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop.run(stopLoop, e.opts.OnCheck, func(done []probeResult, _ bool) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				if d.stopped {
+					return
+				}
+				d.finished(done...)
+				d.dispatch()
+			})
+		}()
+	} else {
+		// A timerfd: see package timerfd for why not time.Timer.
+		d.timer = timerfd.New()
+		defer d.timer.Close()
+	}
+	var timerC <-chan struct{}
+	if d.timer != nil {
+		timerC = d.timer.C
+	}
+	e.mu.Lock()
+	d.dispatch()
+	e.mu.Unlock()
 	for {
-		e.mu.Lock()
-		now := time.Now()
-		pending = e.sch.Due(now, pending)
-		n := 0
-		for _, a := range pending {
-			if inFlight >= limit {
-				break
-			}
-			n++
-			c := e.checks[a.ID]
-			if c == nil {
-				continue
-			}
-			inFlight++
-			if loop != nil && loopable(c, a.Step) {
-				loop.start(c, a)
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				e.probe(ctx, c, a, results)
-			}()
-		}
-		pending = append(pending[:0], pending[n:]...)
-		wait := time.Hour
-		if next, ok := e.sch.NextDue(); ok {
-			wait = max(next.Sub(now), 0)
-		}
-		e.mu.Unlock()
-		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			e.mu.Lock()
+			d.stopped = true
+			e.mu.Unlock()
 			if loop != nil {
 				close(stopLoop)
 				loop.close()
@@ -369,30 +355,90 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case r := <-results:
 			e.mu.Lock()
-			inFlight--
-			e.handle(r)
-			// Drain what else is ready without re-arming the timer.
+			d.finished(r)
+			// Drain what else is ready before scheduling again.
 			for more := true; more; {
 				select {
 				case r := <-results:
-					inFlight--
-					e.handle(r)
+					d.finished(r)
 				default:
 					more = false
 				}
 			}
+			d.dispatch()
 			e.mu.Unlock()
-		case <-loopReady:
-			loopDone = loop.take(loopDone[:0])
+		case <-timerC:
 			e.mu.Lock()
-			for _, r := range loopDone {
-				inFlight--
-				e.handle(r)
-			}
+			d.dispatch()
 			e.mu.Unlock()
-		case <-timer.C:
 		case <-e.wake:
+			e.mu.Lock()
+			d.dispatch()
+			e.mu.Unlock()
 		}
+	}
+}
+
+// dispatcher starts due attempts within the in-flight limit, on the
+// event loop where they can run there, on a goroutine each otherwise.
+// Its fields and methods are guarded by e.mu.
+type dispatcher struct {
+	e        *Engine
+	ctx      context.Context
+	loop     *ioLoop // nil: every attempt on a goroutine
+	timer    *timerfd.Timer
+	results  chan probeResult
+	wg       *sync.WaitGroup
+	limit    int
+	inFlight int
+	pending  []Attempt
+	stopped  bool
+}
+
+// dispatch starts what is due and sets the wakeup for what is next.
+func (d *dispatcher) dispatch() {
+	e := d.e
+	now := time.Now()
+	d.pending = e.sch.Due(now, d.pending)
+	n := 0
+	for _, a := range d.pending {
+		if d.inFlight >= d.limit {
+			break
+		}
+		n++
+		c := e.checks[a.ID]
+		if c == nil {
+			continue
+		}
+		d.inFlight++
+		if d.loop != nil && loopable(c, a.Step) {
+			d.loop.start(c, a)
+			continue
+		}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			e.probe(d.ctx, c, a, d.results)
+		}()
+	}
+	d.pending = append(d.pending[:0], d.pending[n:]...)
+	next, ok := e.sch.NextDue()
+	switch {
+	case d.loop != nil && ok:
+		d.loop.setDue(next)
+	case d.loop != nil:
+		d.loop.setDue(time.Time{})
+	case ok:
+		d.timer.Reset(max(next.Sub(now), 0))
+	default:
+		d.timer.Stop()
+	}
+}
+
+func (d *dispatcher) finished(rs ...probeResult) {
+	for _, r := range rs {
+		d.inFlight--
+		d.e.handle(r)
 	}
 }
 

@@ -24,7 +24,10 @@ import (
 //
 // The epoll descriptor itself sits on Go's poller, so the loop goroutine
 // parks like any other instead of holding a thread in epoll_wait. Its
-// system calls are raw (package rawsys): none of them can sleep. For that
+// system calls are raw (package rawsys): none of them can sleep. The
+// engine's schedule rides on the loop's timer (setDue), and finished
+// attempts go to the engine from the loop goroutine (run's onWake), so a
+// check that completes at once costs one goroutine wakeup, not four. For that
 // the sockets do not set keepalived's SO_LINGER of 5 s: on Linux it only
 // makes close() wait for the FIN to be acknowledged, the packets on the
 // wire are the same, and an event loop must not wait.
@@ -39,14 +42,16 @@ type ioLoop struct {
 	mu      sync.Mutex
 	byFD    []*loopProbe
 	timers  probeHeap
+	due     time.Duration // when the engine wants onWake; 0: not
 	waitFor time.Duration // deadline armed on tfd; 0: none
 	free    []*loopProbe
 	results []probeResult
 	stats   []CheckStat
 	closed  bool
+	// busy: the loop goroutine is between its wakeup and its re-arming,
+	// which then covers every change made meanwhile.
+	busy bool
 
-	// ready is signalled when results are waiting.
-	ready  chan struct{}
 	events []unix.EpollEvent
 }
 
@@ -102,7 +107,6 @@ func newIOLoop() (*ioLoop, error) {
 		epfd:   epfd,
 		ep:     os.NewFile(uintptr(epfd), "check-epoll"),
 		epoch:  time.Now(),
-		ready:  make(chan struct{}, 1),
 		events: make([]unix.EpollEvent, 256),
 	}, nil
 }
@@ -120,10 +124,16 @@ func loopable(c *ckRun, step int) bool {
 
 func (l *ioLoop) now() time.Duration { return time.Since(l.epoch) }
 
-// start begins attempt a of c; its result arrives through take.
+// start begins attempt a of c; its result arrives through run's onWake.
 func (l *ioLoop) start(c *ckRun, a Attempt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	// A result that is there at once (a refused connect) still needs
+	// the loop to wake and hand it over.
+	defer l.rearm()
 	p := l.get()
 	p.c = c
 	p.start = time.Now()
@@ -163,6 +173,17 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 	if !pending {
 		l.step(p, now)
 	}
+}
+
+// setDue asks for an onWake call with due set at t (the zero Time: none).
+func (l *ioLoop) setDue(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.due = 0
+	if !t.IsZero() {
+		l.due = max(t.Sub(l.epoch), 1)
+	}
+	l.rearm()
 }
 
 func (l *ioLoop) get() *loopProbe {
@@ -302,19 +323,19 @@ func (l *ioLoop) finish(p *loopProbe, err error) {
 		heap.Remove(&l.timers, p.index)
 	}
 	l.free = append(l.free, p)
-	select {
-	case l.ready <- struct{}{}:
-	default:
-	}
 }
 
-// run waits for socket events and deadlines until stop is closed.
-func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
+// run waits for socket events and deadlines until stop is closed. After
+// each wakeup it calls onWake, without holding l.mu, with the attempts
+// finished since the last call and whether the time set by setDue has
+// come; onWake may start attempts and set the next due time.
+func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat), onWake func(done []probeResult, due bool)) {
 	rc, err := l.ep.SyscallConn()
 	if err != nil {
 		return
 	}
 	var stats []CheckStat
+	var done []probeResult
 	for {
 		n := 0
 		werr := rc.Read(func(fd uintptr) bool {
@@ -330,6 +351,7 @@ func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
 			return
 		}
 		l.mu.Lock()
+		l.busy = true
 		now := l.now()
 		for _, ev := range l.events[:max(n, 0)] {
 			fd := int(ev.Fd)
@@ -344,14 +366,26 @@ func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat)) {
 			}
 		}
 		l.expire(now)
-		l.rearm()
+		due := l.due != 0 && l.due <= now
+		if due {
+			l.due = 0
+		}
 		stats, l.stats = l.stats, stats[:0]
+		done, l.results = l.results, done[:0]
 		l.mu.Unlock()
 		if onCheck != nil {
 			for _, s := range stats {
 				onCheck(s)
 			}
 		}
+		if onWake != nil && (due || len(done) > 0) {
+			onWake(done, due)
+		}
+		clear(done)
+		l.mu.Lock()
+		l.busy = false
+		l.rearm()
+		l.mu.Unlock()
 	}
 }
 
@@ -368,12 +402,21 @@ func (l *ioLoop) expire(now time.Duration) {
 	}
 }
 
-// rearm points tfd at the earliest probe deadline, which wakes the loop
-// when nothing else does.
+// rearm points tfd at the earliest probe deadline or due time, which
+// wakes the loop when nothing else does; at once when results wait.
 func (l *ioLoop) rearm() {
+	if l.busy || l.closed {
+		return
+	}
 	var want time.Duration
 	if len(l.timers) > 0 {
 		want = max(l.timers[0].at, 1)
+	}
+	if l.due != 0 && (want == 0 || l.due < want) {
+		want = l.due
+	}
+	if len(l.results) > 0 {
+		want = 1
 	}
 	if want == l.waitFor {
 		return
@@ -387,16 +430,6 @@ func (l *ioLoop) rearm() {
 		}
 	}
 	timerfd.Arm(l.tfd, d)
-}
-
-// take hands over the results finished since the last call.
-func (l *ioLoop) take(dst []probeResult) []probeResult {
-	l.mu.Lock()
-	dst = append(dst, l.results...)
-	clear(l.results)
-	l.results = l.results[:0]
-	l.mu.Unlock()
-	return dst
 }
 
 // close ends every probe without a result and releases the epoll set.

@@ -66,15 +66,19 @@ func runOnLoop(t *testing.T, c *ckRun) error {
 	}
 	stop := make(chan struct{})
 	exited := make(chan struct{})
-	go func() { l.run(stop, nil); close(exited) }()
+	got := make(chan []probeResult, 1)
+	go func() {
+		l.run(stop, nil, func(done []probeResult, _ bool) { got <- append([]probeResult(nil), done...) })
+		close(exited)
+	}()
 	defer func() { close(stop); l.close(); <-exited }()
 	l.start(c, Attempt{ID: c.id})
+	var res []probeResult
 	select {
-	case <-l.ready:
+	case res = <-got:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no result within 5 s")
 	}
-	res := l.take(nil)
 	if len(res) != 1 || res[0].id != c.id {
 		t.Fatalf("results %+v", res)
 	}
@@ -210,5 +214,48 @@ func TestLoopableKinds(t *testing.T) {
 	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: &config.Script{Raw: "/bin/true", Command: "/bin/true"}}}
 	if c, err := NewChecker(ck, Env{}); err == nil && loopable(&ckRun{checker: c}, 0) {
 		t.Error("MISC_CHECK on the loop")
+	}
+}
+
+// The engine's schedule rides on the loop's timer: setDue brings one
+// onWake with due set, not before the time asked for, and none after.
+func TestLoopSetDueWakes(t *testing.T) {
+	l, err := newIOLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	exited := make(chan struct{})
+	wakes := make(chan time.Time, 4)
+	go func() {
+		l.run(stop, nil, func(done []probeResult, due bool) {
+			if due && len(done) == 0 {
+				wakes <- time.Now()
+			}
+		})
+		close(exited)
+	}()
+	defer func() { close(stop); l.close(); <-exited }()
+	at := time.Now().Add(20 * time.Millisecond)
+	l.setDue(at)
+	select {
+	case w := <-wakes:
+		if w.Before(at) {
+			t.Fatalf("woke %v before the due time", at.Sub(w))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wakeup for the due time")
+	}
+	select {
+	case <-wakes:
+		t.Fatal("a second wakeup without a new due time")
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.setDue(time.Now().Add(10 * time.Millisecond))
+	l.setDue(time.Time{}) // cancelled
+	select {
+	case <-wakes:
+		t.Fatal("woke for a cancelled due time")
+	case <-time.After(50 * time.Millisecond):
 	}
 }
