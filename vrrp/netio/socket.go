@@ -37,14 +37,21 @@ type Packet struct {
 // ErrClosed is returned by Send on a closed Conn.
 var ErrClosed = errors.New("netio: connection closed")
 
-// Conn is a raw VRRP socket bound to one interface and one address family.
+// Conn is a raw VRRP socket pair bound to one interface and one address
+// family. As in keepalived, one socket receives and another sends: the
+// receiving one sits on Go's poller, the sending one does not and takes
+// in nothing. A single socket on the poller reported each advert's
+// departure as an EPOLLOUT edge, which woke the idle daemon a second
+// time for some adverts; and a sending socket that received would get a
+// copy of every advert on the link.
 type Conn struct {
 	iface   string
 	ifindex int
 	v6      bool
 	proto   int
-	f       *os.File
+	f       *os.File // receives
 	mu      sync.Mutex
+	sendFD  int // guarded by mu: Close may run beside Send
 	closed  bool
 	ipID    uint16
 	wg      sync.WaitGroup
@@ -64,46 +71,90 @@ func Listen(iface string, v6 bool, proto int, rx chan<- Packet) (*Conn, error) {
 	if v6 {
 		fam = unix.AF_INET6
 	}
-	fd, err := unix.Socket(fam, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
-	if err != nil {
-		return nil, fmt.Errorf("netio: raw socket: %w", err)
-	}
 	c := &Conn{iface: iface, ifindex: ifi.Index, v6: v6, proto: proto, joined: map[netip.Addr]bool{}, done: make(chan struct{})}
-	set := func(level, opt, v int) error {
-		if err := unix.SetsockoptInt(fd, level, opt, v); err != nil {
-			return fmt.Errorf("netio: setsockopt %d/%d on %s: %w", level, opt, iface, err)
-		}
-		return nil
-	}
-	err = unix.BindToDevice(fd, iface)
-	if err == nil && !v6 {
-		err = errors.Join(set(unix.IPPROTO_IP, unix.IP_HDRINCL, 1),
-			set(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0),
-			set(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0),
-			set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, packet.TTL))
-		if err == nil {
-			err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)})
-		}
-	}
-	if err == nil && v6 {
-		// The checksum is ours (packet.Advert.Marshal) and so is its
-		// check (packet.Check), so bad checksums are counted, not
-		// silently dropped by the kernel.
-		err = errors.Join(set(unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1),
-			set(unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1),
-			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, packet.TTL),
-			set(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, packet.TTL),
-			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0),
-			set(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index))
-	}
+	rfd, err := openReceiver(fam, proto, ifi)
 	if err != nil {
-		unix.Close(fd)
 		return nil, err
 	}
-	c.f = os.NewFile(uintptr(fd), "vrrp-"+iface)
+	if c.sendFD, err = openSender(fam, proto, ifi); err != nil {
+		unix.Close(rfd)
+		return nil, err
+	}
+	c.f = os.NewFile(uintptr(rfd), "vrrp-"+iface)
 	c.wg.Add(1)
 	go c.read(rx)
 	return c, nil
+}
+
+// rawSocket opens a non-blocking raw socket for proto bound to ifi and
+// applies opts, each {level, option, value}.
+func rawSocket(fam, proto int, ifi *net.Interface, opts ...[3]int) (int, error) {
+	fd, err := unix.Socket(fam, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return -1, fmt.Errorf("netio: raw socket: %w", err)
+	}
+	err = unix.BindToDevice(fd, ifi.Name)
+	for _, o := range opts {
+		if err != nil {
+			break
+		}
+		if err = unix.SetsockoptInt(fd, o[0], o[1], o[2]); err != nil {
+			err = fmt.Errorf("setsockopt %d/%d: %w", o[0], o[1], err)
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("netio: raw socket on %s: %w", ifi.Name, err)
+	}
+	return fd, nil
+}
+
+func openReceiver(fam, proto int, ifi *net.Interface) (int, error) {
+	if fam == unix.AF_INET {
+		// Only the groups joined on this socket, not every group of
+		// the host.
+		return rawSocket(fam, proto, ifi, [3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0})
+	}
+	// The checksum is ours to check (packet.Check), so bad checksums
+	// are counted, not silently dropped by the kernel.
+	return rawSocket(fam, proto, ifi,
+		[3]int{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1},
+		[3]int{unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1})
+}
+
+func openSender(fam, proto int, ifi *net.Interface) (int, error) {
+	var fd int
+	var err error
+	if fam == unix.AF_INET {
+		fd, err = rawSocket(fam, proto, ifi,
+			[3]int{unix.IPPROTO_IP, unix.IP_HDRINCL, 1},
+			[3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0},
+			[3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+			[3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, packet.TTL},
+			[3]int{unix.SOL_SOCKET, unix.SO_RCVBUF, 0})
+		if err == nil {
+			err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)})
+		}
+	} else {
+		// The checksum is ours too (packet.Advert.Marshal).
+		fd, err = rawSocket(fam, proto, ifi,
+			[3]int{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, packet.TTL},
+			[3]int{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, packet.TTL},
+			[3]int{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0},
+			[3]int{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index},
+			[3]int{unix.SOL_SOCKET, unix.SO_RCVBUF, 0})
+	}
+	if err == nil {
+		// A raw socket gets a copy of every datagram of its protocol:
+		// this one keeps none (a filter that accepts 0 bytes).
+		err = unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
+			Len: 1, Filter: &[]unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}[0]})
+		if err != nil {
+			unix.Close(fd)
+			err = fmt.Errorf("netio: drop filter on the send socket of %s: %w", ifi.Name, err)
+		}
+	}
+	return fd, err
 }
 
 // Interface is the interface the socket is bound to.
@@ -148,19 +199,10 @@ func (c *Conn) NextID() uint16 {
 // Send writes one datagram to dst. For IPv4 b is the whole datagram (IP
 // header included); for IPv6 it is the VRRP message, sent from src.
 func (c *Conn) Send(b []byte, src, dst netip.Addr) error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	rc, err := c.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	// Raw sends (package rawsys): the socket is non-blocking, and an
-	// advert a second should not also wake the runtime's monitor thread.
+	// Raw sends (package rawsys): the socket is non-blocking and off the
+	// poller. An advert a second should not also wake the runtime's
+	// monitor thread, and a full send buffer fails the advert, as in
+	// keepalived, rather than stalling the engine.
 	var sa rawsys.Sockaddr
 	var oob []byte
 	if c.v6 {
@@ -175,15 +217,23 @@ func (c *Conn) Send(b []byte, src, dst netip.Addr) error {
 	} else {
 		sa = rawsys.SockaddrOf(netip.AddrPortFrom(dst, 0), 0)
 	}
-	err = rc.Write(func(fd uintptr) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	var err error
+	for {
 		if c.v6 {
-			serr = rawsys.Sendmsg(int(fd), b, oob, &sa, 0)
+			err = rawsys.Sendmsg(c.sendFD, b, oob, &sa, 0)
 		} else {
-			serr = rawsys.Sendto(int(fd), b, 0, &sa)
+			err = rawsys.Sendto(c.sendFD, b, 0, &sa)
 		}
-		return serr != unix.EAGAIN
-	})
-	if err = errors.Join(err, serr); err != nil {
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("netio: send to %v on %s: %w", dst, c.iface, err)
 	}
 	return nil
@@ -275,8 +325,10 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	err := unix.Close(c.sendFD)
+	c.sendFD = -1
 	c.mu.Unlock()
-	err := c.f.Close()
+	err = errors.Join(c.f.Close(), err)
 	c.wg.Wait()
 	return err
 }
