@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # bench-daemon: idle resources of keepalived-go vs Debian's keepalived 2.2.7
-# with the seed config, in the same run and the same namespace topology.
+# with the seed config, in the same run and over the same minutes.
 #
 # The seed topology (bench/internal/seedtopo.sh): nodes a and b on a bridge,
-# both real servers up (seedweb) so every HTTP_GET succeeds. For each
-# implementation in turn, a runs it as MASTER (lab-master.conf) and b runs
-# the same implementation as BACKUP (lab-backup.conf), so VRRP is real
-# (adverts every second, notify scripts, redirect rule on b). After SETTLE
+# both real servers up (seedweb) so every HTTP_GET succeeds. Each
+# implementation gets a topology of its own (its own namespaces, bridge and
+# web servers): a runs it as MASTER (lab-master.conf) and b as BACKUP
+# (lab-backup.conf), so VRRP is real (adverts every second, notify scripts,
+# redirect rule on b). Both pairs run at the same time and, after SETTLE
 # seconds, the process tree of each daemon (ours: one process; keepalived:
-# parent + VRRP child + checker child) is measured for IDLE seconds:
+# parent + VRRP child + checker child) is measured over the same IDLE
+# seconds. Measured one after the other, the two compared the machine's
+# drift as much as the implementations: on a shared VM the same daemon's
+# idle CPU moves by 10-20% from one minute to the next.
 #   RSS  sum of VmRSS over the tree (mean of samples every 5 s); PSS (from
 #        smaps_rollup) beside it, since forked children share pages that
 #        VmRSS counts once per process;
 #   CPU  utime+stime deltas from /proc/<pid>/stat (plus cutime+cstime of
-#        reaped children), as CPU seconds per minute.
+#        reaped children), as CPU seconds per minute, and the scheduler's
+#        per-thread run time (schedstat, ns), which the target uses.
+# ROUNDS (default 1) repeats the measurement with fresh daemons; the table
+# shows every round and the ratio of the sums.
 # Target: ours <= keepalived's total on the MASTER node.
 #
 # This kernel may lack IPVS; keepalived's checker then exits fatally and
@@ -28,51 +35,71 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SETTLE=${SETTLE:-10}
 IDLE=${IDLE:-30}
+ROUNDS=${ROUNDS:-1}
 [ "$(id -u)" = 0 ] || { echo "bench-daemon needs root (network namespaces)" >&2; exit 1; }
 for c in ip iptables unshare /usr/sbin/keepalived go; do
 	command -v $c >/dev/null || { echo "missing $c (Debian packages iproute2 iptables util-linux keepalived; Go)" >&2; exit 1; }
 done
-[ "$IDLE" -ge 5 ] && [ "$IDLE" -le 600 ] && [ "$SETTLE" -le 120 ] || { echo "IDLE must be 5..600 s, SETTLE <= 120 s" >&2; exit 1; }
+[ "$IDLE" -ge 5 ] && [ "$IDLE" -le 600 ] && [ "$SETTLE" -le 120 ] && [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 10 ] ||
+	{ echo "IDLE must be 5..600 s, SETTLE <= 120 s, ROUNDS 1..10" >&2; exit 1; }
 
-SEED_PREFIX=kgbd$$
-tmp=$(mktemp -d)
-. bench/internal/seedtopo.sh
+base=$(mktemp -d)
+sides=()
 cleanup() {
-	seed_cleanup
-	rm -rf "$tmp"
+	local pid
+	for pid in "${sides[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${sides[@]}"; do wait "$pid" 2>/dev/null || true; done
+	# Each side cleans its namespaces on exit; this catches a side that
+	# could not (killed hard).
+	for impl in ours keepalived; do
+		(SEED_PREFIX=kgbd$$${impl:0:1}; . bench/internal/seedtopo.sh; seed_cleanup)
+	done
+	rm -rf "$base"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+SEED_PREFIX=kgbd$$m tmp=$base
+. bench/internal/seedtopo.sh
 seed_build
 KA_PRELOAD=
 if [ -e /proc/net/ip_vs ]; then
 	ipvs="kernel IPVS present: keepalived runs unmodified"
 else
 	command -v gcc >/dev/null || { echo "no IPVS in this kernel and no gcc to build bench/internal/fakeipvs.c (Debian package gcc)" >&2; exit 1; }
-	gcc -shared -fPIC -O2 -o "$tmp/fakeipvs.so" bench/internal/fakeipvs.c -ldl
-	KA_PRELOAD=$tmp/fakeipvs.so
+	gcc -shared -fPIC -O2 -o "$base/fakeipvs.so" bench/internal/fakeipvs.c -ldl
+	KA_PRELOAD=$base/fakeipvs.so
 	ipvs="no IPVS in this kernel: keepalived runs with fakeipvs.so (IPVS calls answered, not applied); ours on nftables"
 fi
-seed_topo
-seed_web a
-seed_web b
-seed_wait 10 ip netns exec "$NS_client" bash -c "exec 3<>/dev/tcp/$ADDR_a/80 && exec 3<>/dev/tcp/$ADDR_b/80" 2>/dev/null ||
-	{ echo "web servers did not come up" >&2; exit 1; }
-
 hz=$(getconf CLK_TCK)
-# checker_gets NODE SRC: HTTP_GETs from SRC's checker in NODE's access log.
-checker_gets() { grep -c "^$2 - - .*GET /apache2-default/" "$tmp/etc-$1/access.log" || true; }
 
-# run IMPL: one pair of IMPL daemons; appends a result line per node to $tmp/results.
-run() {
-	local impl=$1 n
+# side IMPL ROUND: IMPL's pair in a seed topology of its own; touches
+# $base/IMPL.ready once settled, measures from $base/go.ROUND for IDLE
+# seconds, appends its two result lines to $base/IMPL.results.
+side() {
+	local impl=$1 round=$2
+	SEED_PREFIX=kgbd$$${impl:0:1}
+	tmp=$base/side-$impl
+	mkdir -p "$tmp"
+	cp "$base/keepalived" "$base/seedweb" "$tmp/"
+	. bench/internal/seedtopo.sh
+	trap seed_cleanup EXIT
+	trap 'exit 143' TERM
+	seed_topo
+	seed_web a
+	seed_web b
+	seed_wait 10 ip netns exec "$NS_client" bash -c "exec 3<>/dev/tcp/$ADDR_a/80 && exec 3<>/dev/tcp/$ADDR_b/80" 2>/dev/null ||
+		{ echo "$impl: web servers did not come up" >&2; exit 1; }
+	# checker_gets NODE SRC: HTTP_GETs from SRC's checker in NODE's access log.
+	checker_gets() { grep -c "^$2 - - .*GET /apache2-default/" "$tmp/etc-$1/access.log" || true; }
+	local n
 	for n in a b; do seed_reset $n; : >"$tmp/etc-$n/access.log"; done
 	seed_daemon "$impl" a
 	seed_wait 20 seed_holds_vip a || { echo "$impl: node a never became MASTER" >&2; cat "$tmp/$impl-a.log" >&2; exit 1; }
 	seed_daemon "$impl" b
 	seed_wait 20 seed_has_redirect b || { echo "$impl: node b never ran notify_backup" >&2; cat "$tmp/$impl-b.log" >&2; exit 1; }
-	sleep "$SETTLE"
+	touch "$base/$impl.ready"
+	until [ -e "$base/go.$round" ]; do sleep 0.05; done
 	for n in a b; do
 		local pid="DAEMON_PID_$n"
 		kill -0 "${!pid}" 2>/dev/null || { echo "$impl on $n died" >&2; cat "$tmp/$impl-$n.log" >&2; exit 1; }
@@ -98,33 +125,49 @@ run() {
 		local u0 gets role
 		if [ $n = a ]; then u0=$u0a gets=$getsa role=MASTER; else u0=$u0b gets=$getsb role=BACKUP; fi
 		# Memory: mean over the samples; CPU: first to last.
-		awk -v impl="$impl" -v role=$role -v u0="$u0" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v gets="$gets" '
+		awk -v impl="$impl" -v role=$role -v u0="$u0" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v gets="$gets" -v round="$round" '
 			{ rss += $3; pss += $4; anon += $5; k++; last = $0 }
 			END {
 				split(u0, a, " "); split(last, b, " "); secs = t1 - t0
-				printf "%s %s %d %d %d %.4f %.4f %.3f %d %d %d\n", impl, role, rss / k, pss / k, anon / k,
-					(b[1] - a[1]) / hz * 60 / secs, (b[2] - a[2]) / 1e9 * 60 / secs, secs, b[6], b[7], gets }' \
-			"$tmp/samples-$n" >>"$tmp/results"
+				printf "%s %s %d %d %d %.4f %.4f %.3f %d %d %d %d\n", impl, role, rss / k, pss / k, anon / k,
+					(b[1] - a[1]) / hz * 60 / secs, (b[2] - a[2]) / 1e9 * 60 / secs, secs, b[6], b[7], gets, round }' \
+			"$tmp/samples-$n" >>"$base/$impl.results"
 	done
 	seed_stop "$DAEMON_PID_b"
 	seed_stop "$DAEMON_PID_a"
 	for n in a b; do seed_reset $n; done
 }
 
-: >"$tmp/results"
-run ours
-run keepalived
+: >"$base/ours.results"; : >"$base/keepalived.results"
+for round in $(seq "$ROUNDS"); do
+	rm -f "$base"/*.ready
+	sides=()
+	for impl in ours keepalived; do
+		(side "$impl" "$round") &
+		sides+=($!)
+	done
+	waited=0
+	until [ -e "$base/ours.ready" ] && [ -e "$base/keepalived.ready" ]; do
+		for pid in "${sides[@]}"; do kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; echo "bench-daemon: a side failed before settling" >&2; exit 1; }; done
+		waited=$((waited + 1)); [ $waited -lt 1200 ] || { echo "bench-daemon: the daemons did not settle in 60 s" >&2; exit 1; }
+		sleep 0.05
+	done
+	sleep "$SETTLE"
+	touch "$base/go.$round"
+	for pid in "${sides[@]}"; do wait "$pid" || { echo "bench-daemon: a side failed in round $round" >&2; exit 1; }; done
+done
+cat "$base/ours.results" "$base/keepalived.results" >"$base/results"
 
 label() { [ "$1" = ours ] && echo "keepalived-go" || echo "keepalived 2.2.7"; }
 echo
-echo "bench-daemon: seed config, idle ${IDLE}s after ${SETTLE}s settle; $ipvs"
+echo "bench-daemon: seed config, both implementations at once, idle ${IDLE}s after ${SETTLE}s settle, $ROUNDS round(s); $ipvs"
 echo "(RSS/PSS/anon: mean of samples every 5 s, summed over the process tree; CPU: CPU seconds per minute from"
 echo " utime+stime in clock ticks, and from per-thread schedstat in ns; checker GETs: from the web servers' logs)"
-printf '%-17s %-7s %5s %7s %9s %9s %9s %11s %12s %9s\n' implementation node procs threads "RSS KiB" "PSS KiB" "anon KiB" "CPU s/min" "(schedstat)" "checks"
-while read -r impl role rss pss anon cpumin cpuns secs procs threads gets; do
-	printf '%-17s %-7s %5d %7d %9d %9d %9d %11.3f %12.4f %9d\n' "$(label "$impl")" "$role" "$procs" "$threads" "$rss" "$pss" "$anon" "$cpumin" "$cpuns" "$gets"
-done <"$tmp/results"
-awk '{ rss[$1,$2] = $3; pss[$1,$2] = $4; cpu[$1,$2] = $6; ns[$1,$2] = $7 }
+printf '%-17s %-7s %5s %5s %7s %9s %9s %9s %11s %12s %9s\n' implementation node round procs threads "RSS KiB" "PSS KiB" "anon KiB" "CPU s/min" "(schedstat)" "checks"
+sort -k12,12n -k2,2r -k1,1r "$base/results" | while read -r impl role rss pss anon cpumin cpuns secs procs threads gets round; do
+	printf '%-17s %-7s %5d %5d %7d %9d %9d %9d %11.3f %12.4f %9d\n' "$(label "$impl")" "$role" "$round" "$procs" "$threads" "$rss" "$pss" "$anon" "$cpumin" "$cpuns" "$gets"
+done
+awk '{ rss[$1,$2] += $3; pss[$1,$2] += $4; cpu[$1,$2] += $6; ns[$1,$2] += $7 }
 	function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 	END {
 		for (i = 1; i <= 2; i++) { role = i == 1 ? "MASTER" : "BACKUP"
@@ -135,4 +178,4 @@ awk '{ rss[$1,$2] = $3; pss[$1,$2] = $4; cpu[$1,$2] = $6; ns[$1,$2] = $7 }
 		printf "target ours <= keepalived total on the MASTER: RSS %s, CPU %s; also PSS %s\n",
 			rss["ours",m] <= rss["keepalived",m] ? "met" : "MISSED", ns["ours",m] <= ns["keepalived",m] ? "met" : "MISSED",
 			pss["ours",m] <= pss["keepalived",m] ? "met" : "MISSED"
-	}' "$tmp/results"
+	}' "$base/results"
