@@ -140,6 +140,7 @@ type Engine struct {
 	stopping bool
 	done     chan struct{} // closed when Run returns
 	timer    *timerfd.Timer
+	floor    time.Duration // the latest time given for a tick or a receive
 
 	rx      chan netio.Packet
 	linkCh  chan netio.LinkEvent
@@ -840,8 +841,29 @@ func (e *Engine) receive(p netio.Packet) {
 		return
 	}
 	before := rxBefore(m)
-	e.run(m.u, m.u.step(m.idx, vrrp.AdvertReceived{Now: e.now(), Packet: r}))
+	e.run(m.u, m.u.step(m.idx, vrrp.AdvertReceived{Now: e.rxTime(p), Packet: r}))
 	rxAfter(m, r, before)
+}
+
+// rxTime is when p arrived, by the kernel's stamp, on the engine's clock:
+// the master-down timer runs from the advert's arrival, not from when the
+// reader and this loop got to it (a tenth of a millisecond idle, more
+// under load). Never before the last tick or receive, so the time the
+// instances see does not go backwards; the engine's own clock where the
+// stamp is missing, implausible or the clock is a test's.
+func (e *Engine) rxTime(p netio.Packet) time.Duration {
+	now := e.now()
+	if p.Arrived.IsZero() || e.opts.Now != nil {
+		return now
+	}
+	// Arrived carries no monotonic reading: both ends are wall clock.
+	lag := time.Since(p.Arrived)
+	if lag <= 0 || lag > time.Second {
+		return now
+	}
+	at := max(now-lag, e.floor)
+	e.floor = at
+	return at
 }
 
 func (e *Engine) logDiscard(err error) {
@@ -876,6 +898,7 @@ func (e *Engine) nextDeadline() time.Duration {
 
 func (e *Engine) tick() {
 	now := e.now()
+	e.floor = now
 	for _, u := range e.units {
 		if d, ok := u.deadline(); ok && d <= now {
 			// Tick one member: the group forwards time to all of them

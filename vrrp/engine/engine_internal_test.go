@@ -555,3 +555,35 @@ vrrp_instance NEW {
 		t.Errorf("events %v, want %v", evs, want)
 	}
 }
+
+// The master-down timer runs from an advert's arrival (the kernel's
+// stamp), never from before the last tick or receive, and the engine's
+// clock stands in for a missing or implausible stamp.
+func TestRxTimeUsesArrival(t *testing.T) {
+	e, err := New(loadConf(t, seed), Options{Net: newFakeNet(), OnEvent: func(Event) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start = time.Now().Add(-time.Minute)
+	near := func(got, want time.Duration) bool { return got >= want-2*time.Millisecond && got <= want+2*time.Millisecond }
+
+	now := e.now()
+	if got := e.rxTime(netio.Packet{Arrived: time.Now().Add(-50 * time.Millisecond)}); !near(got, now-50*time.Millisecond) {
+		t.Fatalf("50 ms old advert: %v, want about %v", got, now-50*time.Millisecond)
+	}
+	now = e.now()
+	if got := e.rxTime(netio.Packet{}); !near(got, now) {
+		t.Fatalf("no stamp: %v, want about %v", got, now)
+	}
+	now = e.now()
+	if got := e.rxTime(netio.Packet{Arrived: time.Now().Add(-2 * time.Second)}); !near(got, now) {
+		t.Fatalf("stamp 2 s old: %v, want the engine's clock %v", got, now)
+	}
+	if got := e.rxTime(netio.Packet{Arrived: time.Now().Add(time.Second)}); got < now {
+		t.Fatalf("stamp from the future: %v, want the engine's clock", got)
+	}
+	e.floor = e.now()
+	if got := e.rxTime(netio.Packet{Arrived: time.Now().Add(-100 * time.Millisecond)}); got != e.floor {
+		t.Fatalf("arrival before the last tick: %v, want the tick's time %v", got, e.floor)
+	}
+}

@@ -31,7 +31,10 @@ type Packet struct {
 	Data     []byte
 	Src, Dst netip.Addr
 	HopLimit int
-	Err      error // a read error; the Conn keeps reading unless closed
+	// Arrived is the kernel's receive stamp (wall clock); zero when the
+	// socket gave none.
+	Arrived time.Time
+	Err     error // a read error; the Conn keeps reading unless closed
 }
 
 // ErrClosed is returned by Send on a closed Conn.
@@ -112,14 +115,18 @@ func rawSocket(fam, proto int, ifi *net.Interface, opts ...[3]int) (int, error) 
 func openReceiver(fam, proto int, ifi *net.Interface) (int, error) {
 	if fam == unix.AF_INET {
 		// Only the groups joined on this socket, not every group of
-		// the host.
-		return rawSocket(fam, proto, ifi, [3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0})
+		// the host. The receive stamp (Packet.Arrived) lets the engine
+		// run the master-down timer from an advert's arrival rather
+		// than from when it got to the packet.
+		return rawSocket(fam, proto, ifi, [3]int{unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+			[3]int{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1})
 	}
 	// The checksum is ours to check (packet.Check), so bad checksums
 	// are counted, not silently dropped by the kernel.
 	return rawSocket(fam, proto, ifi,
 		[3]int{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1},
-		[3]int{unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1})
+		[3]int{unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1},
+		[3]int{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1})
 }
 
 func openSender(fam, proto int, ifi *net.Interface) (int, error) {
@@ -280,12 +287,10 @@ func (c *Conn) read(rx chan<- Packet) {
 			continue
 		}
 		p := Packet{Iface: c.iface, IPv6: c.v6, Data: append([]byte(nil), buf[:n]...), HopLimit: -1}
-		if c.v6 {
-			if from.Is6() {
-				p.Src = from
-			}
-			parseCmsgs6(oob[:oobn], &p)
+		if c.v6 && from.Is6() {
+			p.Src = from
 		}
+		parseCmsgs(oob[:oobn], &p)
 		select {
 		case rx <- p:
 		case <-c.done:
@@ -294,12 +299,18 @@ func (c *Conn) read(rx chan<- Packet) {
 	}
 }
 
-func parseCmsgs6(oob []byte, p *Packet) {
+func parseCmsgs(oob []byte, p *Packet) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return
 	}
 	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			p.Arrived = time.Unix(sec, nsec)
+			continue
+		}
 		if m.Header.Level != unix.IPPROTO_IPV6 {
 			continue
 		}

@@ -61,6 +61,9 @@ func TestConnSendReceive4(t *testing.T) {
 			if err != nil || r.VRID != 10 || r.Src != src {
 				t.Fatalf("advert %d: %+v, %v", i, r, err)
 			}
+			if lag := time.Since(p.Arrived); p.Arrived.IsZero() || lag < 0 || lag > 5*time.Second {
+				t.Fatalf("advert %d: receive stamp %v (%v ago)", i, p.Arrived, lag)
+			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("b got %d of %d adverts", i, n)
 		}
