@@ -565,7 +565,9 @@ func TestRxTimeUsesArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start = time.Now().Add(-time.Minute)
-	near := func(got, want time.Duration) bool { return got >= want-2*time.Millisecond && got <= want+2*time.Millisecond }
+	near := func(got, want time.Duration) bool {
+		return got >= want-2*time.Millisecond && got <= want+2*time.Millisecond
+	}
 
 	now := e.now()
 	if got := e.rxTime(netio.Packet{Arrived: time.Now().Add(-50 * time.Millisecond)}); !near(got, now-50*time.Millisecond) {
