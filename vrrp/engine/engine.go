@@ -615,6 +615,16 @@ func (e *Engine) startUnit(u *unit) {
 	for _, m := range u.members {
 		e.refreshTracking(m, now)
 	}
+	if p, ok := e.net.(preparer); ok {
+		for _, m := range u.members {
+			p.Prepare(m.vc.Interface)
+			for _, va := range m.addrs {
+				if va.Dev != "" && va.Dev != m.vc.Interface {
+					p.Prepare(va.Dev)
+				}
+			}
+		}
+	}
 	for i, m := range u.members {
 		residual := false
 		for _, p := range m.vc.VIPs {
@@ -625,6 +635,10 @@ func (e *Engine) startUnit(u *unit) {
 		e.run(u, u.step(i, vrrp.Start{Now: now, ResidualVIPs: residual}))
 	}
 }
+
+// preparer is a Net that can open ahead what a takeover on an interface
+// needs (Linux.Prepare).
+type preparer interface{ Prepare(iface string) }
 
 // tracked lists what an instance tracks with the weight keepalived applies.
 type trackRef struct {

@@ -589,3 +589,25 @@ func TestRxTimeUsesArrival(t *testing.T) {
 		t.Fatalf("arrival before the last tick: %v, want the tick's time %v", got, e.floor)
 	}
 }
+
+type preparingNet struct {
+	*fakeNet
+	prepared []string
+}
+
+func (p *preparingNet) Prepare(iface string) { p.prepared = append(p.prepared, iface) }
+
+// What a takeover needs on an interface is opened when the instance
+// starts, so the first failover is as fast as the later ones.
+func TestStartPreparesTakeoverInterfaces(t *testing.T) {
+	pn := &preparingNet{fakeNet: newFakeNet()}
+	e, err := New(loadConf(t, seed), Options{Net: pn, Now: func() time.Duration { return 0 }, OnEvent: func(Event) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runCtx = context.Background()
+	e.begin()
+	if !slices.Contains(pn.prepared, "eth0") {
+		t.Fatalf("prepared %v, want eth0", pn.prepared)
+	}
+}
