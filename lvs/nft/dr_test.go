@@ -53,6 +53,27 @@ func TestKernelDR(t *testing.T) {
 		lvs.Dest(netip.AddrPortFrom(nodeB, 80), lvs.DR, 100),
 	}
 	reconcile(t, be, lvs.Table{}.Add(svc, both...))
+	// NAT base chains come and go with NAT services: while they exist the
+	// kernel conntracks every packet of the namespace.
+	natHooks := func() bool {
+		return strings.Contains(a.run(t, "nft", "list", "table", "inet", DefaultTable), "type nat hook")
+	}
+	if natHooks() {
+		t.Error("DR only, yet our inet table has NAT base chains")
+	}
+	// One reconciler: it removes only services it put there.
+	rec := lvs.NewReconciler(be)
+	for _, step := range []struct {
+		want lvs.Table
+		nat  bool
+	}{{lvs.Table{}.Add(svc, both...).Add(natService("rr"), natDests(1, 1)...), true}, {lvs.Table{}.Add(svc, both...), false}} {
+		if _, err := rec.Reconcile(context.Background(), step.want); err != nil {
+			t.Fatal(err)
+		}
+		if natHooks() != step.nat {
+			t.Errorf("NAT service there: %v, NAT base chains there: %v", step.nat, !step.nat)
+		}
+	}
 	url := "http://" + vipDR.String() + "/"
 	c := cli.client(netip.Addr{}, false)
 

@@ -63,9 +63,10 @@ const (
 func render(c *nftables.Conn, name string, o *observed, d desired) error {
 	inet := &nftables.Table{Name: name, Family: nftables.TableFamilyINet}
 	dev := &nftables.Table{Name: name, Family: nftables.TableFamilyNetdev}
-	var hasDR bool
+	var hasDR, hasNAT bool
 	for _, p := range d.plans {
 		hasDR = hasDR || p.Mode == modeDR
+		hasNAT = hasNAT || p.Mode == modeNAT
 	}
 	r := &renderer{c: c, o: o, inet: inet, dev: dev, wantChain: map[*nftables.Table]map[string]bool{inet: {}, dev: {}},
 		wantSet: map[*nftables.Table]map[string]bool{inet: {}, dev: {}}}
@@ -78,9 +79,15 @@ func render(c *nftables.Conn, name string, o *observed, d desired) error {
 	if needDev && !o.devTable {
 		c.AddTable(dev)
 	}
-	pre := r.chain(inet, chainPre, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
-	out := r.chain(inet, chainOut, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest})
-	post := r.chain(inet, chainPost, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	// The NAT base chains exist only while a NAT service does: a NAT
+	// chain makes the kernel track and NAT-check every packet of the
+	// namespace (VRRP adverts, health checks), and DR needs none of it.
+	var pre, out, post *nftables.Chain
+	if hasNAT {
+		pre = r.chain(inet, chainPre, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+		out = r.chain(inet, chainOut, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest})
+		post = r.chain(inet, chainPost, &nftables.Chain{Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	}
 	svc4 := r.set(inet, &nftables.Set{Name: "svc4", KeyType: svcKey4, DataType: nftables.TypeVerdict, IsMap: true})
 	svc6 := r.set(inet, &nftables.Set{Name: "svc6", KeyType: svcKey6, DataType: nftables.TypeVerdict, IsMap: true})
 	fwm4 := r.set(inet, &nftables.Set{Name: "fwm4", KeyType: nftables.TypeMark, DataType: nftables.TypeVerdict, IsMap: true, KeyByteOrder: nativeOrder})
@@ -269,6 +276,9 @@ func render(c *nftables.Conn, name string, o *observed, d desired) error {
 		}
 	}
 	for _, ch := range []*nftables.Chain{pre, out} {
+		if ch == nil {
+			continue
+		}
 		for _, f := range []lvs.Family{lvs.INET, lvs.INET6} {
 			m, fm := svc4, fwm4
 			if is6(f) {
@@ -280,7 +290,7 @@ func render(c *nftables.Conn, name string, o *observed, d desired) error {
 				&expr.Lookup{SourceRegister: reg1, SetName: fm.Name, SetID: fm.ID, IsDestRegSet: true})})
 		}
 	}
-	if d.masq {
+	if d.masq && post != nil {
 		c.AddRule(&nftables.Rule{Table: inet, Chain: post, Exprs: masqRule(lvs.INET, masq4)})
 		c.AddRule(&nftables.Rule{Table: inet, Chain: post, Exprs: masqRule(lvs.INET6, masq6)})
 	}
