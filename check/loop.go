@@ -273,6 +273,11 @@ func (l *ioLoop) step(p *loopProbe, now time.Duration) {
 					l.finish(p, err)
 					return
 				}
+				if p.http.Complete() {
+					_, err := p.http.End(true)
+					l.finish(p, err)
+					return
+				}
 				// Each read that brings data gets a fresh timeout.
 				l.arm(p, now)
 			}

@@ -146,6 +146,10 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 				time.Sleep(2 * timeout)
 			})
 		}, want: `timeout/read/"Timeout HTTP read"`},
+		{name: "complete, left open", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			// Content-Length bytes in: the verdict needs no close.
+			return peer(t, func(c *net.TCPConn) { respond(page)(c); time.Sleep(2 * timeout) })
+		}, want: "ok", digest: pageDigest()},
 		{name: "reset", kind: config.HTTPGet, addr: func() netip.AddrPort {
 			return peer(t, func(c *net.TCPConn) {
 				readReq(c)

@@ -247,6 +247,14 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 				fill()
 				return res, &Error{Kind: ErrBodyTooLarge, Phase: PhaseRead, Msg: "Read error with"}
 			}
+			if !t.TLS && c.trace == nil && rr.complete() {
+				// As Session.Complete: the verdict is known without the
+				// close. genhash's trace still reads to the end, as
+				// keepalived's genhash prints it.
+				res.Digest = rr.finish(true)
+				fill()
+				return res, nil
+			}
 			if !t.TLS {
 				// Plain reads each get a fresh timeout; TLS reads keep
 				// the deadline set when the first bytes came in.

@@ -58,6 +58,11 @@ func (r *respReader) bodyPart(k uint64) uint64 {
 
 func (r *respReader) bodyWanted() bool { return r.clen == math.MaxUint64 || r.clen > r.rx }
 
+// complete: the header block and Content-Length body bytes are in.
+func (r *respReader) complete() bool {
+	return r.extracted && r.clen != math.MaxUint64 && r.rx >= r.clen
+}
+
 func (r *respReader) commit(k int) {
 	old := r.n
 	r.n += k

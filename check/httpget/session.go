@@ -62,6 +62,14 @@ func (s *Session) Read(n int) error {
 	return nil
 }
 
+// Complete reports whether the whole response is in: the header block
+// and as many body bytes as its Content-Length. keepalived reads on to
+// the peer's close, but digests no byte past Content-Length, so ending
+// here gives the same verdict and spares the event loop a wakeup for a
+// FIN that comes on its own. Without Content-Length only the close ends
+// the body.
+func (s *Session) Complete() bool { return s.rr.complete() }
+
 // End finishes the exchange when the stream ended (eof: the peer closed)
 // or ReadBuf came back empty, and verifies status code and digest.
 func (s *Session) End(eof bool) (Result, error) {
