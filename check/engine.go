@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -78,6 +79,13 @@ type Engine struct {
 	order   []*rsRun
 	wake    chan struct{}
 
+	// Awake's view of the schedule: pullFrom is when Pull would next
+	// start something, as time since epoch; 0 while nothing may be
+	// pulled (a check is in flight, or none is scheduled).
+	epoch    time.Time
+	pullFrom atomic.Int64
+	nudge    chan struct{}
+
 	evMu    sync.Mutex
 	evQueue []RealServerEvent
 	evWake  chan struct{}
@@ -134,6 +142,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		servers: map[string]*rsRun{},
 		wake:    make(chan struct{}, 1),
 		evWake:  make(chan struct{}, 1),
+		epoch:   time.Now(),
+		nudge:   make(chan struct{}, 1),
 	}
 	e.apply(cfg, time.Now(), false)
 	return e, nil
@@ -375,7 +385,32 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.mu.Lock()
 			d.dispatch()
 			e.mu.Unlock()
+		case <-e.nudge:
+			e.mu.Lock()
+			d.pull()
+			e.mu.Unlock()
 		}
+	}
+}
+
+// pullBurst bounds the checks one Awake starts: enough for every checker
+// of a small config, too few to bunch up thousands that warmup spread.
+const pullBurst = 8
+
+// Awake tells the engine that the process is awake anyway, now: checks
+// due within their slack (Scheduler.Pull) start at once, while nothing
+// else is in flight, rather than waking the process again a moment
+// later. It is cheap when there is nothing to pull, and safe to call
+// from any goroutine; the VRRP engine calls it after each advert it
+// sends or takes.
+func (e *Engine) Awake() {
+	at := e.pullFrom.Load()
+	if at == 0 || time.Duration(at) > time.Since(e.epoch) {
+		return
+	}
+	select {
+	case e.nudge <- struct{}{}:
+	default:
 	}
 }
 
@@ -397,9 +432,21 @@ type dispatcher struct {
 
 // dispatch starts what is due and sets the wakeup for what is next.
 func (d *dispatcher) dispatch() {
+	d.start(time.Now(), false)
+}
+
+// pull starts what Awake found due within its slack, if still nothing
+// is in flight.
+func (d *dispatcher) pull() {
+	d.start(time.Now(), d.inFlight == 0 && len(d.pending) == 0)
+}
+
+func (d *dispatcher) start(now time.Time, pull bool) {
 	e := d.e
-	now := time.Now()
 	d.pending = e.sch.Due(now, d.pending)
+	if pull {
+		d.pending = e.sch.Pull(now, pullBurst, d.pending)
+	}
 	n := 0
 	for _, a := range d.pending {
 		if d.inFlight >= d.limit {
@@ -422,6 +469,11 @@ func (d *dispatcher) dispatch() {
 		}()
 	}
 	d.pending = append(d.pending[:0], d.pending[n:]...)
+	var from time.Duration
+	if at, ok := e.sch.PullFrom(); ok && d.inFlight == 0 && len(d.pending) == 0 {
+		from = max(at.Sub(e.epoch), 1)
+	}
+	e.pullFrom.Store(int64(from))
 	next, ok := e.sch.NextDue()
 	switch {
 	case d.loop != nil && ok:

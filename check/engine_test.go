@@ -746,3 +746,57 @@ func TestReloadKeepsState(t *testing.T) {
 	}
 	h.want(true, "checker removed")
 }
+
+// Awake starts a check that is due within its slack at once, and the
+// check after it keeps the configured rhythm.
+func TestAwakePullsDueCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepts := make(chan time.Time, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts <- time.Now()
+			c.Close()
+		}
+	}()
+	ck := &config.Checker{Kind: config.TCPCheck, DelayLoop: time.Second, ConnectTimeout: time.Second}
+	h := start(t, oneServer(netip.MustParseAddrPort(ln.Addr().String()), "TCP", ck))
+	wait := func(d time.Duration) (time.Time, bool) {
+		select {
+		case at := <-accepts:
+			return at, true
+		case <-time.After(d):
+			return time.Time{}, false
+		}
+	}
+	first, ok := wait(5 * time.Second)
+	if !ok {
+		t.Fatal("no first check")
+	}
+	// Due 1 s after the first, with 0.5 s of slack.
+	time.Sleep(time.Until(first.Add(300 * time.Millisecond)))
+	h.eng.Awake()
+	if at, ok := wait(100 * time.Millisecond); ok {
+		t.Fatalf("Awake 0.7 s before the due time started a check (%v after the first)", at.Sub(first))
+	}
+	time.Sleep(time.Until(first.Add(650 * time.Millisecond)))
+	h.eng.Awake()
+	pulled, ok := wait(time.Second)
+	if !ok || pulled.Sub(first) > 850*time.Millisecond {
+		t.Fatalf("Awake 0.35 s before the due time: check at %v after the first, want at once", pulled.Sub(first))
+	}
+	next, ok := wait(3 * time.Second)
+	if !ok {
+		t.Fatal("no check after the pulled one")
+	}
+	if d := next.Sub(first); d < 1900*time.Millisecond {
+		t.Errorf("the check after a pulled one came %v after the first, want about 2 s", d)
+	}
+}

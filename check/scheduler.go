@@ -42,7 +42,17 @@ type entry struct {
 	inFlight bool
 	index    int // in queue, -1 when not queued
 	seq      uint64
+	// slack is how much earlier than next Pull may start the attempt;
+	// early is how much earlier it did, which the next delay makes up.
+	slack, early time.Duration
 }
+
+// MaxSlack bounds how early Pull starts an attempt: a check never runs
+// more than this ahead of its time, nor more than half its delay.
+const MaxSlack = time.Second
+
+// slackFor is the pull window of an attempt delay after the previous one.
+func slackFor(delay time.Duration) time.Duration { return min(delay/2, MaxSlack) }
 
 // NewScheduler returns an empty scheduler. rng draws the warmup delays
 // (keepalived: random() * warmup / RAND_MAX); bootstrap is the fixed delay
@@ -116,6 +126,46 @@ func (s *Scheduler) Due(now time.Time, dst []Attempt) []Attempt {
 	return dst
 }
 
+// PullFrom is the earliest instant at which Pull would start the next
+// attempt: its due time less its slack.
+func (s *Scheduler) PullFrom() (time.Time, bool) {
+	if len(s.queue) == 0 {
+		return time.Time{}, false
+	}
+	return s.queue[0].next.Add(-s.queue[0].slack), true
+}
+
+// Pull pops, as Due does, up to limit attempts that are due within their
+// slack of now. A caller that is awake anyway (the VRRP engine just sent
+// or took an advert) starts them at once instead of waking up for each:
+// an idle daemon then wakes once per advert, not once per advert and
+// once per check. The attempt after a pulled one is due as if the
+// pulled one had started on time, so the rate of checks stays that of
+// keepalived and only its phase moves, by at most the slack.
+func (s *Scheduler) Pull(now time.Time, limit int, dst []Attempt) []Attempt {
+	var held []*entry
+	for n := 0; len(s.queue) > 0 && n < limit && len(held) < limit; {
+		e := s.queue[0]
+		if e.next.Add(-MaxSlack).After(now) {
+			break
+		}
+		heap.Pop(&s.queue)
+		if e.next.Add(-e.slack).After(now) {
+			held = append(held, e)
+			continue
+		}
+		n++
+		e.inFlight = true
+		e.started = now
+		e.early = max(e.next.Sub(now), 0)
+		dst = append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
+	}
+	for _, e := range held {
+		heap.Push(&s.queue, e)
+	}
+	return dst
+}
+
 // Done records the result of id's attempt, finished at now, and schedules
 // the next one. ok=false for an unknown or idle id.
 func (s *Scheduler) Done(id ID, success bool, now time.Time) (Outcome, bool) {
@@ -129,7 +179,8 @@ func (s *Scheduler) Done(id ID, success bool, now time.Time) (Outcome, bool) {
 	if o.FromStart {
 		base = e.started
 	}
-	e.next = base.Add(o.Delay)
+	e.next = base.Add(o.Delay + e.early)
+	e.early, e.slack = 0, slackFor(o.Delay)
 	if !e.next.After(now) && o.FromStart {
 		// keepalived never schedules a script check in the past.
 		e.next = now.Add(time.Microsecond)
@@ -147,7 +198,8 @@ func (s *Scheduler) Skip(id ID, now time.Time) {
 		return
 	}
 	e.inFlight = false
-	e.next = now.Add(e.m.t.DelayLoop)
+	e.next = now.Add(e.m.t.DelayLoop + e.early)
+	e.early, e.slack = 0, slackFor(e.m.t.DelayLoop)
 	s.push(e)
 }
 

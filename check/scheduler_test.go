@@ -251,3 +251,83 @@ func TestSchedulerOrderAndSkip(t *testing.T) {
 		t.Fatal("Up(2)")
 	}
 }
+
+// Pull starts an attempt early only within its slack, and the next one is
+// due as if the pulled one had started on time.
+func TestSchedulerPull(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tm := Timing{Policy: PolicyTCP, DelayLoop: 3 * s, AttemptTimeout: s}
+	sch := NewScheduler(rand.New(rand.NewPCG(1, 1)), 0)
+	sch.Add(1, tm, t0)
+	sch.Add(2, Timing{Policy: PolicyTCP, DelayLoop: 400 * time.Millisecond, AttemptTimeout: s}, t0.Add(ms(100)))
+	// A first attempt has no slack.
+	if got := sch.Pull(t0.Add(-ms(1)), 8, nil); len(got) != 0 {
+		t.Fatalf("pulled a first attempt: %+v", got)
+	}
+	run := func(at time.Time, pull bool) []Attempt {
+		var got []Attempt
+		if pull {
+			got = sch.Pull(at, 8, nil)
+		} else {
+			got = sch.Due(at, nil)
+		}
+		for _, a := range got {
+			if _, ok := sch.Done(a.ID, true, at.Add(ms(2))); !ok {
+				t.Fatalf("done %d", a.ID)
+			}
+		}
+		return got
+	}
+	if got := run(t0.Add(ms(100)), false); len(got) != 2 {
+		t.Fatalf("first attempts: %+v", got)
+	}
+	// Checker 1 is due at 3.102 s with 1 s of slack, checker 2 at
+	// 0.502 s with 0.2 s.
+	if from, _ := sch.PullFrom(); !from.Equal(t0.Add(ms(302))) {
+		t.Fatalf("PullFrom %v", from.Sub(t0))
+	}
+	if got := run(t0.Add(ms(250)), true); len(got) != 0 {
+		t.Fatalf("pulled outside the slack: %+v", got)
+	}
+	if got := run(t0.Add(ms(350)), true); len(got) != 1 || got[0].ID != 2 {
+		t.Fatalf("at 350 ms: %+v, want checker 2", got)
+	}
+	// 152 ms early, ended at 352 ms: due as if run at 502 ms, 400 ms
+	// after its end at 504 ms.
+	if next, _ := sch.NextDue(); !next.Equal(t0.Add(ms(904))) {
+		t.Fatalf("checker 2 next due %v, want 904ms", next.Sub(t0))
+	}
+	sch.Remove(2)
+	if got := run(t0.Add(ms(2000)), true); len(got) != 0 {
+		t.Fatalf("pulled checker 1 1.1 s early: %+v", got)
+	}
+	if got := run(t0.Add(ms(2200)), true); len(got) != 1 || got[0].ID != 1 {
+		t.Fatalf("at 2.2 s: %+v, want checker 1", got)
+	}
+	// Checker 1 started 0.902 s early and ended at 2.202 s: its next
+	// attempt is 3 s after it would have ended, on time.
+	for {
+		next, _ := sch.NextDue()
+		a := sch.Due(next, nil)
+		if len(a) == 1 && a[0].ID == 1 {
+			if want := t0.Add(ms(2202 + 902 + 3000)); !next.Equal(want) {
+				t.Fatalf("after a pulled attempt, next due %v, want %v", next.Sub(t0), want.Sub(t0))
+			}
+			break
+		}
+		for _, x := range a {
+			sch.Done(x.ID, true, next)
+		}
+	}
+	// The limit holds.
+	many := NewScheduler(rand.New(rand.NewPCG(1, 1)), 0)
+	for i := range 20 {
+		many.Add(ID(i), tm, t0)
+	}
+	for _, a := range many.Due(t0, nil) {
+		many.Done(a.ID, true, t0)
+	}
+	if got := many.Pull(t0.Add(2500*time.Millisecond), 8, nil); len(got) != 8 {
+		t.Fatalf("pulled %d of 20, want the limit of 8", len(got))
+	}
+}

@@ -28,6 +28,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	// processes); by default both run when the config has something for them.
 	runVRRP := !d.opts.checkOnly || d.opts.vrrpOnly
 	runCheck := !d.opts.vrrpOnly || d.opts.checkOnly
+	var chk *check.Engine
 	if len(cfg.VirtualServers) > 0 && runCheck {
 		mgr, err := lvs.NewManager(cfg, lvs.Options{
 			Log:      logrus.NewEntry(d.log),
@@ -39,7 +40,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		if err != nil {
 			return nil, err
 		}
-		chk, err := check.New(cfg, check.Options{
+		chk, err = check.New(cfg, check.Options{
 			Log:     logrus.NewEntry(d.log),
 			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
@@ -57,12 +58,17 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
 	}
 	if len(cfg.Instances) > 0 && runVRRP {
-		v, err := vrrpengine.New(cfg, vrrpengine.Options{
+		vo := vrrpengine.Options{
 			Log:       logrus.NewEntry(d.log),
 			LogDetail: d.opts.logDetail,
 			KeepVIPs:  d.opts.dontReleaseVRRP,
 			OnEvent:   n.onVRRP,
-		})
+		}
+		if chk != nil {
+			// Checks due within their slack start on an advert's wakeup.
+			vo.OnWake = chk.Awake
+		}
+		v, err := vrrpengine.New(cfg, vo)
 		if err != nil {
 			return nil, err
 		}

@@ -52,6 +52,11 @@ type Options struct {
 	Users notify.UserDB
 	// Now is a monotonic clock for tests; nil uses time.Since(start).
 	Now func() time.Duration
+	// OnWake runs after each timer expiry and each packet the engine
+	// handled, outside its lock: the process is awake then, and other
+	// work that is nearly due (check.Engine.Awake) can share the wakeup.
+	// It must return at once.
+	OnWake func()
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
@@ -394,6 +399,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.receive(p)
 			e.rearm()
 			e.mu.Unlock()
+			e.woke()
 		case le := <-e.linkCh:
 			e.mu.Lock()
 			e.linkEvent(le)
@@ -417,12 +423,20 @@ func (e *Engine) Run(ctx context.Context) error {
 // onTimer is the timer's expiry: whatever is due runs.
 func (e *Engine) onTimer() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.stopping {
+		e.mu.Unlock()
 		return
 	}
 	e.tick()
 	e.rearm()
+	e.mu.Unlock()
+	e.woke()
+}
+
+func (e *Engine) woke() {
+	if e.opts.OnWake != nil {
+		e.opts.OnWake()
+	}
 }
 
 // rearm points the timer at the next deadline. Callers hold e.mu.

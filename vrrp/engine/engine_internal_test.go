@@ -611,3 +611,38 @@ func TestStartPreparesTakeoverInterfaces(t *testing.T) {
 		t.Fatalf("prepared %v, want eth0", pn.prepared)
 	}
 }
+
+// OnWake follows every timer expiry and every packet handled.
+func TestEngineOnWake(t *testing.T) {
+	lg, _ := test.NewNullLogger()
+	wakes := make(chan struct{}, 16)
+	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: newFakeNet(), OnWake: func() {
+		select {
+		case wakes <- struct{}{}:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The seed's BACKUP start: the master-down timer expires within 4 s.
+	select {
+	case <-wakes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnWake after a timer expiry")
+	}
+	for len(wakes) > 0 {
+		<-wakes
+	}
+	// Adverts tick once a second; the packet's wakeup comes at once.
+	e.rx <- netio.Packet{Iface: "eth0", Err: errors.New("injected")}
+	select {
+	case <-wakes:
+	case <-time.After(50 * time.Millisecond):
+		t.Fatal("no OnWake within 50 ms of a packet")
+	}
+}
