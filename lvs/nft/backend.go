@@ -35,6 +35,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"keepalived-go/internal/timerfd"
 	"keepalived-go/lvs"
 )
 
@@ -341,8 +342,11 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	if err := netlink.NeighSubscribeWithOptions(ch, done, netlink.NeighSubscribeOptions{Namespace: &ns}); err != nil {
 		return fmt.Errorf("subscribe to neighbour changes: %w", err)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	// A timerfd, not a time.Ticker: a runtime timer makes Go's monitor
+	// thread spin up around every expiry (about ten wakeups each).
+	t := timerfd.New()
+	defer t.Close()
+	t.Reset(interval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -352,6 +356,7 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 				continue
 			}
 		case <-t.C:
+			t.Reset(interval)
 		}
 		if err := b.Refresh(ctx); err != nil && ctx.Err() == nil {
 			b.log.WithError(err).Warn("nftables: refresh of DR next hops failed")
