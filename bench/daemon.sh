@@ -129,8 +129,9 @@ side() {
 			{ rss += $3; pss += $4; anon += $5; k++; last = $0 }
 			END {
 				split(u0, a, " "); split(last, b, " "); secs = t1 - t0
-				printf "%s %s %d %d %d %.4f %.4f %.3f %d %d %d %d\n", impl, role, rss / k, pss / k, anon / k,
-					(b[1] - a[1]) / hz * 60 / secs, (b[2] - a[2]) / 1e9 * 60 / secs, secs, b[6], b[7], gets, round }' \
+				printf "%s %s %d %d %d %.4f %.4f %.3f %d %d %d %d %.0f\n", impl, role, rss / k, pss / k, anon / k,
+					(b[1] - a[1]) / hz * 60 / secs, (b[2] - a[2]) / 1e9 * 60 / secs, secs, b[6], b[7], gets, round,
+					(b[8] - a[8]) * 60 / secs }' \
 			"$tmp/samples-$n" >>"$base/$impl.results"
 	done
 	seed_stop "$DAEMON_PID_b"
@@ -162,18 +163,20 @@ label() { [ "$1" = ours ] && echo "keepalived-go" || echo "keepalived 2.2.7"; }
 echo
 echo "bench-daemon: seed config, both implementations at once, idle ${IDLE}s after ${SETTLE}s settle, $ROUNDS round(s); $ipvs"
 echo "(RSS/PSS/anon: mean of samples every 5 s, summed over the process tree; CPU: CPU seconds per minute from"
-echo " utime+stime in clock ticks, and from per-thread schedstat in ns; checker GETs: from the web servers' logs)"
-printf '%-17s %-7s %5s %5s %7s %9s %9s %9s %11s %12s %9s\n' implementation node round procs threads "RSS KiB" "PSS KiB" "anon KiB" "CPU s/min" "(schedstat)" "checks"
-sort -k12,12n -k2,2r -k1,1r "$base/results" | while read -r impl role rss pss anon cpumin cpuns secs procs threads gets round; do
-	printf '%-17s %-7s %5d %5d %7d %9d %9d %9d %11.3f %12.4f %9d\n' "$(label "$impl")" "$role" "$round" "$procs" "$threads" "$rss" "$pss" "$anon" "$cpumin" "$cpuns" "$gets"
+echo " utime+stime in clock ticks, and from per-thread schedstat in ns; runs/min: times a thread of the tree was put"
+echo " on a CPU, i.e. its wakeups and resumptions; checker GETs: from the web servers' logs)"
+printf '%-17s %-7s %5s %5s %7s %9s %9s %9s %11s %12s %9s %9s\n' implementation node round procs threads "RSS KiB" "PSS KiB" "anon KiB" "CPU s/min" "(schedstat)" "runs/min" "checks"
+sort -k12,12n -k2,2r -k1,1r "$base/results" | while read -r impl role rss pss anon cpumin cpuns secs procs threads gets round runs; do
+	printf '%-17s %-7s %5d %5d %7d %9d %9d %9d %11.3f %12.4f %9d %9d\n' "$(label "$impl")" "$role" "$round" "$procs" "$threads" "$rss" "$pss" "$anon" "$cpumin" "$cpuns" "$runs" "$gets"
 done
-awk '{ rss[$1,$2] += $3; pss[$1,$2] += $4; cpu[$1,$2] += $6; ns[$1,$2] += $7 }
+awk '{ rss[$1,$2] += $3; pss[$1,$2] += $4; cpu[$1,$2] += $6; ns[$1,$2] += $7; runs[$1,$2] += $13 }
 	function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 	END {
 		for (i = 1; i <= 2; i++) { role = i == 1 ? "MASTER" : "BACKUP"
-			printf "%sratio ours/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat %s)\n", i == 1 ? "\n" : "", role,
+			printf "%sratio ours/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat %s), runs %s\n", i == 1 ? "\n" : "", role,
 				r(rss["ours",role], rss["keepalived",role]), r(pss["ours",role], pss["keepalived",role]),
-				r(cpu["ours",role], cpu["keepalived",role]), r(ns["ours",role], ns["keepalived",role]) }
+				r(cpu["ours",role], cpu["keepalived",role]), r(ns["ours",role], ns["keepalived",role]),
+				r(runs["ours",role], runs["keepalived",role]) }
 		m = "MASTER"
 		printf "target ours <= keepalived total on the MASTER: RSS %s, CPU %s; also PSS %s\n",
 			rss["ours",m] <= rss["keepalived",m] ? "met" : "MISSED", ns["ours",m] <= ns["keepalived",m] ? "met" : "MISSED",

@@ -133,17 +133,20 @@ seed_tree() {
 		      for (i = 1; i <= n; i++) { print q[i]; c = split(kids[q[i]], k, " "); for (j = 1; j <= c; j++) q[++n] = k[j] } }'
 }
 
-# seed_usage PID: "ticks ns rss_kb pss_kb anon_kb processes threads" of
-# the tree. ticks = utime+stime (+ cutime+cstime of reaped children), in
+# seed_usage PID: "ticks ns rss_kb pss_kb anon_kb processes threads runs"
+# of the tree. ticks = utime+stime (+ cutime+cstime of reaped children), in
 # clock ticks; ns = the scheduler's run time summed over every thread
-# (/proc/<pid>/task/*/schedstat), the same CPU time at ns resolution.
+# (/proc/<pid>/task/*/schedstat), the same CPU time at ns resolution; runs =
+# how often a thread was put on a CPU (schedstat's third field): wakeups,
+# and resumptions after being preempted.
 seed_usage() {
-	local pid ticks=0 ns=0 rss=0 pss=0 anon=0 procs=0 threads=0 st t n r p a th
+	local pid ticks=0 ns=0 rss=0 pss=0 anon=0 procs=0 threads=0 runs=0 st t n c r p a th
 	for pid in $(seed_tree "$1"); do
 		st=$(cat /proc/$pid/stat 2>/dev/null) || continue
 		# Fields after the command, which may hold spaces: state is field 3.
 		t=$(echo "${st##*) }" | awk '{print $12+$13+$14+$15}')
-		n=$(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}')
+		read -r n c < <(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{s += $1; c += $3} END {printf "%d %d\n", s, c}')
+		runs=$((runs + ${c:-0}))
 		r=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status 2>/dev/null)
 		th=$(awk '/^Threads:/ {print $2}' /proc/$pid/status 2>/dev/null)
 		p=$(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null)
@@ -151,5 +154,5 @@ seed_usage() {
 		ticks=$((ticks + ${t:-0})); ns=$((ns + ${n:-0})); rss=$((rss + ${r:-0})); pss=$((pss + ${p:-0}))
 		anon=$((anon + ${a:-0})); threads=$((threads + ${th:-0})); procs=$((procs + 1))
 	done
-	echo "$ticks $ns $rss $pss $anon $procs $threads"
+	echo "$ticks $ns $rss $pss $anon $procs $threads $runs"
 }
