@@ -173,10 +173,10 @@ awk '{ rss[$1,$2] += $3; pss[$1,$2] += $4; cpu[$1,$2] += $6; ns[$1,$2] += $7; ru
 	function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 	END {
 		for (i = 1; i <= 2; i++) { role = i == 1 ? "MASTER" : "BACKUP"
-			printf "%sratio ours/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat %s), runs %s\n", i == 1 ? "\n" : "", role,
+			printf "%sratio ours/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat), runs %s; CPU by clock ticks %s (a few ticks a minute: too coarse to compare)\n", i == 1 ? "\n" : "", role,
 				r(rss["ours",role], rss["keepalived",role]), r(pss["ours",role], pss["keepalived",role]),
-				r(cpu["ours",role], cpu["keepalived",role]), r(ns["ours",role], ns["keepalived",role]),
-				r(runs["ours",role], runs["keepalived",role]) }
+				r(ns["ours",role], ns["keepalived",role]), r(runs["ours",role], runs["keepalived",role]),
+				r(cpu["ours",role], cpu["keepalived",role]) }
 		m = "MASTER"
 		printf "target ours <= keepalived total on the MASTER: RSS %s, CPU %s; also PSS %s\n",
 			rss["ours",m] <= rss["keepalived",m] ? "met" : "MISSED", ns["ours",m] <= ns["keepalived",m] ? "met" : "MISSED",
