@@ -19,7 +19,7 @@
 #   CPU  utime+stime deltas from /proc/<pid>/stat (plus cutime+cstime of
 #        reaped children), as CPU seconds per minute, and the scheduler's
 #        per-thread run time (schedstat, ns), which the target uses.
-# ROUNDS (default 1) repeats the measurement with fresh daemons; the table
+# ROUNDS (default 3) repeats the measurement with fresh daemons; the table
 # shows every round and the ratio of the sums.
 # Target: ours <= keepalived's total on the MASTER node.
 #
@@ -34,8 +34,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETTLE=${SETTLE:-10}
-IDLE=${IDLE:-30}
-ROUNDS=${ROUNDS:-1}
+IDLE=${IDLE:-60}
+ROUNDS=${ROUNDS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-daemon needs root (network namespaces)" >&2; exit 1; }
 for c in ip iptables unshare /usr/sbin/keepalived go; do
 	command -v $c >/dev/null || { echo "missing $c (Debian packages iproute2 iptables util-linux keepalived; Go)" >&2; exit 1; }
