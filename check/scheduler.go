@@ -115,15 +115,19 @@ func (s *Scheduler) NextDue() (time.Time, bool) {
 // them in flight.
 func (s *Scheduler) Due(now time.Time, dst []Attempt) []Attempt {
 	for len(s.queue) > 0 && !s.queue[0].next.After(now) {
-		e := heap.Pop(&s.queue).(*entry)
-		e.inFlight = true
-		// The attempt starts when it is run, which is now or a bit
-		// later than planned; timings chain from the real start like
-		// keepalived's timer threads do.
-		e.started = now
-		dst = append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
+		dst = begin(heap.Pop(&s.queue).(*entry), now, dst)
 	}
 	return dst
+}
+
+// begin marks e's attempt in flight from now and appends it to dst.
+func begin(e *entry, now time.Time, dst []Attempt) []Attempt {
+	e.inFlight = true
+	// The attempt starts when it is run, which is now or a bit later
+	// than planned; timings chain from the real start like keepalived's
+	// timer threads do.
+	e.started = now
+	return append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
 }
 
 // PullFrom is the earliest instant at which Pull would start the next
@@ -155,10 +159,8 @@ func (s *Scheduler) Pull(now time.Time, limit int, dst []Attempt) []Attempt {
 			continue
 		}
 		n++
-		e.inFlight = true
-		e.started = now
 		e.early = max(e.next.Sub(now), 0)
-		dst = append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
+		dst = begin(e, now, dst)
 	}
 	for _, e := range held {
 		heap.Push(&s.queue, e)
