@@ -181,8 +181,7 @@ func (s *Scheduler) Done(id ID, success bool, now time.Time) (Outcome, bool) {
 	if o.FromStart {
 		base = e.started
 	}
-	e.next = base.Add(o.Delay + e.early)
-	e.early, e.slack = 0, slackFor(o.Delay)
+	e.after(base, o.Delay)
 	if !e.next.After(now) && o.FromStart {
 		// keepalived never schedules a script check in the past.
 		e.next = now.Add(time.Microsecond)
@@ -200,9 +199,15 @@ func (s *Scheduler) Skip(id ID, now time.Time) {
 		return
 	}
 	e.inFlight = false
-	e.next = now.Add(e.m.t.DelayLoop + e.early)
-	e.early, e.slack = 0, slackFor(e.m.t.DelayLoop)
+	e.after(now, e.m.t.DelayLoop)
 	s.push(e)
+}
+
+// after sets e's next attempt delay after base, plus what a pulled
+// attempt started early, so that pulling never raises the check rate.
+func (e *entry) after(base time.Time, delay time.Duration) {
+	e.next = base.Add(delay + e.early)
+	e.early, e.slack = 0, slackFor(delay)
 }
 
 func (s *Scheduler) push(e *entry) {

@@ -247,15 +247,13 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 				fill()
 				return res, &Error{Kind: ErrBodyTooLarge, Phase: PhaseRead, Msg: "Read error with"}
 			}
-			if !t.TLS && c.trace == nil && rr.complete() {
+			switch {
+			case !t.TLS && c.trace == nil && rr.complete():
 				// As Session.Complete: the verdict is known without the
-				// close. genhash's trace still reads to the end, as
-				// keepalived's genhash prints it.
-				res.Digest = rr.finish(true)
-				fill()
-				return res, nil
-			}
-			if !t.TLS {
+				// close, so it is taken as one. genhash's trace still
+				// reads to the end, as keepalived's genhash prints it.
+				err = io.EOF
+			case !t.TLS:
 				// Plain reads each get a fresh timeout; TLS reads keep
 				// the deadline set when the first bytes came in.
 				conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))

@@ -276,8 +276,8 @@ func render(c *nftables.Conn, name string, o *observed, d desired) error {
 		}
 	}
 	for _, ch := range []*nftables.Chain{pre, out} {
-		if ch == nil {
-			continue
+		if !hasNAT {
+			break
 		}
 		for _, f := range []lvs.Family{lvs.INET, lvs.INET6} {
 			m, fm := svc4, fwm4
@@ -290,7 +290,7 @@ func render(c *nftables.Conn, name string, o *observed, d desired) error {
 				&expr.Lookup{SourceRegister: reg1, SetName: fm.Name, SetID: fm.ID, IsDestRegSet: true})})
 		}
 	}
-	if d.masq && post != nil {
+	if d.masq && hasNAT {
 		c.AddRule(&nftables.Rule{Table: inet, Chain: post, Exprs: masqRule(lvs.INET, masq4)})
 		c.AddRule(&nftables.Rule{Table: inet, Chain: post, Exprs: masqRule(lvs.INET6, masq6)})
 	}
