@@ -145,6 +145,12 @@ func (s *seed) up() {
 		return strings.Contains(out, "[198.51.100.11]:tcp:80 succeed") && strings.Contains(out, "[198.51.100.12]:tcp:80 succeed")
 	})
 	nettest.WaitFor(s.t, 15*time.Second, "B BACKUP", func() bool { return strings.Contains(s.b.daemon.Output(), "Entering BACKUP STATE") })
+	// notify_backup (redirect.sh add) runs after the state change is
+	// logged; until its rule is in, B refuses what A forwards to it.
+	nettest.WaitFor(s.t, 15*time.Second, "B's REDIRECT rule", func() bool {
+		out, _ := s.b.Exec("iptables", "-t", "nat", "-S", "PREROUTING")
+		return strings.Contains(out, "REDIRECT")
+	})
 }
 
 // Must-show 1: ab -n 20000 -c 200 through the VIP, 0 failures, the round
