@@ -46,69 +46,156 @@ type Config struct {
 	Other []Setting
 }
 
-// Script is a command line as written in the config (notify_*, vrrp_script,
-// misc_path); the notify package splits it into argv as keepalived does.
+// Script is a command as keepalived reads it (notify_script_init): the
+// keyword's line split with quotes and escapes, its command line split again
+// into Args, and the user and group resolved when the file was read.
 type Script struct {
 	Pos Pos
 	// Raw is the text after the keyword as written (quotes and escapes
-	// intact); notify.ParseScript splits it exactly as keepalived does.
-	Raw     string `dump:"-"`
+	// intact).
+	Raw string `dump:"-"`
+	// Command is the command line (the keyword's first argument, unquoted).
 	Command string
-	User    string // optional "username [groupname]" after the command
-	Group   string
+	// Args is Command split into the argv keepalived executes.
+	Args  []string
+	User  string // optional "username [groupname]" after the command
+	Group string
+	// UID and GID are what the script runs as: the user given, or
+	// keepalived's default script user (keepalived_script, else root).
+	UID, GID int  `dump:"-"`
+	UserSet  bool `dump:"-"`
+	// Flags are keepalived's SC_* results of the security pass.
+	Flags uint `dump:"-"`
 }
 
-// Global is global_defs.
+// Global is global_defs and the other parent-process keywords.
 type Global struct {
-	RouterID              string
-	NotificationEmail     []string
-	NotificationEmailFrom string
-	SMTPServer            string // host
-	SMTPPort              int
-	SMTPHeloName          string
-	SMTPConnectTimeout    time.Duration
-	SMTPAlert             *bool
-	SMTPAlertVRRP         *bool
-	SMTPAlertChecker      *bool
-	ScriptUser            string
-	ScriptGroup           string
-	EnableScriptSecurity  bool
-	DefaultInterface      string
-	DynamicInterfaces     bool
-	MaxAutoPriority       int
-	VRRPMcastGroup4       netip.Addr
-	VRRPMcastGroup6       netip.Addr
-	VRRPVersion           int
-	VRRPStrict            bool
-	VRRPIPTables          []string
-	NFTables              string
-	VRRPCheckUnicastSrc   bool
-	VRRPSkipCheckAdvAddr  bool
-	GarpMasterDelay       time.Duration
-	GarpMasterRepeat      int
-	GarpMasterRefresh     time.Duration
-	GarpMasterRefreshRep  int
-	GarpLowerPrioDelay    *time.Duration
-	GarpLowerPrioRepeat   *int
-	GarpInterval          time.Duration
-	GnaInterval           time.Duration
-	DownTimerAdverts      int
-	LowerPrioNoAdvert     bool
-	HigherPrioSendAdvert  bool
-	LVSSyncDaemon         *SyncDaemon
-	LVSFlush              bool
-	LVSFlushOnStop        string
-	LVSTimeouts           LVSTimeouts
-	NotifyFIFO            FIFO
-	VRRPNotifyFIFO        FIFO
-	LVSNotifyFIFO         FIFO
-	StartupScript         *Script
-	ShutdownScript        *Script
+	RouterID                    string
+	NotificationEmail           []string
+	NotificationEmailFrom       string
+	SMTPServer                  string // as written
+	SMTPServerAddr              netip.Addr
+	SMTPPort                    int
+	SMTPHeloName                string
+	SMTPConnectTimeout          time.Duration
+	SMTPAlert                   *bool
+	SMTPAlertVRRP               *bool
+	SMTPAlertChecker            *bool
+	NoEmailFaults               bool
+	NoCheckerEmails             bool
+	CheckerLogAllFailures       bool
+	ScriptUser                  string
+	ScriptGroup                 string
+	EnableScriptSecurity        bool
+	DefaultInterface            string
+	DynamicInterfaces           bool
+	AllowIfChanges              bool
+	DisableLocalIGMP            bool
+	LinkbeatUsePolling          bool
+	MaxAutoPriority             int
+	MinAutoPriorityDelay        time.Duration
+	ProcessName                 string
+	VRRPProcessName             string
+	CheckerProcessName          string
+	BFDProcessName              string
+	VRRPProcess                 ProcessSettings
+	CheckerProcess              ProcessSettings
+	BFDProcess                  ProcessSettings
+	NetNamespace                string
+	NetNamespaceIPVS            *string
+	NamespaceWithIPSets         bool
+	InstanceName                string
+	ChildWaitTime               time.Duration
+	VRRPMcastGroup4             netip.Addr
+	VRRPMcastGroup6             netip.Addr
+	VRRPVersion                 int
+	VRRPStrict                  bool
+	NFTables                    string // table name ("" = no nftables)
+	NFTablesPriority            int
+	NFTablesIfindex             bool
+	NFTablesCounters            bool
+	NFTablesIPVS                string
+	NFTablesIPVSPriority        int
+	NFTablesIPVSStartFWMark     uint32
+	VRRPCheckUnicastSrc         bool
+	VRRPSkipCheckAdvAddr        bool
+	GarpMasterDelay             time.Duration
+	GarpMasterRepeat            int
+	GarpMasterRefresh           time.Duration
+	GarpMasterRefreshRep        int
+	GarpLowerPrioDelay          *time.Duration
+	GarpLowerPrioRepeat         *int
+	GarpInterval                time.Duration
+	GnaInterval                 time.Duration
+	GarpExtraIf                 time.Duration
+	GarpExtraIfAll              bool
+	DownTimerAdverts            int
+	LowerPrioNoAdvert           bool
+	HigherPrioSendAdvert        bool
+	VRRPRxBufsPolicy            RxBufsPolicy
+	VRRPRxBufsMultiples         int
+	VRRPStartupDelay            time.Duration
+	LogUnknownVRIDs             bool
+	VMACPrefix                  string
+	VMACAddrPrefix              string
+	NetlinkBufs                 NetlinkBufs
+	LVSSyncDaemon               *SyncDaemon
+	LVSFlush                    bool
+	LVSFlushOnStop              string // "" | FULL | VS
+	LVSTimeouts                 LVSTimeouts
+	RSInitNotifies              bool
+	NotifyFIFO                  FIFO
+	VRRPNotifyFIFO              FIFO
+	LVSNotifyFIFO               FIFO
+	VRRPNotifyPriorityChanges   bool
+	FIFOWriteVRRPStatesOnReload bool
+	StartupScript               *Script
+	StartupScriptTimeout        time.Duration
+	ShutdownScript              *Script
+	ShutdownScriptTimeout       time.Duration
+	SNMPSocket                  string
+	EnableTraps                 bool
+	EnableSNMPVRRP              bool
+	EnableSNMPRFCv2             bool
+	EnableSNMPRFCv3             bool
+	EnableSNMPChecker           bool
+	EnableDBus                  bool
+	DBusServiceName             string
+	Umask                       *uint32
+	RandomSeed                  *uint
+	ReloadCheckConfig           string
+	ReloadTimeFile              string
+	ReloadRepeat                bool
+	ReloadFile                  string
+	ConfigSaveDir               string
+	TmpConfigDirectory          string
+	DataUseInstance             bool
 	// Ours (keepalived warns "Unknown keyword" and ignores them).
 	LVSBackend     string // auto | ipvs | nftables
 	MetricsListen  string
 	StrictKeywords bool
-	Other          []Setting
+}
+
+// ProcessSettings are a keepalived process's scheduling settings
+// (*_priority, *_no_swap, *_rt_priority, *_cpu_affinity, *_rlimit_rttime).
+type ProcessSettings struct {
+	Priority    int
+	NoSwap      bool
+	RTPriority  int
+	CPUAffinity []int
+	RLimitRT    uint64
+}
+
+// RxBufsPolicy is vrrp_rx_bufs_policy.
+type RxBufsPolicy struct {
+	MTU, Advert, HasSize bool
+	Size                 int
+}
+
+// NetlinkBufs are the *_rcv_bufs settings.
+type NetlinkBufs struct {
+	VRRPCmd, VRRPMonitor, ProcessMonitor, LVSCmd, LVSMonitor                          uint
+	VRRPCmdForce, VRRPMonitorForce, ProcessMonitorForce, LVSCmdForce, LVSMonitorForce bool
 }
 
 // SyncDaemon is lvs_sync_daemon (or the deprecated per-instance interface).
@@ -130,8 +217,9 @@ type LVSTimeouts struct {
 
 // FIFO is a notify fifo with its optional reader script.
 type FIFO struct {
-	Path   string
-	Script *Script
+	Path     string
+	Script   *Script
+	UID, GID int `dump:"-"`
 }
 
 // VirtualAddress is one virtual_ipaddress / static_ipaddress entry.

@@ -1,89 +1,33 @@
 package parser
 
-import "sync"
-
-// kwDef describes one keyword keepalived accepts at some level.
+// kwDef describes one keyword keepalived 2.2.7 installs (generated into
+// keywords_gen.go from keepalived's own install_keyword calls by
+// tools/keywords). It is the reference the keyword tables are checked
+// against: every keyword keepalived has must have a handler here.
 type kwDef struct {
-	name string
-	// minArgs is how many arguments the keyword needs; layout recovery only
-	// starts a new statement after them.
-	minArgs int
-	// valueBlock marks keywords whose { } block holds values (addresses,
-	// names), not keywords: keepalived hands those lines to the handler.
+	name       string
+	minArgs    int
 	valueBlock bool
 	sub        []kwDef
-	index      map[string]*kwDef
 }
 
-// Keyword is a read-only view of a keyword definition for the model builder.
-type Keyword struct{ def *kwDef }
-
-// extensions are keywords of ours. keepalived ignores them with an "Unknown
-// keyword" warning, so a file using them stays readable by both.
-var extensions = map[string][]kwDef{
-	"global_defs": {
-		{name: "lvs_backend", minArgs: 1},     // ipvs | nftables | auto
-		{name: "metrics_listen", minArgs: 1},  // host:port of the Prometheus endpoint
-		{name: "strict_keywords", minArgs: 0}, // unknown keywords are errors
-	},
+// RefKeyword is a keyword of keepalived 2.2.7's tree, with its path.
+type RefKeyword struct {
+	Path []string // the enclosing blocks' keywords, outermost first
+	Name string
 }
 
-var (
-	schemaOnce sync.Once
-	schemaRoot *kwDef
-)
-
-func rootSchema() *kwDef {
-	schemaOnce.Do(func() {
-		schemaRoot = &kwDef{name: "", sub: keepalivedKeywords}
-		for parent, kws := range extensions {
-			for i := range schemaRoot.sub {
-				if schemaRoot.sub[i].name == parent {
-					schemaRoot.sub[i].sub = append(schemaRoot.sub[i].sub, kws...)
-				}
-			}
-		}
-		index(schemaRoot)
-	})
-	return schemaRoot
-}
-
-func index(d *kwDef) {
-	d.index = make(map[string]*kwDef, len(d.sub))
-	for i := range d.sub {
-		c := &d.sub[i]
-		if _, dup := d.index[c.name]; !dup {
-			d.index[c.name] = c
-		}
-		index(c)
-	}
-}
-
-func (d *kwDef) child(name string) *kwDef {
-	if d == nil {
-		return nil
-	}
-	return d.index[name]
-}
-
-// Known reports whether keepalived knows keyword name inside the block whose
-// keyword path is given (empty path: top level).
-func Known(path []string, name string) bool {
-	d := rootSchema()
-	for _, p := range path {
-		if d = d.child(p); d == nil {
-			return false
+// KeepalivedKeywords lists every keyword of keepalived 2.2.7's tree (Debian's
+// build options), depth first.
+func KeepalivedKeywords() []RefKeyword {
+	var out []RefKeyword
+	var walk func(path []string, defs []kwDef)
+	walk = func(path []string, defs []kwDef) {
+		for _, d := range defs {
+			out = append(out, RefKeyword{Path: append([]string(nil), path...), Name: d.name})
+			walk(append(path, d.name), d.sub)
 		}
 	}
-	return d.child(name) != nil
-}
-
-// isExtension reports whether name is one of our keywords at that level.
-func isExtension(parent, name string) bool {
-	for _, k := range extensions[parent] {
-		if k.name == name {
-			return true
-		}
-	}
-	return false
+	walk(nil, keepalivedKeywords)
+	return out
 }

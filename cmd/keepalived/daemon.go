@@ -103,7 +103,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 		}
 	}
 	add(cfg.Other)
-	add(cfg.Global.Other)
 	for _, in := range cfg.Instances {
 		add(in.Other)
 	}

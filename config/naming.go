@@ -1,0 +1,81 @@
+package config
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+)
+
+func fmtSeconds(d time.Duration) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.6f", d.Seconds()), "0"), ".")
+}
+
+// Trio formats an address the way keepalived's logs do: [addr]:proto:port.
+func Trio(addr string, proto string, port int) string {
+	p := strings.ToLower(proto)
+	if p == "" {
+		p = "none"
+	}
+	return fmt.Sprintf("[%s]:%s:%d", addr, p, port)
+}
+
+// Name is keepalived's FMT_VS rendering of a virtual server.
+func (vs *VirtualServer) Name() string {
+	switch {
+	case vs.Group != "":
+		return fmt.Sprintf("[%s]:%d", vs.Group, vs.Port)
+	case vs.FWMark != 0:
+		return fmt.Sprintf("FWM %d", vs.FWMark)
+	}
+	return Trio(vs.Addr.String(), vs.Protocol, vs.Port)
+}
+// AllScripts yields every script the configuration would run (set ones only),
+// global ones first, then in the model's order. It walks the model in place,
+// which matters on a file with 40,000 real servers.
+func (c *Config) AllScripts() iter.Seq[*Script] {
+	return func(yield func(*Script) bool) {
+		each := func(list ...*Script) bool {
+			for _, s := range list {
+				if s != nil && !yield(s) {
+					return false
+				}
+			}
+			return true
+		}
+		g := &c.Global
+		if !each(g.NotifyFIFO.Script, g.VRRPNotifyFIFO.Script, g.LVSNotifyFIFO.Script, g.StartupScript, g.ShutdownScript) {
+			return
+		}
+		for _, s := range c.Scripts {
+			if !each(s.Script) {
+				return
+			}
+		}
+		for _, in := range c.Instances {
+			if !each(in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.Notify, in.NotifyMasterRxLowerPri) {
+				return
+			}
+		}
+		for _, sg := range c.SyncGroups {
+			if !each(sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify) {
+				return
+			}
+		}
+		for _, vs := range c.VirtualServers {
+			if !each(vs.QuorumUp, vs.QuorumDown) {
+				return
+			}
+			for _, rs := range vs.RealServers {
+				if !each(rs.NotifyUp, rs.NotifyDown) {
+					return
+				}
+				for _, ck := range rs.Checkers {
+					if ck.Misc != nil && !each(ck.Misc.Path) {
+						return
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package parser
+
+import "strings"
+
+// whiteSpace is keepalived's WHITE_SPACE_STR.
+const whiteSpace = " \t\f\n\r\v"
+
+// splitWords is keepalived's alloc_strvec_r: words end at white space or a
+// double quote; a double-quoted string is one word without its quotes (no
+// escapes). An unmatched quote is reported and ends the line.
+func splitWords(s string, dst []string, report func(Severity, string, ...any)) []string {
+	i := 0
+	for {
+		for i < len(s) && strings.IndexByte(whiteSpace, s[i]) >= 0 {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		if s[i] == '"' {
+			j := strings.IndexByte(s[i+1:], '"')
+			if j < 0 {
+				if report != nil {
+					report(SevUnmatchedQuote, "Unmatched quote: '%s'", s)
+				}
+				break
+			}
+			dst = append(dst, s[i+1:i+1+j])
+			i += j + 2
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] != '"' && strings.IndexByte(whiteSpace, s[j]) < 0 {
+			j++
+		}
+		dst = append(dst, s[i:j])
+		i = j
+	}
+	return dst
+}
+
+// SplitQuotedEscaped is keepalived's alloc_strvec_quoted_escaped: words may
+// be quoted with " or ' (quotes can join parts: a"b c"d is one word), and
+// backslash escapes (\n, \t, \x41, \101, \cX, \E, ...) are decoded. ok is
+// false when a quote is not closed or the line ends in a lone backslash
+// (keepalived then returns no words).
+func SplitQuotedEscaped(src string, report func(Severity, string, ...any)) (words []string, ok bool) {
+	p := 0
+	for p < len(src) {
+		for p < len(src) && strings.IndexByte(whiteSpace, src[p]) >= 0 {
+			p++
+		}
+		if p >= len(src) {
+			break
+		}
+		var w []byte
+		var quote byte
+	word:
+		for p < len(src) {
+			stop := "\"\\"
+			switch quote {
+			case '\'':
+				stop = "'\\"
+			case 0:
+				stop = whiteSpace + "'\"\\"
+			}
+			k := strings.IndexAny(src[p:], stop)
+			if k < 0 {
+				if quote != 0 {
+					if report != nil {
+						report(SevUnmatchedQuote, "String '%s': missing terminating %c", src, quote)
+					}
+					return nil, false
+				}
+				w = append(w, src[p:]...)
+				p = len(src)
+				break
+			}
+			w = append(w, src[p:p+k]...)
+			p += k
+			switch c := src[p]; {
+			case c == '\\':
+				p++
+				if p >= len(src) {
+					// keepalived logs "Missing escape char at end: '%s'"
+					return nil, false
+				}
+				var ch byte
+				ch, p = unescapeAt(src, p)
+				w = append(w, ch)
+			case quote != 0:
+				p++
+				quote = 0
+			case c == '"' || c == '\'':
+				quote = c
+				p++
+			default:
+				break word
+			}
+		}
+		words = append(words, string(w))
+	}
+	return words, len(words) > 0
+}
+
+// unescapeAt decodes the escape whose letter is at src[p].
+func unescapeAt(src string, p int) (byte, int) {
+	c := src[p]
+	switch {
+	case c == 'x' && p+1 < len(src) && isHex(src[p+1]):
+		var v byte
+		p++
+		for p < len(src) && isHex(src[p]) {
+			v = v<<4 | byte(digitVal(src[p]))
+			p++
+		}
+		return v, p
+	case c == 'c' && p+1 < len(src):
+		return src[p+1] & 0x1f, p + 2
+	case c >= '0' && c <= '7':
+		v := c - '0'
+		p++
+		for n := 0; n < 2 && p < len(src) && src[p] >= '0' && src[p] <= '7'; n++ {
+			v = v<<3 + (src[p] - '0')
+			p++
+		}
+		return v, p
+	}
+	switch c {
+	case 'a':
+		c = '\a'
+	case 'b':
+		c = '\b'
+	case 'E':
+		c = 0x1b
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'v':
+		c = '\v'
+	}
+	return c, p + 1
+}
