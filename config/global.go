@@ -214,9 +214,13 @@ func (l *loader) globalDefsKeywords() []*parser.Keyword {
 			g.NotificationEmail = append(g.NotificationEmail, emails...)
 		}),
 		kw("smtp_alert", l.globalTrueFalse(&g.SMTPAlert, "Invalid value '%s' for global smtp_alert specified")),
-		kw("startup_script", func(v parser.Strvec) { l.startupShutdownScript(v, &g.StartupScript, &g.StartupScriptTimeout, "startup") }),
+		kw("startup_script", func(v parser.Strvec) {
+			l.startupShutdownScript(v, &g.StartupScript, &g.StartupScriptTimeout, "startup")
+		}),
 		kw("startup_script_timeout", func(v parser.Strvec) { l.startupShutdownTimeout(v, &g.StartupScriptTimeout, "startup") }),
-		kw("shutdown_script", func(v parser.Strvec) { l.startupShutdownScript(v, &g.ShutdownScript, &g.ShutdownScriptTimeout, "shutdown") }),
+		kw("shutdown_script", func(v parser.Strvec) {
+			l.startupShutdownScript(v, &g.ShutdownScript, &g.ShutdownScriptTimeout, "shutdown")
+		}),
 		kw("shutdown_script_timeout", func(v parser.Strvec) { l.startupShutdownTimeout(v, &g.ShutdownScriptTimeout, "shutdown") }),
 		kw("max_auto_priority", func(v parser.Strvec) {
 			if v.Len() < 2 {

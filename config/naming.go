@@ -30,6 +30,7 @@ func (vs *VirtualServer) Name() string {
 	}
 	return Trio(vs.Addr.String(), vs.Protocol, vs.Port)
 }
+
 // AllScripts yields every script the configuration would run (set ones only),
 // global ones first, then in the model's order. It walks the model in place,
 // which matters on a file with 40,000 real servers.

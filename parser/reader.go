@@ -60,20 +60,20 @@ func (s *lineStream) fgets() (string, bool) {
 
 // includeFile is keepalived's include_file_t: one glob being read.
 type includeFile struct {
-	matches     []string // glob results, as glob returned them (relative stays relative)
-	next        int
-	fileName    string
-	stream      *lineStream
-	copyStream  bool // the stream is the configuration copy (never closed here)
-	numMatches  int
-	curName     string // current_file_name: "" when keepalived prints "(Line N)"
-	named       bool
-	lineNo      int
-	typ         includeType
-	savCheck    includeType
-	prevDir     string // directory to return to when the file ends
-	changedDir  bool
-	realName    string // the path opened, for our positions
+	matches    []string // glob results, as glob returned them (relative stays relative)
+	next       int
+	fileName   string
+	stream     *lineStream
+	copyStream bool // the stream is the configuration copy (never closed here)
+	numMatches int
+	curName    string // current_file_name: "" when keepalived prints "(Line N)"
+	named      bool
+	lineNo     int
+	typ        includeType
+	savCheck   includeType
+	prevDir    string // directory to return to when the file ends
+	changedDir bool
+	realName   string // the path opened, for our positions
 }
 
 type definition struct {
