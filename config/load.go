@@ -45,8 +45,10 @@ type Interface struct {
 	MTU      int
 	Loopback bool
 	Up       bool
-	HWAddr   []byte
-	Addrs    []netip.Prefix
+	// Multicast is IFF_MULTICAST.
+	Multicast bool
+	HWAddr    []byte
+	Addrs     []netip.Prefix
 	// Kind is the rtnetlink link kind ("" for a plain device, "macvlan",
 	// "vlan", "bridge", ...), when known.
 	Kind string
@@ -65,7 +67,7 @@ func (s InterfaceSet) Interface(name string) (Interface, bool) {
 func Names(names ...string) InterfaceSet {
 	s := InterfaceSet{}
 	for i, n := range names {
-		s[n] = Interface{Name: n, Index: i + 2, MTU: 1500, Up: true, Loopback: n == "lo"}
+		s[n] = Interface{Name: n, Index: i + 2, MTU: 1500, Up: true, Loopback: n == "lo", Multicast: n != "lo"}
 	}
 	return s
 }
@@ -79,7 +81,8 @@ func SystemInterfaces() InterfaceSet {
 	}
 	for _, i := range ifs {
 		it := Interface{Name: i.Name, Index: i.Index, MTU: i.MTU, HWAddr: i.HardwareAddr,
-			Loopback: i.Flags&net.FlagLoopback != 0, Up: i.Flags&net.FlagUp != 0}
+			Loopback: i.Flags&net.FlagLoopback != 0, Up: i.Flags&net.FlagUp != 0,
+			Multicast: i.Flags&net.FlagMulticast != 0}
 		if addrs, err := i.Addrs(); err == nil {
 			for _, a := range addrs {
 				if n, ok := a.(*net.IPNet); ok {
@@ -108,9 +111,16 @@ type loader struct {
 
 	users *userDB
 	g     globalState
-	vrrp  *vrrpState
-	check *checkState
-	bfd   *bfdState
+	tf    trackFileState
+	// checkTrackFiles are the track_file blocks the checker pass read.
+	checkTrackFiles []*TrackFile
+	// checkBFDs are the bfd_instance names the checker pass read.
+	checkBFDs []string
+	// bfdEvents is keepalived's specified_event_processes.
+	bfdEvents uint
+	vrrp      *vrrpState
+	check     *checkState
+	bfd       *bfdState
 }
 
 type pass int

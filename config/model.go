@@ -39,11 +39,18 @@ type Config struct {
 	TrackProcesses  []*TrackProcess
 	SyncGroups      []*SyncGroup
 	Instances       []*VRRPInstance
+	GarpGroups      []*GarpGroup
+	TrackGroups     []*StaticTrackGroup
+	UpDownDelays    []UpDownDelay
+	LinkbeatIfaces  []string
 	ServerGroups    []*VirtualServerGroup
 	VirtualServers  []*VirtualServer
 	BFDInstances    []*BFDInstance
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
+	// VRRPFailed is set when keepalived's VRRP process would stop on this
+	// configuration (its checks after the read failed): no instance runs.
+	VRRPFailed bool
 }
 
 // Script is a command as keepalived reads it (notify_script_init): the
@@ -224,19 +231,28 @@ type FIFO struct {
 
 // VirtualAddress is one virtual_ipaddress / static_ipaddress entry.
 type VirtualAddress struct {
-	Pos           Pos
-	Prefix        netip.Prefix
-	Broadcast     string
-	Dev           string
-	Scope         string
-	Label         string
-	Peer          string
-	NoDAD         bool
+	Pos    Pos
+	Prefix netip.Prefix
+	// Broadcast is the broadcast address to set ("" none): as given, or
+	// computed for "+" / "-" as keepalived does.
+	Broadcast string
+	Dev       string
+	Scope     string // as written ("" = global)
+	ScopeID   uint8  // its rt_scopes value
+	Label     string
+	Peer      netip.Addr
+	// DAD is "-nodad": keepalived adds IPv6 addresses with IFA_F_NODAD unless
+	// this is given (the keyword clears the flag).
+	DAD           bool
 	HomeAddr      bool
 	NoPrefixRoute bool
 	AutoJoin      bool
-	Track         bool     // track / no_track
-	Options       []string // anything else, kept verbatim
+	MngTmpAddr    bool
+	// NoTrack is no_track: losing the address does not put the instance in FAULT.
+	NoTrack      bool
+	PreferredLft *uint32 // nil: keepalived's default
+	TrackGroup   string  // static addresses only
+	UseVMAC      bool
 }
 
 // Route is a virtual_routes / static_routes entry, kept as written: the
@@ -332,6 +348,30 @@ type VRRPInstance struct {
 	SyncGroup               string
 	Debug                   int
 	Other                   []Setting
+
+	// Family is the instance's address family once complete ("inet" or "inet6").
+	Family             string
+	NotifyDeletedSet   bool // notify_deleted given (with or without a script)
+	Unicast            bool // unicast peers configured and in use
+	UnicastFaultNoPeer bool
+	CheckUnicastSrc    bool
+	OldUnicastChecksum string // "" | "config" | "never"
+	TrackSrcIP         bool
+	TrackBFDs          []TrackRef
+	VMACAddr           bool   // use_vmac_addr
+	VMACMAC            []byte // MAC given to use_vmac (nil: RFC 5798's)
+	UseIPVLAN          bool
+	IPVLANName         string
+	IPVLANType         string // "" bridge | private | vepa
+	IPVLANAddr         netip.Prefix
+	VRF                string
+	KernelRxBufSize    int
+	GarpExtraIf        *time.Duration
+	GarpExtraIfAll     bool
+	LinkbeatUsePolling bool
+	// ConfigFaults counts configuration problems that keep the instance in
+	// FAULT (keepalived's num_config_faults).
+	ConfigFaults int
 }
 
 // UnicastPeer is one unicast_peer entry.
@@ -339,6 +379,44 @@ type UnicastPeer struct {
 	Pos            Pos
 	Addr           netip.Addr
 	MinTTL, MaxTTL int
+}
+
+// TrackProcess is vrrp_track_process.
+type TrackProcess struct {
+	Pos            Pos
+	Name           string
+	Process        string
+	Params         []string // the command line after the process name
+	ParamMatch     string   // "" | exact | initial | partial
+	Weight         int
+	WeightReverse  bool
+	Quorum         int
+	QuorumMax      int // -1: unlimited
+	TerminateDelay time.Duration
+	ForkDelay      time.Duration
+	FullCommand    bool
+}
+
+// GarpGroup is garp_group.
+type GarpGroup struct {
+	Pos              Pos
+	GarpInterval     *time.Duration
+	GnaInterval      *time.Duration
+	Interfaces       []string
+	AggregationGroup int
+}
+
+// StaticTrackGroup is track_group.
+type StaticTrackGroup struct {
+	Pos       Pos
+	Name      string
+	Instances []string
+}
+
+// UpDownDelay is one interface_up_down_delays entry.
+type UpDownDelay struct {
+	Interface string
+	Down, Up  time.Duration
 }
 
 // VRRPScript is vrrp_script.
@@ -369,13 +447,6 @@ type TrackFile struct {
 	Overwrite     bool
 }
 
-// TrackProcess is vrrp_track_process (kept; not implemented yet).
-type TrackProcess struct {
-	Pos      Pos
-	Name     string
-	Settings []Setting
-}
-
 // SyncGroup is vrrp_sync_group.
 type SyncGroup struct {
 	Pos             Pos
@@ -393,6 +464,10 @@ type SyncGroup struct {
 	GlobalTracking  bool
 	TrackingWeight  bool
 	Other           []Setting
+
+	TrackProcesses        []TrackRef
+	TrackBFDs             []TrackRef
+	NotifyPriorityChanges *bool
 }
 
 // Forwarding is an IPVS forwarding method.
@@ -605,10 +680,3 @@ type URL struct {
 
 // StatusRange is an inclusive range of HTTP status codes.
 type StatusRange struct{ Min, Max int }
-
-// BFDInstance is bfd_instance (kept; BFD is not implemented yet).
-type BFDInstance struct {
-	Pos      Pos
-	Name     string
-	Settings []Setting
-}

@@ -513,13 +513,13 @@ func formatVIP(v config.VirtualAddress, defDev string, set bool) string {
 	if v.Label != "" {
 		fmt.Fprintf(&b, " label %s", v.Label)
 	}
-	if v.Peer != "" {
+	if v.Peer.IsValid() {
 		fmt.Fprintf(&b, " peer %s/%d", v.Peer, p.Bits())
 	}
 	if v.HomeAddr {
 		b.WriteString(" home")
 	}
-	if v.NoDAD {
+	if v.DAD {
 		b.WriteString(" -nodad")
 	}
 	if v.NoPrefixRoute {

@@ -114,9 +114,9 @@ func vipAddrs(iface string, list []config.VirtualAddress) map[netip.Prefix]netio
 	for _, v := range list {
 		a := netio.Addr{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast,
 			NoPrefixRoute: v.NoPrefixRoute, HomeAddr: v.HomeAddr,
-			// keepalived adds IPv6 VIPs without DAD unless "-nodad" asks
-			// for it; config folds "-nodad" into NoDAD, so DAD is never on.
-			NoDAD: v.NoDAD || v.Prefix.Addr().Is6()}
+			// keepalived adds IPv6 VIPs with IFA_F_NODAD unless "-nodad"
+			// (config's DAD) clears it.
+			NoDAD: v.Prefix.Addr().Is6() && !v.DAD}
 		if a.Dev == "" {
 			a.Dev = iface
 		}
