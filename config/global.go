@@ -37,7 +37,7 @@ const (
 	// ipVSIfnameMaxlen is IP_VS_IFNAME_MAXLEN.
 	ipVSIfnameMaxlen = 16
 	// nftTableMaxNameLen is NFT_TABLE_MAXNAMELEN.
-	nftTableMaxNameLen = 32
+	nftTableMaxNameLen = 256 // NFT_TABLE_MAXNAMELEN of the kernel headers Debian builds with
 	// pathMax is PATH_MAX.
 	pathMax = 4096
 )

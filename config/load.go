@@ -28,6 +28,14 @@ type Options struct {
 	LookupGroup func(name string) (gid int, ok bool)
 	// SNMP is -x: every SNMP subtree enabled from the start.
 	SNMP bool
+	// Namespace is -s: it overrides net_namespace.
+	Namespace string
+	// EnterNamespace is called with the network namespace the configuration
+	// runs in (net_namespace or -s), as keepalived enters it before
+	// validating: it returns that namespace's interfaces, or an error when
+	// it cannot be entered (keepalived then stops, with status 0 even
+	// under -t). nil: the namespace is taken to exist, with Interfaces.
+	EnterNamespace func(name string) (InterfaceLister, error)
 	// SNMPSocket is -A.
 	SNMPSocket string
 }
@@ -166,6 +174,20 @@ func (l *loader) run(path string) {
 		return
 	}
 	l.initGlobalData()
+	if l.opts.Namespace != "" {
+		// keepalived logs "Overriding config net_namespace '%s' with command
+		// line namespace '%s'" when both are set.
+		l.cfg.Global.NetNamespace = l.opts.Namespace
+	}
+	if ns := l.cfg.Global.NetNamespace; ns != "" && l.opts.EnterNamespace != nil {
+		ifs, err := l.opts.EnterNamespace(ns)
+		if err != nil {
+			// keepalived logs "Unable to set network namespace %s - exiting".
+			l.diags.Stopped = true
+			return
+		}
+		l.opts.Interfaces = ifs
+	}
 	l.startStopScripts()
 	copy := r.Copy(path)
 

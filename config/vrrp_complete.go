@@ -300,6 +300,8 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		rep("(%s) Initial state master is incompatible with AH authentication - clearing", in.Name)
 		x.wantState = "BACKUP"
 	}
+	// keepalived tests "strict mode with unicast on a multicast interface"
+	// here, before VRRP_FLAG_UNICAST is ever set, so the test never fires.
 	unicast := false
 	if x.ifp == nil {
 		if !x.saddrConfig {
@@ -321,10 +323,6 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		default:
 			l.report(parser.SevDeprecated, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
 		}
-	}
-	if strict && unicast && x.ifp != nil && x.ifp.exists && x.ifp.Multicast {
-		rep("(%s) Unicast peers are not supported in strict mode", in.Name)
-		return false
 	}
 	in.Unicast = unicast
 	if strict && x.macSpecified {

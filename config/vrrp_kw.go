@@ -131,13 +131,23 @@ func newVRRPState(l *loader) *vrrpState {
 		scriptFlags: map[*VRRPScript]scriptFlags{}, garpIfaces: map[string]*GarpGroup{}, rulePrio4: 16384, rulePrio6: 16384}
 }
 
-// cur is list_last_entry(&vrrp_data->vrrp).
+// cur is list_last_entry(&vrrp_data->vrrp). keepalived reads through the
+// list head when the list is empty (a nameless first vrrp_instance whose
+// keywords follow without braces); a scratch instance stands in for it.
 func (s *vrrpState) cur() (*VRRPInstance, *vrrpExt) {
+	if len(s.l.cfg.Instances) == 0 {
+		in := &VRRPInstance{}
+		return in, &vrrpExt{ttl: -1, accept: -1, strictMode: -1, lowerPrioNoAdvert: -1, higherPrioSendAdvert: -1,
+			smtpAlert: -1, notifyPrioChanges: -1, garpLowerPrioRepeat: -1}
+	}
 	in := s.l.cfg.Instances[len(s.l.cfg.Instances)-1]
 	return in, s.ext[in]
 }
 
 func (s *vrrpState) curSG() (*SyncGroup, *syncExt) {
+	if len(s.l.cfg.SyncGroups) == 0 {
+		return &SyncGroup{}, &syncExt{smtpAlert: -1, notifyPrio: -1}
+	}
 	sg := s.l.cfg.SyncGroups[len(s.l.cfg.SyncGroups)-1]
 	return sg, s.sgExt[sg]
 }
@@ -232,6 +242,10 @@ func (s *vrrpState) trackGroup(v parser.Strvec) {
 }
 
 func (s *vrrpState) trackGroupGroup(v parser.Strvec) {
+	if len(s.l.cfg.TrackGroups) == 0 {
+		s.l.p.ValueWords(v)
+		return
+	}
 	tg := s.l.cfg.TrackGroups[len(s.l.cfg.TrackGroups)-1]
 	if tg.Instances != nil {
 		s.l.report(parser.SevGeneral, "Group list already specified for sync group %s", tg.Name)

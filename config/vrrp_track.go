@@ -282,7 +282,12 @@ func (s *vrrpState) vrrpScript(v parser.Strvec) {
 	s.removeScr = false
 }
 
-func (s *vrrpState) curScript() *VRRPScript { return s.l.cfg.Scripts[len(s.l.cfg.Scripts)-1] }
+func (s *vrrpState) curScript() *VRRPScript {
+	if len(s.l.cfg.Scripts) == 0 {
+		return &VRRPScript{}
+	}
+	return s.l.cfg.Scripts[len(s.l.cfg.Scripts)-1]
+}
 
 func (s *vrrpState) scriptKeywords() []*parser.Keyword {
 	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
@@ -409,7 +414,7 @@ func (s *vrrpState) scriptEnd() {
 			sc.Script.UID, sc.Script.GID = uid, gid
 		}
 	}
-	if s.removeScr {
+	if s.removeScr && len(s.l.cfg.Scripts) > 0 {
 		s.l.cfg.Scripts = s.l.cfg.Scripts[:len(s.l.cfg.Scripts)-1]
 	}
 }
@@ -540,7 +545,9 @@ func (s *vrrpState) trackProcessEnd() {
 	p := s.curProc()
 	if p.Process == "" {
 		s.l.report(parser.SevGeneral, "track process '%s' process name not specified", p.Name)
-		s.l.cfg.TrackProcesses = s.l.cfg.TrackProcesses[:len(s.l.cfg.TrackProcesses)-1]
+		if len(s.l.cfg.TrackProcesses) > 0 {
+			s.l.cfg.TrackProcesses = s.l.cfg.TrackProcesses[:len(s.l.cfg.TrackProcesses)-1]
+		}
 	}
 }
 
@@ -726,6 +733,9 @@ func parseVMACAddr(p string) (mac []byte, useVRID, ok bool) {
 		mac[j] = byte(v)
 		if j == 4 && (rest == "" || rest == ":") {
 			return mac, true, true
+		}
+		if rest == "" {
+			break // j == 5
 		}
 		p = rest[1:]
 		if p == "" && j < 5 {

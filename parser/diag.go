@@ -89,6 +89,9 @@ type Diagnostics struct {
 	// NoConfig is set when an include problem was an error: keepalived then
 	// exits with KEEPALIVED_EXIT_NO_CONFIG (6) before running anything.
 	NoConfig bool
+	// Stopped is set when keepalived ends the run early with status 0
+	// (its network namespace cannot be entered).
+	Stopped bool
 }
 
 // Add records a finding at pos.
@@ -133,6 +136,9 @@ func (ds *Diagnostics) ExitCode() int {
 	if ds.NoConfig {
 		return 6
 	}
+	if ds.Stopped {
+		return 0
+	}
 	switch w := ds.Worst(); {
 	case w == SevNone:
 		return 0
@@ -147,7 +153,7 @@ func (ds *Diagnostics) ExitCode() int {
 
 // Fatal reports whether the configuration cannot be run at all.
 func (ds *Diagnostics) Fatal() bool {
-	if ds.Abort || ds.NoConfig {
+	if ds.Abort || ds.NoConfig || ds.Stopped {
 		return true
 	}
 	for _, d := range ds.List {

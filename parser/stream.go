@@ -84,6 +84,10 @@ func (v Strvec) Slot(i int) string {
 // Parser returns the parser the line came from.
 func (v Strvec) Parser() *Parser { return v.p }
 
+// InternalError starts the message of a configuration refused because
+// reading it hit a bug of ours (FuzzParse looks for it).
+const InternalError = "internal error reading the configuration"
+
 // Abort is the panic value that ends a configuration read the way keepalived
 // exits with KEEPALIVED_EXIT_CONFIG from inside a handler.
 type Abort struct{}
@@ -155,7 +159,9 @@ func (p *Parser) Run(root []*Keyword) (ok bool) {
 	defer func() {
 		if e := recover(); e != nil {
 			if _, abort := e.(Abort); !abort {
-				panic(e)
+				// A bug of ours must not take the daemon down with it: the
+				// configuration is refused with a clear message instead.
+				p.Report(SevFatal, "%s: %v", InternalError, e)
 			}
 			ok = false
 		}

@@ -144,8 +144,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.configID = parser.DefaultConfigID()
 	}
 	loadOpts := config.Options{
-		Parser:     parser.Options{ConfigID: o.configID, AllConfig: o.allConfig},
-		Interfaces: config.SystemInterfaces(),
+		Parser:         parser.Options{ConfigID: o.configID, AllConfig: o.allConfig},
+		Interfaces:     config.SystemInterfaces(),
+		Namespace:      o.namespace,
+		EnterNamespace: enterNamespace,
 	}
 	if o.configTestSet {
 		return configTest(o, loadOpts, stdout, stderr)
