@@ -129,6 +129,10 @@ type loader struct {
 	vrrp      *vrrpState
 	check     *checkState
 	bfd       *bfdState
+
+	// recover reads the file with layout recovery (parser/recover.go).
+	recover   bool
+	recovered parser.Recovery
 }
 
 type pass int
@@ -152,7 +156,35 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	l := &loader{opts: opts, diags: diags, cfg: &Config{Files: []string{path}}}
 	l.users = newUserDB(opts)
 	l.run(path)
-	return l.cfg, diags
+	if !layoutTrouble(diags) {
+		return l.cfg, diags
+	}
+	// The file reads badly the way keepalived reads it: if it is a
+	// flattened configuration, read it as the operator meant it.
+	rd := &parser.Diagnostics{}
+	r := &loader{opts: opts, diags: rd, cfg: &Config{Files: []string{path}}, recover: true}
+	r.users = newUserDB(opts)
+	r.run(path)
+	if r.recovered.Splits+len(r.recovered.Comments) == 0 || rd.Fatal() || layoutCount(rd) >= layoutCount(diags) {
+		return l.cfg, diags
+	}
+	diags.Global(parser.SevWarning, "%s", r.recovered.Message())
+	r.cfg.Recovered = true
+	return r.cfg, diags
+}
+
+// layoutTrouble reports findings of the kind a flattened file gives.
+func layoutTrouble(d *parser.Diagnostics) bool { return layoutCount(d) > 0 }
+
+func layoutCount(d *parser.Diagnostics) int {
+	n := 0
+	for _, x := range d.List {
+		switch x.Sev {
+		case parser.SevUnknownKeyword, parser.SevUnexpectedBOB, parser.SevMissingBOB, parser.SevUnexpectedEOB, parser.SevMissingEOB:
+			n++
+		}
+	}
+	return n
 }
 
 func (l *loader) run(path string) {
@@ -215,9 +247,18 @@ func (l *loader) run(path string) {
 // exits with status 2 there, even under -t).
 func (l *loader) runPass(ps pass, r *parser.Reader) bool {
 	l.pass = ps
+	r.Recover = l.recover
 	l.p = parser.NewParser(r)
 	ok := l.p.Run(l.rootKeywords(ps))
 	l.p = nil
+	if l.recover {
+		rc := &r.Recovered
+		if l.recovered.FirstLine == 0 && rc.FirstLine != 0 {
+			l.recovered.FirstName, l.recovered.FirstLine, l.recovered.Prev, l.recovered.Kw = rc.FirstName, rc.FirstLine, rc.Prev, rc.Kw
+		}
+		l.recovered.Splits += rc.Splits
+		l.recovered.Comments = append(l.recovered.Comments, rc.Comments...)
+	}
 	if !ok {
 		l.diags.Abort = true
 	}

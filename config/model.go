@@ -48,6 +48,9 @@ type Config struct {
 	BFDInstances    []*BFDInstance
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
+	// Recovered is set when the file was read with layout recovery (a
+	// flattened configuration; see parser/recover.go).
+	Recovered bool
 	// VRRPFailed is set when keepalived's VRRP process would stop on this
 	// configuration (its checks after the read failed): no instance runs.
 	VRRPFailed bool

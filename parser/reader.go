@@ -123,6 +123,11 @@ type Reader struct {
 
 	fileError bool // keepalived's config_file_error
 	rand      func(lo, hi int64) int64
+
+	// Recover turns on layout recovery (recover.go); Recovered counts it.
+	Recover   bool
+	Recovered Recovery
+	pushed    []string
 }
 
 type mlEntry struct {
@@ -598,6 +603,9 @@ func (r *Reader) readPhysical(ml *bool, mlDef **definition) (string, bool) {
 			continue
 		}
 		buf := r.decomment(raw[:n])
+		if r.Recover {
+			buf = r.recoverComment(raw[:n], buf)
+		}
 		if r.writeCopy {
 			if isInclude(buf) {
 				r.copyBuf.WriteByte('\n')
@@ -612,6 +620,9 @@ func (r *Reader) readPhysical(ml *bool, mlDef **definition) (string, bool) {
 	}
 }
 
+// pushBack makes s the next line read (layout recovery).
+func (r *Reader) pushBack(s string) { r.pushed = append(r.pushed, s) }
+
 // Next returns keepalived's next line (read_line), or false at the end.
 func (r *Reader) Next() (string, bool) {
 	buf, eof := r.readLine()
@@ -619,6 +630,11 @@ func (r *Reader) Next() (string, bool) {
 }
 
 func (r *Reader) readLine() (buf string, eof bool) {
+	if n := len(r.pushed); n > 0 {
+		buf = r.pushed[n-1]
+		r.pushed = r.pushed[:n-1]
+		return buf, false
+	}
 	var def *definition
 	multilineDef := false
 	for {

@@ -1,5 +1,10 @@
 package parser
 
+import (
+	"strings"
+	"sync"
+)
+
 // kwDef describes one keyword keepalived 2.2.7 installs (generated into
 // keywords_gen.go from keepalived's own install_keyword calls by
 // tools/keywords). It is the reference the keyword tables are checked
@@ -30,4 +35,49 @@ func KeepalivedKeywords() []RefKeyword {
 	}
 	walk(nil, keepalivedKeywords)
 	return out
+}
+
+var (
+	refIndex     map[string]*kwDef // "path name" -> definition
+	refIndexOnce sync.Once
+)
+
+func refLookup(path []string, name string) *kwDef {
+	refIndexOnce.Do(func() {
+		refIndex = map[string]*kwDef{}
+		var walk func(prefix string, defs []kwDef)
+		walk = func(prefix string, defs []kwDef) {
+			for i := range defs {
+				d := &defs[i]
+				k := prefix + d.name
+				if _, dup := refIndex[k]; !dup {
+					refIndex[k] = d
+				}
+				walk(k+" ", d.sub)
+			}
+		}
+		walk("", keepalivedKeywords)
+	})
+	return refIndex[strings.Join(append(path[:len(path):len(path)], name), " ")]
+}
+
+// anyKeyword finds name at any level of keepalived's tree (for a comment
+// whose block is not known where it is read).
+func anyKeyword(name string) *kwDef {
+	var found *kwDef
+	var walk func(defs []kwDef)
+	walk = func(defs []kwDef) {
+		for i := range defs {
+			if found != nil {
+				return
+			}
+			if defs[i].name == name {
+				found = &defs[i]
+				return
+			}
+			walk(defs[i].sub)
+		}
+	}
+	walk(keepalivedKeywords)
+	return found
 }

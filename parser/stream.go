@@ -1,5 +1,7 @@
 package parser
 
+import "strings"
+
 // A port of keepalived 2.2.7's process_stream, alloc_value_block and
 // skip_block (lib/parser.c): keyword tables drive the reading of blocks, as in
 // keepalived, where the '{' and '}' of a block only mean something to the
@@ -102,6 +104,7 @@ type Parser struct {
 	kwLevel      int
 	line         string // buf_extern: the line being handled
 	words        []string
+	path         []string // the enclosing blocks' keywords (layout recovery)
 	cache        map[*Keyword]map[string]*Keyword
 }
 
@@ -226,6 +229,15 @@ func (p *Parser) process(tab []*Keyword, needBOB bool) bool {
 		if str == "}" && p.kwLevel > 0 {
 			break
 		}
+		if p.R.Recover {
+			if cut, prev, next := recoverSplit(p.path, buf); cut > 0 {
+				name, line, _ := p.R.where()
+				p.R.Recovered.note(name, line, prev, next)
+				p.R.pushBack(strings.TrimRight(buf[cut:], " \t"))
+				buf = strings.TrimRight(buf[:cut], " \t")
+				w = p.strvec(buf)
+			}
+		}
 		kw := lookup(tab, str, p.cache)
 		if kw == nil {
 			p.Report(SevUnknownKeyword, "Unknown keyword '%s'", str)
@@ -263,7 +275,9 @@ func (p *Parser) handle(kw *Keyword, buf string, w []string) {
 	}
 	if kw.Sub != nil {
 		p.kwLevel++
+		p.path = append(p.path, kw.Name)
 		skipped := p.process(kw.Sub, bobNeeded)
+		p.path = p.path[:len(p.path)-1]
 		p.kwLevel--
 		if !skipped && kw.Close != nil {
 			kw.Close()
