@@ -38,6 +38,9 @@ type Options struct {
 	EnterNamespace func(name string) (InterfaceLister, error)
 	// SNMPSocket is -A.
 	SNMPSocket string
+	// Sink, when set, receives the findings as they are made instead of the
+	// returned Diagnostics keeping them (-t on a huge file).
+	Sink func(parser.Diagnostic)
 }
 
 // InterfaceLister answers what keepalived asks the kernel about interfaces
@@ -149,14 +152,14 @@ const (
 // usable whenever diags is not Fatal; a reload must keep the running config
 // when it is.
 func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
-	diags := &parser.Diagnostics{}
+	diags := &parser.Diagnostics{Sink: opts.Sink}
 	if opts.Hostname == "" {
 		opts.Hostname, _ = os.Hostname()
 	}
 	l := &loader{opts: opts, diags: diags, cfg: &Config{Files: []string{path}}}
 	l.users = newUserDB(opts)
 	l.run(path)
-	if !layoutTrouble(diags) {
+	if diags.LayoutCount() == 0 {
 		return l.cfg, diags
 	}
 	// The file reads badly the way keepalived reads it: if it is a
@@ -165,7 +168,7 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	r := &loader{opts: opts, diags: rd, cfg: &Config{Files: []string{path}}, recover: true}
 	r.users = newUserDB(opts)
 	r.run(path)
-	if r.recovered.Splits+len(r.recovered.Comments) == 0 || rd.Fatal() || layoutCount(rd) >= layoutCount(diags) {
+	if r.recovered.Splits+len(r.recovered.Comments) == 0 || rd.Fatal() || rd.LayoutCount() >= diags.LayoutCount() {
 		return l.cfg, diags
 	}
 	diags.Global(parser.SevWarning, "%s", r.recovered.Message())
@@ -173,19 +176,7 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	return r.cfg, diags
 }
 
-// layoutTrouble reports findings of the kind a flattened file gives.
-func layoutTrouble(d *parser.Diagnostics) bool { return layoutCount(d) > 0 }
 
-func layoutCount(d *parser.Diagnostics) int {
-	n := 0
-	for _, x := range d.List {
-		switch x.Sev {
-		case parser.SevUnknownKeyword, parser.SevUnexpectedBOB, parser.SevMissingBOB, parser.SevUnexpectedEOB, parser.SevMissingEOB:
-			n++
-		}
-	}
-	return n
-}
 
 func (l *loader) run(path string) {
 	if !l.checkConfFile(path) {
@@ -222,6 +213,7 @@ func (l *loader) run(path string) {
 	}
 	l.startStopScripts()
 	copy := r.Copy(path)
+	defer copy.Close()
 
 	l.check = newCheckState(l)
 	if !l.runPass(passChecker, parser.OpenCopy(copy, l.opts.Parser, l.diags)) {

@@ -92,7 +92,17 @@ type Diagnostics struct {
 	// Stopped is set when keepalived ends the run early with status 0
 	// (its network namespace cannot be entered).
 	Stopped bool
+	// Sink, when set, receives every finding as it is made and List keeps
+	// none: -t prints a file of millions of bad lines in constant memory.
+	Sink func(Diagnostic)
+
+	fatal, syntax bool
+	layout        int
 }
+
+// LayoutCount counts the findings a flattened file gives (unknown keywords
+// and misplaced braces).
+func (ds *Diagnostics) LayoutCount() int { return ds.layout }
 
 // Add records a finding at pos.
 func (ds *Diagnostics) Add(pos lexer.Position, sev Severity, format string, args ...any) {
@@ -107,6 +117,20 @@ func (ds *Diagnostics) Global(sev Severity, format string, args ...any) {
 func (ds *Diagnostics) add(d Diagnostic) {
 	if d.Sev > ds.worst {
 		ds.worst = d.Sev
+	}
+	switch d.Sev {
+	case SevFileNotFound, SevBadInterface, SevFatal:
+		ds.fatal = true
+	case SevUnexpectedBOB, SevMissingBOB, SevUnexpectedEOB, SevMissingEOB, SevUnmatchedQuote:
+		ds.syntax = true
+	}
+	switch d.Sev {
+	case SevUnknownKeyword, SevUnexpectedBOB, SevMissingBOB, SevUnexpectedEOB, SevMissingEOB:
+		ds.layout++
+	}
+	if ds.Sink != nil {
+		ds.Sink(d)
+		return
 	}
 	if len(ds.List) >= maxDiagnostics {
 		ds.Dropped++
@@ -153,28 +177,12 @@ func (ds *Diagnostics) ExitCode() int {
 
 // Fatal reports whether the configuration cannot be run at all.
 func (ds *Diagnostics) Fatal() bool {
-	if ds.Abort || ds.NoConfig || ds.Stopped {
-		return true
-	}
-	for _, d := range ds.List {
-		if d.Sev >= SevFileNotFound && d.Sev <= SevFatal {
-			return true
-		}
-	}
-	return false
+	return ds.Abort || ds.NoConfig || ds.Stopped || ds.fatal
 }
 
 // Syntax reports whether the file is malformed (braces or quotes): a reload
 // must not replace a running configuration with what was read of it.
-func (ds *Diagnostics) Syntax() bool {
-	for _, d := range ds.List {
-		switch d.Sev {
-		case SevUnexpectedBOB, SevMissingBOB, SevUnexpectedEOB, SevMissingEOB, SevUnmatchedQuote:
-			return true
-		}
-	}
-	return false
-}
+func (ds *Diagnostics) Syntax() bool { return ds.syntax }
 
 func (ds *Diagnostics) String() string {
 	var b strings.Builder

@@ -53,7 +53,9 @@ func FuzzParse(f *testing.F) {
 		}
 		// The copy a later pass reads gives the same lines.
 		diags2 := &Diagnostics{}
-		r2 := OpenCopy(r.Copy(name), Options{ConfigID: "node1", Dir: dir}, diags2)
+		c := r.Copy(name)
+		defer c.Close()
+		r2 := OpenCopy(c, Options{ConfigID: "node1", Dir: dir}, diags2)
 		for n := 0; ; n++ {
 			if _, ok := r2.Next(); !ok {
 				break

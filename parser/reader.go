@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // This file is a port of keepalived 2.2.7's line reader (lib/parser.c:
@@ -118,7 +120,7 @@ type Reader struct {
 	cwd          string // keepalived chdir()s into each file's directory
 
 	writeCopy bool
-	copyBuf   *bytes.Buffer
+	copyBuf   *copyWriter
 	readCopy  bool
 
 	fileError bool // keepalived's config_file_error
@@ -136,10 +138,64 @@ type mlEntry struct {
 }
 
 // Copy is keepalived's consolidated configuration copy: every physical line
-// after decomment, with "# file" and "!" markers around each file.
+// after decomment, with "# file" and "!" markers around each file. Like
+// keepalived's, it lives in a memfd (so a huge file does not sit in our
+// heap), or in memory where memfd is not available.
 type Copy struct {
 	name string
-	data []byte
+	file *os.File // memfd
+	size int64
+	data []byte // when there is no memfd
+}
+
+// Close releases the copy.
+func (c *Copy) Close() {
+	if c != nil && c.file != nil {
+		c.file.Close()
+		c.file = nil
+	}
+}
+
+func (c *Copy) reader() io.Reader {
+	if c.file != nil {
+		return io.NewSectionReader(c.file, 0, c.size)
+	}
+	return bytes.NewReader(c.data)
+}
+
+// copyWriter writes the copy to a memfd through a buffer.
+type copyWriter struct {
+	f   *os.File
+	w   *bufio.Writer
+	n   int64
+	mem bytes.Buffer
+}
+
+func newCopyWriter() *copyWriter {
+	c := &copyWriter{}
+	if fd, err := unix.MemfdCreate("keepalived-go/consolidated_configuration", unix.MFD_CLOEXEC); err == nil {
+		c.f = os.NewFile(uintptr(fd), "memfd")
+		c.w = bufio.NewWriterSize(c.f, 64*1024)
+	}
+	return c
+}
+
+func (c *copyWriter) WriteString(s string) {
+	c.n += int64(len(s))
+	if c.w != nil {
+		c.w.WriteString(s)
+		return
+	}
+	c.mem.WriteString(s)
+}
+
+func (c *copyWriter) writeByte(b byte) {
+	c.n++
+	if c.w != nil {
+		c.w.WriteByte(b)
+		return
+	}
+	c.mem.WriteByte(b)
 }
 
 func newReader(opts Options, diags *Diagnostics) *Reader {
@@ -164,7 +220,7 @@ func newReader(opts Options, diags *Diagnostics) *Reader {
 func OpenFiles(path string, opts Options, diags *Diagnostics) *Reader {
 	r := newReader(opts, diags)
 	r.writeCopy = true
-	r.copyBuf = &bytes.Buffer{}
+	r.copyBuf = newCopyWriter()
 	if !r.openGlobFile(path, includeR|includeM|includeW) {
 		r.fileConfigError(includeR, "Failed to open configuration file")
 	}
@@ -177,7 +233,7 @@ func OpenCopy(c *Copy, opts Options, diags *Diagnostics) *Reader {
 	r.readCopy = true
 	f := &includeFile{
 		fileName: c.name, curName: c.name, named: true, numMatches: 1,
-		stream:     &lineStream{r: bufio.NewReaderSize(bytes.NewReader(c.data), 64*1024)},
+		stream:     &lineStream{r: bufio.NewReaderSize(c.reader(), 64*1024)},
 		copyStream: true, realName: c.name,
 	}
 	r.stack = append(r.stack, f)
@@ -186,10 +242,17 @@ func OpenCopy(c *Copy, opts Options, diags *Diagnostics) *Reader {
 
 // Copy returns the consolidated copy recorded by a first pass.
 func (r *Reader) Copy(name string) *Copy {
-	if r.copyBuf == nil {
+	c := r.copyBuf
+	if c == nil {
 		return &Copy{name: name}
 	}
-	return &Copy{name: name, data: r.copyBuf.Bytes()}
+	if c.w != nil {
+		if err := c.w.Flush(); err == nil {
+			return &Copy{name: name, file: c.f, size: c.n}
+		}
+		c.f.Close()
+	}
+	return &Copy{name: name, data: c.mem.Bytes()}
 }
 
 // FileError reports whether an include problem was an error under the
@@ -598,7 +661,7 @@ func (r *Reader) readPhysical(ml *bool, mlDef **definition) (string, bool) {
 		}
 		if n == 0 {
 			if r.writeCopy {
-				r.copyBuf.WriteByte('\n')
+				r.copyBuf.writeByte('\n')
 			}
 			continue
 		}
@@ -608,10 +671,10 @@ func (r *Reader) readPhysical(ml *bool, mlDef **definition) (string, bool) {
 		}
 		if r.writeCopy {
 			if isInclude(buf) {
-				r.copyBuf.WriteByte('\n')
+				r.copyBuf.writeByte('\n')
 			} else {
 				r.copyBuf.WriteString(buf)
-				r.copyBuf.WriteByte('\n')
+				r.copyBuf.writeByte('\n')
 			}
 		}
 		if buf != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -205,8 +206,13 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 	// Parsing leaves little garbage, so a low target costs a few collections.
 	debug.SetGCPercent(configTestGCPercent)
 	opts.ConfigTest = true
+	bw := bufio.NewWriterSize(out, 64*1024)
+	opts.Sink = func(d parser.Diagnostic) {
+		bw.WriteString(d.Keepalived())
+		bw.WriteByte('\n')
+	}
 	_, diags := config.Load(o.useFile, opts)
-	fmt.Fprint(out, diags.String())
+	bw.Flush()
 	code := diags.ExitCode()
 	return code
 }
