@@ -23,6 +23,9 @@ const (
 
 // bfdKeywords is init_bfd_keywords.
 func (l *loader) bfdKeywords(active bool, who bfdFor) []*parser.Keyword {
+	if active && who == bfdForChecker {
+		return l.check.bfdCheckerKeywords()
+	}
 	return []*parser.Keyword{{Name: "bfd_instance", Inactive: !active}}
 }
 
