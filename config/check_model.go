@@ -90,7 +90,7 @@ func (t tunnel) model(f fwdMethod) *Tunnel {
 	if m.Type == "" {
 		m.Type = "ipip"
 	}
-	if t.csum != "nocsum" {
+	if m.Type != "ipip" {
 		m.Checksum = t.csum
 	}
 	return m
