@@ -232,7 +232,7 @@ func fmtVS(vs *vsState) string {
 }
 
 // fmtRS is format_rs (FMT_RS).
-func fmtRS(rs *rsState, vs *vsState) string { return trio(rs.addr, vs.proto) }
+func fmtRS(rs *rsState, vs *vsState) string { return trio(rs.sa(), vs.proto) }
 
 // fmtVSGE is format_vsge.
 func fmtVSGE(e *VSGEntry) string {

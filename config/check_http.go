@@ -1,7 +1,10 @@
 package config
 
 import (
+	"encoding/binary"
 	"encoding/hex"
+	"slices"
+	"strings"
 
 	"keepalived-go/parser"
 )
@@ -35,14 +38,6 @@ var regexOptionBits = []struct {
 // compiles.
 var compileRegex func(pattern string, options uint32) (logLine string, ok bool)
 
-// urlState is what url_t holds besides the model's URL while it is read.
-type urlState struct {
-	u          *URL
-	hasDigest  bool
-	statusBits bool
-	removed    bool
-}
-
 // httpStart is http_get_handler and alloc_http_get.
 func (s *checkState) httpStart(v parser.Strvec) {
 	kind := HTTPGet
@@ -51,23 +46,25 @@ func (s *checkState) httpStart(v parser.Strvec) {
 		s.sslRequired = true
 	}
 	c := s.queueChecker(kind, true)
-	c.http = &HTTPOptions{Protocol: "1.0"}
-	c.m.HTTP = c.http
-	c.defaultDBR = 3 * timerHz
+	// The block is read into scratch space; httpEnd keeps a copy, or the
+	// options of an earlier checker equal to it.
+	clear(s.httpScratch.URLs)
+	s.httpScratch = HTTPOptions{Protocol: "1.0", URLs: s.httpScratch.URLs[:0]}
+	c.m.HTTP = &s.httpScratch
 }
 
 // curHTTP is CHECKER_GET() of an HTTP or SSL checker.
 func (s *checkState) curHTTP() *ckState {
-	if c := s.cur(); c != nil && c.http != nil {
+	if c := s.cur(); c != nil && c.m.HTTP != nil {
 		return c
 	}
 	return nil
 }
 
 // curURL is the last url of the current HTTP checker.
-func (s *checkState) curURL() *urlState {
-	if c := s.curHTTP(); c != nil && len(c.urlState) > 0 {
-		return c.urlState[len(c.urlState)-1]
+func (s *checkState) curURL() *URL {
+	if c := s.curHTTP(); c != nil && len(c.m.HTTP.URLs) > 0 {
+		return &c.m.HTTP.URLs[len(c.m.HTTP.URLs)-1]
 	}
 	return nil
 }
@@ -89,7 +86,7 @@ func (s *checkState) httpKeywords() []*parser.Keyword {
 					return
 				}
 			}
-			*dst(c.http) = res == 1
+			*dst(c.m.HTTP) = res == 1
 		}))
 	}
 	kws := append(s.commonKeywords(true),
@@ -101,7 +98,7 @@ func (s *checkState) httpKeywords() []*parser.Keyword {
 				return
 			}
 			if c := s.cur(); c != nil {
-				c.retry = uint32(n)
+				c.m.Retry = int(n)
 			}
 		}),
 		kw("virtualhost", h(func(c *ckState, v parser.Strvec) {
@@ -109,7 +106,7 @@ func (s *checkState) httpKeywords() []*parser.Keyword {
 				s.l.report(parser.SevGeneral, "HTTP_GET virtualhost name missing")
 				return
 			}
-			c.http.VirtualHost = v.Slot(1)
+			c.m.HTTP.VirtualHost = strings.Clone(v.Slot(1))
 		})),
 		kw("http_protocol", h(s.httpProtocol)),
 		flag("enable_sni", func(o *HTTPOptions) *bool { return &o.EnableSNI }),
@@ -127,9 +124,9 @@ func (s *checkState) httpProtocol(c *ckState, v parser.Strvec) {
 	}
 	switch p := v.Slot(1); p {
 	case "1.0", "1.1":
-		c.http.Protocol = p
+		c.m.HTTP.Protocol = p
 	case "1.0C", "1.0c":
-		c.http.Protocol = "1.0C"
+		c.m.HTTP.Protocol = "1.0C"
 	default:
 		s.l.report(parser.SevGeneral, "Invalid http_protocol version %s", p)
 	}
@@ -138,12 +135,12 @@ func (s *checkState) httpProtocol(c *ckState, v parser.Strvec) {
 // urlStart is url_handler: a new url; the regex options start afresh (the
 // pattern does not).
 func (s *checkState) urlStart(c *ckState, _ parser.Strvec) {
-	c.urlState = append(c.urlState, &urlState{u: &URL{}})
+	c.m.HTTP.URLs = append(c.m.HTTP.URLs, URL{})
 	s.regexOptions = 0
 }
 
 func (s *checkState) urlKeywords() []*parser.Keyword {
-	u := func(f func(*urlState, parser.Strvec)) func(parser.Strvec) {
+	u := func(f func(*URL, parser.Strvec)) func(parser.Strvec) {
 		return func(v parser.Strvec) {
 			if us := s.curURL(); us != nil {
 				f(us, v)
@@ -151,15 +148,15 @@ func (s *checkState) urlKeywords() []*parser.Keyword {
 		}
 	}
 	return []*parser.Keyword{
-		kw("path", u(func(us *urlState, v parser.Strvec) { us.u.Path = v.Slot(1) })),
+		kw("path", u(func(us *URL, v parser.Strvec) { us.Path = strings.Clone(v.Slot(1)) })),
 		kw("digest", u(s.digest)),
 		kw("status_code", u(s.statusCode)),
-		kw("virtualhost", u(func(us *urlState, v parser.Strvec) {
+		kw("virtualhost", u(func(us *URL, v parser.Strvec) {
 			if v.Len() < 2 {
 				s.l.report(parser.SevGeneral, "Missing HTTP_GET virtualhost name")
 				return
 			}
-			us.u.VirtualHost = v.Slot(1)
+			us.VirtualHost = strings.Clone(v.Slot(1))
 		})),
 		kw("regex", func(v parser.Strvec) {
 			words, ok := parser.SplitQuotedEscaped(s.l.p.Line(), s.l.report)
@@ -170,7 +167,7 @@ func (s *checkState) urlKeywords() []*parser.Keyword {
 			p := words[1]
 			s.regexPattern = &p
 		}),
-		kw("regex_no_match", u(func(us *urlState, _ parser.Strvec) { us.u.RegexNoMatch = true })),
+		kw("regex_no_match", u(func(us *URL, _ parser.Strvec) { us.RegexNoMatch = true })),
 		kw("regex_options", func(v parser.Strvec) {
 			for i := 1; i < v.Len(); i++ {
 				for _, o := range regexOptionBits {
@@ -181,8 +178,8 @@ func (s *checkState) urlKeywords() []*parser.Keyword {
 				}
 			}
 		}),
-		kw("regex_min_offset", u(func(us *urlState, v parser.Strvec) { us.u.RegexMinOffset = regexOffset(v) })),
-		kw("regex_max_offset", u(func(us *urlState, v parser.Strvec) { us.u.RegexMaxOffset = regexOffset(v) + 1 })),
+		kw("regex_min_offset", u(func(us *URL, v parser.Strvec) { us.RegexMinOffset = regexOffset(v) })),
+		kw("regex_max_offset", u(func(us *URL, v parser.Strvec) { us.RegexMaxOffset = regexOffset(v) + 1 })),
 		kw("regex_stack", u(s.regexStack)),
 	}
 }
@@ -201,7 +198,7 @@ func regexOffset(v parser.Strvec) uint64 {
 }
 
 // regexStack is regex_stack_handler: the JIT stack is the largest asked.
-func (s *checkState) regexStack(us *urlState, v parser.Strvec) {
+func (s *checkState) regexStack(us *URL, v parser.Strvec) {
 	if v.Len() != 3 {
 		return
 	}
@@ -215,7 +212,7 @@ func (s *checkState) regexStack(us *urlState, v parser.Strvec) {
 	}
 	s.jitStackStart = maxU64(s.jitStackStart, start)
 	s.jitStackMax = maxU64(s.jitStackMax, max)
-	us.u.RegexStack = true
+	us.RegexStack = true
 }
 
 func maxU64(a, b uint64) uint64 {
@@ -227,9 +224,9 @@ func maxU64(a, b uint64) uint64 {
 
 // digest is digest_handler: 32 hex characters, read two at a time from the
 // end with strtoul (so "+f" or "-1" pass as a byte).
-func (s *checkState) digest(us *urlState, v parser.Strvec) {
+func (s *checkState) digest(us *URL, v parser.Strvec) {
 	d := v.Slot(1)
-	if us.hasDigest {
+	if us.Digest != "" {
 		s.l.report(parser.SevGeneral, "Digest '%s' is a duplicate", d)
 		return
 	}
@@ -246,12 +243,11 @@ func (s *checkState) digest(us *urlState, v parser.Strvec) {
 		}
 		buf[i] = byte(n)
 	}
-	us.u.Digest = hex.EncodeToString(buf[:])
-	us.hasDigest = true
+	us.Digest = hex.EncodeToString(buf[:])
 }
 
 // statusCode is status_code_handler: codes and ranges in [100, 599].
-func (s *checkState) statusCode(us *urlState, v parser.Strvec) {
+func (s *checkState) statusCode(us *URL, v parser.Strvec) {
 	for i := 1; i < v.Len(); i++ {
 		str := v.At(i)
 		lo, rest, _ := cStrtoul(str, 10)
@@ -263,22 +259,21 @@ func (s *checkState) statusCode(us *urlState, v parser.Strvec) {
 			s.l.report(parser.SevGeneral, "Invalid HTTP_GET status code '%s'", str)
 			continue
 		}
-		us.u.StatusCodes = append(us.u.StatusCodes, StatusRange{int(lo), int(hi)})
+		us.StatusCodes = append(us.StatusCodes, StatusRange{int(lo), int(hi)})
 	}
 }
 
 // urlCheck is url_check: a url without a path goes; no status code means
 // 200-299; the regex settings are checked.
 func (s *checkState) urlCheck() {
-	us := s.curURL()
-	if us == nil {
+	u := s.curURL()
+	if u == nil {
 		return
 	}
-	u := us.u
 	if u.Path == "" {
 		s.l.report(parser.SevGeneral, "HTTP/SSL_GET checker url has no path - ignoring")
-		c := s.curHTTP()
-		c.urlState = c.urlState[:len(c.urlState)-1]
+		h := s.curHTTP().m.HTTP
+		h.URLs = h.URLs[:len(h.URLs)-1]
 		return
 	}
 	if len(u.StatusCodes) == 0 {
@@ -313,11 +308,72 @@ var defaultStatusCodes = []StatusRange{{200, 299}}
 // httpEnd is http_get_check_end. With no url the checker goes, and the
 // connection check then looks at whatever checker is last in the queue.
 func (s *checkState) httpEnd() {
-	if c := s.curHTTP(); c != nil && len(c.urlState) == 0 {
+	c := s.curHTTP()
+	if c != nil && len(c.m.HTTP.URLs) == 0 {
 		s.l.report(parser.SevGeneral, "HTTP/SSL_GET checker has no urls specified - ignoring")
 		s.dequeue()
 	}
-	if !s.checkConnOpts(s.curCo()) {
+	if !s.checkConn(s.cur()) {
 		s.dequeue()
 	}
+	if c != nil {
+		c.m.HTTP = s.shareHTTP(c.m.HTTP)
+	}
+}
+
+// shareHTTP returns the HTTP options of an earlier checker equal to h, or h:
+// 40,000 real servers checking the same url then hold one copy. The model
+// is read-only once loaded.
+func (s *checkState) shareHTTP(h *HTTPOptions) *HTTPOptions {
+	key := make([]byte, 0, 128)
+	str := func(v string) {
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		key = append(key, v...)
+	}
+	num := func(v uint64) { key = binary.AppendUvarint(key, v) }
+	flag := func(b bool) {
+		if b {
+			num(1)
+		} else {
+			num(0)
+		}
+	}
+	str(h.VirtualHost)
+	str(h.Protocol)
+	flag(h.EnableSNI)
+	flag(h.FastRecovery)
+	for i := range h.URLs {
+		u := &h.URLs[i]
+		if u.Other != nil {
+			o := *h
+			o.URLs = slices.Clone(h.URLs)
+			return &o
+		}
+		str(u.Path)
+		str(u.Digest)
+		str(u.VirtualHost)
+		str(u.Regex)
+		flag(u.HasRegex)
+		flag(u.RegexNoMatch)
+		flag(u.RegexStack)
+		flag(u.RegexInvalid)
+		num(uint64(u.RegexOptions))
+		num(u.RegexMinOffset)
+		num(u.RegexMaxOffset)
+		num(uint64(len(u.StatusCodes)))
+		for _, r := range u.StatusCodes {
+			num(uint64(r.Min))
+			num(uint64(r.Max))
+		}
+	}
+	if o, ok := s.sharedHTTP[string(key)]; ok {
+		return o
+	}
+	if s.sharedHTTP == nil {
+		s.sharedHTTP = map[string]*HTTPOptions{}
+	}
+	o := *h
+	o.URLs = slices.Clone(h.URLs)
+	s.sharedHTTP[string(key)] = &o
+	return &o
 }

@@ -97,6 +97,8 @@ type checkState struct {
 	jitStackStart uint64
 	jitStackMax   uint64
 	numSMTPAlert  int
+	sharedHTTP    map[string]*HTTPOptions
+	httpScratch   HTTPOptions
 }
 
 func newCheckState(l *loader) *checkState { return &checkState{l: l} }
@@ -148,11 +150,11 @@ type vsState struct {
 	persistTO  uint32
 	peName     string
 	fwd        fwdMethod
-	tun        tunnel
-	snmpName   *string
+	tun        *tunnel
+	snmpName   string
 	granText   string
 	gran       uint32
-	vhost      *string
+	vhost      string
 	weight     int32
 	rs         []*rsState
 	alpha      bool

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"keepalived-go/parser"
 )
 
@@ -12,9 +14,7 @@ import (
 // miscStart is misc_check_handler.
 func (s *checkState) miscStart(parser.Strvec) {
 	c := s.queueChecker(MiscCheck, false)
-	c.misc = &MiscOptions{Path: nil}
-	c.m.Misc = c.misc
-	c.defaultRetry = 0
+	c.m.Misc = &MiscOptions{}
 	s.misc = c
 	s.miscUserSet = false
 }
@@ -35,9 +35,9 @@ func (s *checkState) miscKeywords() []*parser.Keyword {
 				s.l.report(parser.SevGeneral, "Invalid misc_timeout value '%s'", v.Slot(1))
 				return
 			}
-			c.misc.Timeout = us(uint64(n) * timerHz)
+			c.m.Misc.Timeout = us(uint64(n) * timerHz)
 		})),
-		kw("misc_dynamic", m(func(c *ckState, _ parser.Strvec) { c.misc.Dynamic = true })),
+		kw("misc_dynamic", m(func(c *ckState, _ parser.Strvec) { c.m.Misc.Dynamic = true })),
 		kw("user", m(s.miscUser)),
 	)
 }
@@ -45,10 +45,10 @@ func (s *checkState) miscKeywords() []*parser.Keyword {
 // miscScript is the misc checker's script, allocated on first use
 // (keepalived's embedded notify_script_t).
 func (c *ckState) miscScript() *Script {
-	if c.misc.Path == nil {
-		c.misc.Path = &Script{}
+	if c.m.Misc.Path == nil {
+		c.m.Misc.Path = &Script{}
 	}
-	return c.misc.Path
+	return c.m.Misc.Path
 }
 
 // miscPath is misc_path_handler: the line is read again with quotes and
@@ -71,12 +71,12 @@ func (s *checkState) miscPath(c *ckState, _ parser.Strvec) {
 // miscUser is misc_user_handler.
 func (s *checkState) miscUser(c *ckState, v parser.Strvec) {
 	if v.Len() < 2 {
-		s.l.report(parser.SevGeneral, "No user specified for misc checker script %s", cmdStr(c.misc.Path))
+		s.l.report(parser.SevGeneral, "No user specified for misc checker script %s", cmdStr(c.m.Misc.Path))
 		return
 	}
 	uid, gid, ok := s.l.scriptUIDGID(v.W, 1)
 	if !ok {
-		s.l.report(parser.SevGeneral, "Failed to set uid/gid for misc checker script %s - removing", cmdStr(c.misc.Path))
+		s.l.report(parser.SevGeneral, "Failed to set uid/gid for misc checker script %s - removing", cmdStr(c.m.Misc.Path))
 		s.dequeue()
 		s.misc = nil
 		return
@@ -97,7 +97,7 @@ func (s *checkState) miscEnd() {
 		return
 	}
 	s.misc = nil
-	if c.misc.Path == nil || c.misc.Path.Args == nil {
+	if c.m.Misc.Path == nil || c.m.Misc.Path.Args == nil {
 		s.l.report(parser.SevGeneral, "No script path has been specified for MISC_CHECKER - skipping")
 		s.dequeue()
 		return
@@ -105,11 +105,11 @@ func (s *checkState) miscEnd() {
 	if !s.miscUserSet {
 		uid, gid, ok := s.l.defaultScriptUser()
 		if !ok {
-			s.l.report(parser.SevGeneral, "Unable to set default user for misc script %s - removing", cmdStr(c.misc.Path))
+			s.l.report(parser.SevGeneral, "Unable to set default user for misc script %s - removing", cmdStr(c.m.Misc.Path))
 			s.dequeue()
 			return
 		}
-		c.misc.Path.UID, c.misc.Path.GID = uid, gid
+		c.m.Misc.Path.UID, c.m.Misc.Path.GID = uid, gid
 	}
 }
 
@@ -160,8 +160,9 @@ const maxBufLen = 1024
 func (s *checkState) smtpStart(parser.Strvec) {
 	c := s.queueChecker(SMTPCheck, true)
 	c.m.SMTP = &SMTPOptions{}
-	c.co.dst.fam = famUnspec
-	c.co.dst.port = 0
+	co := c.conn()
+	co.dst.fam = famUnspec
+	co.dst.port = 0
 }
 
 func (s *checkState) smtpKeywords() []*parser.Keyword {
@@ -190,7 +191,7 @@ func (s *checkState) smtpHost(parser.Strvec) {
 	s.smtpSavedCo = c.co
 	c.co = &coState{}
 	if c.rs != nil {
-		c.co.dst = c.rs.addr
+		c.co.dst = c.rs.sa()
 	}
 }
 
@@ -224,13 +225,13 @@ func (s *checkState) smtpEnd() {
 		co.bindIf != "" || len(hosts) == 0 || co.fwmark != 0 || co.connTo != unsetU32 {
 		saved := co.dst.port
 		if co.dst.fam == famUnspec && c.rs != nil {
-			co.dst = c.rs.addr
+			co.dst = c.rs.sa()
 			if saved != 0 {
 				co.dst.port = saved
 			}
 		}
 		if saved == 0 && c.rs != nil {
-			co.dst.port = c.rs.addr.port
+			co.dst.port = uint16(c.rs.m.Port)
 		}
 		if !s.checkConnOpts(co) {
 			// the host list stays for the next SMTP_CHECK, as in keepalived
@@ -242,8 +243,8 @@ func (s *checkState) smtpEnd() {
 	}
 	s.smtpHosts = nil
 	connTo := unsetU32
-	if c.rs != nil {
-		connTo = c.rs.connTo
+	if c.rs != nil && c.rs.m.ConnectTimeout >= 0 {
+		connTo = uint32(c.rs.m.ConnectTimeout / time.Microsecond)
 	}
 	if connTo == unsetU32 && c.vs != nil {
 		connTo = c.vs.connTo
@@ -302,15 +303,15 @@ func (s *checkState) bfdCheckName(v parser.Strvec) {
 		s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - No or too many names specified - skipping checker", where)
 	case !s.checkerHasBFD(name):
 		s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - BFD %s not configured", where, name)
-	case c.bfdName != "":
-		s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - BFD %s already specified as %s", where, name, c.bfdName)
+	case c.m.BFD.Name != "":
+		s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - BFD %s already specified as %s", where, name, c.m.BFD.Name)
 	case len(name) >= bfdINameMax:
 		s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - BFD name %s too long", where, name)
 	default:
 		bad = false
 	}
-	if !bad && c.rs != nil {
-		for _, b := range c.rs.trackedBFDs {
+	if !bad && c.rs != nil && c.rs.extra != nil {
+		for _, b := range c.rs.extra.trackedBFDs {
 			if b == name {
 				s.l.report(parser.SevGeneral, "(%s) BFD_CHECK - RS already monitoring %s", where, v.Slot(1))
 				bad = true
@@ -323,7 +324,6 @@ func (s *checkState) bfdCheckName(v parser.Strvec) {
 		s.bfdChecker = nil
 		return
 	}
-	c.bfdName = name
 	c.m.BFD.Name = name
 }
 
@@ -343,7 +343,7 @@ func (s *checkState) bfdCheckEnd() {
 		return
 	}
 	s.bfdChecker = nil
-	if c.bfdName == "" {
+	if c.m.BFD.Name == "" {
 		where := ""
 		if c.rs != nil && c.vs != nil {
 			where = fmtRS(c.rs, c.vs)
@@ -353,7 +353,7 @@ func (s *checkState) bfdCheckEnd() {
 		return
 	}
 	if c.rs != nil {
-		c.rs.trackedBFDs = append(c.rs.trackedBFDs, c.bfdName)
+		c.rs.ext().trackedBFDs = append(c.rs.ext().trackedBFDs, c.m.BFD.Name)
 	}
 }
 

@@ -25,10 +25,9 @@ func (s *checkState) writeModel() {
 		}
 		cfg.ServerGroups = append(cfg.ServerGroups, g.m)
 	}
-	checkers := map[*rsState][]*Checker{}
 	for _, c := range s.queue {
 		if c.live() {
-			checkers[c.rs] = append(checkers[c.rs], c.model())
+			c.rs.m.Checkers = append(c.rs.m.Checkers, c.model())
 		}
 	}
 	for _, vs := range s.vss {
@@ -36,18 +35,13 @@ func (s *checkState) writeModel() {
 			continue
 		}
 		m := vs.model()
-		for _, rs := range vs.rs {
-			r := rs.model()
-			r.Checkers = checkers[rs]
-			for _, t := range rs.trackFiles {
-				r.Checkers = append(r.Checkers, &Checker{Pos: t.pos, Kind: FileCheck,
-					File: &FileOptions{TrackFile: t.file.Name, Weight: int(t.weight), WeightReverse: t.reverse}})
-			}
-			m.RealServers = append(m.RealServers, r)
+		m.RealServers = make([]*RealServer, len(vs.rs))
+		for i, rs := range vs.rs {
+			m.RealServers[i] = rs.model()
 		}
-		if vs.ssvr != nil {
-			m.SorryServer = vs.ssvr.model()
-			m.SorryServerInhibit = vs.ssvr.inhibit == 1
+		if ss := vs.ssvr; ss != nil {
+			m.SorryServer = ss.model()
+			m.SorryServerInhibit = ss.inhibit == 1
 			m.SorryServerIsRealServer = vs.ssvrDup
 		}
 		cfg.VirtualServers = append(cfg.VirtualServers, m)
@@ -82,14 +76,12 @@ func protoName(p uint8) string {
 	return ""
 }
 
-func (t tunnel) model(f fwdMethod) *Tunnel {
+// model is the Tunnel of a server forwarding with f.
+func (t *tunnel) model(f fwdMethod) *Tunnel {
 	if f != fwdTUN {
 		return nil
 	}
 	m := &Tunnel{Type: t.typ, Port: int(t.port)}
-	if m.Type == "" {
-		m.Type = "ipip"
-	}
 	if m.Type != "ipip" {
 		m.Checksum = t.csum
 	}
@@ -105,7 +97,7 @@ func (vs *vsState) model() *VirtualServer {
 		DelayBeforeRetry: usPtr(vs.dbr), Warmup: usPtr(vs.warmup), HASuspend: vs.haSuspend,
 		Alpha: vs.alpha, Omega: vs.omega, Quorum: int(vs.quorum), Hysteresis: int(vs.hysteresis),
 		QuorumUp: vs.quorumUp, QuorumDown: vs.quorumDown, InhibitOnFailure: vs.inhibit,
-		Weight: int(vs.weight), SMTPAlert: vs.smtpAlert == 1}
+		Weight: int(vs.weight), SMTPAlert: vs.smtpAlert == 1, VirtualHost: vs.vhost, SNMPName: vs.snmpName}
 	switch {
 	case vs.vsgname != nil:
 		m.Group = *vs.vsgname
@@ -116,74 +108,70 @@ func (vs *vsState) model() *VirtualServer {
 		r := int(vs.retry)
 		m.Retry = &r
 	}
-	if vs.vhost != nil {
-		m.VirtualHost = *vs.vhost
-	}
-	if vs.snmpName != nil {
-		m.SNMPName = *vs.snmpName
-	}
 	return m
 }
 
+// model completes the real server's model: what it keeps of keepalived's
+// tri-state settings, its tunnel, its FILE_CHECKs.
 func (rs *rsState) model() *RealServer {
-	m := &RealServer{Pos: rs.pos, Addr: rs.addr.ip, Port: int(rs.addr.port), Weight: int(rs.weight),
-		Forwarding: rs.fwd.model(), Tunnel: rs.tun.model(rs.fwd), UThreshold: int(rs.uthr), LThreshold: int(rs.lthr),
-		InhibitOnFailure: rs.inhibit == 1, NotifyUp: rs.notifyUp, NotifyDown: rs.notifyDown, Alpha: rs.alpha == 1,
-		Retry: -1, DelayBeforeRetry: usPtr(rs.dbr), Warmup: usPtr(rs.warmup), SMTPAlert: rs.smtpAlert == 1}
-	if rs.connTo != unsetU32 {
-		m.ConnectTimeout = usDur(uint64(rs.connTo))
-	}
-	if rs.delayLoop != unsetU64 {
-		m.DelayLoop = usDur(rs.delayLoop)
-	}
-	if rs.retry != unsetU32 {
-		m.Retry = int(rs.retry)
-	}
-	if rs.vhost != nil {
-		m.VirtualHost = *rs.vhost
-	}
-	if rs.snmpName != nil {
-		m.SNMPName = *rs.snmpName
+	m := rs.m
+	m.Forwarding, m.Tunnel = rs.fwd.model(), rs.tun.model(rs.fwd)
+	m.InhibitOnFailure, m.Alpha, m.SMTPAlert = rs.inhibit == 1, rs.alpha == 1, rs.smtpAlert == 1
+	if rs.extra != nil {
+		for _, t := range rs.extra.trackFiles {
+			m.Checkers = append(m.Checkers, &Checker{Pos: t.pos, Kind: FileCheck,
+				File: &FileOptions{TrackFile: t.file.Name, Weight: int(t.weight), WeightReverse: t.reverse}})
+		}
 	}
 	return m
 }
 
-// model is a checker with its timings final and its connection given
-// where it differs from the real server's final address and port.
+// model completes a checker's model: its alpha, its connection where it
+// differs from the real server's final address and port, and no timings
+// for a checker keepalived runs no thread for.
 func (c *ckState) model() *Checker {
 	m := c.m
 	m.Alpha = c.alpha == 1
-	m.LogAllFailures = c.logAllFailures
-	if c.launch {
-		m.Retry = int(c.retry)
-		m.DelayBeforeRetry = usDur(c.dbr)
-		m.Warmup = usDur(c.warmup)
-		m.DelayLoop = usDur(c.delayLoop)
+	if !c.launch {
+		m.Retry, m.DelayLoop, m.Warmup, m.DelayBeforeRetry = 0, 0, 0, 0
 	}
-	if c.http != nil {
-		for _, us := range c.urlState {
-			c.http.URLs = append(c.http.URLs, *us.u)
-		}
-	}
-	if c.misc != nil && c.misc.Timeout == 0 {
+	if m.Misc != nil && m.Misc.Timeout == 0 {
 		// keepalived runs a script for at most delay_loop without misc_timeout
-		c.misc.Timeout = m.DelayLoop
+		m.Misc.Timeout = m.DelayLoop
 	}
-	if co := c.co; co != nil {
-		m.ConnectTimeout = usDur(uint64(co.connTo))
-		conn := Connection{BindIf: co.bindIf, FWMark: co.fwmark, BindPort: int(co.bindto.port)}
-		if co.dst.fam != c.rs.addr.fam || co.dst.ip != c.rs.addr.ip {
+	if !c.hasCo {
+		return m
+	}
+	co := c.co
+	rs := c.rs.m
+	connTo := c.connTo
+	if co != nil {
+		connTo = co.connTo
+	}
+	if connTo == unsetU32 {
+		m.ConnectTimeout = rs.ConnectTimeout
+	} else {
+		m.ConnectTimeout = usDur(uint64(connTo))
+	}
+	var conn Connection
+	if co == nil {
+		if c.rs.port0 != uint16(rs.Port) {
+			conn.ConnectPort = int(c.rs.port0)
+		}
+	} else {
+		conn = Connection{BindIf: co.bindIf, FWMark: co.fwmark, BindPort: int(co.bindto.port)}
+		if co.dst.fam != famOf(rs.Addr) || co.dst.ip != rs.Addr {
 			conn.ConnectIP = co.dst.ip
 		}
-		if co.dst.port != c.rs.addr.port {
+		if int(co.dst.port) != rs.Port {
 			conn.ConnectPort = int(co.dst.port)
 		}
 		if co.bindto.fam != famUnspec {
 			conn.BindTo = co.bindto.ip
 		}
-		if conn != (Connection{}) {
-			m.Conn = &conn
-		}
+	}
+	if conn != (Connection{}) {
+		m.Conn = &conn
 	}
 	return m
 }

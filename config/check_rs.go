@@ -1,6 +1,9 @@
 package config
 
 import (
+	"net/netip"
+	"time"
+
 	"keepalived-go/parser"
 )
 
@@ -8,32 +11,49 @@ import (
 // real_server block and rs_end_handler, ssvr_handler (alloc_ssvr)
 // (check/check_parser.c, check/check_data.c).
 
-// rsState is real_server_t while the checker reads and validates it.
+// rsState is what real_server_t holds besides the model while the
+// checker reads and validates it. The model is filled in place; its unset
+// values are keepalived's sentinels: Weight, ConnectTimeout and DelayLoop
+// -1, Retry -1, Warmup and DelayBeforeRetry nil.
 type rsState struct {
-	pos        Pos
-	addr       sockaddr
-	weight     int64 // effective_weight; unsetI64 until set
-	iweight    int32
-	fwd        fwdMethod
-	tun        tunnel
-	snmpName   *string
-	uthr, lthr uint32
-	inhibit    int8 // -1: not set
-	notifyUp   *Script
-	notifyDown *Script
-	alpha      int8
-	connTo     uint32
-	delayLoop  uint64
-	warmup     uint64
-	retry      uint32
-	dbr        uint64
-	smtpAlert  int8
-	vhost      *string
-	// trackFiles are the FILE_CHECK blocks (tracked_file_monitor_t).
-	trackFiles []*fileMonitor
-	// trackedBFDs are the bfd_instance names its BFD_CHECKs follow.
+	m *RealServer
+	// port0 is the port as written: checkers connect to it, whatever
+	// validate_check_config does to the real server's port later.
+	port0                     uint16
+	fwd                       fwdMethod
+	inhibit, alpha, smtpAlert int8 // -1: not set
+	removed                   bool
+	tun                       *tunnel
+	extra                     *rsExtra
+}
+
+// rsExtra is the rare part of a real server: its FILE_CHECKs
+// (tracked_file_monitor_t) and the bfd_instances its BFD_CHECKs follow.
+type rsExtra struct {
+	trackFiles  []*fileMonitor
 	trackedBFDs []string
-	removed     bool
+}
+
+func (rs *rsState) ext() *rsExtra {
+	if rs.extra == nil {
+		rs.extra = &rsExtra{}
+	}
+	return rs.extra
+}
+
+// sa is the real server's address as keepalived's sockaddr.
+func (rs *rsState) sa() sockaddr {
+	return sockaddr{fam: famOf(rs.m.Addr), ip: rs.m.Addr, port: uint16(rs.m.Port)}
+}
+
+func famOf(a netip.Addr) family {
+	switch {
+	case !a.IsValid():
+		return famUnspec
+	case a.Is4():
+		return famInet
+	}
+	return famInet6
 }
 
 // fileMonitor is tracked_file_monitor_t: one FILE_CHECK of a real server.
@@ -67,8 +87,8 @@ func (s *checkState) rsHandler(v parser.Strvec) {
 		l.p.SkipBlock(true)
 		return
 	}
-	rs := &rsState{pos: l.pos()}
-	if l.stoSockaddr(ip, port, has && !allZeros(port), &rs.addr) {
+	var addr sockaddr
+	if l.stoSockaddr(ip, port, has && !allZeros(port), &addr) {
 		shown := "(null)"
 		if has {
 			shown = port
@@ -77,12 +97,9 @@ func (s *checkState) rsHandler(v parser.Strvec) {
 		l.p.SkipBlock(true)
 		return
 	}
-	rs.weight = unsetI64
-	rs.fwd, rs.tun = vs.fwd, vs.tun
-	rs.alpha, rs.inhibit, rs.smtpAlert = -1, -1, -1
-	rs.connTo = unsetU32
-	rs.delayLoop, rs.warmup, rs.dbr = unsetU64, unsetU64, unsetU64
-	rs.retry = unsetU32
+	rs := &rsState{m: &RealServer{Pos: l.pos(), Addr: addr.ip, Port: int(addr.port), Weight: -1, Retry: -1,
+		ConnectTimeout: -1, DelayLoop: -1}, port0: addr.port, fwd: vs.fwd, tun: vs.tun,
+		alpha: -1, inhibit: -1, smtpAlert: -1}
 	vs.rs = append(vs.rs, rs)
 }
 
@@ -93,10 +110,10 @@ func (s *checkState) rsEnd() {
 	if rs == nil || rs.fwd == fwdTUN {
 		return
 	}
-	if vs.af == famUnspec {
-		vs.af = rs.addr.fam
-	} else if vs.af != rs.addr.fam {
-		s.l.report(parser.SevGeneral, "Address family of virtual server and real server %s don't match - skipping real server.", sockaddrString(rs.addr))
+	if fam := famOf(rs.m.Addr); vs.af == famUnspec {
+		vs.af = fam
+	} else if vs.af != fam {
+		s.l.report(parser.SevGeneral, "Address family of virtual server and real server %s don't match - skipping real server.", rs.m.Addr)
 		rs.removed = true
 		vs.rs = vs.rs[:len(vs.rs)-1]
 	}
@@ -112,6 +129,9 @@ func (s *checkState) rsKeywords() []*parser.Keyword {
 			}
 		}
 	}
+	m := func(f func(*RealServer, parser.Strvec)) func(parser.Strvec) {
+		return h(func(_ *vsState, rs *rsState, v parser.Strvec) { f(rs.m, v) })
+	}
 	tf := func(name string, dst func(*rsState) *int8, msg string) *parser.Keyword {
 		return kw(name, h(func(_ *vsState, rs *rsState, v parser.Strvec) {
 			res := 1
@@ -124,56 +144,71 @@ func (s *checkState) rsKeywords() []*parser.Keyword {
 			*dst(rs) = int8(res)
 		}))
 	}
+	timer := func(minUs uint64, msg string, set func(*RealServer, time.Duration)) func(parser.Strvec) {
+		return m(func(r *RealServer, v parser.Strvec) {
+			t := unsetU64
+			if s.timer(v, minUs, 0, &t, msg); t != unsetU64 {
+				set(r, usDur(t))
+			}
+		})
+	}
 	kws := []*parser.Keyword{
-		kw("weight", h(s.rsWeight)),
-		kw("lvs_method", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.svrForwarding(&rs.fwd, &rs.tun, v, "real") })),
-		kw("uthreshold", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.threshold(v, &rs.uthr, "uthreshold") })),
-		kw("lthreshold", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.threshold(v, &rs.lthr, "lthreshold") })),
+		kw("weight", m(s.rsWeight)),
+		kw("lvs_method", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.rsForwarding(rs, v, "real") })),
+		kw("uthreshold", m(func(r *RealServer, v parser.Strvec) { s.threshold(v, &r.UThreshold, "uthreshold") })),
+		kw("lthreshold", m(func(r *RealServer, v parser.Strvec) { s.threshold(v, &r.LThreshold, "lthreshold") })),
 		tf("inhibit_on_failure", func(rs *rsState) *int8 { return &rs.inhibit }, "Invalid inhibit_on_failure parameter %s"),
-		kw("notify_up", h(func(vs *vsState, rs *rsState, v parser.Strvec) { s.rsScript(vs, v, &rs.notifyUp, "notify_up") })),
-		kw("notify_down", h(func(vs *vsState, rs *rsState, v parser.Strvec) { s.rsScript(vs, v, &rs.notifyDown, "notify_down") })),
+		kw("notify_up", h(func(vs *vsState, rs *rsState, v parser.Strvec) { s.rsScript(vs, v, &rs.m.NotifyUp, "notify_up") })),
+		kw("notify_down", h(func(vs *vsState, rs *rsState, v parser.Strvec) { s.rsScript(vs, v, &rs.m.NotifyDown, "notify_down") })),
 		tf("alpha", func(rs *rsState) *int8 { return &rs.alpha }, "Invalid alpha parameter %s"),
-		kw("retry", h(s.rsRetry)),
-		kw("delay_before_retry", h(func(_ *vsState, rs *rsState, v parser.Strvec) {
-			s.timer(v, 0, 0, &rs.dbr, "real server delay_before_retry '%s' invalid - ignoring")
+		kw("retry", m(s.rsRetry)),
+		kw("delay_before_retry", timer(0, "real server delay_before_retry '%s' invalid - ignoring",
+			func(r *RealServer, d time.Duration) { r.DelayBeforeRetry = &d })),
+		kw("warmup", timer(0, "real server warmup '%s' invalid - ignoring", func(r *RealServer, d time.Duration) { r.Warmup = &d })),
+		kw("connect_timeout", m(func(r *RealServer, v parser.Strvec) {
+			t := unsetU32
+			if s.connTimeout(v, &t, "real server "); t != unsetU32 {
+				r.ConnectTimeout = usDur(uint64(t))
+			}
 		})),
-		kw("warmup", h(func(_ *vsState, rs *rsState, v parser.Strvec) {
-			s.timer(v, 0, 0, &rs.warmup, "real server warmup '%s' invalid - ignoring")
-		})),
-		kw("connect_timeout", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.connTimeout(v, &rs.connTo, "real server ") })),
-		kw("delay_loop", h(func(_ *vsState, rs *rsState, v parser.Strvec) {
-			s.timer(v, 1, 0, &rs.delayLoop, "real server delay_loop '%s' invalid - ignoring")
-		})),
+		kw("delay_loop", timer(1, "real server delay_loop '%s' invalid - ignoring", func(r *RealServer, d time.Duration) { r.DelayLoop = d })),
 		kw("smtp_alert", h(func(_ *vsState, rs *rsState, v parser.Strvec) {
 			s.smtpAlert(v, &rs.smtpAlert, "Invalid real_server smtp_alert parameter %s")
 		})),
-		kw("virtualhost", h(func(_ *vsState, rs *rsState, v parser.Strvec) {
-			s.virtualhost(v, &rs.vhost, "real server virtualhost missing")
+		kw("virtualhost", m(func(r *RealServer, v parser.Strvec) {
+			s.virtualhost(v, &r.VirtualHost, "real server virtualhost missing")
 		})),
-		kw("snmp_name", h(func(_ *vsState, rs *rsState, v parser.Strvec) { s.snmpName(v, &rs.snmpName, "real server") })),
+		kw("snmp_name", m(func(r *RealServer, v parser.Strvec) { s.snmpName(v, &r.SNMPName, "real server") })),
 	}
 	return append(kws, s.checkerKeywords()...)
 }
 
+// rsForwarding is rs_forwarding_handler (and ss_forwarding_handler).
+func (s *checkState) rsForwarding(rs *rsState, v parser.Strvec, sType string) {
+	t := *rs.tun
+	if s.svrForwarding(&rs.fwd, &t, v, sType) {
+		rs.tun = &t
+	}
+}
+
 // rsWeight is rs_weight_handler.
-func (s *checkState) rsWeight(_ *vsState, rs *rsState, v parser.Strvec) {
+func (s *checkState) rsWeight(r *RealServer, v parser.Strvec) {
 	n, ok := s.l.readUnsigned(v.Slot(1), 0, ipvsWeightLimit, true)
 	if !ok {
 		s.l.report(parser.SevGeneral, "Real server weight %s is outside range 0-%d", v.Slot(1), ipvsWeightLimit)
 		return
 	}
-	rs.weight = int64(n)
-	rs.iweight = int32(n)
+	r.Weight = int(n)
 }
 
 // threshold is uthreshold_handler and lthreshold_handler.
-func (s *checkState) threshold(v parser.Strvec, dst *uint32, kw string) {
+func (s *checkState) threshold(v parser.Strvec, dst *int, kw string) {
 	n, ok := s.l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
 	if !ok {
 		s.l.report(parser.SevGeneral, "Invalid real_server %s '%s' - ignoring", kw, v.Slot(1))
 		return
 	}
-	*dst = uint32(n)
+	*dst = int(n)
 }
 
 // rsScript is notify_up_handler and notify_down_handler.
@@ -186,13 +221,13 @@ func (s *checkState) rsScript(vs *vsState, v parser.Strvec, dst **Script, kw str
 }
 
 // rsRetry is rs_retry_handler.
-func (s *checkState) rsRetry(_ *vsState, rs *rsState, v parser.Strvec) {
+func (s *checkState) rsRetry(r *RealServer, v parser.Strvec) {
 	n, ok := s.l.readUnsigned(v.Slot(1), 1, 1<<32-1, false)
 	if !ok {
 		s.l.report(parser.SevGeneral, "retry value invalid - %s", v.Slot(1))
 		return
 	}
-	rs.retry = uint32(n)
+	r.Retry = int(n)
 }
 
 // sorryServer is ssvr_handler and alloc_ssvr: a later sorry_server
@@ -203,10 +238,11 @@ func (s *checkState) sorryServer(vs *vsState, v parser.Strvec) {
 	if has {
 		port = v.Slot(2)
 	}
-	ss := &rsState{pos: s.l.pos(), weight: 1, iweight: 1, fwd: vs.fwd, tun: vs.tun}
-	if s.l.stoSockaddr(ip, port, has && !allZeros(port), &ss.addr) {
+	var addr sockaddr
+	if s.l.stoSockaddr(ip, port, has && !allZeros(port), &addr) {
 		s.l.report(parser.SevGeneral, "Invalid sorry server IP address %s - skipping", ip)
 		return
 	}
-	vs.ssvr = ss
+	vs.ssvr = &rsState{m: &RealServer{Pos: s.l.pos(), Addr: addr.ip, Port: int(addr.port), Weight: 1},
+		port0: addr.port, fwd: vs.fwd, tun: vs.tun}
 }

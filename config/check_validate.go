@@ -203,7 +203,7 @@ func (s *checkState) validateRealServers(vs *vsState) uint32 {
 	for _, rs := range vs.rs {
 		dup := false
 		for _, o := range kept {
-			if sameSockaddr(rs.addr, o.addr) {
+			if sameSockaddr(rs.sa(), o.sa()) {
 				s.l.report(parser.SevGeneral, "VS %s: real server %s is duplicated - removing second rs", fmtVS(vs), fmtRS(rs, vs))
 				dup = true
 				break
@@ -214,42 +214,9 @@ func (s *checkState) validateRealServers(vs *vsState) uint32 {
 			continue
 		}
 		kept = append(kept, rs)
-		if rs.fwd == fwdUnset {
-			s.defaultForwarding(vs)
-			rs.fwd, rs.tun = vs.fwd, vs.tun
-		}
-		if rs.alpha == -1 {
-			rs.alpha = b2i8(vs.alpha)
-		}
-		if rs.inhibit == -1 {
-			rs.inhibit = b2i8(vs.inhibit)
-		}
-		if rs.retry == unsetU32 {
-			rs.retry = vs.retry
-		}
-		if rs.connTo == unsetU32 {
-			rs.connTo = vs.connTo
-		}
-		if rs.delayLoop == unsetU64 {
-			rs.delayLoop = vs.delayLoop
-		}
-		if rs.warmup == unsetU64 {
-			rs.warmup = vs.warmup
-		}
-		if rs.dbr == unsetU64 {
-			rs.dbr = vs.dbr
-		}
-		if rs.weight == unsetI64 {
-			rs.weight = int64(vs.weight)
-			rs.iweight = vs.weight
-		}
-		if rs.smtpAlert == -1 {
-			// keepalived's own inconsistency, kept for compatibility: real
-			// servers alert by default.
-			rs.smtpAlert = s.globalSMTPAlert(1)
-		}
-		sum += uint32(rs.weight)
-		if ss := vs.ssvr; ss != nil && sameSockaddr(ss.addr, rs.addr) {
+		s.inheritRS(vs, rs)
+		sum += uint32(rs.m.Weight)
+		if ss := vs.ssvr; ss != nil && sameSockaddr(ss.sa(), rs.sa()) {
 			if ss.inhibit != rs.inhibit {
 				verb := "clear"
 				if rs.inhibit != 0 {
@@ -265,6 +232,44 @@ func (s *checkState) validateRealServers(vs *vsState) uint32 {
 	return sum
 }
 
+// inheritRS gives a real server the virtual server's settings it lacks.
+func (s *checkState) inheritRS(vs *vsState, rs *rsState) {
+	m := rs.m
+	if rs.fwd == fwdUnset {
+		s.defaultForwarding(vs)
+		rs.fwd, rs.tun = vs.fwd, vs.tun
+	}
+	if rs.alpha == -1 {
+		rs.alpha = b2i8(vs.alpha)
+	}
+	if rs.inhibit == -1 {
+		rs.inhibit = b2i8(vs.inhibit)
+	}
+	if m.Retry == -1 && vs.retry != unsetU32 {
+		m.Retry = int(vs.retry)
+	}
+	if m.ConnectTimeout == -1 {
+		m.ConnectTimeout = usDur(uint64(vs.connTo))
+	}
+	if m.DelayLoop == -1 {
+		m.DelayLoop = usDur(vs.delayLoop)
+	}
+	if m.Warmup == nil {
+		m.Warmup = usPtr(vs.warmup)
+	}
+	if m.DelayBeforeRetry == nil {
+		m.DelayBeforeRetry = usPtr(vs.dbr)
+	}
+	if m.Weight == -1 {
+		m.Weight = int(vs.weight)
+	}
+	if rs.smtpAlert == -1 {
+		// keepalived's own inconsistency, kept for compatibility: real
+		// servers alert by default.
+		rs.smtpAlert = s.globalSMTPAlert(1)
+	}
+}
+
 // groupPorts is validate_check_config's port check of a virtual server
 // group: only warnings.
 func (s *checkState) groupPorts(vs *vsState) {
@@ -272,11 +277,11 @@ func (s *checkState) groupPorts(vs *vsState) {
 	ss := vs.ssvr
 	if vs.vsg.hasFWMark() {
 		for _, rs := range vs.rs {
-			if rs.fwd != fwdNAT && rs.addr.port != 0 {
+			if rs.fwd != fwdNAT && rs.m.Port != 0 {
 				l.report(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - port will be ignored", fmtVS(vs), fmtRS(rs, vs))
 			}
 		}
-		if ss != nil && ss.fwd != fwdNAT && ss.addr.port != 0 {
+		if ss != nil && ss.fwd != fwdNAT && ss.m.Port != 0 {
 			l.report(parser.SevGeneral, "WARNING - fwmark virtual server %s, sorry server has port specified - port will be ignored", fmtVS(vs))
 		}
 	}
@@ -285,11 +290,11 @@ func (s *checkState) groupPorts(vs *vsState) {
 			continue
 		}
 		for _, rs := range vs.rs {
-			if rs.fwd != fwdNAT && rs.addr.port != 0 && uint16(e.Port) != rs.addr.port {
+			if rs.fwd != fwdNAT && rs.m.Port != 0 && e.Port != rs.m.Port {
 				l.report(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", fmtVS(vs), fmtVSGE(e), fmtRS(rs, vs))
 			}
 		}
-		if ss != nil && ss.fwd != fwdNAT && ss.addr.port != 0 && uint16(e.Port) != ss.addr.port {
+		if ss != nil && ss.fwd != fwdNAT && ss.m.Port != 0 && e.Port != ss.m.Port {
 			l.report(parser.SevGeneral, "WARNING - virtual server %s, sorry server has port specified - port will be ignored", fmtVS(vs))
 		}
 	}
@@ -303,19 +308,19 @@ func (s *checkState) servicePorts(vs *vsState) {
 	for _, rs := range vs.rs {
 		switch {
 		case rs.fwd == fwdNAT:
-			if vs.fwmark == 0 && rs.addr.port == 0 {
-				rs.addr.port = vs.addr.port
+			if vs.fwmark == 0 && rs.m.Port == 0 {
+				rs.m.Port = int(vs.addr.port)
 			}
 		case vs.fwmark != 0:
-			if rs.addr.port != 0 {
+			if rs.m.Port != 0 {
 				l.report(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", fmtVS(vs), fmtRS(rs, vs))
-				rs.addr.port = 0
+				rs.m.Port = 0
 			}
-		case rs.addr.port == 0:
-			rs.addr.port = vs.addr.port
-		case rs.addr.port != vs.addr.port:
+		case rs.m.Port == 0:
+			rs.m.Port = int(vs.addr.port)
+		case rs.m.Port != int(vs.addr.port):
 			l.report(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", fmtVS(vs), fmtRS(rs, vs))
-			rs.addr.port = vs.addr.port
+			rs.m.Port = int(vs.addr.port)
 		}
 	}
 	ss := vs.ssvr
@@ -324,15 +329,15 @@ func (s *checkState) servicePorts(vs *vsState) {
 	}
 	switch {
 	case vs.fwmark != 0:
-		if ss.addr.port != 0 {
+		if ss.m.Port != 0 {
 			l.report(parser.SevGeneral, "WARNING - virtual server %s, sorry server has port specified - clearing", fmtVS(vs))
-			ss.addr.port = 0
+			ss.m.Port = 0
 		}
-	case ss.addr.port == 0:
-		ss.addr.port = vs.addr.port
-	case ss.addr.port != vs.addr.port:
+	case ss.m.Port == 0:
+		ss.m.Port = int(vs.addr.port)
+	case ss.m.Port != int(vs.addr.port):
 		l.report(parser.SevGeneral, "WARNING - virtual server %s and sorry server ports don't match - resetting", fmtVS(vs))
-		ss.addr.port = vs.addr.port
+		ss.m.Port = int(vs.addr.port)
 	}
 }
 
@@ -349,39 +354,37 @@ func (s *checkState) resolveCheckers() {
 		if !c.live() {
 			continue
 		}
-		rs := c.rs
+		rs, m := c.rs.m, c.m
 		if c.alpha == -1 {
-			c.alpha = rs.alpha
+			c.alpha = c.rs.alpha
 		}
 		if !c.launch {
 			continue
 		}
-		if c.retry == unsetU32 {
-			c.retry = c.defaultRetry
-			if rs.retry != unsetU32 {
-				c.retry = rs.retry
+		defRetry, defDBR := c.defaults()
+		if m.Retry == -1 {
+			m.Retry = int(defRetry)
+			if rs.Retry != -1 {
+				m.Retry = rs.Retry
 			}
 		}
-		if c.co != nil && c.co.connTo == unsetU32 {
-			c.co.connTo = rs.connTo
+		if m.DelayLoop == -1 {
+			m.DelayLoop = rs.DelayLoop
 		}
-		if c.delayLoop == unsetU64 {
-			c.delayLoop = rs.delayLoop
-		}
-		if c.warmup == unsetU64 {
-			c.warmup = c.delayLoop
-			if rs.warmup != unsetU64 {
-				c.warmup = rs.warmup
+		if m.Warmup == -1 {
+			m.Warmup = m.DelayLoop
+			if rs.Warmup != nil {
+				m.Warmup = *rs.Warmup
 			}
 		}
-		if c.dbr == unsetU64 {
+		if m.DelayBeforeRetry == -1 {
 			switch {
-			case rs.dbr != unsetU64:
-				c.dbr = rs.dbr
-			case c.defaultDBR != 0:
-				c.dbr = c.defaultDBR
+			case rs.DelayBeforeRetry != nil:
+				m.DelayBeforeRetry = *rs.DelayBeforeRetry
+			case defDBR != 0:
+				m.DelayBeforeRetry = usDur(defDBR)
 			default:
-				c.dbr = c.delayLoop
+				m.DelayBeforeRetry = m.DelayLoop
 			}
 		}
 	}
@@ -401,8 +404,8 @@ func (s *checkState) scriptSecurity() {
 	var flags scriptFlags
 	kept := s.queue[:0]
 	for _, c := range s.queue {
-		if c.m.Kind == MiscCheck && c.misc != nil {
-			f := s.l.checkScriptSecure(c.misc.Path)
+		if c.m.Kind == MiscCheck && c.m.Misc != nil {
+			f := s.l.checkScriptSecure(c.m.Misc.Path)
 			flags |= f
 			if f&(scInhibit|scNotFound) != 0 || f&(scExecutable|scSystem) == 0 {
 				c.removed = true
@@ -429,8 +432,8 @@ func (s *checkState) scriptSecurity() {
 		notify(&vs.quorumUp)
 		notify(&vs.quorumDown)
 		for _, rs := range vs.rs {
-			notify(&rs.notifyUp)
-			notify(&rs.notifyDown)
+			notify(&rs.m.NotifyUp)
+			notify(&rs.m.NotifyDown)
 		}
 	}
 	// The checker process's copies of the fifo scripts: their flags count

@@ -35,12 +35,16 @@ func (f fwdMethod) model() Forwarding {
 	return ""
 }
 
-// tunnel is tun_type, tun_port and tun_flags.
+// tunnel is tun_type, tun_port and tun_flags. Servers share their
+// tunnel settings by pointer; a handler that changes them makes a new one.
 type tunnel struct {
 	typ  string // ipip | gue | gre
 	port uint16
 	csum string // nocsum | csum | remcsum
 }
+
+// ipipTunnel is keepalived's zeroed tunnel settings.
+var ipipTunnel = &tunnel{typ: "ipip", csum: "nocsum"}
 
 // curVS is list_last_entry(&check_data->vs): the last virtual server read,
 // nil when there is none (where keepalived reads freed memory).
@@ -85,6 +89,7 @@ func (s *checkState) vsHandler(v parser.Strvec) {
 		}
 		vs.af = vs.addr.fam
 	}
+	vs.tun = ipipTunnel
 	vs.quorum = 1
 	vs.connTo = 5 * timerHz
 	vs.delayLoop = defaultDelayLoop
@@ -157,7 +162,7 @@ func (s *checkState) vsKeywords() []*parser.Keyword {
 		})),
 		kw("sorry_server_lvs_method", h(func(vs *vsState, v parser.Strvec) {
 			if vs.ssvr != nil {
-				s.svrForwarding(&vs.ssvr.fwd, &vs.ssvr.tun, v, "sorry")
+				s.rsForwarding(vs.ssvr, v, "sorry")
 			} else {
 				s.l.report(parser.SevGeneral, "sorry_server forwarding used without sorry_server")
 			}
@@ -274,8 +279,8 @@ func (s *checkState) lbFlags(vs *vsState, v parser.Strvec) {
 
 // svrForwarding is svr_forwarding_handler: the method is set first, then
 // the TUN options are read; an error among them leaves the tunnel settings
-// as they were.
-func (s *checkState) svrForwarding(fwd *fwdMethod, tun *tunnel, v parser.Strvec, sType string) {
+// as they were (it returns false then).
+func (s *checkState) svrForwarding(fwd *fwdMethod, tun *tunnel, v parser.Strvec, sType string) bool {
 	l := s.l
 	switch str := v.Slot(1); str {
 	case "NAT":
@@ -286,7 +291,7 @@ func (s *checkState) svrForwarding(fwd *fwdMethod, tun *tunnel, v parser.Strvec,
 		*fwd = fwdTUN
 	default:
 		l.report(parser.SevGeneral, "PARSER : unknown [%s] routing method for %s server.", str, sType)
-		return
+		return false
 	}
 	t := tunnel{typ: "ipip", csum: "nocsum"}
 	for i := 2; i < v.Len(); i++ {
@@ -294,25 +299,25 @@ func (s *checkState) svrForwarding(fwd *fwdMethod, tun *tunnel, v parser.Strvec,
 		case "type":
 			if v.Len() == i+1 {
 				l.report(parser.SevGeneral, "Missing tunnel type for %s server.", sType)
-				return
+				return false
 			}
 			switch tt := v.Slot(i + 1); tt {
 			case "ipip", "gue", "gre":
 				t.typ = tt
 			default:
 				l.report(parser.SevGeneral, "Unknown tunnel type %s for %s server.", tt, sType)
-				return
+				return false
 			}
 			i++
 		case "port":
 			if v.Len() == i+1 {
 				l.report(parser.SevGeneral, "Missing port for %s server gue tunnel.", sType)
-				return
+				return false
 			}
 			n, ok := l.readUnsigned(v.Slot(i+1), 1, 65535, false)
 			if !ok {
 				l.report(parser.SevGeneral, "Invalid gue tunnel port %s for %s server.", v.Slot(i+1), sType)
-				return
+				return false
 			}
 			t.port = uint16(n)
 			i++
@@ -320,26 +325,30 @@ func (s *checkState) svrForwarding(fwd *fwdMethod, tun *tunnel, v parser.Strvec,
 			t.csum = w
 		default:
 			l.report(parser.SevGeneral, "Invalid tunnel option %s for %s server.", w, sType)
-			return
+			return false
 		}
 	}
 	switch {
 	case (t.typ == "gue") != (t.port != 0):
 		l.report(parser.SevGeneral, "gue tunnels require port, otherwise cannot have port.")
-		return
+		return false
 	case t.typ == "ipip" && t.csum != "nocsum":
 		l.report(parser.SevGeneral, "ipip tunnels do not support checksum option.")
-		return
+		return false
 	case t.typ == "gre" && t.csum == "remcsum":
 		l.report(parser.SevGeneral, "gre tunnels do not support remote checksum option.")
-		return
+		return false
 	}
 	*tun = t
+	return true
 }
 
 // vsForwarding is vs_forwarding_handler.
 func (s *checkState) vsForwarding(vs *vsState, v parser.Strvec) {
-	s.svrForwarding(&vs.fwd, &vs.tun, v, "virtual")
+	t := *vs.tun
+	if s.svrForwarding(&vs.fwd, &t, v, "virtual") {
+		vs.tun = &t
+	}
 }
 
 // persistenceEngine is pengine_handler.
@@ -430,23 +439,21 @@ func (s *checkState) smtpAlert(v parser.Strvec, dst *int8, msg string) {
 }
 
 // virtualhost is vs_virtualhost_handler and rs_virtualhost_handler.
-func (s *checkState) virtualhost(v parser.Strvec, dst **string, missing string) {
+func (s *checkState) virtualhost(v parser.Strvec, dst *string, missing string) {
 	if v.Len() < 2 {
 		s.l.report(parser.SevGeneral, "%s", missing)
 		return
 	}
-	h := v.Slot(1)
-	*dst = &h
+	*dst = strings.Clone(v.Slot(1))
 }
 
 // snmpName is vs_snmp_name_handler and rs_snmp_name_handler.
-func (s *checkState) snmpName(v parser.Strvec, dst **string, who string) {
+func (s *checkState) snmpName(v parser.Strvec, dst *string, who string) {
 	if v.Len() != 2 {
 		s.l.report(parser.SevGeneral, "%s snmp_name missing or extra parameters", who)
 		return
 	}
-	n := v.Slot(1)
-	*dst = &n
+	*dst = strings.Clone(v.Slot(1))
 }
 
 // vsScript is quorum_up_handler and quorum_down_handler.
@@ -497,10 +504,10 @@ func (s *checkState) vsEnd() {
 		return
 	}
 	if vs.ssvr != nil && vs.ssvr.fwd != fwdTUN {
-		if vs.af == famUnspec {
-			vs.af = vs.ssvr.addr.fam
-		} else if vs.af != vs.ssvr.addr.fam {
-			s.l.report(parser.SevGeneral, "Address family of virtual server and sorry server %s don't match - skipping sorry server.", sockaddrString(vs.ssvr.addr))
+		if fam := famOf(vs.ssvr.m.Addr); vs.af == famUnspec {
+			vs.af = fam
+		} else if vs.af != fam {
+			s.l.report(parser.SevGeneral, "Address family of virtual server and sorry server %s don't match - skipping sorry server.", vs.ssvr.m.Addr)
 			vs.ssvr = nil
 		}
 	}
@@ -509,12 +516,12 @@ func (s *checkState) vsEnd() {
 	}
 	mixed := false
 	if vs.ssvr != nil {
-		vs.af = vs.ssvr.addr.fam
+		vs.af = famOf(vs.ssvr.m.Addr)
 	}
 	for _, rs := range vs.rs {
-		if vs.af == famUnspec {
-			vs.af = rs.addr.fam
-		} else if vs.af != rs.addr.fam {
+		if fam := famOf(rs.m.Addr); vs.af == famUnspec {
+			vs.af = fam
+		} else if vs.af != fam {
 			mixed = true
 			break
 		}

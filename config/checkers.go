@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"time"
 
 	"keepalived-go/parser"
 )
@@ -12,29 +13,26 @@ import (
 // checker kind with its keyword installer (install_checkers_keyword), in
 // keepalived's order.
 
-// ckState is checker_t while the checker process reads and validates it.
+// ckState is what checker_t holds besides the model while the checker
+// process reads and validates it. The model is filled in place; its unset
+// timings are keepalived's sentinels: Retry, DelayLoop, Warmup and
+// DelayBeforeRetry -1.
 type ckState struct {
 	m  *Checker
 	vs *vsState
 	rs *rsState
-	co *coState // nil for MISC_CHECK and BFD_CHECK (keepalived's NULL co)
+	// co is conn_opts_t, made on first use as queue_checker makes it (the
+	// real server's address and port as written); nil for MISC_CHECK and
+	// BFD_CHECK, which have none (hasCo false).
+	co    *coState
+	hasCo bool
+	// connTo is connect_timeout while co is not made yet (unsetU32: none).
+	connTo uint32
 	// launch is false for BFD_CHECK (no thread: no timings inherited).
-	launch         bool
-	alpha          int8
-	delayLoop      uint64
-	warmup         uint64
-	retry          uint32
-	dbr            uint64
-	defaultDBR     uint64
-	defaultRetry   uint32
-	logAllFailures bool
-	// per kind, during the read
-	http       *HTTPOptions
-	urlState   []*urlState
-	misc       *MiscOptions
-	bfdName    string
-	dnsNameSet bool
+	launch     bool
+	alpha      int8 // -1: not set
 	removed    bool
+	dnsNameSet bool
 }
 
 // coState is conn_opts_t.
@@ -43,6 +41,32 @@ type coState struct {
 	bindIf      string
 	connTo      uint32
 	fwmark      uint32
+}
+
+// conn is CHECKER_GET_CO for a checker: its conn_opts_t, nil for a kind
+// without one.
+func (c *ckState) conn() *coState {
+	if c.co == nil && c.hasCo {
+		c.co = &coState{connTo: c.connTo}
+		if c.rs != nil {
+			c.co.dst = sockaddr{fam: famOf(c.rs.m.Addr), ip: c.rs.m.Addr, port: c.rs.port0}
+		}
+	}
+	return c.co
+}
+
+// defaults are the checker kind's default_retry and
+// default_delay_before_retry (0: delay_loop).
+func (c *ckState) defaults() (retry uint32, dbr uint64) {
+	switch c.m.Kind {
+	case MiscCheck:
+		return 0, timerHz
+	case DNSCheck:
+		return 3, 0
+	case HTTPGet, SSLGet:
+		return 1, 3 * timerHz
+	}
+	return 1, timerHz
 }
 
 // checkerKind is one row of the checker table.
@@ -98,7 +122,7 @@ func (s *checkState) cur() *ckState {
 // curCo is CHECKER_GET_CO.
 func (s *checkState) curCo() *coState {
 	if c := s.cur(); c != nil {
-		return c.co
+		return c.conn()
 	}
 	return nil
 }
@@ -108,15 +132,8 @@ func (s *checkState) curCo() *coState {
 // server's address and port as they are now.
 func (s *checkState) queueChecker(kind CheckerKind, withCo bool) *ckState {
 	vs, rs := s.curRS()
-	c := &ckState{m: &Checker{Pos: s.l.pos(), Kind: kind}, vs: vs, rs: rs, launch: true,
-		alpha: -1, delayLoop: unsetU64, warmup: unsetU64, retry: unsetU32, dbr: unsetU64,
-		defaultDBR: timerHz, defaultRetry: 1}
-	if withCo {
-		c.co = &coState{connTo: unsetU32}
-		if rs != nil {
-			c.co.dst = rs.addr
-		}
-	}
+	c := &ckState{m: &Checker{Pos: s.l.pos(), Kind: kind, Retry: -1, DelayLoop: -1, Warmup: -1, DelayBeforeRetry: -1},
+		vs: vs, rs: rs, hasCo: withCo, connTo: unsetU32, launch: true, alpha: -1}
 	s.queue = append(s.queue, c)
 	return c
 }
@@ -141,9 +158,23 @@ func (s *checkState) checkConnOpts(co *coState) bool {
 	return true
 }
 
+// checkConn is check_conn_opts(CHECKER_GET_CO()) for checker c, without
+// making the conn_opts_t of a checker that never changed it.
+func (s *checkState) checkConn(c *ckState) bool {
+	switch {
+	case c == nil || !c.hasCo:
+		return true
+	case c.co != nil:
+		return s.checkConnOpts(c.co)
+	case c.rs == nil:
+		return true
+	}
+	return s.checkConnOpts(&coState{dst: sockaddr{fam: famOf(c.rs.m.Addr), ip: c.rs.m.Addr, port: c.rs.port0}})
+}
+
 // connEnd is tcp_check_end_handler and ping_check_end_handler.
 func (s *checkState) connEnd() {
-	if !s.checkConnOpts(s.curCo()) {
+	if !s.checkConn(s.cur()) {
 		s.dequeue()
 	}
 }
@@ -178,7 +209,13 @@ func (s *checkState) commonKeywords(connection bool) []*parser.Keyword {
 				}
 				c.bindIf = v.Slot(1)
 			})),
-			kw("connect_timeout", co(func(c *coState, v parser.Strvec) { s.connTimeout(v, &c.connTo, "") })),
+			kw("connect_timeout", ck(func(c *ckState, v parser.Strvec) {
+				if c.co != nil {
+					s.connTimeout(v, &c.co.connTo, "")
+				} else if c.hasCo {
+					s.connTimeout(v, &c.connTo, "")
+				}
+			})),
 			kw("fwmark", co(func(c *coState, v parser.Strvec) {
 				n, ok := s.l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
 				if !ok {
@@ -189,6 +226,14 @@ func (s *checkState) commonKeywords(connection bool) []*parser.Keyword {
 			})),
 		)
 	}
+	timer := func(minUs uint64, msg string, dst func(*Checker) *time.Duration) func(parser.Strvec) {
+		return ck(func(c *ckState, v parser.Strvec) {
+			t := unsetU64
+			if s.timer(v, minUs, 0, &t, msg); t != unsetU64 {
+				*dst(c.m) = usDur(t)
+			}
+		})
+	}
 	return append(kws,
 		kw("retry", ck(func(c *ckState, v parser.Strvec) {
 			n, ok := s.l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
@@ -196,17 +241,12 @@ func (s *checkState) commonKeywords(connection bool) []*parser.Keyword {
 				s.l.report(parser.SevGeneral, "Invalid retry connection value '%s'", v.Slot(1))
 				return
 			}
-			c.retry = uint32(n)
+			c.m.Retry = int(n)
 		})),
-		kw("delay_before_retry", ck(func(c *ckState, v parser.Strvec) {
-			s.timer(v, 0, 0, &c.dbr, "Invalid delay_before_retry connection value '%s'")
-		})),
-		kw("warmup", ck(func(c *ckState, v parser.Strvec) {
-			s.timer(v, 0, 0, &c.warmup, "Invalid warmup connection value '%s'")
-		})),
-		kw("delay_loop", ck(func(c *ckState, v parser.Strvec) {
-			s.timer(v, 1, 0, &c.delayLoop, "delay_loop '%s' is invalid - ignoring")
-		})),
+		kw("delay_before_retry", timer(0, "Invalid delay_before_retry connection value '%s'",
+			func(m *Checker) *time.Duration { return &m.DelayBeforeRetry })),
+		kw("warmup", timer(0, "Invalid warmup connection value '%s'", func(m *Checker) *time.Duration { return &m.Warmup })),
+		kw("delay_loop", timer(1, "delay_loop '%s' is invalid - ignoring", func(m *Checker) *time.Duration { return &m.DelayLoop })),
 		kw("alpha", ck(func(c *ckState, v parser.Strvec) { s.checkerAlpha(&c.alpha, v) })),
 		kw("log_all_failures", ck(func(c *ckState, v parser.Strvec) {
 			res := 1
@@ -216,7 +256,7 @@ func (s *checkState) commonKeywords(connection bool) []*parser.Keyword {
 					return
 				}
 			}
-			c.logAllFailures = res == 1
+			c.m.LogAllFailures = res == 1
 		})),
 	)
 }
@@ -326,7 +366,7 @@ func (s *checkState) udpLength(v parser.Strvec, dst *int, which string) {
 // udpEnd is udp_check_end_handler.
 func (s *checkState) udpEnd() {
 	c := s.cur()
-	if !s.checkConnOpts(s.curCo()) {
+	if !s.checkConn(c) {
 		s.dequeue()
 		return
 	}
@@ -407,8 +447,6 @@ var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG",
 func (s *checkState) dnsStart(parser.Strvec) {
 	c := s.queueChecker(DNSCheck, true)
 	c.m.DNS = &DNSOptions{Type: "SOA"}
-	c.defaultRetry = 3
-	c.defaultDBR = 0
 }
 
 func (s *checkState) dnsKeywords() []*parser.Keyword {
@@ -467,7 +505,7 @@ func (s *checkState) dnsName(c *ckState, d *DNSOptions, v parser.Strvec) {
 
 // dnsEnd is dns_check_end.
 func (s *checkState) dnsEnd() {
-	if !s.checkConnOpts(s.curCo()) {
+	if !s.checkConn(s.cur()) {
 		s.dequeue()
 	}
 }
@@ -476,14 +514,14 @@ func (s *checkState) dnsEnd() {
 
 func (s *checkState) fileStart(parser.Strvec) {
 	if _, rs := s.curRS(); rs != nil {
-		rs.trackFiles = append(rs.trackFiles, &fileMonitor{pos: s.l.pos(), weight: ipvsWeightFault})
+		rs.ext().trackFiles = append(rs.ext().trackFiles, &fileMonitor{pos: s.l.pos(), weight: ipvsWeightFault})
 	}
 }
 
 // curFile is the last FILE_CHECK of the current real server.
 func (s *checkState) curFile() *fileMonitor {
-	if _, rs := s.curRS(); rs != nil && len(rs.trackFiles) > 0 {
-		return rs.trackFiles[len(rs.trackFiles)-1]
+	if _, rs := s.curRS(); rs != nil && rs.extra != nil && len(rs.extra.trackFiles) > 0 {
+		return rs.extra.trackFiles[len(rs.extra.trackFiles)-1]
 	}
 	return nil
 }
@@ -543,7 +581,7 @@ func (s *checkState) fileEnd() {
 	}
 	if t.file == nil {
 		s.l.report(parser.SevGeneral, "FILE_CHECK has no track_file specified - ignoring")
-		rs.trackFiles = rs.trackFiles[:len(rs.trackFiles)-1]
+		rs.extra.trackFiles = rs.extra.trackFiles[:len(rs.extra.trackFiles)-1]
 		return
 	}
 	if t.weight == ipvsWeightFault {
