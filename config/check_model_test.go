@@ -606,3 +606,57 @@ func TestCheckRealServers(t *testing.T) {
 		t.Errorf("real servers: %+v", rss)
 	}
 }
+
+// keepalived's checkers queue and parser statics, as its handlers use them:
+// a keyword after a MISC_CHECK's failed user goes to the checker before; a
+// regex read in a url that is dropped (no path) goes to the next url; the
+// host blocks of an SMTP_CHECK dropped at its end go to the next one.
+func TestCheckQueueQuirks(t *testing.T) {
+	cfg, _ := checkLoad(t, `virtual_server 2001:db8::10 25 {
+  protocol TCP
+  real_server 2001:db8::11 25 {
+    TCP_CHECK {
+      retry 9
+    }
+    MISC_CHECK {
+      user nosuchuser
+      retry 3
+      misc_path /bin/true
+    }
+    HTTP_GET {
+      url {
+        regex "^ok"
+      }
+      url {
+        path /
+      }
+    }
+    SMTP_CHECK {
+      connect_ip fe80::1
+      host {
+        connect_ip 2001:db8::60
+      }
+    }
+    SMTP_CHECK {
+      helo_name next.example
+    }
+  }
+}
+`)
+	cks := oneVS(t, cfg).RealServers[0].Checkers
+	if len(cks) != 3 {
+		t.Fatalf("%d checkers, want TCP, HTTP, SMTP", len(cks))
+	}
+	if cks[0].Kind != TCPCheck || cks[0].Retry != 3 {
+		t.Errorf("TCP_CHECK retry %d, want 3 (the MISC_CHECK's, read after it was dropped)", cks[0].Retry)
+	}
+	if u := cks[1].HTTP.URLs; len(u) != 1 || u[0].Regex != "^ok" || !u[0].HasRegex {
+		t.Errorf("HTTP_GET urls %+v, want the regex of the dropped url on /", u)
+	}
+	// The first SMTP_CHECK goes (link local without bind_if); its host is
+	// the second one's connection.
+	if s := cks[2]; s.Kind != SMTPCheck || s.SMTP.HeloName != "next.example" || s.Conn == nil ||
+		s.Conn.ConnectIP != netip.MustParseAddr("2001:db8::60") {
+		t.Errorf("SMTP_CHECK: %+v %+v", s, s.Conn)
+	}
+}
