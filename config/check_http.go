@@ -344,11 +344,6 @@ func (s *checkState) shareHTTP(h *HTTPOptions) *HTTPOptions {
 	flag(h.FastRecovery)
 	for i := range h.URLs {
 		u := &h.URLs[i]
-		if u.Other != nil {
-			o := *h
-			o.URLs = slices.Clone(h.URLs)
-			return &o
-		}
 		str(u.Path)
 		str(u.Digest)
 		str(u.VirtualHost)

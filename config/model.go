@@ -496,7 +496,6 @@ type VirtualServer struct {
 	SNMPName                string
 	SMTPAlert               bool
 	RealServers             []*RealServer
-	Other                   []Setting
 }
 
 // RealServer is real_server (and sorry_server).
@@ -522,7 +521,6 @@ type RealServer struct {
 	VirtualHost      string
 	SNMPName         string
 	Checkers         []*Checker
-	Other            []Setting
 }
 
 // CheckerKind names a checker block.
@@ -563,7 +561,6 @@ type Checker struct {
 	UDP              *UDPOptions
 	File             *FileOptions
 	BFD              *BFDOptions
-	Other            []Setting
 }
 
 // Connection overrides where and how a checker connects
@@ -650,7 +647,6 @@ type URL struct {
 	// RegexInvalid: the pattern does not compile (keepalived logs why and
 	// the url's regex never matches).
 	RegexInvalid bool
-	Other        []Setting
 }
 
 // StatusRange is an inclusive range of HTTP status codes.
