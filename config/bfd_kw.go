@@ -50,11 +50,6 @@ const (
 	bfdForBFD
 )
 
-const (
-	bfdEventVRRP    = 1
-	bfdEventChecker = 2
-)
-
 // bfdKeywords is init_bfd_keywords.
 func (l *loader) bfdKeywords(active bool, who bfdFor) []*parser.Keyword {
 	root := &parser.Keyword{Name: "bfd_instance", Inactive: !active}
@@ -77,7 +72,7 @@ func (l *loader) bfdKeywords(active bool, who bfdFor) []*parser.Keyword {
 	case bfdForVRRP:
 		root.Handler, root.Close = l.bfdVRRPHandler, l.bfdVRRPEnd
 	case bfdForChecker:
-		root.Handler, root.Close = l.bfdCheckerHandler, l.bfdCheckerEnd
+		return l.check.bfdCheckerKeywords()
 	}
 	if b == nil {
 		b = &bfdState{l: l}
@@ -286,30 +281,6 @@ func (l *loader) bfdVRRPEnd() {
 	s := l.vrrp
 	if l.bfdEvents != 0 && l.bfdEvents&bfdEventVRRP == 0 && len(s.trackBFDs) > 0 {
 		s.trackBFDs = s.trackBFDs[:len(s.trackBFDs)-1]
-	}
-}
-
-// bfdCheckerHandler is bfd_checker_handler.
-func (l *loader) bfdCheckerHandler(v parser.Strvec) {
-	if v.Nil() {
-		return
-	}
-	name := v.At(1)
-	for _, n := range l.checkBFDs {
-		if n == name {
-			l.report(parser.SevGeneral, "BFD %s already specified", name)
-			l.p.SkipBlock(true)
-			return
-		}
-	}
-	l.checkBFDs = append(l.checkBFDs, name)
-	l.bfdEvents = 0
-}
-
-// bfdCheckerEnd is bfd_checker_end_handler.
-func (l *loader) bfdCheckerEnd() {
-	if l.bfdEvents != 0 && l.bfdEvents&bfdEventChecker == 0 && len(l.checkBFDs) > 0 {
-		l.checkBFDs = l.checkBFDs[:len(l.checkBFDs)-1]
 	}
 }
 

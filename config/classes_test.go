@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"keepalived-go/parser"
 )
 
-var record = flag.Bool("record", false, "record keepalived 2.2.7's -t output for testdata/classes (root, Debian's keepalived)")
 
 // classInterfaces are the interfaces the recordings were made with: a
 // network namespace with lo and the veths eth0..eth3.

@@ -125,10 +125,8 @@ type loader struct {
 	tf    trackFileState
 	// checkTrackFiles are the track_file blocks the checker pass read.
 	checkTrackFiles []*TrackFile
-	// checkBFDs are the bfd_instance names the checker pass read.
-	checkBFDs []string
 	// bfdEvents is keepalived's specified_event_processes.
-	bfdEvents uint
+	bfdEvents bfdEventBits
 	vrrp      *vrrpState
 	check     *checkState
 	bfd       *bfdState

@@ -892,9 +892,6 @@ func (s *vrrpState) state(v parser.Strvec) {
 	}
 }
 
-// ifNameSize is the kernel's IFNAMSIZ.
-const ifNameSize = 16
-
 // iface is vrrp_int_handler.
 func (s *vrrpState) iface(v parser.Strvec) {
 	in, x := s.cur()

@@ -374,11 +374,7 @@ func (s *vrrpState) scriptKeywords() []*parser.Keyword {
 			sc := s.curScript()
 			uid, gid, ok := s.l.scriptUIDGID(v.W, 1)
 			if !ok {
-				cmd := ""
-				if sc.Script != nil {
-					cmd = cmdStr(sc.Script.Args)
-				}
-				s.l.report(parser.SevGeneral, "Unable to set uid/gid for script %s", cmd)
+				s.l.report(parser.SevGeneral, "Unable to set uid/gid for script %s", cmdStr(sc.Script))
 				s.removeScr = true
 				return
 			}
@@ -395,9 +391,6 @@ func (s *vrrpState) scriptKeywords() []*parser.Keyword {
 		kw("init_fail", func(parser.Strvec) { s.curScript().InitFail = true }),
 	}
 }
-
-// cmdStr is keepalived's cmd_str: the arguments joined by spaces.
-func cmdStr(args []string) string { return strings.Join(args, " ") }
 
 // scriptEnd is vrrp_vscript_end_handler.
 func (s *vrrpState) scriptEnd() {

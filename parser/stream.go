@@ -288,10 +288,26 @@ func (p *Parser) handle(kw *Keyword, buf string, w []string) {
 // ValueBlock is keepalived's alloc_value_block: the lines of a { } block of
 // values after a keyword (addresses, names, ...), each handed to fn as words.
 func (p *Parser) ValueBlock(v Strvec, fn func(Strvec)) {
+	p.valueBlock(v.W, false, fn)
+}
+
+// ValueBlockNull is alloc_value_block given a vector whose first slot is
+// NULL, followed by words: vsg_handler builds one to leave the group name
+// out. Extra words that are not '{' then make keepalived fetch the NULL
+// slot for its message, which ends the read as a missing parameter.
+func (p *Parser) ValueBlockNull(words []string, fn func(Strvec)) {
+	p.valueBlock(append([]string{""}, words...), true, fn)
+}
+
+func (p *Parser) valueBlock(w0 []string, null0 bool, fn func(Strvec)) {
+	v := Strvec{W: w0, p: p}
 	needBOB := true
 	hadEOB := false
 	var first []string
 	if len(v.W) > 1 {
+		if null0 && v.W[1] != "{" {
+			p.nullStrvec(nil, 0)
+		}
 		if v.W[1] == "{" {
 			needBOB = false
 			if len(v.W) > 2 {

@@ -109,20 +109,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	for _, sg := range cfg.SyncGroups {
 		add(sg.Other)
 	}
-	for _, vs := range cfg.VirtualServers {
-		add(vs.Other)
-		for _, rs := range vs.RealServers {
-			add(rs.Other)
-			for _, ck := range rs.Checkers {
-				add(ck.Other)
-				if ck.HTTP != nil {
-					for _, u := range ck.HTTP.URLs {
-						add(u.Other)
-					}
-				}
-			}
-		}
-	}
 	for _, tp := range cfg.TrackProcesses {
 		if !d.reported["vrrp_track_process"] {
 			d.reported["vrrp_track_process"] = true
