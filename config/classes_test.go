@@ -12,7 +12,6 @@ import (
 	"keepalived-go/parser"
 )
 
-
 // classInterfaces are the interfaces the recordings were made with: a
 // network namespace with lo and the veths eth0..eth3.
 func classInterfaces() InterfaceSet {

@@ -174,8 +174,6 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	return r.cfg, diags
 }
 
-
-
 func (l *loader) run(path string) {
 	if !l.checkConfFile(path) {
 		if !l.opts.ConfigTest {
