@@ -25,12 +25,15 @@ func (s *checkState) writeModel() {
 		}
 		cfg.ServerGroups = append(cfg.ServerGroups, g.m)
 	}
-	for _, c := range s.queue {
+	for i, c := range s.queue {
 		if c.live() {
 			c.rs.m.Checkers = append(c.rs.m.Checkers, c.model())
 		}
+		s.queue[i] = nil // the state is garbage once its model is written
 	}
-	for _, vs := range s.vss {
+	cfg.VirtualServers = make([]*VirtualServer, 0, len(s.vss))
+	for i, vs := range s.vss {
+		s.vss[i] = nil
 		if vs.removed {
 			continue
 		}

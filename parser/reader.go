@@ -544,6 +544,27 @@ func isSpace(c byte) bool {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
+// hasCommentChar reports whether decomment has anything to do in s
+// (one of ! # " \).
+func hasCommentChar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '!', '#', '"', '\\':
+			return true
+		}
+	}
+	return false
+}
+
+// trimBlanks removes trailing blanks (space, tab).
+func trimBlanks(s string) string {
+	n := len(s)
+	for n > 0 && isBlank(s[n-1]) {
+		n--
+	}
+	return s[:n]
+}
+
 // decomment is keepalived's decomment(): leading blanks, comments ('#' or
 // '!' outside double quotes; "\#" and "\!" outside quotes are unescaped) and
 // trailing blanks go, and a final '\' stays as the continuation mark.
@@ -553,8 +574,8 @@ func (r *Reader) decomment(s string) string {
 		i++
 	}
 	s = s[i:]
-	if strings.IndexAny(s, "!#\"\\") < 0 {
-		return strings.TrimRight(s, " \t")
+	if !hasCommentChar(s) {
+		return trimBlanks(s)
 	}
 	b := []byte(s)
 	quote, cont := false, false
@@ -833,6 +854,9 @@ func (r *Reader) splitBraces(buf string) string {
 	} else {
 		for i := 0; i < len(buf); i++ {
 			c := buf[i]
+			if c != '{' && c != '}' && c != '"' {
+				continue
+			}
 			if c == '{' || c == '}' {
 				p = i
 				break
@@ -855,12 +879,12 @@ func (r *Reader) splitBraces(buf string) string {
 			}
 		}
 		if p+skip < len(buf) {
-			rest := strings.TrimRight(buf[p+skip:], " \t")
+			rest := trimBlanks(buf[p+skip:])
 			r.residue = &rest
 			buf = buf[:p+skip]
 		}
 	}
-	buf = strings.TrimRight(buf, " \t")
+	buf = trimBlanks(buf)
 	switch buf {
 	case "{":
 		r.blockDepth++

@@ -185,6 +185,22 @@ func (p *Parser) process(tab []*Keyword, needBOB bool) bool {
 		if !ok {
 			break
 		}
+		if p.skipSublevel > 0 && strings.IndexByte(buf, '"') < 0 {
+			// Skipping another process's block: only braces count, and
+			// read_line leaves a brace on a line of its own (a quoted
+			// brace needs the words below).
+			switch buf {
+			case "{":
+				p.skipSublevel++
+			case "}":
+				p.skipSublevel--
+				if p.skipSublevel == 0 && p.kwLevel > 0 {
+					retErr = true
+					goto done
+				}
+			}
+			continue
+		}
 		w := p.strvec(buf)
 		if w == nil {
 			continue
@@ -245,6 +261,7 @@ func (p *Parser) process(tab []*Keyword, needBOB bool) bool {
 		}
 		p.handle(kw, buf, w)
 	}
+done:
 	return retErr
 }
 

@@ -5,13 +5,16 @@ import "strings"
 // whiteSpace is keepalived's WHITE_SPACE_STR.
 const whiteSpace = " \t\f\n\r\v"
 
+// isWS is a table of whiteSpace (hot: every word of every line).
+var isWS = [256]bool{' ': true, '\t': true, '\f': true, '\n': true, '\r': true, '\v': true}
+
 // splitWords is keepalived's alloc_strvec_r: words end at white space or a
 // double quote; a double-quoted string is one word without its quotes (no
 // escapes). An unmatched quote is reported and ends the line.
 func splitWords(s string, dst []string, report func(Severity, string, ...any)) []string {
 	i := 0
 	for {
-		for i < len(s) && strings.IndexByte(whiteSpace, s[i]) >= 0 {
+		for i < len(s) && isWS[s[i]] {
 			i++
 		}
 		if i >= len(s) {
@@ -30,7 +33,7 @@ func splitWords(s string, dst []string, report func(Severity, string, ...any)) [
 			continue
 		}
 		j := i
-		for j < len(s) && s[j] != '"' && strings.IndexByte(whiteSpace, s[j]) < 0 {
+		for j < len(s) && s[j] != '"' && !isWS[s[j]] {
 			j++
 		}
 		dst = append(dst, s[i:j])
