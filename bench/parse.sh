@@ -8,7 +8,7 @@ go run bench/genconf.go -vs 10000 -rs 4 > "$tmp/big.conf"
 size=$(du -m "$tmp/big.conf" | cut -f1)
 measure() { # prints "seconds maxrss_kb"
 	/usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >/dev/null 2>&1 || true
-	cat "$tmp/t"
+	tail -1 "$tmp/t" # "Command exited with non-zero status" may come first
 }
 best() { # best wall time of 3 runs, with its RSS
 	local b=""; for i in 1 2 3; do r=$(measure "$@"); if [ -z "$b" ] || awk -v a="${r% *}" -v c="${b% *}" 'BEGIN{exit !(a<c)}'; then b=$r; fi; done; echo "$b"
