@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 )
 
 // Checker probes a real server once. ctx carries the only deadline.
@@ -40,10 +40,10 @@ type Env struct {
 	Config *config.Config
 	// TLS is the client config for SSL_GET (nil: default, no verify).
 	TLS *tls.Config
-	// Runner runs MISC_CHECK scripts (nil: notify.ExecRunner).
-	Runner notify.Runner
-	// Users resolves MISC_CHECK users (nil: notify.OSUserDB).
-	Users notify.UserDB
+	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
+	Runner script.Runner
+	// Users resolves MISC_CHECK users (nil: script.OSUserDB).
+	Users script.UserDB
 }
 
 // kindSpec is one row of the checker table: how to build the checker and

@@ -17,6 +17,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/internal/timerfd"
 	"keepalived-go/notify"
 )
@@ -50,8 +51,8 @@ type Options struct {
 	OnCheck func(CheckStat)
 	// TLS is the SSL_GET client config (certificates from global_defs).
 	TLS *tls.Config
-	// Runner runs MISC_CHECK scripts (nil: notify.ExecRunner).
-	Runner notify.Runner
+	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
+	Runner script.Runner
 	// Rand draws warmup delays (nil: seeded randomly).
 	Rand *rand.Rand
 	// Bootstrap overrides BootstrapDelay when non-nil (tests use 0).

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 )
 
 // MiscCheck is MISC_CHECK: misc_path run without a shell (split into argv
@@ -21,7 +21,7 @@ type MiscCheck struct {
 	// RSWeight is the real server's configured weight, which a dynamic
 	// result replaces.
 	RSWeight int
-	Runner   notify.Runner
+	Runner   script.Runner
 }
 
 // MiscError is a failed script run, with what keepalived logs about it.
@@ -55,7 +55,7 @@ func newMisc(ck *config.Checker, env Env) (Checker, error) {
 	if ck.Misc == nil || ck.Misc.Path == nil {
 		return nil, errors.New("MISC_CHECK has no misc_path")
 	}
-	argv, err := notify.SplitQuotedEscaped(ck.Misc.Path.Command)
+	argv, err := script.SplitQuotedEscaped(ck.Misc.Path.Command)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func newMisc(ck *config.Checker, env Env) (Checker, error) {
 		c.RSWeight = env.RS.Weight
 	}
 	if c.Runner == nil {
-		c.Runner = &notify.ExecRunner{}
+		c.Runner = &script.ExecRunner{}
 	}
 	user, group := ck.Misc.Path.User, ck.Misc.Path.Group
 	if user == "" && env.Config != nil {
@@ -77,9 +77,9 @@ func newMisc(ck *config.Checker, env Env) (Checker, error) {
 	if user != "" {
 		db := env.Users
 		if db == nil {
-			db = notify.OSUserDB{}
+			db = script.OSUserDB{}
 		}
-		uid, gid, _, err := notify.ResolveUserGroup(db, user, group)
+		uid, gid, _, err := script.ResolveUserGroup(db, user, group)
 		if err != nil {
 			return nil, fmt.Errorf("MISC_CHECK %s: %w", argv[0], err)
 		}
@@ -96,11 +96,11 @@ func (c *MiscCheck) Check(ctx context.Context) error {
 
 // CheckWeight runs the script and returns the weight delta it sets.
 func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
-	err := c.Runner.Run(ctx, notify.Command{Argv: c.Argv, UID: c.UID, GID: c.GID})
+	err := c.Runner.Run(ctx, script.Command{Argv: c.Argv, UID: c.UID, GID: c.GID})
 	if err == nil {
 		return 0, nil
 	}
-	var ee *notify.ExitError
+	var ee *script.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.Code >= 0:
 		if c.Dynamic && ee.Code >= 2 && ee.Code <= 255 {
@@ -109,7 +109,7 @@ func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
 		return 0, &MiscError{Status: ee.Code}
 	case errors.As(err, &ee):
 		return 0, &MiscError{Status: -1, Signal: int(ee.Signal)}
-	case errors.Is(err, notify.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, script.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return 0, &MiscError{Status: -1, TimedOut: true}
 	}
 	return 0, &MiscError{Status: -1, Err: err}

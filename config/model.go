@@ -51,7 +51,7 @@ type Config struct {
 type Script struct {
 	Pos Pos
 	// Raw is the text after the keyword as written (quotes and escapes
-	// intact); notify.ParseScript splits it exactly as keepalived does.
+	// intact); script.Parse splits it exactly as keepalived does.
 	Raw     string `dump:"-"`
 	Command string
 	User    string // optional "username [groupname]" after the command

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"keepalived-go/internal/script"
 )
 
 // InstanceFifoLine is the line keepalived writes to notify_fifo and
@@ -110,7 +112,7 @@ type FifoConfig struct {
 	// Script, when set, is the notify_fifo_script's command with the FIFO
 	// path already appended (FifoScriptArgv). It runs without timeout
 	// until the FIFO is closed.
-	Script *Command
+	Script *script.Command
 }
 
 // Fifo is an open notify FIFO. Writes never block: when the reader lags
@@ -131,7 +133,7 @@ type Fifo struct {
 // the fifo's user), starts its script with runner, then opens it
 // read-write and non-blocking, as keepalived's fifo_open() does. runner
 // may be nil when there is no script.
-func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
+func OpenFifo(cfg FifoConfig, runner script.Runner, logf Logf) (*Fifo, error) {
 	ff := &Fifo{cfg: cfg, logf: logf}
 	err := syscall.Mkfifo(cfg.Path, syscall.S_IRUSR|syscall.S_IWUSR|syscall.S_IRGRP|syscall.S_IROTH)
 	switch {
@@ -146,12 +148,12 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 				gid = int(cfg.GID)
 			}
 			if os.Chown(cfg.Path, uid, gid) != nil {
-				logf.printf("Failed to set uid:gid for fifo %s", cfg.Path)
+				logf.Printf("Failed to set uid:gid for fifo %s", cfg.Path)
 			}
 		}
 	case errors.Is(err, syscall.EEXIST):
 	default:
-		logf.printf("Unable to create %snotify fifo %s", cfg.Kind, cfg.Path)
+		logf.Printf("Unable to create %snotify fifo %s", cfg.Kind, cfg.Path)
 		return nil, fmt.Errorf("mkfifo %s: %w", cfg.Path, err)
 	}
 
@@ -164,9 +166,9 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 			_ = runner.Run(ctx, *cfg.Script)
 			switch cfg.Kind {
 			case FifoVRRP:
-				logf.printf("vrrp notify fifo script terminated")
+				logf.Printf("vrrp notify fifo script terminated")
 			case FifoLVS:
-				logf.printf("lvs notify fifo script terminated")
+				logf.Printf("lvs notify fifo script terminated")
 			}
 		}()
 	}
@@ -175,7 +177,7 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 	if err != nil {
 		errno := syscall.Errno(0)
 		errors.As(err, &errno)
-		logf.printf("Unable to open %snotify fifo %s - errno %d", cfg.Kind, cfg.Path, int(errno))
+		logf.Printf("Unable to open %snotify fifo %s - errno %d", cfg.Kind, cfg.Path, int(errno))
 		if ff.created {
 			_ = os.Remove(cfg.Path)
 		}

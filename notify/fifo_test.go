@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 func TestFifoLines(t *testing.T) {
@@ -36,22 +38,22 @@ func TestFifoLines(t *testing.T) {
 }
 
 type recordRunner struct {
-	started chan Command
+	started chan script.Command
 }
 
-func (r recordRunner) Run(ctx context.Context, c Command) error {
+func (r recordRunner) Run(ctx context.Context, c script.Command) error {
 	r.started <- c
 	<-ctx.Done()
-	return ErrCanceled
+	return script.ErrCanceled
 }
 
 func TestFifoCreateWriteClose(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ka.fifo")
 	var logged []string
-	rr := recordRunner{started: make(chan Command, 1)}
-	script := &Command{Argv: FifoScriptArgv([]string{"/usr/local/bin/fifo-reader"}, path)}
-	f, err := OpenFifo(FifoConfig{Kind: FifoVRRP, Path: path, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()), Script: script},
+	rr := recordRunner{started: make(chan script.Command, 1)}
+	cmd := &script.Command{Argv: FifoScriptArgv([]string{"/usr/local/bin/fifo-reader"}, path)}
+	f, err := OpenFifo(FifoConfig{Kind: FifoVRRP, Path: path, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()), Script: cmd},
 		rr, func(fm string, a ...any) { logged = append(logged, sprintf(fm, a...)) })
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 // Script is a configured, checked script: argv (after ParseScript and
@@ -13,8 +15,8 @@ type Script struct {
 	UID, GID uint32
 }
 
-func (s *Script) command(argv []string) Command {
-	return Command{Argv: argv, UID: s.UID, GID: s.GID}
+func (s *Script) command(argv []string) script.Command {
+	return script.Command{Argv: argv, UID: s.UID, GID: s.GID}
 }
 
 // VRRPNotify holds the notify settings of one vrrp_instance (Kind

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -22,7 +24,7 @@ type recordingRunner struct {
 	runs []string
 }
 
-func (r *recordingRunner) Run(ctx context.Context, c Command) error {
+func (r *recordingRunner) Run(ctx context.Context, c script.Command) error {
 	dl, _ := ctx.Deadline()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -74,7 +76,7 @@ func checkGolden(t *testing.T, name, got string) {
 // mails must match the golden file.
 func TestNotifierSeedScenarioGolden(t *testing.T) {
 	parse := func(rest string) *Script {
-		spec, err := ParseScript(rest)
+		spec, err := script.Parse(rest)
 		if err != nil {
 			t.Fatal(err)
 		}

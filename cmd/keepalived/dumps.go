@@ -18,7 +18,7 @@ import (
 
 	"keepalived-go/check"
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp"
 	vrrpengine "keepalived-go/vrrp/engine"
 	"keepalived-go/vrrp/packet"
@@ -306,7 +306,7 @@ func writeGlobal(c *confWriter, env dumpEnv, proc procKind) {
 		uid, gid := scriptIDs(env.cfg, f.fifo.Script)
 		c.f(" %s = %s, uid:gid %d:%d", f.label, f.fifo.Path, uid, gid)
 		if argv := scriptArgv(f.fifo.Script); argv != nil {
-			c.f(" %s script = %s, uid:gid %d:%d", f.label, notify.CmdString(argv), uid, gid)
+			c.f(" %s script = %s, uid:gid %d:%d", f.label, script.CmdString(argv), uid, gid)
 		}
 	}
 	c.f(" FIFO write vrrp states on reload = false")
@@ -392,7 +392,7 @@ func writeGlobal(c *confWriter, env dumpEnv, proc procKind) {
 // keepalived_script if it exists, else root.
 func defaultScriptIDs(cfg *config.Config) (uint32, uint32, bool) {
 	g := &cfg.Global
-	def, err := notify.ResolveDefaultScriptUser(notify.OSUserDB{}, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, uint32(os.Geteuid()), uint32(os.Getegid()))
+	def, err := script.ResolveDefaultUser(script.OSUserDB{}, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, uint32(os.Geteuid()), uint32(os.Getegid()))
 	if err != nil {
 		return 0, 0, false
 	}
@@ -403,7 +403,7 @@ func scriptArgv(s *config.Script) []string {
 	if s == nil || s.Raw == "" {
 		return nil
 	}
-	spec, err := notify.ParseScript(s.Raw)
+	spec, err := script.Parse(s.Raw)
 	if err != nil || len(spec.Argv) == 0 {
 		return nil
 	}
@@ -438,7 +438,7 @@ func lookPath(name string) (string, error) {
 
 func scriptIDs(cfg *config.Config, s *config.Script) (uint32, uint32) {
 	if s != nil && s.User != "" {
-		if uid, gid, _, err := notify.ResolveUserGroup(notify.OSUserDB{}, s.User, s.Group); err == nil {
+		if uid, gid, _, err := script.ResolveUserGroup(script.OSUserDB{}, s.User, s.Group); err == nil {
 			return uid, gid
 		}
 	}
@@ -642,7 +642,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 		for _, s := range snap.Scripts {
 			sc := s.Config
 			c.f(" VRRP Script = %s", s.Name)
-			c.f("   Command = %s", notify.CmdString(resolveArgv0OrRaw(s.Argv, sc)))
+			c.f("   Command = %s", script.CmdString(resolveArgv0OrRaw(s.Argv, sc)))
 			c.f("   Interval = %d sec", secs(sc.Interval))
 			c.f("   Timeout = %d sec", secs(sc.Timeout))
 			c.f("   Weight = %d%s", sc.Weight, map[bool]string{true: " reverse"}[sc.WeightReverse])
@@ -717,7 +717,7 @@ func writeNotify(c *confWriter, cfg *config.Config, kind string, s *config.Scrip
 		return
 	}
 	uid, gid := scriptIDs(cfg, s)
-	c.f("   %s state transition script = %s, uid:gid %d:%d", kind, notify.CmdString(argv), uid, gid)
+	c.f("   %s state transition script = %s, uid:gid %d:%d", kind, script.CmdString(argv), uid, gid)
 }
 
 // trackedIfaces are an instance's track_interface entries keepalived
@@ -1220,7 +1220,7 @@ func jsonDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 			{"script_stop", in.NotifyStop}, {"script_deleted", in.NotifyDeleted}, {"script", in.Notify},
 			{"script_master_rx_lower_pri", in.NotifyMasterRxLowerPri}} {
 			if argv := scriptArgv(sc.s); argv != nil {
-				o.str(sc.k, notify.CmdString(argv))
+				o.str(sc.k, script.CmdString(argv))
 			}
 		}
 		var vips, evips, routes, rules, tifs, tscripts []string
@@ -1242,7 +1242,7 @@ func jsonDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 		for _, r := range in.TrackScripts {
 			for _, s := range env.cfg.Scripts {
 				if s.Name == r.Name {
-					tscripts = append(tscripts, notify.CmdString(scriptArgv(s.Script)))
+					tscripts = append(tscripts, script.CmdString(scriptArgv(s.Script)))
 				}
 			}
 		}

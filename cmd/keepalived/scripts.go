@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/notify"
 )
 
@@ -16,18 +17,18 @@ import (
 // and run its security check, logging its messages.
 type scriptResolver struct {
 	log      *logrus.Logger
-	db       notify.UserDB
-	def      notify.ScriptUser
+	db       script.UserDB
+	def      script.DefaultUser
 	defOK    bool
 	security bool
 	uid, gid uint32
-	flags    notify.ScriptFlags
+	flags    script.Flags
 }
 
 func newScriptResolver(log *logrus.Logger, g *config.Global) *scriptResolver {
-	r := &scriptResolver{log: log, db: notify.OSUserDB{}, security: g.EnableScriptSecurity,
+	r := &scriptResolver{log: log, db: script.OSUserDB{}, security: g.EnableScriptSecurity,
 		uid: uint32(os.Geteuid()), gid: uint32(os.Getegid())}
-	def, err := notify.ResolveDefaultScriptUser(r.db, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, r.uid, r.gid)
+	def, err := script.ResolveDefaultUser(r.db, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, r.uid, r.gid)
 	for _, m := range def.Messages {
 		log.Info(m)
 	}
@@ -43,14 +44,14 @@ func (r *scriptResolver) resolve(s *config.Script) *notify.Script {
 	if s == nil || s.Raw == "" {
 		return nil
 	}
-	spec, err := notify.ParseScript(s.Raw)
+	spec, err := script.Parse(s.Raw)
 	if err != nil {
 		r.log.Infof("(%s:%d) cannot parse script %s: %v", s.Pos.File, s.Pos.Line, s.Raw, err)
 		return nil
 	}
 	uid, gid := r.def.UID, r.def.GID
 	if spec.User != "" {
-		u, g, msgs, err := notify.ResolveUserGroup(r.db, spec.User, spec.Group)
+		u, g, msgs, err := script.ResolveUserGroup(r.db, spec.User, spec.Group)
 		for _, m := range msgs {
 			r.log.Info(m)
 		}
@@ -61,7 +62,7 @@ func (r *scriptResolver) resolve(s *config.Script) *notify.Script {
 	} else if !r.defOK {
 		return nil
 	}
-	rep := notify.CheckScriptSecurity(notify.ScriptCheck{Argv: spec.Argv, UID: uid, GID: gid,
+	rep := script.CheckSecurity(script.SecurityCheck{Argv: spec.Argv, UID: uid, GID: gid,
 		OurUID: r.uid, OurGID: r.gid, ScriptSecurity: r.security})
 	for _, m := range rep.Messages {
 		r.log.Info(m)
@@ -91,7 +92,7 @@ func insecureScripts(cfg *config.Config) []string {
 		log.AddHook(collectHook{&got})
 		res.flags = 0
 		res.resolve(s)
-		if res.flags&notify.FlagInsecure != 0 {
+		if res.flags&script.FlagInsecure != 0 {
 			for _, m := range got {
 				lines = append(lines, fmt.Sprintf("(%s: Line %d) %s", s.Pos.File, s.Pos.Line, m))
 			}

@@ -11,6 +11,7 @@ import (
 
 	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/lvs"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
@@ -203,9 +204,9 @@ func (n *notifications) configure(cfg *config.Config) {
 		fc := notify.FifoConfig{Kind: f.kind, Path: f.cfg.Path}
 		if s := res.resolve(f.cfg.Script); s != nil {
 			fc.UID, fc.GID = s.UID, s.GID
-			fc.Script = &notify.Command{Argv: notify.FifoScriptArgv(s.Argv, f.cfg.Path), UID: s.UID, GID: s.GID}
+			fc.Script = &script.Command{Argv: notify.FifoScriptArgv(s.Argv, f.cfg.Path), UID: s.UID, GID: s.GID}
 		}
-		fifo, err := notify.OpenFifo(fc, &notify.ExecRunner{Logf: logf}, logf)
+		fifo, err := notify.OpenFifo(fc, &script.ExecRunner{Logf: logf}, logf)
 		if err != nil {
 			n.log.Infof("Unable to open notify fifo %s: %v", f.cfg.Path, err)
 			continue

@@ -27,8 +27,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/internal/timerfd"
-	"keepalived-go/notify"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
 	"keepalived-go/vrrp/packet"
@@ -46,10 +46,10 @@ type Options struct {
 	OnEvent func(Event)
 	// Net defaults to &Linux{} (the current network namespace).
 	Net Net
-	// Runner runs vrrp_script commands; nil is &notify.ExecRunner{}.
-	Runner notify.Runner
-	// Users resolves script users; nil is notify.OSUserDB{}.
-	Users notify.UserDB
+	// Runner runs vrrp_script commands; nil is &script.ExecRunner{}.
+	Runner script.Runner
+	// Users resolves script users; nil is script.OSUserDB{}.
+	Users script.UserDB
 	// Now is a monotonic clock for tests; nil uses time.Since(start).
 	Now func() time.Duration
 	// OnWake runs after each timer expiry and each packet the engine
@@ -134,7 +134,7 @@ type Engine struct {
 	byName   map[string]*inst
 	byKey    map[rxKey]*inst
 	conns    map[connKey]Conn
-	scripts  map[string]*script
+	scripts  map[string]*trackScript
 	files    map[string]*trackFile
 	links    map[string]bool
 	garpQ    []garpItem
@@ -217,15 +217,15 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		opts.Net = &Linux{}
 	}
 	if opts.Runner == nil {
-		opts.Runner = &notify.ExecRunner{}
+		opts.Runner = &script.ExecRunner{}
 	}
 	if opts.Users == nil {
-		opts.Users = notify.OSUserDB{}
+		opts.Users = script.OSUserDB{}
 	}
 	e := &Engine{
 		opts: opts, log: opts.Log, net: opts.Net, start: time.Now(),
 		byName: map[string]*inst{}, byKey: map[rxKey]*inst{}, conns: map[connKey]Conn{},
-		scripts: map[string]*script{}, files: map[string]*trackFile{}, links: map[string]bool{},
+		scripts: map[string]*trackScript{}, files: map[string]*trackFile{}, links: map[string]bool{},
 		discards: map[error]uint64{}, warned: map[string]bool{},
 		rx: make(chan netio.Packet, 256), linkCh: make(chan netio.LinkEvent, 64),
 		results: make(chan scriptResult, 16), reload: make(chan reloadReq), done: make(chan struct{}),

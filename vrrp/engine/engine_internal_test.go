@@ -17,7 +17,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
 	"keepalived-go/vrrp/packet"
@@ -368,9 +368,9 @@ func TestEngineLinkAndShutdownKeepVIPs(t *testing.T) {
 
 type exitRunner struct{ code chan int }
 
-func (r exitRunner) Run(ctx context.Context, c notify.Command) error {
+func (r exitRunner) Run(ctx context.Context, c script.Command) error {
 	if code := <-r.code; code != 0 {
-		return &notify.ExitError{Code: code}
+		return &script.ExitError{Code: code}
 	}
 	return nil
 }

@@ -326,7 +326,7 @@ func (e *Engine) instanceSnapshot(m *inst) InstanceSnapshot {
 	return is
 }
 
-func (e *Engine) scriptSnapshot(sp *script) ScriptSnapshot {
+func (e *Engine) scriptSnapshot(sp *trackScript) ScriptSnapshot {
 	ss := ScriptSnapshot{
 		Name: sp.cfg.Name, Config: sp.cfg, Argv: append([]string(nil), sp.cmd.Argv...),
 		UID: sp.cmd.UID, GID: sp.cmd.GID, Result: sp.result,

@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp"
 )
 
-// script is one vrrp_script with keepalived's rise/fall counter: result
+// trackScript is one vrrp_script with keepalived's rise/fall counter: result
 // runs from 0 to rise+fall-1, the script is up from rise on.
-type script struct {
+type trackScript struct {
 	cfg     *config.VRRPScript
-	cmd     notify.Command
+	cmd     script.Command
 	bad     bool // could not be parsed or its user resolved
 	next    time.Duration
 	running bool
@@ -37,15 +37,15 @@ type scriptResult struct {
 
 // setupScripts (re)creates the vrrp_scripts of cfg, keeping the state of
 // those whose definition did not change.
-func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
-	e.scripts = map[string]*script{}
+func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
+	e.scripts = map[string]*trackScript{}
 	now := e.now()
 	for _, sc := range cfg.Scripts {
 		if o := old[sc.Name]; o != nil && sameConfig(o.cfg, sc) {
 			e.scripts[sc.Name] = o
 			continue
 		}
-		s := &script{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
+		s := &trackScript{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
 		if o := old[sc.Name]; o != nil {
 			s.gen = o.gen + 1
 		}
@@ -67,7 +67,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
 				user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
 			}
 			if user != "" {
-				uid, gid, msgs, err := notify.ResolveUserGroup(e.opts.Users, user, group)
+				uid, gid, msgs, err := script.ResolveUserGroup(e.opts.Users, user, group)
 				for _, m := range msgs {
 					e.log.Error(m)
 				}
@@ -94,7 +94,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
 	}
 }
 
-func (e *Engine) runScript(s *script, now time.Duration) {
+func (e *Engine) runScript(s *trackScript, now time.Duration) {
 	if s.bad {
 		s.next = now + time.Hour
 		return
@@ -130,7 +130,7 @@ func (e *Engine) scriptDone(r scriptResult) {
 	s.next = now + max(s.cfg.Interval, 10*time.Millisecond)
 	ok := r.err == nil
 	exitType, reason := "succeeded", ""
-	var ee *notify.ExitError
+	var ee *script.ExitError
 	switch {
 	case ok:
 		if s.lastRC != 0 {
@@ -145,7 +145,7 @@ func (e *Engine) scriptDone(r scriptResult) {
 		exitType, reason = "failed", " (exited with status "+strconv.Itoa(ee.Code)+")"
 	case errors.As(r.err, &ee):
 		exitType, reason = "failed", " (due to signal "+strconv.Itoa(int(ee.Signal))+")"
-	case errors.Is(r.err, notify.ErrTimeout) || errors.Is(r.err, context.DeadlineExceeded):
+	case errors.Is(r.err, script.ErrTimeout) || errors.Is(r.err, context.DeadlineExceeded):
 		exitType = "timed_out"
 	default:
 		exitType = "failed"
@@ -308,8 +308,8 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 // text once more when the config kept it, else the command string.
 func scriptArgv(sc *config.Script) ([]string, error) {
 	if sc.Raw != "" {
-		spec, err := notify.ParseScript(sc.Raw)
+		spec, err := script.Parse(sc.Raw)
 		return spec.Argv, err
 	}
-	return notify.SplitQuotedEscaped(sc.Command)
+	return script.SplitQuotedEscaped(sc.Command)
 }
