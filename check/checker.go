@@ -42,8 +42,6 @@ type Env struct {
 	TLS *tls.Config
 	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
 	Runner script.Runner
-	// Users resolves MISC_CHECK users (nil: script.OSUserDB).
-	Users script.UserDB
 }
 
 // kindSpec is one row of the checker table: how to build the checker and

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"keepalived-go/config"
 	"keepalived-go/internal/script"
 	"keepalived-go/internal/timerfd"
-	"keepalived-go/notify"
 )
 
 // RealServerEvent reports a real server's health state, once per change of
@@ -154,19 +152,6 @@ type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-func vsIDOf(vs *config.VirtualServer) notify.VirtualServerID {
-	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
-	switch strings.ToUpper(vs.Protocol) {
-	case "TCP", "":
-		id.Proto = 6
-	case "UDP":
-		id.Proto = 17
-	case "SCTP":
-		id.Proto = 132
-	}
-	return id
-}
-
 var posRE = regexp.MustCompile(`"Pos":\{"File":"(?:[^"\\]|\\.)*","Line":-?\d+,"Col":-?\d+\},?`)
 
 // fingerprint identifies a checker's config, positions aside: a reload
@@ -183,10 +168,9 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 	keep := map[string]bool{}
 	var order []*rsRun
 	for _, vs := range cfg.VirtualServers {
-		vid := vsIDOf(vs)
-		vsKey := vid.String()
+		vsKey := vs.Name()
 		for _, rs := range vs.RealServers {
-			rsKey := notify.RealServerString(vid, rs.Addr, uint16(rs.Port))
+			rsKey := vs.RealServerName(rs)
 			key := vsKey + " " + rsKey
 			r := e.servers[key]
 			if r == nil {
@@ -242,6 +226,13 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
 	vsStr, rsStr := r.vsKey, r.rsKey
 	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner})
+	var disabled *ScriptDisabledError
+	if errors.As(err, &disabled) {
+		if l := disabled.logLine(); l != "" {
+			e.log.Info(l)
+		}
+		return
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotSupported) {
 			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)

@@ -24,6 +24,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 )
 
 // Short timings so that every failure mode goes down and back up fast:
@@ -53,6 +54,7 @@ func start(t *testing.T, cfg *config.Config) *harness {
 	l.SetLevel(logrus.DebugLevel)
 	h := &harness{t: t, events: make(chan RealServerEvent, 1000), logs: hook}
 	zero := time.Duration(0)
+	cfg.ResolveScripts(script.NewResolver(nil, "", "", false))
 	eng, err := New(cfg, Options{Log: logrus.NewEntry(l), Bootstrap: &zero,
 		OnEvent: func(ev RealServerEvent) { h.events <- ev },
 		OnCheck: func(CheckStat) { h.stats.Add(1) }})
@@ -641,10 +643,13 @@ func TestMiscCheck(t *testing.T) {
 	ev = h.want(false, "timeout")
 	os.Remove(state + ".hang")
 	h.want(true, "no more timeout")
+	// The script as keepalived names it after its security check: /bin/sh
+	// through the real path of the directory (/usr/bin/sh on Debian).
+	sh := ck.Misc.Path.Resolved().Cmd.Argv[0]
 	for _, l := range []string{
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] failed after 1 retry (exited with status 1).",
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] succeeded.",
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] timed out after 1 retry.",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] failed after 1 retry (exited with status 1).",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] succeeded.",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] timed out after 1 retry.",
 		"Changing weight from 100 to 5 for active service [127.0.0.1]:tcp:80 of VS [198.51.100.10]:tcp:80",
 	} {
 		if !h.hasLog(l) {

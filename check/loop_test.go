@@ -12,6 +12,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 )
 
 // peer serves one scripted behaviour per connection on loopback.
@@ -215,8 +216,14 @@ func TestLoopableKinds(t *testing.T) {
 	if c := ckRunOf(t, ck, ap); !loopable(c, 0) || loopable(c, 1) {
 		t.Error("HTTP_GET url 0 not on the loop, or a missing url is")
 	}
-	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: &config.Script{Raw: "/bin/true", Command: "/bin/true"}}}
-	if c, err := NewChecker(ck, Env{}); err == nil && loopable(&ckRun{checker: c}, 0) {
+	path := &config.Script{Raw: "/bin/true", Command: "/bin/true"}
+	path.Cmd = script.NewResolver(nil, "", "", false).Resolve(path.Raw)
+	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: path}}
+	c, err := NewChecker(ck, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loopable(&ckRun{checker: c}, 0) {
 		t.Error("MISC_CHECK on the loop")
 	}
 }

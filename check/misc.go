@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"keepalived-go/config"
 	"keepalived-go/internal/script"
@@ -55,37 +54,44 @@ func newMisc(ck *config.Checker, env Env) (Checker, error) {
 	if ck.Misc == nil || ck.Misc.Path == nil {
 		return nil, errors.New("MISC_CHECK has no misc_path")
 	}
-	argv, err := script.SplitQuotedEscaped(ck.Misc.Path.Command)
-	if err != nil {
-		return nil, err
+	res := ck.Misc.Path.Resolved()
+	if !res.Usable() {
+		return nil, &ScriptDisabledError{Argv: res.Cmd.Argv, Err: res.Err}
 	}
-	if len(argv) == 0 {
-		return nil, errors.New("MISC_CHECK: empty misc_path")
-	}
-	c := &MiscCheck{Argv: argv, Dynamic: ck.Misc.Dynamic, Runner: env.Runner,
-		UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.Misc.Dynamic, Runner: env.Runner}
 	if env.RS != nil {
 		c.RSWeight = env.RS.Weight
 	}
 	if c.Runner == nil {
 		c.Runner = &script.ExecRunner{}
 	}
-	user, group := ck.Misc.Path.User, ck.Misc.Path.Group
-	if user == "" && env.Config != nil {
-		user, group = env.Config.Global.ScriptUser, env.Config.Global.ScriptGroup
-	}
-	if user != "" {
-		db := env.Users
-		if db == nil {
-			db = script.OSUserDB{}
-		}
-		uid, gid, _, err := script.ResolveUserGroup(db, user, group)
-		if err != nil {
-			return nil, fmt.Errorf("MISC_CHECK %s: %w", argv[0], err)
-		}
-		c.UID, c.GID = uid, gid
-	}
 	return c, nil
+}
+
+// ScriptDisabledError is a MISC_CHECK whose script may not run (keepalived's
+// check_misc_script_security): the checker is left out, as keepalived
+// frees it.
+type ScriptDisabledError struct {
+	Argv []string
+	Err  error
+}
+
+func (e *ScriptDisabledError) Error() string {
+	return fmt.Sprintf("misc script %s: %v", script.CmdString(e.Argv), e.Err)
+}
+
+func (e *ScriptDisabledError) Unwrap() error { return e.Err }
+
+// logLine is keepalived's line for the disabled script ("" when keepalived
+// logged why already, with the script security check's messages).
+func (e *ScriptDisabledError) logLine() string {
+	switch {
+	case errors.Is(e.Err, script.ErrInsecure):
+		return fmt.Sprintf("Disabling misc script %s due to insecure", script.CmdString(e.Argv))
+	case errors.Is(e.Err, script.ErrNotFound):
+		return fmt.Sprintf("Disabling misc script %s since not found/accessible", script.CmdString(e.Argv))
+	}
+	return ""
 }
 
 // Check runs the script once.

@@ -186,26 +186,6 @@ func fmtSeconds(d time.Duration) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.6f", d.Seconds()), "0"), ".")
 }
 
-// Trio formats an address the way keepalived's logs do: [addr]:proto:port.
-func Trio(addr string, proto string, port int) string {
-	p := strings.ToLower(proto)
-	if p == "" {
-		p = "none"
-	}
-	return fmt.Sprintf("[%s]:%s:%d", addr, p, port)
-}
-
-// Name is keepalived's FMT_VS rendering of a virtual server.
-func (vs *VirtualServer) Name() string {
-	switch {
-	case vs.Group != "":
-		return fmt.Sprintf("[%s]:%d", vs.Group, vs.Port)
-	case vs.FWMark != 0:
-		return fmt.Sprintf("FWM %d", vs.FWMark)
-	}
-	return Trio(vs.Addr.String(), vs.Protocol, vs.Port)
-}
-
 func (b *builder) finishLVS() {
 	g := &b.cfg.Global
 	groups := map[string]*VirtualServerGroup{}
@@ -313,21 +293,21 @@ func (b *builder) checkPorts(vs *VirtualServer, rs *RealServer, groups map[strin
 	switch {
 	case vs.FWMark != 0:
 		if rs.Port != 0 {
-			b.reportGlobal(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+			b.reportGlobal(parser.SevGeneral, "WARNING - fwmark virtual server %s, real server %s has port specified - clearing", vs.Name(), vs.RealServerName(rs))
 			rs.Port = 0
 		}
 	case vs.Group != "":
 		if grp := groups[vs.Group]; grp != nil && rs.Port != 0 {
 			for _, e := range grp.Entries {
 				if !e.IsMark && e.Port != rs.Port {
-					b.reportGlobal(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), e.String(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+					b.reportGlobal(parser.SevGeneral, "virtual server %s:[%s] and real server %s ports don't match", vs.Name(), e.String(), vs.RealServerName(rs))
 				}
 			}
 		}
 	case rs.Port == 0:
 		rs.Port = vs.Port
 	case rs.Port != vs.Port:
-		b.reportGlobal(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), Trio(rs.Addr.String(), vs.Protocol, rs.Port))
+		b.reportGlobal(parser.SevGeneral, "WARNING - virtual server %s and real server %s ports don't match - resetting", vs.Name(), vs.RealServerName(rs))
 		rs.Port = vs.Port
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 // Pos is where a setting came from.
@@ -44,10 +46,13 @@ type Config struct {
 	BFDInstances    []*BFDInstance
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
+	// ScriptUser is who runs scripts that name no user, set by
+	// ResolveScripts (nil before, or when no user can run them).
+	ScriptUser *script.DefaultUser `dump:"-" json:"-"`
 }
 
 // Script is a command line as written in the config (notify_*, vrrp_script,
-// misc_path); the notify package splits it into argv as keepalived does.
+// misc_path); package script splits it into argv as keepalived does.
 type Script struct {
 	Pos Pos
 	// Raw is the text after the keyword as written (quotes and escapes
@@ -56,6 +61,9 @@ type Script struct {
 	Command string
 	User    string // optional "username [groupname]" after the command
 	Group   string
+	// Cmd is how the script runs, set by ResolveScripts (read it through
+	// Resolved).
+	Cmd *script.Resolved `dump:"-" json:"-"`
 }
 
 // Global is global_defs.

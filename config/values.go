@@ -160,11 +160,10 @@ func (b *builder) script(st *parser.Stmt) *Script {
 		// A statement recovered from a flattened line: rebuild its text.
 		s.Raw = strings.TrimPrefix(st.Text(), st.Name()+" ")
 	}
-	if len(st.Args) > 1 {
-		s.User = st.Args[1].Value()
-	}
-	if len(st.Args) > 2 {
-		s.Group = st.Args[2].Value()
+	// The user and group are what keepalived's splitter makes of the
+	// line (script.Parse), the same reading the script runs with.
+	if spec, err := s.Spec(); err == nil {
+		s.User, s.Group = spec.User, spec.Group
 	}
 	return s
 }

@@ -454,15 +454,6 @@ func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 	return m.reconcileVS(ctx, v)
 }
 
-func (m *Manager) rsName(v *vsRun, i int) string {
-	d := v.spec.Pool.Servers[i].Dest
-	proto := ""
-	if s := v.spec.Services[0]; !s.IsFWMark() {
-		proto = s.Protocol.String()
-	}
-	return config.Trio(d.Addr.String(), proto, int(d.Port))
-}
-
 func (m *Manager) quorumEvent(v *vsRun, ev QuorumEvent, init bool) {
 	ev.VirtualServer, ev.Init = v.spec.Name, init
 	p := v.spec.Pool

@@ -28,8 +28,8 @@ func vmWithProgs(t *testing.T, files map[string]string) *vmtest.VM {
 	}
 	for host, inVM := range map[string]string{
 		"/usr/sbin/ipvsadm":                  "",
-		buildStatic(t, "./internal/vmprog"):  "/bin/vmprog",
-		buildStatic(t, "./internal/vmhttpd"): "/bin/vmhttpd",
+		buildStatic(t, "../e2e/lvsvm/vmprog"):  "/bin/vmprog",
+		buildStatic(t, "../e2e/lvsvm/vmhttpd"): "/bin/vmhttpd",
 	} {
 		if err := vm.AddBinary(host, inVM); err != nil {
 			t.Fatal(err)

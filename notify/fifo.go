@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -29,53 +28,6 @@ func InstanceFifoLine(kind Kind, name, state string, priority int) string {
 	return fmt.Sprintf("%s \"%s\" %s %d\n", kind, name, state, priority)
 }
 
-// ProtoName is keepalived's name of an IP protocol number in addresses.
-func ProtoName(proto uint8) string {
-	switch proto {
-	case syscall.IPPROTO_TCP:
-		return "tcp"
-	case syscall.IPPROTO_UDP:
-		return "udp"
-	case 132: // SCTP
-		return "sctp"
-	case 0:
-		return "none"
-	}
-	return "?"
-}
-
-// FormatTrio is keepalived's "[address]:proto:port" (inet_sockaddrtotrio).
-func FormatTrio(addr netip.Addr, proto uint8, port uint16) string {
-	return fmt.Sprintf("[%s]:%s:%d", addr.Unmap().WithZone("").String(), ProtoName(proto), port)
-}
-
-// VirtualServerID names a virtual_server the way keepalived's format_vs()
-// does; exactly one of Group, FWMark or Addr identifies it.
-type VirtualServerID struct {
-	Group  string // virtual_server group NAME
-	FWMark uint32 // virtual_server fwmark N
-	Addr   netip.Addr
-	Port   uint16
-	Proto  uint8 // service protocol, also used for the real servers' trio
-}
-
-// String renders "[group]:port", "FWM n" or "[addr]:proto:port".
-func (v VirtualServerID) String() string {
-	switch {
-	case v.Group != "":
-		return fmt.Sprintf("[%s]:%d", v.Group, v.Port)
-	case v.FWMark != 0:
-		return fmt.Sprintf("FWM %d", v.FWMark)
-	}
-	return FormatTrio(v.Addr, v.Proto, v.Port)
-}
-
-// RealServerString is keepalived's format_rs(): the real server's address
-// and port with the virtual server's protocol.
-func RealServerString(vs VirtualServerID, addr netip.Addr, port uint16) string {
-	return FormatTrio(addr, vs.Proto, port)
-}
-
 func upDown(up bool) string {
 	if up {
 		return "UP"
@@ -84,15 +36,17 @@ func upDown(up bool) string {
 }
 
 // VSFifoLine is the notify_fifo / lvs_notify_fifo line for a virtual
-// server's quorum change: `VS [198.51.100.10]:tcp:80 UP`.
-func VSFifoLine(vs VirtualServerID, up bool) string {
+// server's quorum change: `VS [198.51.100.10]:tcp:80 UP`. vs is keepalived's
+// name of the virtual server (config's VirtualServer.Name).
+func VSFifoLine(vs string, up bool) string {
 	return fmt.Sprintf("VS %s %s\n", vs, upDown(up))
 }
 
 // RSFifoLine is the notify_fifo / lvs_notify_fifo line for a real server
-// going up or down: `RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN`.
-func RSFifoLine(vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, up bool) string {
-	return fmt.Sprintf("RS %s %s %s\n", RealServerString(vs, rsAddr, rsPort), vs, upDown(up))
+// going up or down: `RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN`
+// (rs from config's VirtualServer.RealServerName).
+func RSFifoLine(vs, rs string, up bool) string {
+	return fmt.Sprintf("RS %s %s %s\n", rs, vs, upDown(up))
 }
 
 // FifoKind prefixes FIFO log lines and keywords as keepalived does.

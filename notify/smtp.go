@@ -82,25 +82,27 @@ func VRRPGroupMail(routerID, group, state string) (m Mail, ok bool) {
 }
 
 // RealServerMail is a checker's alert for a real server going up or down;
-// body is the checker's text, e.g. "=> TCP CHECK failed on service <=".
-func RealServerMail(routerID string, vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, up bool, body string) Mail {
+// vs and rs are keepalived's names for them (config's VirtualServer.Name
+// and RealServerName); body is the checker's text, e.g. "=> TCP CHECK
+// failed on service <=".
+func RealServerMail(routerID, vs, rs string, up bool, body string) Mail {
 	return newMail(fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s",
-		routerID, RealServerString(vs, rsAddr, rsPort), vs, upDown(up)), body)
+		routerID, rs, vs, upDown(up)), body)
 }
 
 // RealServerRemovedMail is the alert when a live real server is removed
 // (reload) or the daemon shuts down (omega).
-func RealServerRemovedMail(routerID string, vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, shuttingDown bool) Mail {
+func RealServerRemovedMail(routerID, vs, rs string, shuttingDown bool) Mail {
 	body := "=> Removing <="
 	if shuttingDown {
 		body = "=> Shutting down <="
 	}
-	return RealServerMail(routerID, vs, rsAddr, rsPort, false, body)
+	return RealServerMail(routerID, vs, rs, false, body)
 }
 
 // VirtualServerMail is the alert of a virtual server's quorum change; body
 // comes from QuorumMailBody (or "=> Shutting down <=").
-func VirtualServerMail(routerID string, vs VirtualServerID, up bool, body string) Mail {
+func VirtualServerMail(routerID, vs string, up bool, body string) Mail {
 	return newMail(fmt.Sprintf("[%s] Virtualserver %s - %s", routerID, vs, upDown(up)), body)
 }
 

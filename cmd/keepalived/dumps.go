@@ -388,59 +388,28 @@ func writeGlobal(c *confWriter, env dumpEnv, proc procKind) {
 	c.f(" umask = 0%o", uint32(dumpUmask(env.opts.umask)))
 }
 
-// defaultScriptIDs is keepalived's default script user: script_user, else
-// keepalived_script if it exists, else root.
+// defaultScriptIDs is keepalived's default script user, as the
+// configuration's scripts were resolved with.
 func defaultScriptIDs(cfg *config.Config) (uint32, uint32, bool) {
-	g := &cfg.Global
-	def, err := script.ResolveDefaultUser(script.OSUserDB{}, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity, uint32(os.Geteuid()), uint32(os.Getegid()))
-	if err != nil {
-		return 0, 0, false
+	if u := cfg.ScriptUser; u != nil {
+		return u.UID, u.GID, true
 	}
-	return def.UID, def.GID, true
+	return 0, 0, false
 }
 
+// scriptArgv is a script's command as keepalived shows it after its
+// security check (nil when there is none).
 func scriptArgv(s *config.Script) []string {
-	if s == nil || s.Raw == "" {
+	if s == nil {
 		return nil
 	}
-	spec, err := script.Parse(s.Raw)
-	if err != nil || len(spec.Argv) == 0 {
-		return nil
-	}
-	return resolveArgv0(spec.Argv)
+	return s.Resolved().Cmd.Argv
 }
 
-// resolveArgv0 shows the command as keepalived does after its security
-// check: the real path of an absolute or PATH-found executable.
-func resolveArgv0(argv []string) []string {
-	out := append([]string(nil), argv...)
-	p := out[0]
-	if !strings.HasPrefix(p, "/") {
-		if lp, err := lookPath(p); err == nil {
-			p = lp
-		}
-	}
-	if rp, err := filepath.EvalSymlinks(p); err == nil && strings.HasPrefix(p, "/") {
-		out[0] = rp
-	}
-	return out
-}
-
-func lookPath(name string) (string, error) {
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", os.ErrNotExist
-}
-
+// scriptIDs is who runs a script: its own user, else the default.
 func scriptIDs(cfg *config.Config, s *config.Script) (uint32, uint32) {
-	if s != nil && s.User != "" {
-		if uid, gid, _, err := script.ResolveUserGroup(script.OSUserDB{}, s.User, s.Group); err == nil {
-			return uid, gid
-		}
+	if s != nil && s.Cmd != nil && s.Cmd.Err == nil {
+		return s.Cmd.Cmd.UID, s.Cmd.Cmd.GID
 	}
 	uid, gid, _ := defaultScriptIDs(cfg)
 	return uid, gid
@@ -642,7 +611,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 		for _, s := range snap.Scripts {
 			sc := s.Config
 			c.f(" VRRP Script = %s", s.Name)
-			c.f("   Command = %s", script.CmdString(resolveArgv0OrRaw(s.Argv, sc)))
+			c.f("   Command = %s", script.CmdString(s.Argv))
 			c.f("   Interval = %d sec", secs(sc.Interval))
 			c.f("   Timeout = %d sec", secs(sc.Timeout))
 			c.f("   Weight = %d%s", sc.Weight, map[bool]string{true: " reverse"}[sc.WeightReverse])
@@ -674,16 +643,6 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 	}
 	writeInterfaces(&c, cfg, snap)
 	return c.b.Bytes()
-}
-
-func resolveArgv0OrRaw(argv []string, sc *config.VRRPScript) []string {
-	if len(argv) > 0 {
-		return resolveArgv0(argv)
-	}
-	if a := scriptArgv(sc.Script); a != nil {
-		return a
-	}
-	return nil
 }
 
 func yesNo(b bool) string {

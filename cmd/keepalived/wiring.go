@@ -130,7 +130,7 @@ type notifications struct {
 	prioNotify map[string]bool
 	groupState map[string]vrrp.State
 	notified   map[string]bool
-	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent.RSKey + VSKey
+	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent VSKey + " " + RSKey
 	services   map[string]*notify.VirtualServerNotify // by virtual server name
 	quorum     map[string]*config.VirtualServer
 
@@ -156,16 +156,15 @@ func newNotifications(log *logrus.Logger) *notifications {
 func (n *notifications) configure(cfg *config.Config) {
 	logf := func(format string, args ...any) { n.log.Infof(format, args...) }
 	g := &cfg.Global
-	res := newScriptResolver(n.log, g)
 	instances := map[string]*notify.VRRPNotify{}
 	prio := map[string]bool{}
 	for _, in := range cfg.Instances {
 		instances[in.Name] = &notify.VRRPNotify{
 			Kind: notify.KindInstance, Name: in.Name,
-			Master: res.resolve(in.NotifyMaster), Backup: res.resolve(in.NotifyBackup),
-			Fault: res.resolve(in.NotifyFault), Stop: res.resolve(in.NotifyStop),
-			Deleted: res.resolve(in.NotifyDeleted), MasterRxLowerPri: res.resolve(in.NotifyMasterRxLowerPri),
-			Generic: res.resolve(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
+			Master: runnable(in.NotifyMaster), Backup: runnable(in.NotifyBackup),
+			Fault: runnable(in.NotifyFault), Stop: runnable(in.NotifyStop),
+			Deleted: runnable(in.NotifyDeleted), MasterRxLowerPri: runnable(in.NotifyMasterRxLowerPri),
+			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
 		}
 		prio[in.Name] = in.NotifyPriorityChanges
 	}
@@ -173,22 +172,23 @@ func (n *notifications) configure(cfg *config.Config) {
 	for _, sg := range cfg.SyncGroups {
 		groups[sg.Name] = &notify.VRRPNotify{
 			Kind: notify.KindGroup, Name: sg.Name,
-			Master: res.resolve(sg.NotifyMaster), Backup: res.resolve(sg.NotifyBackup),
-			Fault: res.resolve(sg.NotifyFault), Stop: res.resolve(sg.NotifyStop),
-			Generic: res.resolve(sg.Notify), SMTPAlert: sg.SMTPAlert,
+			Master: runnable(sg.NotifyMaster), Backup: runnable(sg.NotifyBackup),
+			Fault: runnable(sg.NotifyFault), Stop: runnable(sg.NotifyStop),
+			Generic: runnable(sg.Notify), SMTPAlert: sg.SMTPAlert,
 		}
 	}
 	servers := map[string]*notify.RealServerNotify{}
 	services := map[string]*notify.VirtualServerNotify{}
 	quorum := map[string]*config.VirtualServer{}
 	for _, vs := range cfg.VirtualServers {
-		id := vsID(vs)
-		services[vs.Name()] = &notify.VirtualServerNotify{VS: id, Up: res.resolve(vs.QuorumUp), Down: res.resolve(vs.QuorumDown), SMTPAlert: vs.SMTPAlert}
-		quorum[vs.Name()] = vs
+		name := vs.Name()
+		services[name] = &notify.VirtualServerNotify{VS: name, Up: runnable(vs.QuorumUp), Down: runnable(vs.QuorumDown), SMTPAlert: vs.SMTPAlert}
+		quorum[name] = vs
 		for _, rs := range vs.RealServers {
-			servers[vs.Name()+" "+config.Trio(rs.Addr.String(), vs.Protocol, rs.Port)] = &notify.RealServerNotify{
-				VS: id, Addr: rs.Addr, Port: uint16(rs.Port),
-				Up: res.resolve(rs.NotifyUp), Down: res.resolve(rs.NotifyDown), SMTPAlert: rs.SMTPAlert,
+			rsName := vs.RealServerName(rs)
+			servers[name+" "+rsName] = &notify.RealServerNotify{
+				VS: name, RS: rsName,
+				Up: runnable(rs.NotifyUp), Down: runnable(rs.NotifyDown), SMTPAlert: rs.SMTPAlert,
 			}
 		}
 	}
@@ -202,7 +202,7 @@ func (n *notifications) configure(cfg *config.Config) {
 			continue
 		}
 		fc := notify.FifoConfig{Kind: f.kind, Path: f.cfg.Path}
-		if s := res.resolve(f.cfg.Script); s != nil {
+		if s := runnable(f.cfg.Script); s != nil {
 			fc.UID, fc.GID = s.UID, s.GID
 			fc.Script = &script.Command{Argv: notify.FifoScriptArgv(s.Argv, f.cfg.Path), UID: s.UID, GID: s.GID}
 		}
@@ -313,20 +313,6 @@ func lvsState(s vrrp.State) lvs.VRRPState {
 	return lvs.VRRPInit
 }
 
-// vsID names a virtual server for notify as keepalived's format_vs does.
-func vsID(vs *config.VirtualServer) notify.VirtualServerID {
-	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
-	switch vs.Protocol {
-	case "TCP":
-		id.Proto = 6
-	case "UDP":
-		id.Proto = 17
-	case "SCTP":
-		id.Proto = 132
-	}
-	return id
-}
-
 // onRealServer runs notify_up / notify_down, the LVS FIFO line and mail.
 func (n *notifications) onRealServer(ev check.RealServerEvent) {
 	if ev.Initial {
@@ -334,7 +320,7 @@ func (n *notifications) onRealServer(ev check.RealServerEvent) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	rs := n.servers[ev.VS.Name()+" "+config.Trio(ev.RS.Addr.String(), ev.VS.Protocol, ev.RS.Port)]
+	rs := n.servers[ev.VSKey+" "+ev.RSKey]
 	if rs == nil {
 		return
 	}

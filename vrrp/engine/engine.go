@@ -48,8 +48,6 @@ type Options struct {
 	Net Net
 	// Runner runs vrrp_script commands; nil is &script.ExecRunner{}.
 	Runner script.Runner
-	// Users resolves script users; nil is script.OSUserDB{}.
-	Users script.UserDB
 	// Now is a monotonic clock for tests; nil uses time.Since(start).
 	Now func() time.Duration
 	// OnWake runs after each timer expiry and each packet the engine
@@ -218,9 +216,6 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	if opts.Runner == nil {
 		opts.Runner = &script.ExecRunner{}
-	}
-	if opts.Users == nil {
-		opts.Users = script.OSUserDB{}
 	}
 	e := &Engine{
 		opts: opts, log: opts.Log, net: opts.Net, start: time.Now(),
@@ -714,8 +709,8 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 	}
 	for _, r := range scripts {
 		s := e.scripts[r.Name]
-		if s == nil {
-			continue
+		if s == nil || s.bad {
+			continue // a script that may not run tracks nothing
 		}
 		w, rev := s.cfg.Weight, s.cfg.WeightReverse
 		if r.HasWeight {

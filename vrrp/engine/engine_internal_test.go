@@ -111,6 +111,7 @@ func loadConf(t *testing.T, text string) *config.Config {
 	if diags.Fatal() {
 		t.Fatalf("config: %v", diags)
 	}
+	cfg.ResolveScripts(script.NewResolver(nil, "", "", false))
 	return cfg
 }
 

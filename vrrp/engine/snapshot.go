@@ -318,7 +318,7 @@ func (e *Engine) instanceSnapshot(m *inst) InstanceSnapshot {
 	}
 	sort.Strings(is.Faults)
 	for _, r := range m.cfg.TrackScripts {
-		if sp := e.scripts[r.Name]; sp != nil && !sp.known {
+		if sp := e.scripts[r.Name]; sp != nil && !sp.known && !sp.bad {
 			is.ScriptsInit++
 		}
 	}

@@ -42,6 +42,8 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
 	now := e.now()
 	for _, sc := range cfg.Scripts {
 		if o := old[sc.Name]; o != nil && sameConfig(o.cfg, sc) {
+			o.cfg = sc
+			o.bad = !e.scriptCmd(sc, o)
 			e.scripts[sc.Name] = o
 			continue
 		}
@@ -52,31 +54,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
 		if sc.InitFail {
 			s.result, s.known, s.up = 0, true, false
 		}
-		if sc.Script == nil {
-			s.bad = true
-		} else if argv, err := scriptArgv(sc.Script); err != nil || len(argv) == 0 {
-			e.log.Errorf("VRRP_Script(%s) cannot parse %q: %v", sc.Name, sc.Script.Command, err)
-			s.bad = true
-		} else {
-			s.cmd.Argv = argv
-			user, group := sc.User, sc.Group
-			if user == "" {
-				user, group = sc.Script.User, sc.Script.Group
-			}
-			if user == "" {
-				user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
-			}
-			if user != "" {
-				uid, gid, msgs, err := script.ResolveUserGroup(e.opts.Users, user, group)
-				for _, m := range msgs {
-					e.log.Error(m)
-				}
-				if err != nil {
-					s.bad = true
-				}
-				s.cmd.UID, s.cmd.GID = uid, gid
-			}
-		}
+		s.bad = !e.scriptCmd(sc, s)
 		e.scripts[sc.Name] = s
 	}
 	e.files = map[string]*trackFile{}
@@ -304,12 +282,27 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	return nil
 }
 
-// scriptArgv splits a vrrp_script command as keepalived does: the raw
-// text once more when the config kept it, else the command string.
-func scriptArgv(sc *config.Script) ([]string, error) {
-	if sc.Raw != "" {
-		spec, err := script.Parse(sc.Raw)
-		return spec.Argv, err
+// scriptCmd takes the command of a vrrp_script as the configuration
+// resolved it (config.ResolveScripts), and reports whether it may run.
+// Like keepalived, a script that may not run is taken out of the
+// instances tracking it (check_track_script_secure): why was logged when
+// the configuration was resolved, and what that does to tracking here.
+func (e *Engine) scriptCmd(sc *config.VRRPScript, s *trackScript) bool {
+	if sc.Script == nil {
+		return false
 	}
-	return script.SplitQuotedEscaped(sc.Command)
+	res := sc.Script.Resolved()
+	s.cmd = res.Cmd
+	switch {
+	case res.Usable():
+		return true
+	case errors.Is(res.Err, script.ErrInsecure):
+		e.log.Infof("Disabling track script %s due to insecure", sc.Name)
+	case errors.Is(res.Err, script.ErrNotFound):
+		e.log.Infof("Disabling track script %s since not found/accessible", sc.Name)
+	case errors.Is(res.Err, script.ErrNotExecutable):
+	default:
+		e.log.Errorf("VRRP_Script(%s) cannot run %q: %v", sc.Name, sc.Script.Command, res.Err)
+	}
+	return false
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp/engine"
 )
 
@@ -59,6 +60,8 @@ func main() {
 		if diags.Fatal() {
 			return nil, fmt.Errorf("%s: %v", *conf, diags)
 		}
+		g := &cfg.Global
+		cfg.ResolveScripts(script.NewResolver(nil, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity))
 		return cfg, nil
 	}
 	cfg, err := load()
