@@ -712,8 +712,12 @@ func TestBFDNotSupported(t *testing.T) {
 	if !h.hasLog("BFD_CHECK for service [127.0.0.1]:tcp:80 for VS [198.51.100.10]:tcp:80 is not supported yet") {
 		t.Error(h.logText())
 	}
-	if snap := h.eng.Snapshot(); len(snap) != 1 || !snap[0].Up {
-		t.Errorf("snapshot %+v", snap)
+	st := h.eng.Status()
+	if len(st.VirtualServers) != 1 || len(st.VirtualServers[0].RealServers) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	if rs := st.VirtualServers[0].RealServers[0]; !rs.Alive || len(rs.Checkers) != 0 {
+		t.Errorf("real server with its BFD_CHECK left out: %+v", rs)
 	}
 }
 
@@ -741,8 +745,8 @@ func TestReloadKeepsState(t *testing.T) {
 	if err := h.eng.Reload(cfg2); err != nil {
 		t.Fatal(err)
 	}
-	if snap := h.eng.Snapshot(); snap[0].Up || snap[0].RS != cfg2.VirtualServers[0].RealServers[0] {
-		t.Fatalf("state lost on reload: %+v", snap[0])
+	if rs := h.eng.Status().VirtualServers[0].RealServers[0]; rs.Alive || rs.Config != cfg2.VirtualServers[0].RealServers[0] {
+		t.Fatalf("state lost on reload: %+v", rs)
 	}
 	// Removing the failing checker brings the server back.
 	cfg3 := oneServer(m.addrPort(), "TCP")

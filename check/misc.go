@@ -120,3 +120,50 @@ func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
 	}
 	return 0, &MiscError{Status: -1, Err: err}
 }
+
+// logMisc is MISC_CHECK's row hook: its lines replace the generic ones.
+func logMisc(e *Engine, c *ckRun, o Outcome, err error) bool {
+	e.logMisc(c, o, err)
+	return true
+}
+
+func (e *Engine) logMisc(c *ckRun, o Outcome, err error) {
+	mc, _ := c.checker.(*MiscCheck)
+	if mc == nil {
+		return
+	}
+	if o.Verdict == Same && !(err != nil && c.cfg.LogAllFailures) {
+		return
+	}
+	argv0 := mc.Argv[0]
+	prefix := fmt.Sprintf("Misc check for [%s VS %s] by [%s] ", c.rs.rsKey, c.rs.vsKey, argv0)
+	if err == nil {
+		if o.Verdict == Up {
+			e.log.Infof("%ssucceeded.", prefix)
+		}
+		return
+	}
+	retry := c.timing.Retry
+	var msg string
+	switch {
+	case retry == 0:
+		msg = " with retry disabled"
+	case o.RetryIt == 1:
+		msg = fmt.Sprintf(", will do %d %s", retry, plural(retry, "retry", "retries"))
+	case o.RetryIt > 1:
+		msg = fmt.Sprintf(" on retry %d/%d", o.RetryIt-1, retry)
+	default:
+		msg = fmt.Sprintf(" after %d %s", retry, plural(retry, "retry", "retries"))
+	}
+	var me *MiscError
+	switch {
+	case errors.As(err, &me) && me.TimedOut:
+		e.log.Infof("%stimed out%s.", prefix, msg)
+	case errors.As(err, &me) && me.Signal != 0:
+		e.log.Infof("%sfailed%s (due to signal %d).", prefix, msg, me.Signal)
+	case errors.As(err, &me) && me.Err == nil:
+		e.log.Infof("%sfailed%s (exited with status %d).", prefix, msg, me.Status)
+	default:
+		e.log.Infof("%sfailed%s (%v).", prefix, msg, err)
+	}
+}

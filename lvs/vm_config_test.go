@@ -27,7 +27,7 @@ func vmWithProgs(t *testing.T, files map[string]string) *vmtest.VM {
 		t.Fatal(err)
 	}
 	for host, inVM := range map[string]string{
-		"/usr/sbin/ipvsadm":                  "",
+		"/usr/sbin/ipvsadm":                    "",
 		buildStatic(t, "../e2e/lvsvm/vmprog"):  "/bin/vmprog",
 		buildStatic(t, "../e2e/lvsvm/vmhttpd"): "/bin/vmhttpd",
 	} {

@@ -23,7 +23,6 @@ import (
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n := newNotifications(d.log)
 	n.configure(cfg)
-	n.plane.configureVIPs(cfg)
 	out := []namedEngine{{"notify", n}}
 	// -P runs only VRRP, -C only the checkers and LVS (keepalived's child
 	// processes); by default both run when the config has something for them.
@@ -31,25 +30,28 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	runCheck := !d.opts.vrrpOnly || d.opts.checkOnly
 	var chk *check.Engine
 	if len(cfg.VirtualServers) > 0 && runCheck {
-		mgr, err := lvs.NewManager(cfg, lvs.Options{
-			Log:      logrus.NewEntry(d.log),
-			Backend:  d.opts.lvsBackend,
-			Open:     openLVSBackend(d.log, n.plane),
-			KeepIPVS: d.opts.dontReleaseIPVS,
-			OnQuorum: n.onQuorum,
-		})
-		if err != nil {
-			return nil, err
-		}
+		var mgr *lvs.Manager
+		var err error
 		chk, err = check.New(cfg, check.Options{
 			Log:     logrus.NewEntry(d.log),
 			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
-				if err := mgr.SetHealth(lvs.KeyOf(ev.VS, ev.RS), ev.Up, ev.Weight); err != nil {
+				if err := mgr.SetHealth(lvs.RSKey{VS: ev.VSKey, RS: ev.RSKey}, ev.Up, ev.Weight); err != nil {
 					d.log.Errorf("%v", err)
 				}
 				n.onRealServer(ev)
 			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		mgr, err = lvs.NewManager(cfg, lvs.Options{
+			Log:       logrus.NewEntry(d.log),
+			Backend:   d.opts.lvsBackend,
+			Open:      openLVSBackend(d.log),
+			KeepIPVS:  d.opts.dontReleaseIPVS,
+			OnQuorum:  n.onQuorum,
+			OnSuspend: func(ev lvs.SuspendEvent) { chk.Suspend(ev.VirtualServer, ev.Suspended) },
 		})
 		if err != nil {
 			return nil, err
@@ -95,7 +97,7 @@ func (t *doneTracking) Run(ctx context.Context) error {
 
 // openLVSBackend opens the kernel's IPVS, or the nftables data plane where
 // the kernel has no IPVS (auto) or when asked for.
-func openLVSBackend(log *logrus.Logger, plane *nftPlane) func(kind string) (lvs.Backend, error) {
+func openLVSBackend(log *logrus.Logger) func(kind string) (lvs.Backend, error) {
 	return func(kind string) (lvs.Backend, error) {
 		switch kind {
 		case "ipvs":
@@ -106,9 +108,9 @@ func openLVSBackend(log *logrus.Logger, plane *nftPlane) func(kind string) (lvs.
 				return b, nil
 			}
 			log.Infof("IPVS is not available (%v): using the nftables data plane", err)
-			return plane.open(log)
+			return openNFT(log)
 		case "nftables":
-			return plane.open(log)
+			return openNFT(log)
 		}
 		return nil, fmt.Errorf("%w: unknown lvs backend %q", lvs.ErrBackendUnavailable, kind)
 	}
@@ -134,10 +136,9 @@ type notifications struct {
 	services   map[string]*notify.VirtualServerNotify // by virtual server name
 	quorum     map[string]*config.VirtualServer
 
-	// lvs learns VRRP states for the sync daemon and ha_suspend.
+	// lvs learns VRRP states for the sync daemon, ha_suspend and the
+	// nftables data plane's DR gating.
 	lvs *lvs.Manager
-	// plane is the nftables data plane, when it is in use.
-	plane *nftPlane
 }
 
 func newNotifications(log *logrus.Logger) *notifications {
@@ -148,7 +149,6 @@ func newNotifications(log *logrus.Logger) *notifications {
 		vrrpDone:   make(chan struct{}),
 		groupState: map[string]vrrp.State{},
 		notified:   map[string]bool{},
-		plane:      &nftPlane{},
 	}
 }
 
@@ -280,7 +280,6 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 				n.log.Errorf("%v", err)
 			}
 		}
-		n.plane.setMaster(n.log, e.Instance, e.To == vrrp.StateMaster)
 	case vrrpengine.GroupStateChange:
 		n.groupState[e.Group] = e.State
 		if g := n.groups[e.Group]; g != nil {
@@ -366,6 +365,5 @@ func (n *notifications) Run(ctx context.Context) error {
 // Reload rebuilds scripts, FIFOs and mail settings from the new config.
 func (n *notifications) Reload(cfg *config.Config) error {
 	n.configure(cfg)
-	n.plane.configureVIPs(cfg)
 	return nil
 }

@@ -30,7 +30,7 @@ var rank = map[string]int{
 }
 
 type pkg struct {
-	ImportPath                          string
+	ImportPath                         string
 	Imports, TestImports, XTestImports []string
 }
 

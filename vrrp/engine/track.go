@@ -10,7 +10,6 @@ import (
 
 	"keepalived-go/config"
 	"keepalived-go/internal/script"
-	"keepalived-go/vrrp"
 )
 
 // trackScript is one vrrp_script with keepalived's rise/fall counter: result
@@ -90,9 +89,8 @@ func (e *Engine) runScript(s *trackScript, now time.Duration) {
 		c, cancel := context.WithTimeout(ctx, timeout)
 		err := e.opts.Runner.Run(c, cmd)
 		cancel()
-		select {
-		case e.results <- scriptResult{name: name, gen: gen, err: err}:
-		case <-ctx.Done():
+		if ctx.Err() == nil {
+			e.post(func() { e.scriptDone(scriptResult{name: name, gen: gen, err: err}) })
 		}
 	}()
 }
@@ -178,108 +176,6 @@ func (f *trackFile) poll(now time.Duration) bool {
 	changed := v != f.value
 	f.value = v
 	return changed
-}
-
-// applyReload is the running engine's half of Reload.
-func (e *Engine) applyReload(cfg *config.Config) error {
-	units, err := e.build(cfg)
-	if err != nil {
-		return err
-	}
-	oldCfg := e.cfg
-	oldByName := map[string]*inst{}
-	for _, u := range e.units {
-		for _, m := range u.members {
-			oldByName[m.cfg.Name] = m
-		}
-	}
-	sameGroup := func(a, b *config.Config, name string) bool {
-		find := func(c *config.Config) *config.SyncGroup {
-			for _, g := range c.SyncGroups {
-				for _, m := range g.Members {
-					if m == name {
-						return g
-					}
-				}
-			}
-			return nil
-		}
-		return sameConfig(find(a), find(b))
-	}
-	unchanged := func(m *inst) bool {
-		o := oldByName[m.cfg.Name]
-		// Global settings matter through what they put in vrrp.Config
-		// (multicast groups, unicast source checks ...) and the garp
-		// intervals; anything else in global_defs leaves instances alone.
-		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
-	}
-	// addressesOnly: the instance differs only in its VIP lists, the usual
-	// reload (a VIP added); it keeps running and just changes addresses.
-	addressesOnly := func(m *inst) bool {
-		o := oldByName[m.cfg.Name]
-		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
-			return false
-		}
-		oc, nc := *o.cfg, *m.cfg
-		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
-		ob, nb := o.built, m.built
-		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
-		return sameConfig(oc, nc) && sameConfig(ob, nb)
-	}
-	now := e.now()
-	var keep, fresh []*unit
-	kept := map[string]bool{}
-	for _, u := range units {
-		all := true
-		for _, m := range u.members {
-			all = all && (unchanged(m) || addressesOnly(m))
-		}
-		if !all {
-			fresh = append(fresh, u)
-			continue
-		}
-		// Carry the running unit over, with new address lists where they changed.
-		ou := oldByName[u.members[0].cfg.Name].u
-		for _, m := range u.members {
-			o := oldByName[m.cfg.Name]
-			if unchanged(m) {
-				continue
-			}
-			for p, a := range m.addrs {
-				o.addrs[p] = a
-			}
-			o.cfg, o.built = m.cfg, m.built
-			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
-			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
-			e.run(ou, ou.step(o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs}))
-		}
-		for _, m := range ou.members {
-			kept[m.cfg.Name] = true
-		}
-		keep = append(keep, ou)
-	}
-	for _, u := range e.units {
-		for i, m := range u.members {
-			if kept[m.cfg.Name] {
-				continue
-			}
-			e.run(u, u.step(i, vrrp.Shutdown{Now: now, Deleted: true}))
-			m.removed = true
-			e.removeVMAC(m)
-			delete(e.byName, m.cfg.Name)
-			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
-		}
-	}
-	e.cfg = cfg
-	e.units = append(keep, fresh...)
-	e.setupScripts(cfg, e.scripts)
-	e.ensureVMACs(fresh)
-	e.syncConns()
-	for _, u := range fresh {
-		e.startUnit(u)
-	}
-	e.refreshAll()
-	return nil
 }
 
 // scriptCmd takes the command of a vrrp_script as the configuration

@@ -92,7 +92,7 @@ func Check(r *Received, e *Expect) (Advert, error) {
 
 	if a.Version == 2 {
 		if a.AuthType > AuthAH {
-			return Advert{}, discard(ErrAuthType, "(%s) Invalid auth type: %d", name, a.AuthType)
+			return Advert{}, discard(ErrInvalidAuthType, "(%s) Invalid auth type: %d", name, a.AuthType)
 		}
 		if a.AuthType != e.AuthType {
 			return Advert{}, discard(ErrAuthType, "(%s) received a %d auth, expecting %d!", name, a.AuthType, e.AuthType)
