@@ -42,6 +42,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.SendGratuitous:
 			e.gratuitous(m, a, now)
 		case vrrp.Notify:
+			e.pollDirty = true
 			e.emit(StateChange{Instance: m.cfg.Name, Group: u.name, From: a.From, To: a.To, Reason: a.Reason, Priority: a.Priority})
 		case vrrp.NotifyMasterRxLowerPri:
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})

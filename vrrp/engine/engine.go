@@ -139,6 +139,13 @@ type Engine struct {
 	woke     bool          // a packet or an expiry since the last OnWake
 	// loopOffset turns the engine's clock into the loop's.
 	loopOffset time.Duration
+	// polled are the sockets read on a timer rather than as packets
+	// arrive (poll.go): pollAt is their next read, pollDirty asks to
+	// decide again which they are.
+	polled    map[connKey]bool
+	pollAt    time.Duration
+	pollEvery time.Duration
+	pollDirty bool
 
 	// post hands a function to the owner from another goroutine (script
 	// results, link changes, packets of Conns that deliver): the loop's
@@ -213,7 +220,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		opts: opts, log: opts.Log, net: opts.Net, start: time.Now(),
 		byName: map[string]*inst{}, byKey: map[rxKey]*inst{}, conns: map[connKey]Conn{},
 		scripts: map[string]*trackScript{}, files: map[string]*trackFile{}, links: map[string]bool{},
-		discards: map[error]uint64{}, warned: map[string]bool{},
+		discards: map[error]uint64{}, warned: map[string]bool{}, polled: map[connKey]bool{},
 		post: func(func()) {}, runCtx: context.Background(),
 		events: outbox.New(opts.OnEvent),
 	}

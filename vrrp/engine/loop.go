@@ -15,11 +15,13 @@ import (
 	"keepalived-go/vrrp/packet"
 )
 
-// onTimer is the loop's timer expiry: whatever is due runs.
+// onTimer is the loop's timer expiry: the polled sockets are read, then
+// whatever is due runs.
 func (e *Engine) onTimer() {
 	if e.stopping {
 		return
 	}
+	e.drainPolled()
 	e.tick()
 	e.woke = true
 }
@@ -33,6 +35,7 @@ func (e *Engine) afterWake() {
 			e.opts.OnWake()
 		}
 	}
+	e.updatePolling()
 	e.arm()
 }
 
@@ -93,6 +96,7 @@ func (e *Engine) unqueue(u *unit) {
 
 // syncConns opens the sockets the instances need and closes the others.
 func (e *Engine) syncConns() {
+	e.pollDirty = true
 	want := map[connKey][]netip.Addr{}
 	for _, u := range e.units {
 		for _, m := range u.members {
@@ -158,6 +162,7 @@ func (e *Engine) closeConn(k connKey, c Conn) {
 	}
 	c.Close()
 	delete(e.conns, k)
+	delete(e.polled, k)
 }
 
 // readConn takes one datagram from a socket the loop found readable; the
@@ -260,6 +265,9 @@ func (e *Engine) nextDeadline() time.Duration {
 	}
 	for _, g := range e.garpQ {
 		at = min(at, g.at)
+	}
+	if e.pollAt > 0 {
+		at = min(at, e.pollAt)
 	}
 	return at
 }

@@ -249,6 +249,7 @@ func (e *Engine) ClearStats() {
 }
 
 func (e *Engine) status() Status {
+	e.drainPolled()
 	s := Status{Links: maps.Clone(e.links), Discards: maps.Clone(e.discards), ActionErrors: e.actErrs}
 	byName := map[string]*inst{}
 	for _, u := range e.units {
