@@ -59,7 +59,7 @@ func New() (*Loop, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	l := &Loop{epfd: epfd, tfd: -1, efd: -1, epoch: time.Now(), events: make([]unix.EpollEvent, 64)}
+	l := &Loop{epfd: epfd, tfd: -1, efd: -1, epoch: time.Now(), events: make([]unix.EpollEvent, 256)}
 	fail := func(call string, err error) (*Loop, error) {
 		for _, fd := range []int{l.tfd, l.efd, l.epfd} {
 			if fd >= 0 {
