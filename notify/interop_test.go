@@ -107,25 +107,7 @@ func splitInterop(t *testing.T, bin string) {
 
 	// First recording of each recorder (a generic notify also runs at STOP).
 	got := map[string][]string{}
-	collect := func() bool {
-		ents, _ := os.ReadDir(recDir)
-		for _, e := range ents {
-			name := e.Name()
-			if strings.HasSuffix(name, ".tmp") {
-				continue
-			}
-			base := name[:strings.IndexByte(name, '.')]
-			if _, ok := got[base]; ok {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(recDir, name))
-			if err != nil {
-				continue
-			}
-			got[base] = strings.Split(string(b), "\x00")
-		}
-		return len(got) >= len(wants)
-	}
+	collect := func() bool { return collectRecordings(recDir, got) >= len(wants) }
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if !waitFor(ctx, collect) {
@@ -141,9 +123,40 @@ func splitInterop(t *testing.T, bin string) {
 			t.Errorf("%s (%s):\n %s passed %q\n the table says  %q", base, w.prog, bin, g, w.argv)
 		}
 	}
-	// Every instance's MASTER line must be there.
+	checkFifoLines(t, fifoR, fifoWant)
+	if t.Failed() {
+		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
+	}
+}
+
+// collectRecordings adds the first recording of each recorder found in
+// dir to got (a generic notify also runs at STOP) and returns how many
+// recorders have one.
+func collectRecordings(dir string, got map[string][]string) int {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		base := name[:strings.IndexByte(name, '.')]
+		if _, ok := got[base]; ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		got[base] = strings.Split(string(b), "\x00")
+	}
+	return len(got)
+}
+
+// checkFifoLines requires every wanted line in what the FIFO holds.
+func checkFifoLines(t *testing.T, fifo *os.File, want []string) {
+	t.Helper()
 	buf := make([]byte, 1<<16)
-	n, _ := fifoR.Read(buf)
+	n, _ := fifo.Read(buf)
 	lines := strings.SplitAfter(string(buf[:n]), "\n")
 	seen := map[string]bool{}
 	for _, l := range lines {
@@ -151,13 +164,10 @@ func splitInterop(t *testing.T, bin string) {
 			seen[l] = true
 		}
 	}
-	for _, w := range fifoWant {
+	for _, w := range want {
 		if !seen[w] {
 			t.Errorf("fifo line %q missing; fifo held %q", w, lines)
 		}
-	}
-	if t.Failed() {
-		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
 	}
 }
 

@@ -17,8 +17,10 @@ import (
 // timer to Skew_Time) and before any timer it handles. Every deadline
 // comes out as if each advert had been read at once, and a node backing
 // up hundreds of instances wakes tens of times a second instead of once
-// per advert. While any instance on the socket is MASTER (it answers
-// adverts: lower priority ones, priority 0) the socket is watched again.
+// per advert. A socket that brings fewer than pollGain adverts a period
+// is watched (polling would wake more often than the adverts do), and so
+// is one with any instance MASTER on it (it answers adverts: lower
+// priority ones, priority 0).
 // Counters and logs of a polled socket lag by up to the period; Status
 // reads the sockets first.
 const (
@@ -28,6 +30,10 @@ const (
 	// well inside the default receive buffer (208 KiB, about 1 KiB per
 	// queued datagram), so polling never drops one.
 	pollPackets = 100
+	// pollGain: poll only when a period brings at least this many adverts
+	// on average; with fewer, waking per advert wakes less often (an
+	// idle pair at advert_int 1 would wake 20 times a second to read one).
+	pollGain = 2
 )
 
 // updatePolling decides, after a state change or a socket change, which
@@ -55,7 +61,7 @@ func (e *Engine) updatePolling() {
 		if ok && rate[k] > 0 {
 			p = min(p, time.Duration(float64(pollPackets)/rate[k]*float64(time.Second)))
 		}
-		poll := ok && p >= minPoll
+		poll := ok && p >= minPoll && rate[k]*p.Seconds() >= pollGain
 		switch {
 		case poll && !e.polled[k]:
 			e.loop.Remove(pc.FD())

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
+	"keepalived-go/vrrp/packet"
 )
 
 // pollNet hands out sockets the engine reads itself (PollConn), fed
@@ -42,9 +46,24 @@ func (n *pollNet) Listen(iface string, v6 bool, proto int, deliver func(netio.Pa
 
 func (c *pollConn) with(fc *fakeConn) *pollConn { c.fakeConn = fc; return c }
 
-// A BACKUP's socket is polled, not watched, and yet the master-down timer
-// never fires while adverts arrive; once none come the instance takes over
-// on time and its socket is watched again.
+// v3advert is a VRRPv3 advert from 198.51.100.12 at priority 200 for vrid,
+// advert_int 0.1 s.
+func v3advert(t *testing.T, vrid uint8) []byte {
+	t.Helper()
+	a := packet.Advert{Version: 3, Type: packet.TypeAdvertisement, VRID: vrid, Priority: 200, AdvertInt: 10,
+		Addrs: []netip.Addr{netip.AddrFrom4([4]byte{198, 51, 100, 100 + vrid})}}
+	b, err := packet.Encode4(packet.IPv4Header{TOS: packet.IPv4TOS, TTL: 255, Src: netip.MustParseAddr("198.51.100.12"),
+		Dst: netip.MustParseAddr("224.0.0.18")}, &a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Twenty BACKUPs at advert_int 0.1 on one socket: it is polled, not
+// watched (more than pollGain adverts a period), and yet no master-down
+// timer fires while adverts arrive; once none come every instance takes
+// over on time and the socket is watched again.
 func TestPolledBackupSocket(t *testing.T) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -53,23 +72,12 @@ func TestPolledBackupSocket(t *testing.T) {
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
 	pn := &pollNet{fakeNet: newFakeNet(), feed: fds[1], conn: &pollConn{fd: fds[0]}}
-	h := &harness{t: t, net: pn.fakeNet}
-	conf := `vrrp_instance ETH0 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 10
-    priority 100
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass p@ssw0rd
-    }
-    virtual_ipaddress {
-        198.51.100.110/24
-    }
-}
-`
-	e, err := New(loadConf(t, conf), Options{Net: pn, OnEvent: func(Event) {}})
+	var conf strings.Builder
+	for v := 1; v <= 20; v++ {
+		fmt.Fprintf(&conf, "vrrp_instance VI_%d {\n state BACKUP\n interface eth0\n virtual_router_id %d\n version 3\n"+
+			" priority 100\n advert_int 0.1\n virtual_ipaddress {\n  198.51.100.%d/24\n }\n}\n", v, v, 100+v)
+	}
+	e, err := New(loadConf(t, conf.String()), Options{Net: pn, OnEvent: func(Event) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,45 +85,53 @@ func TestPolledBackupSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	state := func() (vrrp.State, bool) {
-		var polled bool
-		e.own.Do(func() { polled = len(e.polled) > 0 })
-		return e.Status().Instances[0].State, polled
+	polled := func() (p bool) {
+		e.own.Do(func() { p = len(e.polled) > 0 })
+		return p
 	}
-	// A master at priority 200 advertises every second for 5 s: longer
-	// than the 3.6 s master-down interval.
-	advert := h.advert("198.51.100.12", 10, 200, 255).Data
+	adverts := make([][]byte, 20)
+	for v := range adverts {
+		adverts[v] = v3advert(t, uint8(v+1))
+	}
+	// The master at priority 200 advertises every 0.1 s for 3 s: ten
+	// times the 0.36 s master-down interval.
 	sawPolled := false
-	for i := range 6 {
-		if _, err := unix.Write(pn.feed, advert); err != nil {
-			t.Fatal(err)
+	for range 30 {
+		for _, a := range adverts {
+			if _, err := unix.Write(pn.feed, a); err != nil {
+				t.Fatal(err)
+			}
 		}
-		time.Sleep(time.Second)
-		st, polled := state()
-		if st != vrrp.StateBackup {
-			t.Fatalf("%v after %d s of adverts from a higher priority master", st, i+1)
+		time.Sleep(100 * time.Millisecond)
+		sawPolled = sawPolled || polled()
+	}
+	for _, is := range e.Status().Instances {
+		if is.State != vrrp.StateBackup || is.Counters.AdvertRcvd != 30 {
+			t.Fatalf("%s: %v with %d adverts counted after 3 s of adverts from a higher priority master, want BACKUP and 30",
+				is.Name, is.State, is.Counters.AdvertRcvd)
 		}
-		sawPolled = sawPolled || polled
 	}
 	if !sawPolled {
-		t.Error("the BACKUP's socket was never polled")
+		t.Error("the BACKUPs' socket was never polled")
 	}
-	if got := e.Status().Instances[0].Counters.AdvertRcvd; got != 6 {
-		t.Errorf("%d adverts counted, want 6", got)
-	}
-	// The master goes silent: takeover within the down interval.
-	deadline := time.Now().Add(5 * time.Second)
+	// The master goes silent: every instance takes over.
+	deadline := time.Now().Add(3 * time.Second)
 	for {
-		st, polled := state()
-		if st == vrrp.StateMaster {
-			if polled {
+		masters := 0
+		for _, is := range e.Status().Instances {
+			if is.State == vrrp.StateMaster {
+				masters++
+			}
+		}
+		if masters == 20 {
+			if polled() {
 				t.Error("a MASTER's socket is still polled")
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no takeover 5 s after the last advert")
+			t.Fatalf("%d of 20 took over 3 s after the last advert", masters)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
