@@ -429,7 +429,9 @@ func (e *Engine) arm() {
 	if len(e.io.results) > 0 {
 		at = 1 // results of attempts that ended as they started
 	}
-	e.loop.Arm(at)
+	// Exactly, not only earlier: a probe's deadline usually goes away
+	// with the probe, and a stale one would wake the node for nothing.
+	e.loop.Set(at)
 }
 
 // pullBurst bounds the checks one Awake starts: enough for every checker

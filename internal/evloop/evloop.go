@@ -131,6 +131,27 @@ func (l *Loop) Arm(at time.Duration) {
 	_ = timerfd.Arm(l.tfd, d)
 }
 
+// Set arms the timer for exactly at (0 or less: disarmed), moving it
+// later too. For an owner whose deadlines often vanish before they come
+// (a probe's timeout, when the probe ends first), a timerfd_settime when
+// the deadline changes costs less than the wakeups a stale one brings.
+func (l *Loop) Set(at time.Duration) {
+	if at <= 0 {
+		at = 0
+	}
+	if at == l.armed {
+		return
+	}
+	l.armed = at
+	d := time.Duration(0) // disarm
+	if at > 0 {
+		if d = at - l.Now(); d <= 0 {
+			d = -1 // at once
+		}
+	}
+	_ = timerfd.Arm(l.tfd, d)
+}
+
 // Post queues f to run on the owner goroutine, in order, and wakes it.
 // It never blocks. It returns ErrClosed when the loop has stopped.
 func (l *Loop) Post(f func()) error {

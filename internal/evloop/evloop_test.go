@@ -144,3 +144,34 @@ func TestOwner(t *testing.T) {
 		t.Fatalf("ran %d of 3", ran)
 	}
 }
+
+// Set moves the timer later as well as earlier, and disarms it.
+func TestSet(t *testing.T) {
+	l := newLoop(t)
+	fired := make(chan time.Duration, 4)
+	stop := serve(t, l, func() { fired <- l.Now() }, nil)
+	defer stop()
+	soon := l.Now() + 20*time.Millisecond
+	later := l.Now() + 150*time.Millisecond
+	l.Post(func() {
+		l.Set(soon)
+		l.Set(later) // moved later: nothing at soon
+	})
+	select {
+	case f := <-fired:
+		if f < later {
+			t.Fatalf("fired at %v, set for %v", f, later)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer did not fire")
+	}
+	l.Post(func() {
+		l.Set(l.Now() + 20*time.Millisecond)
+		l.Set(0)
+	})
+	select {
+	case <-fired:
+		t.Fatal("a disarmed timer fired")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
