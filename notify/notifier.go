@@ -7,8 +7,8 @@ import (
 	"keepalived-go/internal/script"
 )
 
-// Script is a configured, checked script: argv (after ParseScript and
-// CheckScriptSecurity) and the user it runs as.
+// Script is a configured, checked script: argv (as config.ResolveScripts
+// resolved it, script.Resolved) and the user it runs as.
 type Script struct {
 	Argv     []string
 	UID, GID uint32
