@@ -215,9 +215,13 @@ func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 		line = row.down
 	}
 	if line != "" {
-		e.log.Info(fmt.Sprintf(line, rs, vs, o.Retries))
+		e.log.Info(fmtLine(line, rs, vs, o.Retries))
 	}
 }
+
+// fmtLine fills a row's line: %[1]s the real server, %[2]s the virtual
+// server, %[3]d the retries.
+func fmtLine(line, rs, vs string, retries int) string { return fmt.Sprintf(line, rs, vs, retries) }
 
 // failureText is the log_all_failures line of one failed attempt.
 func failureText(row *kind, k config.CheckerKind, rs string, err error) string {

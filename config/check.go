@@ -199,10 +199,15 @@ func (b *builder) checker(st *parser.Stmt) *Checker {
 	return ck
 }
 
+// CheckerKinds are the checker blocks a real_server may hold. The checker
+// engine keeps one row per kind (check/kinds.go) and its tests hold the
+// two to the same list.
+var CheckerKinds = []CheckerKind{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck}
+
 var checkerKinds = map[string]CheckerKind{}
 
 func init() {
-	for _, k := range []CheckerKind{HTTPGet, SSLGet, TCPCheck, MiscCheck, SMTPCheck, DNSCheck, UDPCheck, PingCheck, FileCheck, BFDCheck} {
+	for _, k := range CheckerKinds {
 		checkerKinds[string(k)] = k
 	}
 }
