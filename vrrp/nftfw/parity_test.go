@@ -32,8 +32,10 @@ import (
 type scenario struct {
 	name string
 	// conf is the router's configuration; PRIO and TRACK are replaced by
-	// the priority and the track_file path (the peer gets 200 and a file
-	// that stays 0).
+	// the priority and the track_file path. The peer runs it with 200, a
+	// file that stays 0, and in accept mode (vrrp_strict and no_accept
+	// dropped), so that while the router is BACKUP the VIPs answer, from
+	// the peer.
 	conf      string
 	instances []string
 	probe     []string // VIP addresses to ping and connect to
@@ -441,6 +443,7 @@ func runScenario(t *testing.T, sc scenario, ours bool, want map[string]snapshot)
 	conf := func(prio, tf string) string {
 		return strings.NewReplacer("PRIO", prio, "TRACK", tf).Replace(sc.conf)
 	}
+	peerConf := strings.NewReplacer("vrrp_strict", "", "no_accept", "accept").Replace(conf("200", peerTrack))
 	out := map[string]snapshot{}
 	snap := func(phase string) {
 		s := take(t, r.n, c, sc.probe)
@@ -452,7 +455,7 @@ func runScenario(t *testing.T, sc scenario, ours bool, want map[string]snapshot)
 		}
 		out[phase] = s
 	}
-	p.start(conf("200", peerTrack), false)
+	p.start(peerConf, false)
 	p.waitState(sc.instances, "MASTER", 1)
 	r.start(conf("100", track), ours)
 	r.waitState(sc.instances, "BACKUP", 1)
@@ -460,7 +463,7 @@ func runScenario(t *testing.T, sc scenario, ours bool, want map[string]snapshot)
 	p.stop()
 	r.waitState(sc.instances, "MASTER", 1)
 	snap(phases[1])
-	p.start(conf("200", peerTrack), false)
+	p.start(peerConf, false)
 	r.waitState(sc.instances, "BACKUP", 2)
 	snap(phases[2])
 	p.stop()
@@ -490,6 +493,7 @@ func TestKeepalivedParity(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
 			ka := runScenario(t, sc, false, nil)
 			ours := runScenario(t, sc, true, ka)
 			for _, ph := range phases {
@@ -507,6 +511,11 @@ func TestKeepalivedParity(t *testing.T) {
 				if fmt.Sprint(k.traffic) != fmt.Sprint(o.traffic) {
 					t.Errorf("%s: traffic differs: keepalived %v, ours %v", ph, k.traffic, o.traffic)
 				}
+			}
+			// Not vacuous: a blocking MASTER has its VIPs in keepalived's
+			// sets, an accepting one no table at all.
+			if has := strings.Contains(ka["MASTER"].nft, "@vips"); has != sc.block || len(ka["MASTER"].raw) == 0 != !sc.block {
+				t.Errorf("keepalived MASTER holds (block=%v):\n%s", sc.block, ka["MASTER"].nft)
 			}
 			for _, tr := range ka["MASTER"].traffic {
 				if dropped := strings.HasSuffix(tr, "dropped"); dropped != sc.block {

@@ -134,6 +134,18 @@ func renderAttrs(typ uint16, b []byte, depth int) string {
 			}
 			sort.Strings(els)
 			parts = append(parts, fmt.Sprintf("%d:[%s]", at, strings.Join(els, " ")))
+		case typ == unix.NFT_MSG_GETRULE && depth == 0 && at == unix.NFTA_RULE_EXPRESSIONS:
+			// Each expression: its name and its attributes, a counter's
+			// values masked.
+			ed, err := netlink.NewAttributeDecoder(data)
+			if err != nil {
+				return "!" + hex.EncodeToString(data)
+			}
+			var exprs []string
+			for ed.Next() {
+				exprs = append(exprs, "{"+renderAttrs(typ, ed.Bytes(), depth+1)+"}")
+			}
+			parts = append(parts, fmt.Sprintf("%d:[%s]", at, strings.Join(exprs, " ")))
 		case counter && at == unix.NFTA_EXPR_DATA:
 			parts = append(parts, fmt.Sprintf("%d:<counter>", at))
 		case ad.TypeFlags()&netlink.Nested != 0:
