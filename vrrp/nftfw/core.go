@@ -14,6 +14,7 @@ package nftfw
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -229,6 +230,53 @@ func (c *Core) vmac(name string, up bool) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// Reload takes a new configuration's settings and instances. Instances
+// that stay keep their state: those whose VIPs were set are set again with
+// their new addresses (keepalived's restore_vrrp_state), so the ruleset
+// changes by the addresses that changed; instances that went are unset.
+// With other settings (table, priority, counters, ifindex) the ruleset is
+// built anew under them. It reports whether the ruleset changed.
+//
+// keepalived 2.2.7 itself re-adds every address of a MASTER at reload
+// with NLM_F_EXCL, which fails (EEXIST) for the addresses already there
+// and so loses the whole batch, new addresses included; and it keeps
+// writing to the old table after a change of name. This does what that
+// code means to do instead.
+func (c *Core) Reload(s Settings, instances []Instance) bool {
+	before := c.rs.String()
+	on, vmacs, old := maps.Clone(c.on), maps.Clone(c.vmacs), c.order
+	if s != c.set {
+		c.set = s
+		c.reset()
+	} else {
+		for _, name := range old {
+			if on[name] {
+				c.SetVIPs(name, false)
+			}
+			if vmacs[name] {
+				c.VMACDown(name)
+			}
+		}
+	}
+	c.insts, c.order = map[string]*Instance{}, nil
+	for i := range instances {
+		in := instances[i]
+		c.insts[in.Name] = &in
+		c.order = append(c.order, in.Name)
+	}
+	for _, name := range c.order {
+		if vmacs[name] {
+			c.VMACUp(name)
+		}
+	}
+	for _, name := range c.order {
+		if on[name] {
+			c.SetVIPs(name, true)
+		}
+	}
+	return c.rs.String() != before
 }
 
 // Stop is firewall_fini: both tables go.

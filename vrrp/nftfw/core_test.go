@@ -431,3 +431,14 @@ func TestCanonical(t *testing.T) {
 		t.Errorf("Canonical:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestReloadUnchanged: reloading the same configuration changes nothing,
+// VMAC elements included.
+func TestReloadUnchanged(t *testing.T) {
+	c := NewCore(Settings{Table: "mytable", Priority: -5}, vmacInstances())
+	run(t, c, step{"vmac-up", "V4"}, step{"master", "V4"}, step{"master", "V6"})
+	if c.Reload(Settings{Table: "mytable", Priority: -5}, vmacInstances()) {
+		t.Errorf("reload of the same configuration changed the ruleset:\n%s", c.Ruleset())
+	}
+	diffText(t, c.Ruleset().String(), vmacPair)
+}

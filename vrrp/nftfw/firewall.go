@@ -51,6 +51,8 @@ type Firewall struct {
 	index   func(string) (int, error)
 	nlh     *vnl.Handle
 	applied *Ruleset
+	// set is the settings applied was written with.
+	set Settings
 	// keys are the element bytes as written, so an element whose
 	// interface has gone (a deleted VMAC) can still be removed.
 	keys map[elemRef]nftables.SetElement
@@ -131,6 +133,11 @@ func (f *Firewall) VMACDown(name string) error {
 	return f.do(func() (bool, error) { return f.core.VMACDown(name) })
 }
 
+// Reload takes a reloaded configuration (see Core.Reload).
+func (f *Firewall) Reload(s Settings, instances []Instance) error {
+	return f.do(func() (bool, error) { return f.core.Reload(s, instances), nil })
+}
+
 // Stop is firewall_fini: the tables go, whatever -V says.
 func (f *Firewall) Stop() error {
 	return f.do(func() (bool, error) { return f.core.Stop(), nil })
@@ -163,7 +170,21 @@ func (f *Firewall) do(ev func() (bool, error)) error {
 // retries it.
 func (f *Firewall) apply(next *Ruleset) error {
 	prev := f.applied
-	name := f.core.Settings().Table
+	set := f.core.Settings()
+	name := set.Table
+	keys := map[elemRef]nftables.SetElement{}
+	if set != f.set && len(prev.Tables) > 0 {
+		// New settings (a reload): the old tables go, the new ones are
+		// written whole.
+		for _, t := range prev.Tables {
+			f.conn.DelTable(&nftables.Table{Name: t.Name, Family: nftables.TableFamily(t.Family)})
+		}
+		prev = &Ruleset{}
+	} else {
+		for k, v := range f.keys {
+			keys[k] = v
+		}
+	}
 	if len(prev.Tables) == 0 && len(next.Tables) > 0 {
 		// check_and_delete_tables: a previous run's tables go first.
 		for _, fam := range []Family{IPv4, IPv6} {
@@ -178,10 +199,6 @@ func (f *Firewall) apply(next *Ruleset) error {
 		}
 	}
 	var errs []error
-	keys := map[elemRef]nftables.SetElement{}
-	for k, v := range f.keys {
-		keys[k] = v
-	}
 	for _, o := range newObjects(prev, next) {
 		if err := f.create(o); err != nil {
 			errs = append(errs, err)
@@ -207,7 +224,7 @@ func (f *Firewall) apply(next *Ruleset) error {
 	if len(next.Tables) == 0 {
 		keys = map[elemRef]nftables.SetElement{}
 	}
-	f.applied, f.keys = applied, keys
+	f.applied, f.keys, f.set = applied, keys, set
 	return errors.Join(errs...)
 }
 
