@@ -234,16 +234,16 @@ func (c *Core) vmac(name string, up bool) (bool, error) {
 
 // Reload takes a new configuration's settings and instances. Instances
 // that stay keep their state: those whose VIPs were set are set again with
-// their new addresses (keepalived's restore_vrrp_state), so the ruleset
-// changes by the addresses that changed; instances that went are unset.
-// With other settings (table, priority, counters, ifindex) the ruleset is
-// built anew under them. It reports whether the ruleset changed.
+// their new addresses (keepalived's clear_diff_vrrp_vip and
+// restore_vrrp_state), so the ruleset changes by the addresses that
+// changed; instances that went are unset. It reports whether the ruleset
+// changed.
 //
-// keepalived 2.2.7 itself re-adds every address of a MASTER at reload
-// with NLM_F_EXCL, which fails (EEXIST) for the addresses already there
-// and so loses the whole batch, new addresses included; and it keeps
-// writing to the old table after a change of name. This does what that
-// code means to do instead.
+// keepalived 2.2.7 refuses a reload that changes the table name ("Cannot
+// change nftables table name at a reload - please restart keepalived",
+// main.c), so the daemon must refuse it first; with other settings anyway
+// (a new priority, counters, nftables_ifindex, which keepalived would only
+// apply to pieces it had not built yet) the ruleset is built anew.
 func (c *Core) Reload(s Settings, instances []Instance) bool {
 	before := c.rs.String()
 	on, vmacs, old := maps.Clone(c.on), maps.Clone(c.vmacs), c.order
