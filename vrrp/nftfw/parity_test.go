@@ -445,15 +445,32 @@ func runScenario(t *testing.T, sc scenario, ours bool, want map[string]snapshot)
 	}
 	peerConf := strings.NewReplacer("vrrp_strict", "", "no_accept", "accept").Replace(conf("200", peerTrack))
 	out := map[string]snapshot{}
+	// snap waits for the VIPs to be on the router (MASTER) or not, and for
+	// the ruleset to hold still (and, for ours, to be keepalived's, which
+	// this driver's firewall follows a moment after the engine), then
+	// records it and probes.
 	snap := func(phase string) {
-		s := take(t, r.n, c, sc.probe)
-		if w, ok := want[phase]; ok {
-			for deadline := time.Now().Add(3 * time.Second); s.nft != w.nft && time.Now().Before(deadline); {
-				time.Sleep(100 * time.Millisecond)
-				s = take(t, r.n, c, sc.probe)
+		master := strings.HasPrefix(phase, "MASTER")
+		nettest.WaitFor(t, 5*time.Second, fmt.Sprintf("%s: VIPs on the router=%v", phase, master), func() bool {
+			out := r.n.MustExec("ip", "-br", "addr")
+			for _, a := range sc.probe {
+				if strings.Contains(out, " "+a+"/") != master {
+					return false
+				}
 			}
+			return true
+		})
+		cur := listRuleset(t, r.n)
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			next := listRuleset(t, r.n)
+			w, ok := want[phase]
+			if next == cur && (!ok || next == w.nft) {
+				break
+			}
+			cur = next
 		}
-		out[phase] = s
+		out[phase] = take(t, r.n, c, sc.probe)
 	}
 	p.start(peerConf, false)
 	p.waitState(sc.instances, "MASTER", 1)
@@ -512,6 +529,7 @@ func TestKeepalivedParity(t *testing.T) {
 					t.Errorf("%s: traffic differs: keepalived %v, ours %v", ph, k.traffic, o.traffic)
 				}
 			}
+			t.Logf("keepalived's ruleset in MASTER (nft -y list ruleset, canonical):\n%s", ka["MASTER"].nft)
 			// Not vacuous: a blocking MASTER has its VIPs in keepalived's
 			// sets, an accepting one no table at all.
 			if has := strings.Contains(ka["MASTER"].nft, "@vips"); has != sc.block || len(ka["MASTER"].raw) == 0 != !sc.block {
