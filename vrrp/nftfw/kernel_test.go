@@ -1,7 +1,9 @@
 package nftfw
 
 import (
+	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +101,50 @@ func TestKernelHoldsModel(t *testing.T) {
 				t.Errorf("after stop:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestKernelRandomWalk drives a firewall through a seeded random sequence
+// of events (MASTER, BACKUP, VMAC up and down, reloads with an address
+// more or less, stop) and checks after each that the kernel holds exactly
+// the model.
+func TestKernelRandomWalk(t *testing.T) {
+	needNFT(t)
+	lan := nettest.NewLAN(t)
+	n := lan.AddNode("r", "198.51.100.11/24")
+	n.MustExec("ip", "link", "add", "link", "eth0", "name", "vrrp.51", "type", "macvlan", "mode", "private")
+	ins := append(vmacInstances(), Instance{Name: "S", IPv6: true, Iface: "eth0", Block: true,
+		VIPs: addrs("eth0", "fe80::77", "2001:db8::77"), EVIPs: addrs("eth0", "198.51.100.77")})
+	set := Settings{Table: "keepalived", Priority: -1, Counters: true}
+	f := openFirewall(t, n, set, ins)
+	rng := rand.New(rand.NewPCG(16, 2026))
+	names := []string{"V4", "V6", "S"}
+	for i := range 60 {
+		name := names[rng.IntN(len(names))]
+		var op string
+		var err error
+		switch k := rng.IntN(10); {
+		case k < 4:
+			op, err = "master", f.SetVIPs(name, true)
+		case k < 7:
+			op, err = "backup", f.SetVIPs(name, false)
+		case k == 7:
+			op, err = "vmac-up", f.VMACUp("V4")
+		case k == 8:
+			// A reload that adds or drops the IPv4 eVIP of S.
+			next := slices.Clone(ins)
+			if rng.IntN(2) == 0 {
+				next[2].EVIPs = nil
+			}
+			op, err = "reload", f.Reload(set, next)
+		default:
+			op, err = "stop", f.Stop()
+		}
+		if err != nil {
+			t.Fatalf("step %d %s %s: %v", i, op, name, err)
+		}
+		if got, want := listRuleset(t, n), f.Ruleset().String(); got != want || want != f.core.Ruleset().String() {
+			t.Fatalf("step %d %s %s: the kernel holds:\n%s\nwritten:\n%s\nthe model:\n%s", i, op, name, got, want, f.core.Ruleset())
+		}
 	}
 }
