@@ -10,6 +10,14 @@
 // are only ever appended, in keepalived's order, and everything goes at
 // Stop. Firewall is the shell: it diffs successive Rulesets and writes
 // each change to the kernel in one nftables batch (google/nftables).
+//
+// Where the VRRP engine calls it, as keepalived does: SetVIPs(name, true)
+// right before an AddVIPs action's addresses are added
+// (vrrp_state_become_master), SetVIPs(name, false) right after a DelVIPs
+// action's addresses are removed (vrrp_restore_interface); VMACUp once the
+// instance's VMAC has been made, VMACDown when it is removed; Reload with
+// FromConfig of a reloaded configuration; Stop when the engine has shut
+// down, also with --dont-release-vrrp (firewall_fini).
 package nftfw
 
 import (
