@@ -220,6 +220,15 @@ var (
 	kagofwErr  error
 )
 
+// TestMain removes the driver built for the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if kagofwPath != "" {
+		os.RemoveAll(filepath.Dir(kagofwPath))
+	}
+	os.Exit(code)
+}
+
 // kagofw builds the test driver once.
 func kagofw(t *testing.T) string {
 	t.Helper()
