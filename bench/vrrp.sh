@@ -13,15 +13,27 @@
 #    FAILOVERS rounds (20) at advert_int 1 (VRRPv2, PASS, the seed scenario)
 #    and 0.05 (VRRPv3); p50/p99 per implementation and their ratio.
 #    Target: ours <= keepalived, and p99 <= Master_Down_Interval + 10 ms.
-# 2. CPU: INSTANCES (200) instances at advert_int 0.1 on one node (all
-#    MASTER, plus a second node running them as BACKUP), percent of one core
-#    over CPU_SECONDS (10). Target: under 5% for ours.
+# 2. CPU: for each row of CPU_ROWS ("INSTANCES:ADVERT_INT", default
+#    "200:0.1 2000:1"), that many VRRPv3 instances on one node (all
+#    MASTER) and a second node running them as BACKUP, percent of one core
+#    over CPU_SECONDS (10). Up to 200 instances: IPv4 on eth0, VIPs
+#    198.51.100.20 and up (the figures of earlier runs); more: IPv6, 250
+#    per interface on eth0..ethN (VRIDs are per interface and family, and
+#    the test ranges hold only 512 IPv4 addresses), VIPs 2001:db8:1:I::V.
+#    Target: under 5% of a core for ours; the BACKUP at or below keepalived.
+# PARTS ("failover cpu") picks the parts to run. KAGOVRRP names a prebuilt
+# engine binary to measure instead of building ./vrrp/engine/internal/
+# kagovrrp, and KAGOVRRP_BASE a second one measured beside it as
+# "keepalived-go (base)", so two builds compare in the same run.
 # Needs root, iproute2, keepalived, tshark (dumpcap). Every loop is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAILOVERS=${FAILOVERS:-20}
-INSTANCES=${INSTANCES:-200}
+CPU_ROWS=${CPU_ROWS:-200:0.1 2000:1}
 CPU_SECONDS=${CPU_SECONDS:-10}
+PARTS=${PARTS:-failover cpu}
+KAGOVRRP=${KAGOVRRP:-}
+KAGOVRRP_BASE=${KAGOVRRP_BASE:-}
 [ "$(id -u)" = 0 ] || { echo "bench-vrrp needs root (network namespaces)"; exit 1; }
 for c in ip keepalived dumpcap tshark; do command -v $c >/dev/null || { echo "missing $c (Debian packages iproute2 keepalived tshark)"; exit 1; }; done
 
@@ -37,18 +49,36 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-CGO_ENABLED=0 go build -o "$tmp/kagovrrp" ./vrrp/engine/internal/kagovrrp
+if [ -n "$KAGOVRRP" ]; then cp "$KAGOVRRP" "$tmp/kagovrrp"; else CGO_ENABLED=0 go build -o "$tmp/kagovrrp" ./vrrp/engine/internal/kagovrrp; fi
+[ -z "$KAGOVRRP_BASE" ] || cp "$KAGOVRRP_BASE" "$tmp/kagovrrp-base"
 CGO_ENABLED=0 go build -o "$tmp/linkdown" ./bench/linkdown
 
+# Interfaces per node: eth0, and eth1.. for the IPv6 rows of more than
+# 250 instances.
+NIFS=1
+for row in $CPU_ROWS; do
+	n=${row%%:*}
+	[ "$n" -ge 1 ] && [ "$n" -le 4000 ] || { echo "CPU_ROWS: 1..4000 instances per row" >&2; exit 1; }
+	[ "$n" -le 200 ] || NIFS=$(( (n + 249) / 250 > NIFS ? (n + 249) / 250 : NIFS ))
+done
+# One bridge per interface index: ethK of both nodes, and nothing else,
+# share a link (on a single bridge, each advert reached keepalived on
+# every interface and it split its instances between the nodes).
 ip netns add $BR; ip netns add $A; ip netns add $B
-ip -n $BR link add br0 type bridge mcast_snooping 0; ip -n $BR link set br0 up
+for k in $(seq 0 $((NIFS - 1))); do
+	ip -n $BR link add br$k type bridge mcast_snooping 0; ip -n $BR link set br$k up
+done
 i=11
 for ns in $A $B; do
-	port=p${ns##*-}
-	ip -n $BR link add $port type veth peer name eth0 netns $ns
-	ip -n $BR link set $port master br0 up
+	ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	for k in $(seq 0 $((NIFS - 1))); do
+		port=p${ns##*-}$k
+		ip -n $BR link add $port type veth peer name eth$k netns $ns
+		ip -n $BR link set $port master br$k up
+		ip -n $ns link set eth$k up
+	done
 	ip -n $ns addr add 198.51.100.$i/24 dev eth0
-	ip -n $ns link set lo up; ip -n $ns link set eth0 up
+	ip -n $ns link set lo up
 	i=$((i+1))
 done
 MAC_B=$(ip -n $B -br link show eth0 | awk '{print $3}')
@@ -92,11 +122,11 @@ EOC
 }
 
 start() { # impl ns conf-file tag
-	if [ "$1" = keepalived ]; then
-		ip netns exec "$2" keepalived -n -l -P -f "$3" -p "$tmp/$4.pid" -r "$tmp/$4.vpid" -c "$tmp/$4.cpid" >"$tmp/$4.log" 2>&1 &
-	else
-		ip netns exec "$2" "$tmp/kagovrrp" -f "$3" >"$tmp/$4.log" 2>&1 &
-	fi
+	case "$1" in
+	keepalived) ip netns exec "$2" keepalived -n -l -P -f "$3" -p "$tmp/$4.pid" -r "$tmp/$4.vpid" -c "$tmp/$4.cpid" >"$tmp/$4.log" 2>&1 & ;;
+	base) ip netns exec "$2" "$tmp/kagovrrp-base" -f "$3" >"$tmp/$4.log" 2>&1 & ;;
+	*) ip netns exec "$2" "$tmp/kagovrrp" -f "$3" >"$tmp/$4.log" 2>&1 & ;;
+	esac
 }
 stop_all() {
 	for ns in $A $B; do for pid in $(ip netns pids $ns); do kill -TERM "$pid" 2>/dev/null || true; done; done
@@ -171,27 +201,47 @@ report() { # label ver adv mdi_ms
 }
 
 # Master_Down_Interval at priority 100: 3 x advert_int + Skew_Time.
-report "VRRPv2 advert_int 1" 2 1 "$(awk 'BEGIN{print 3000 + 156*1000/256}')"
-report "VRRPv3 advert_int 0.05" 3 0.05 "$(awk 'BEGIN{print 150 + 156*5*10/256}')"
+if [[ " $PARTS " == *" failover "* ]]; then
+	report "VRRPv2 advert_int 1" 2 1 "$(awk 'BEGIN{print 3000 + 156*1000/256}')"
+	report "VRRPv3 advert_int 0.05" 3 0.05 "$(awk 'BEGIN{print 150 + 156*5*10/256}')"
+fi
+[[ " $PARTS " == *" cpu "* ]] || exit 0
 
 # CPU of many instances.
-many() { # state prio
+many() { # state prio count advert_int
 	echo "global_defs {
    router_id BENCH
 }"
-	for v in $(seq "$INSTANCES"); do
-		echo "vrrp_instance VI_$v {
+	local v k vrid
+	for v in $(seq "$3"); do
+		if [ "$3" -le 200 ]; then
+			echo "vrrp_instance VI_$v {
     state $1
     interface eth0
     virtual_router_id $v
     version 3
     priority $2
-    advert_int 0.1
+    advert_int $4
     garp_master_delay 0
     virtual_ipaddress {
         198.51.$((100 + (v + 19) / 256)).$(( (v + 19) % 256 ))/32
     }
 }"
+		else
+			k=$(( (v - 1) / 250 )); vrid=$(( (v - 1) % 250 + 1 ))
+			echo "vrrp_instance VI_$v {
+    state $1
+    interface eth$k
+    virtual_router_id $vrid
+    version 3
+    priority $2
+    advert_int $4
+    garp_master_delay 0
+    virtual_ipaddress {
+        2001:db8:1:$k::$vrid/128
+    }
+}"
+		fi
 	done
 }
 ticks() { # ns -> utime+stime of every process in it
@@ -201,16 +251,29 @@ ticks() { # ns -> utime+stime of every process in it
 	done
 	echo $s
 }
+vips() { # ns -> VIPs held
+	local n=0 k
+	for k in $(seq 0 $((NIFS - 1))); do
+		n=$((n + $(ip -n "$1" addr show dev eth$k | grep -cE 'inet6? [^ ]*/(32|128) ' || true)))
+	done
+	echo $n
+}
 hz=$(getconf CLK_TCK)
-many MASTER 200 >"$tmp/many-a.conf"; many BACKUP 100 >"$tmp/many-b.conf"
-printf '\n%d instances, VRRPv3 advert_int 0.1: CPU over %ds (percent of one core)\n' "$INSTANCES" "$CPU_SECONDS"
-for impl in keepalived ours; do
-	start $impl $A "$tmp/many-a.conf" "many-$impl-a"
-	start $impl $B "$tmp/many-b.conf" "many-$impl-b"
-	sleep 5
-	a0=$(ticks $A); b0=$(ticks $B); sleep "$CPU_SECONDS"; a1=$(ticks $A); b1=$(ticks $B)
-	masters=$(ip -n $A -4 addr show dev eth0 | grep -c '/32' || true)
-	stop_all
-	awk -v i="$impl" -v a=$((a1-a0)) -v b=$((b1-b0)) -v hz="$hz" -v s="$CPU_SECONDS" -v n="$masters" 'BEGIN{
-		printf "  %-18s MASTER node %5.2f%%   BACKUP node %5.2f%%   (VIPs on the master: %d)\n", (i=="ours")?"keepalived-go":"keepalived 2.2.7", a*100/hz/s, b*100/hz/s, n }'
+impls="keepalived ours"
+[ -z "$KAGOVRRP_BASE" ] || impls="keepalived base ours"
+for row in $CPU_ROWS; do
+	n=${row%%:*} adv=${row#*:}
+	many MASTER 200 "$n" "$adv" >"$tmp/many-a.conf"; many BACKUP 100 "$n" "$adv" >"$tmp/many-b.conf"
+	printf '\n%d instances, VRRPv3 advert_int %s: CPU over %ds (percent of one core)\n' "$n" "$adv" "$CPU_SECONDS"
+	for impl in $impls; do
+		start $impl $A "$tmp/many-a.conf" "many-$impl-a"
+		start $impl $B "$tmp/many-b.conf" "many-$impl-b"
+		sleep $((5 + n / 250))
+		a0=$(ticks $A); b0=$(ticks $B); sleep "$CPU_SECONDS"; a1=$(ticks $A); b1=$(ticks $B)
+		masters=$(vips $A); backups=$(vips $B)
+		stop_all
+		case $impl in keepalived) label="keepalived 2.2.7" ;; base) label="keepalived-go (base)" ;; *) label="keepalived-go" ;; esac
+		awk -v l="$label" -v a=$((a1-a0)) -v b=$((b1-b0)) -v hz="$hz" -v s="$CPU_SECONDS" -v n="$masters" -v m="$backups" 'BEGIN{
+			printf "  %-20s MASTER node %5.2f%%   BACKUP node %5.2f%%   (VIPs on the master: %d, on the backup: %d)\n", l, a*100/hz/s, b*100/hz/s, n, m }'
+	done
 done

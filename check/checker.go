@@ -3,12 +3,11 @@ package check
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net/netip"
 	"time"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 )
 
 // Checker probes a real server once. ctx carries the only deadline.
@@ -40,89 +39,8 @@ type Env struct {
 	Config *config.Config
 	// TLS is the client config for SSL_GET (nil: default, no verify).
 	TLS *tls.Config
-	// Runner runs MISC_CHECK scripts (nil: notify.ExecRunner).
-	Runner notify.Runner
-	// Users resolves MISC_CHECK users (nil: notify.OSUserDB).
-	Users notify.UserDB
-}
-
-// kindSpec is one row of the checker table: how to build the checker and
-// which of keepalived's retry policies and attempt bounds it has.
-type kindSpec struct {
-	policy Policy
-	// phases: how many connect_timeout periods one attempt may use
-	// (keepalived arms connect_timeout per I/O step).
-	phases int
-	build  func(ck *config.Checker, env Env) (Checker, error)
-}
-
-// kinds is the one table of checker kinds.
-var kinds = map[config.CheckerKind]kindSpec{
-	config.HTTPGet:   {PolicyHTTP, 4, newHTTP},
-	config.SSLGet:    {PolicyHTTP, 4, newHTTP},
-	config.TCPCheck:  {PolicyTCP, 1, newTCP},
-	config.SMTPCheck: {PolicySMTP, 7, newSMTP},
-	config.DNSCheck:  {PolicyDNS, 1, newDNS},
-	config.UDPCheck:  {PolicyUDP, 1, newUDP},
-	config.PingCheck: {PolicyUDP, 1, newPing},
-	config.MiscCheck: {PolicyMisc, 0, newMisc},
-	config.FileCheck: {PolicyFile, 0, newFile},
-}
-
-// NewChecker builds the checker of one config block.
-func NewChecker(ck *config.Checker, env Env) (Checker, error) {
-	if ck.Kind == config.BFDCheck {
-		name := ""
-		if ck.BFD != nil {
-			name = ck.BFD.Name
-		}
-		return nil, fmt.Errorf("BFD_CHECK %s: %w", name, ErrNotSupported)
-	}
-	spec, ok := kinds[ck.Kind]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownKind, ck.Kind)
-	}
-	return spec.build(ck, env)
-}
-
-// TimingOf returns the scheduler timing of a checker block.
-func TimingOf(ck *config.Checker) (Timing, error) {
-	spec, ok := kinds[ck.Kind]
-	if !ok {
-		return Timing{}, fmt.Errorf("%w: %s", ErrUnknownKind, ck.Kind)
-	}
-	t := Timing{
-		Policy:           spec.policy,
-		DelayLoop:        ck.DelayLoop,
-		DelayBeforeRetry: ck.DelayBeforeRetry,
-		Retry:            max(ck.Retry, 0),
-		Warmup:           ck.Warmup,
-		Alpha:            ck.Alpha,
-		Steps:            1,
-		AttemptTimeout:   time.Duration(spec.phases) * ck.ConnectTimeout,
-	}
-	if ck.HTTP != nil {
-		t.Steps = max(len(ck.HTTP.URLs), 1)
-		t.FastRecovery = ck.HTTP.FastRecovery
-	}
-	switch ck.Kind {
-	case config.MiscCheck:
-		if ck.Misc != nil {
-			t.AttemptTimeout = ck.Misc.Timeout
-		}
-		if t.AttemptTimeout <= 0 {
-			t.AttemptTimeout = ck.DelayLoop
-		}
-	case config.FileCheck:
-		// No probe: the file is re-read often (keepalived uses inotify)
-		// and its state is known at once.
-		t.DelayLoop, t.Warmup, t.Alpha, t.Retry = FilePollInterval, 0, false, 0
-		t.AttemptTimeout = FilePollInterval
-	}
-	if t.AttemptTimeout <= 0 {
-		t.AttemptTimeout = 5 * time.Second
-	}
-	return t, nil
+	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
+	Runner script.Runner
 }
 
 // FilePollInterval is how often FILE_CHECK files are re-read.

@@ -8,17 +8,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"strings"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"keepalived-go/check/httpget"
 	"keepalived-go/config"
-	"keepalived-go/internal/timerfd"
-	"keepalived-go/notify"
+	"keepalived-go/internal/evloop"
+	"keepalived-go/internal/outbox"
+	"keepalived-go/internal/script"
 )
 
 // RealServerEvent reports a real server's health state, once per change of
@@ -28,7 +28,9 @@ type RealServerEvent struct {
 	VS *config.VirtualServer
 	RS *config.RealServer
 	// VSKey and RSKey are keepalived's names for them
-	// ("[198.51.100.10]:tcp:80"), stable across reloads.
+	// (config.VirtualServer.Name and RealServerName,
+	// "[198.51.100.10]:tcp:80"), stable across reloads: the LVS engine
+	// and notify key their servers by them.
 	VSKey, RSKey string
 	Up           bool
 	// Weight is the effective weight: configured plus dynamic deltas
@@ -45,13 +47,13 @@ type Options struct {
 	// OnEvent receives every RealServerEvent, in order, from a goroutine
 	// of its own: a slow callback delays later events, never the checks.
 	OnEvent func(RealServerEvent)
-	// OnCheck is called after every attempt from the probe's goroutine;
-	// it must be cheap (a Prometheus observation).
+	// OnCheck is called after every attempt, from the engine's owner or
+	// the probe's goroutine; it must be cheap (a Prometheus observation).
 	OnCheck func(CheckStat)
 	// TLS is the SSL_GET client config (certificates from global_defs).
 	TLS *tls.Config
-	// Runner runs MISC_CHECK scripts (nil: notify.ExecRunner).
-	Runner notify.Runner
+	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
+	Runner script.Runner
 	// Rand draws warmup delays (nil: seeded randomly).
 	Rand *rand.Rand
 	// Bootstrap overrides BootstrapDelay when non-nil (tests use 0).
@@ -65,30 +67,48 @@ type Options struct {
 // DefaultMaxInFlight is the default Options.MaxInFlight.
 const DefaultMaxInFlight = 1024
 
-// Engine runs every checker of a config.
+// Engine runs every checker of a config. One goroutine owns it (Run, on
+// an evloop.Loop): it starts due attempts, steps the plain HTTP_GET and
+// TCP_CHECK sockets itself, takes the results of the probes that run on
+// goroutines of their own from its inbox, and answers Reload, Status and
+// Suspend there, so nothing guards its state but ownership.
 type Engine struct {
 	opts Options
 	log  *logrus.Entry
 
-	mu      sync.Mutex
-	sch     *Scheduler
-	nextID  ID
-	checks  map[ID]*ckRun
-	byKey   map[string]*ckRun
-	servers map[string]*rsRun
-	order   []*rsRun
-	wake    chan struct{}
+	// own runs the methods as the state's owner: the loop's goroutine
+	// while Run serves, otherwise their caller.
+	own     evloop.Owner
+	running atomic.Bool
 
-	// Awake's view of the schedule: pullFrom is when Pull would next
-	// start something, as time since epoch; 0 while nothing may be
-	// pulled (a check is in flight, or none is scheduled).
+	// The owner's state.
+	loop      *evloop.Loop // while Run serves
+	sch       *Scheduler
+	nextID    ID
+	checks    map[ID]*ckRun
+	byKey     map[string]*ckRun
+	servers   map[string]*rsRun
+	order     []*rsRun
+	suspended map[string]bool // virtual servers whose checkers ha_suspend paused
+	io        *ioLoop
+	ctx       context.Context // probes' context while Run serves
+	wg        sync.WaitGroup  // probes on goroutines
+	limit     int
+	inFlight  int
+	pending   []Attempt
+	results   []probeResult
+	stats     []CheckStat
+
+	// Awake's view of the schedule, read by other goroutines: pullFrom
+	// is when Pull would next start something, as time since epoch; 0
+	// while nothing may be pulled (a check is in flight, or none is
+	// scheduled). nudged: an Awake is posted and not yet served.
 	epoch    time.Time
 	pullFrom atomic.Int64
-	nudge    chan struct{}
+	nudged   atomic.Bool
+	awake    atomic.Pointer[evloop.Loop]
 
-	evMu    sync.Mutex
-	evQueue []RealServerEvent
-	evWake  chan struct{}
+	events *outbox.Outbox[RealServerEvent]
 }
 
 type rsRun struct {
@@ -111,6 +131,10 @@ type ckRun struct {
 	timing  Timing
 	up      bool
 	cur     int // weight delta
+	// counters for Status
+	attempts, failures uint64
+	last               time.Time
+	lastErr            error
 }
 
 type probeResult struct {
@@ -122,7 +146,7 @@ type probeResult struct {
 }
 
 // New builds the checkers of cfg. Checkers that cannot be built (BFD_CHECK,
-// a MISC_CHECK user that does not exist) are logged and left out.
+// a MISC_CHECK script that may not run) are logged and left out.
 func New(cfg *config.Config, opts Options) (*Engine, error) {
 	log := opts.Log
 	if log == nil {
@@ -136,14 +160,17 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, log: log,
-		sch:     NewScheduler(opts.Rand, boot),
-		checks:  map[ID]*ckRun{},
-		byKey:   map[string]*ckRun{},
-		servers: map[string]*rsRun{},
-		wake:    make(chan struct{}, 1),
-		evWake:  make(chan struct{}, 1),
-		epoch:   time.Now(),
-		nudge:   make(chan struct{}, 1),
+		sch:       NewScheduler(opts.Rand, boot),
+		checks:    map[ID]*ckRun{},
+		byKey:     map[string]*ckRun{},
+		servers:   map[string]*rsRun{},
+		suspended: map[string]bool{},
+		epoch:     time.Now(),
+		limit:     opts.MaxInFlight,
+		events:    outbox.New(opts.OnEvent),
+	}
+	if e.limit <= 0 {
+		e.limit = DefaultMaxInFlight
 	}
 	e.apply(cfg, time.Now(), false)
 	return e, nil
@@ -152,19 +179,6 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-func vsIDOf(vs *config.VirtualServer) notify.VirtualServerID {
-	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
-	switch strings.ToUpper(vs.Protocol) {
-	case "TCP", "":
-		id.Proto = 6
-	case "UDP":
-		id.Proto = 17
-	case "SCTP":
-		id.Proto = 132
-	}
-	return id
-}
 
 var posRE = regexp.MustCompile(`"Pos":\{"File":"(?:[^"\\]|\\.)*","Line":-?\d+,"Col":-?\d+\},?`)
 
@@ -175,17 +189,16 @@ func fingerprint(rsKey string, ck *config.Checker) string {
 	return rsKey + "|" + string(posRE.ReplaceAll(b, nil))
 }
 
-// apply builds (or, on reload, diffs) the checker set. Callers hold e.mu
-// or own e exclusively.
+// apply builds (or, on reload, diffs) the checker set. The owner calls it.
 func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 	seen := map[string]bool{}
 	keep := map[string]bool{}
 	var order []*rsRun
+	e.suspended = e.initialSuspended(cfg)
 	for _, vs := range cfg.VirtualServers {
-		vid := vsIDOf(vs)
-		vsKey := vid.String()
+		vsKey := vs.Name()
 		for _, rs := range vs.RealServers {
-			rsKey := notify.RealServerString(vid, rs.Addr, uint16(rs.Port))
+			rsKey := vs.RealServerName(rs)
 			key := vsKey + " " + rsKey
 			r := e.servers[key]
 			if r == nil {
@@ -241,6 +254,13 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
 	vsStr, rsStr := r.vsKey, r.rsKey
 	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner})
+	var disabled *ScriptDisabledError
+	if errors.As(err, &disabled) {
+		if l := disabled.logLine(); l != "" {
+			e.log.Info(l)
+		}
+		return
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotSupported) {
 			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)
@@ -262,30 +282,73 @@ func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config
 			r.alive = false
 		}
 	}
-	e.log.Infof("Activating healthchecker for service %s for VS %s", rsStr, vsStr)
+	e.log.Infof("%sctivating healthchecker for service %s for VS %s", map[bool]string{false: "A", true: "Dea"}[e.suspended[r.vsKey]], rsStr, vsStr)
 	e.sch.Add(c.id, t, now)
+}
+
+// initialSuspended is ha_suspend at start and on reload: a new virtual
+// server's checkers start paused, as keepalived's register_checkers_thread
+// has them until one of its addresses is on the node; the LVS engine,
+// which follows the addresses, resumes them (Suspend). One that stays
+// keeps its state; one without ha_suspend runs.
+func (e *Engine) initialSuspended(cfg *config.Config) map[string]bool {
+	known := map[string]bool{}
+	for _, r := range e.servers {
+		known[r.vsKey] = true
+	}
+	out := map[string]bool{}
+	for _, vs := range cfg.VirtualServers {
+		if name := vs.Name(); vs.HASuspend && (!known[name] || e.suspended[name]) {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // Reload applies a new config: checkers whose config is unchanged keep
 // their state and schedule; new ones start as at startup.
 func (e *Engine) Reload(cfg *config.Config) error {
-	e.mu.Lock()
-	e.apply(cfg, time.Now(), true)
-	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.own.Do(func() { e.apply(cfg, time.Now(), true) })
 	return nil
 }
 
-// Snapshot returns the current state of every real server.
-func (e *Engine) Snapshot() []RealServerEvent {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]RealServerEvent, 0, len(e.order))
-	for _, r := range e.order {
-		out = append(out, e.event(r, "", "snapshot"))
+// Suspend pauses (true) or resumes the checkers of a virtual server, by
+// its name (config.VirtualServer.Name), as ha_suspend does while none of
+// the virtual server's addresses is on this node: due attempts are
+// skipped, and what an attempt in flight finds counts for nothing, so
+// the real servers keep the health they had.
+func (e *Engine) Suspend(vs string, suspended bool) {
+	e.own.Do(func() {
+		if e.suspended[vs] == suspended {
+			return
+		}
+		if suspended {
+			e.suspended[vs] = true
+		} else {
+			delete(e.suspended, vs)
+		}
+		byRS := e.checksByRS()
+		for _, r := range e.order {
+			if r.vsKey != vs {
+				continue
+			}
+			for range byRS[r] {
+				e.log.Infof("%sing healthchecker for service %s for VS %s",
+					map[bool]string{false: "Activat", true: "Suspend"}[suspended], r.rsKey, vs)
+			}
+		}
+	})
+}
+
+// checksByRS are the checkers of every real server, in the order they
+// were made.
+func (e *Engine) checksByRS() map[*rsRun][]*ckRun {
+	out := map[*rsRun][]*ckRun{}
+	for _, c := range e.checks {
+		out[c.rs] = append(out[c.rs], c)
+	}
+	for _, l := range out {
+		sort.Slice(l, func(i, j int) bool { return l[i].id < l[j].id })
 	}
 	return out
 }
@@ -296,101 +359,79 @@ func (e *Engine) event(r *rsRun, kind config.CheckerKind, reason string) RealSer
 }
 
 // Run runs the checks until ctx is canceled; in-flight probes are canceled
-// and waited for.
+// and waited for. The calling goroutine is the engine's owner meanwhile.
 func (e *Engine) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	evDone := make(chan struct{})
-	go e.deliver(ctx, evDone)
-
-	e.mu.Lock()
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("check: Run called twice")
+	}
+	loop, err := evloop.New()
+	if err != nil {
+		return err
+	}
+	e.own.Do(func() { e.loop = loop })
+	e.own.Serve(loop)
+	probeCtx, cancel := context.WithCancel(ctx)
+	e.ctx, e.io = probeCtx, newIOLoop(loop)
+	e.events.Start()
 	for _, r := range e.order {
 		ev := e.event(r, "", "initial state")
 		ev.Initial = true
-		e.emit(ev)
+		e.events.Push(ev)
 	}
-	e.mu.Unlock()
+	e.awake.Store(loop)
+	e.afterWake()
+	go func() {
+		<-probeCtx.Done()
+		loop.Stop()
+	}()
+	err = loop.Run(e.onTimer, e.afterWake)
 
-	results := make(chan probeResult, 1024)
-	loop, err := newIOLoop()
-	if err != nil {
-		e.log.Warnf("checkers: no event loop (%v); every probe runs on a goroutine", err)
-		loop = nil
-	}
-	limit := e.opts.MaxInFlight
-	if limit <= 0 {
-		limit = DefaultMaxInFlight
-	}
-	d := &dispatcher{e: e, ctx: ctx, loop: loop, results: results, wg: &wg, limit: limit}
-	stopLoop := make(chan struct{})
-	if loop != nil {
-		// The schedule rides on the loop's timer, and the loop hands
-		// finished attempts over itself: see ioLoop.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loop.run(stopLoop, e.opts.OnCheck, func(done []probeResult, _ bool) {
-				e.mu.Lock()
-				defer e.mu.Unlock()
-				if d.stopped {
-					return
-				}
-				d.finished(done...)
-				d.dispatch()
-			})
-		}()
-	} else {
-		// A timerfd: see package timerfd for why not time.Timer.
-		d.timer = timerfd.New()
-		defer d.timer.Close()
-	}
-	var timerC <-chan struct{}
-	if d.timer != nil {
-		timerC = d.timer.C
-	}
-	e.mu.Lock()
-	d.dispatch()
-	e.mu.Unlock()
-	for {
-		select {
-		case <-ctx.Done():
-			e.mu.Lock()
-			d.stopped = true
-			e.mu.Unlock()
-			if loop != nil {
-				close(stopLoop)
-				loop.close()
-			}
-			wg.Wait()
-			<-evDone
-			return nil
-		case r := <-results:
-			e.mu.Lock()
-			d.finished(r)
-			// Drain what else is ready before scheduling again.
-			for more := true; more; {
-				select {
-				case r := <-results:
-					d.finished(r)
-				default:
-					more = false
-				}
-			}
-			d.dispatch()
-			e.mu.Unlock()
-		case <-timerC:
-			e.mu.Lock()
-			d.dispatch()
-			e.mu.Unlock()
-		case <-e.wake:
-			e.mu.Lock()
-			d.dispatch()
-			e.mu.Unlock()
-		case <-e.nudge:
-			e.mu.Lock()
-			d.pull()
-			e.mu.Unlock()
+	e.awake.Store(nil)
+	e.own.Done()
+	cancel()
+	e.io.close()
+	e.wg.Wait()
+	e.events.Close()
+	loop.Close()
+	return err
+}
+
+// onTimer is the loop's expiry: probes whose phase ran out end; what is
+// due starts in afterWake.
+func (e *Engine) onTimer() { e.io.expire(e.io.now()) }
+
+// afterWake ends each of the loop's wakeups: the attempts that finished
+// are applied, what is due starts, and the timer is pointed at the next
+// deadline (at once when a probe finished while starting).
+func (e *Engine) afterWake() {
+	e.results, e.stats = e.io.take(e.results, e.stats)
+	if f := e.opts.OnCheck; f != nil {
+		for _, s := range e.stats {
+			f(s)
 		}
 	}
+	e.finished(e.results...)
+	clear(e.results)
+	e.start(time.Now(), false)
+	e.arm()
+}
+
+// arm points the loop's timer at the earliest of the next due attempt
+// and the next probe deadline.
+func (e *Engine) arm() {
+	at := time.Duration(0)
+	if next, ok := e.sch.NextDue(); ok {
+		at = max(next.Sub(e.loop.Epoch()), 1)
+	}
+	if d, ok := e.io.nextDeadline(); ok && (at == 0 || d < at) {
+		at = max(d, 1)
+	}
+	if len(e.io.results) > 0 {
+		at = 1 // results of attempts that ended as they started
+	}
+	// Exactly, not only earlier: a probe's deadline usually goes away
+	// with the probe, and a stale one would wake the node for nothing.
+	e.loop.Set(at)
 }
 
 // pullBurst bounds the checks one Awake starts: enough for every checker
@@ -408,48 +449,33 @@ func (e *Engine) Awake() {
 	if at == 0 || time.Duration(at) > time.Since(e.epoch) {
 		return
 	}
-	select {
-	case e.nudge <- struct{}{}:
-	default:
+	l := e.awake.Load()
+	if l == nil || !e.nudged.CompareAndSwap(false, true) {
+		return
 	}
-}
-
-// dispatcher starts due attempts within the in-flight limit, on the
-// event loop where they can run there, on a goroutine each otherwise.
-// Its fields and methods are guarded by e.mu.
-type dispatcher struct {
-	e        *Engine
-	ctx      context.Context
-	loop     *ioLoop // nil: every attempt on a goroutine
-	timer    *timerfd.Timer
-	results  chan probeResult
-	wg       *sync.WaitGroup
-	limit    int
-	inFlight int
-	pending  []Attempt
-	stopped  bool
-}
-
-// dispatch starts what is due and sets the wakeup for what is next.
-func (d *dispatcher) dispatch() {
-	d.start(time.Now(), false)
+	if l.Post(e.pull) != nil {
+		e.nudged.Store(false)
+	}
 }
 
 // pull starts what Awake found due within its slack, if still nothing
 // is in flight.
-func (d *dispatcher) pull() {
-	d.start(time.Now(), d.inFlight == 0 && len(d.pending) == 0)
+func (e *Engine) pull() {
+	e.nudged.Store(false)
+	e.start(time.Now(), e.inFlight == 0 && len(e.pending) == 0)
 }
 
-func (d *dispatcher) start(now time.Time, pull bool) {
-	e := d.e
-	d.pending = e.sch.Due(now, d.pending)
+// start begins the due attempts (and, with pull, those due within their
+// slack) within the in-flight limit: on the event loop where they can
+// run there, on a goroutine each otherwise.
+func (e *Engine) start(now time.Time, pull bool) {
+	e.pending = e.sch.Due(now, e.pending)
 	if pull {
-		d.pending = e.sch.Pull(now, pullBurst, d.pending)
+		e.pending = e.sch.Pull(now, pullBurst, e.pending)
 	}
 	n := 0
-	for _, a := range d.pending {
-		if d.inFlight >= d.limit {
+	for _, a := range e.pending {
+		if e.inFlight >= e.limit {
 			break
 		}
 		n++
@@ -457,44 +483,37 @@ func (d *dispatcher) start(now time.Time, pull bool) {
 		if c == nil {
 			continue
 		}
-		d.inFlight++
-		if d.loop != nil && loopable(c, a.Step) {
-			d.loop.start(c, a)
+		if e.suspended[c.rs.vsKey] {
+			e.sch.Skip(c.id, now)
 			continue
 		}
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			e.probe(d.ctx, c, a, d.results)
-		}()
+		e.inFlight++
+		if loopable(c, a.Step) {
+			e.io.start(c, a)
+			continue
+		}
+		e.wg.Add(1)
+		go e.probe(e.ctx, c, a, e.loop)
 	}
-	d.pending = append(d.pending[:0], d.pending[n:]...)
+	e.pending = append(e.pending[:0], e.pending[n:]...)
 	var from time.Duration
-	if at, ok := e.sch.PullFrom(); ok && d.inFlight == 0 && len(d.pending) == 0 {
+	if at, ok := e.sch.PullFrom(); ok && e.inFlight == 0 && len(e.pending) == 0 {
 		from = max(at.Sub(e.epoch), 1)
 	}
 	e.pullFrom.Store(int64(from))
-	next, ok := e.sch.NextDue()
-	switch {
-	case d.loop != nil && ok:
-		d.loop.setDue(next)
-	case d.loop != nil:
-		d.loop.setDue(time.Time{})
-	case ok:
-		d.timer.Reset(max(next.Sub(now), 0))
-	default:
-		d.timer.Stop()
-	}
 }
 
-func (d *dispatcher) finished(rs ...probeResult) {
+func (e *Engine) finished(rs ...probeResult) {
 	for _, r := range rs {
-		d.inFlight--
-		d.e.handle(r)
+		e.inFlight--
+		e.handle(r)
 	}
 }
 
-func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, out chan<- probeResult) {
+// probe runs one attempt on a goroutine of its own and posts its result
+// to the owner.
+func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, loop *evloop.Loop) {
+	defer e.wg.Done()
 	// The deadline runs from the real start: an attempt that waited for
 	// a free slot must not inherit a shortened timeout.
 	start := time.Now()
@@ -516,17 +535,21 @@ func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, out chan<- prob
 	if e.opts.OnCheck != nil {
 		e.opts.OnCheck(CheckStat{Kind: c.kind, Result: resultClass(err), Duration: end.Sub(start), VS: c.rs.vsKey, RS: c.rs.rsKey})
 	}
-	select {
-	case out <- probeResult{id: c.id, err: err, delta: delta, hasW: hasW, end: end}:
-	case <-ctx.Done():
-	}
+	r := probeResult{id: c.id, err: err, delta: delta, hasW: hasW, end: end}
+	_ = loop.Post(func() { e.finished(r) })
 }
 
-// handle applies one probe result. Callers hold e.mu.
+// handle applies one probe result.
 func (e *Engine) handle(p probeResult) {
 	c := e.checks[p.id]
 	if c == nil {
 		return // removed by a reload while in flight
+	}
+	if e.suspended[c.rs.vsKey] {
+		// ha_suspend: the result of an attempt started before the pause
+		// counts for nothing; the health stays frozen.
+		e.sch.Skip(c.id, p.end)
+		return
 	}
 	if errors.Is(p.err, ErrSocket) {
 		e.log.Infof("%s socket setup for %s failed (%v). Rescheduling.", c.kind, c.rs.rsKey, p.err)
@@ -537,6 +560,11 @@ func (e *Engine) handle(p probeResult) {
 	if !ok {
 		return
 	}
+	c.attempts++
+	if p.err != nil {
+		c.failures++
+	}
+	c.last, c.lastErr = p.end, p.err
 	e.logAttempt(c, o, p.err)
 	if p.hasW && p.delta != c.cur && (o.Verdict != Down) {
 		e.setDelta(c, p.delta, "dynamic weight")
@@ -594,7 +622,7 @@ func (e *Engine) rsState(r *rsRun, alive bool, kind config.CheckerKind, reason s
 	}
 	e.log.Infof("%sing service %s %s VS %s", verb, r.rsKey, prep, r.vsKey)
 	r.alive = alive
-	e.emit(e.event(r, kind, reason))
+	e.events.Push(e.event(r, kind, reason))
 }
 
 func (e *Engine) setDelta(c *ckRun, delta int, reason string) {
@@ -611,138 +639,7 @@ func (e *Engine) setDelta(c *ckRun, delta int, reason string) {
 		in = "in"
 	}
 	e.log.Infof("Changing weight from %d to %d for %sactive service %s of VS %s", old, nw, in, r.rsKey, r.vsKey)
-	e.emit(e.event(r, c.kind, reason))
-}
-
-// logAttempt writes keepalived's per-checker lines.
-func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
-	rs, vs := c.rs.rsKey, c.rs.vsKey
-	if err != nil && c.cfg.LogAllFailures && c.up {
-		e.log.Infof("%s", failureText(c.kind, rs, err))
-	}
-	switch c.kind {
-	case config.MiscCheck:
-		e.logMisc(c, o, err)
-		return
-	case config.SMTPCheck:
-		if err != nil && o.Verdict == Down {
-			e.log.Infof("SMTP_CHECK %s", err.Error())
-		}
-	case config.DNSCheck:
-		if err != nil && o.Verdict == Down {
-			msg := err.Error()
-			if o.Retries > 0 {
-				msg += fmt.Sprintf(" after %d retries", o.Retries)
-			}
-			e.log.Infof("DNS_CHECK (%s) %s", rs, msg)
-		}
-	case config.HTTPGet, config.SSLGet:
-		if o.StepOK {
-			what := "HTTP status code"
-			if h, ok := c.checker.(*HTTPCheck); ok && o.Step < len(h.Targets) {
-				if h.Targets[o.Step].Digest != nil {
-					what = "MD5 digest"
-				}
-				e.log.Infof("%s success to %s url(%s)", what, rs, h.Targets[o.Step].Path)
-			}
-		}
-	}
-	if o.Verdict == Same {
-		return
-	}
-	success, failed := successFailText(c.kind)
-	if o.Verdict == Up && success != "" {
-		e.log.Infof(success, rs)
-	}
-	if o.Verdict == Down && failed != "" {
-		switch {
-		case o.Retries > 0 && c.kind == config.PingCheck:
-			e.log.Infof("ICMP CHECK on service %s of %s failed after %d retries.", rs, vs, o.Retries)
-		case o.Retries > 0:
-			e.log.Infof("%s on service %s failed after %d retries.", failed, rs, o.Retries)
-		default:
-			e.log.Infof("%s on service %s failed.", failed, rs)
-		}
-	}
-}
-
-func successFailText(kind config.CheckerKind) (success, failed string) {
-	switch kind {
-	case config.TCPCheck:
-		return "TCP connection to %s success.", "TCP_CHECK"
-	case config.UDPCheck:
-		return "UDP connection to %s success.", "UDP_CHECK"
-	case config.PingCheck:
-		return "ICMP connection to %s success.", "ICMP CHECK"
-	case config.HTTPGet, config.SSLGet:
-		return "Remote Web server %s succeed on service.", "HTTP_CHECK"
-	case config.SMTPCheck:
-		return "Remote SMTP server %s succeed on service.", ""
-	}
-	return "", ""
-}
-
-// failureText is the log_all_failures line of one failed attempt.
-func failureText(kind config.CheckerKind, rs string, err error) string {
-	var he *httpget.Error
-	switch {
-	case errors.As(err, &he):
-		return fmt.Sprintf("%s server %s.", he.Msg, rs)
-	case kind == config.TCPCheck && errors.Is(err, ErrTimeout):
-		return fmt.Sprintf("TCP connection to %s timeout.", rs)
-	case kind == config.TCPCheck:
-		return fmt.Sprintf("TCP connection to %s failed.", rs)
-	case kind == config.UDPCheck && errors.Is(err, ErrReply):
-		return fmt.Sprintf("UDP check to %s reply data mismatch.", rs)
-	case kind == config.UDPCheck:
-		return fmt.Sprintf("UDP connection to %s failed.", rs)
-	case kind == config.SMTPCheck:
-		return "SMTP_CHECK " + err.Error()
-	case kind == config.DNSCheck:
-		return fmt.Sprintf("DNS_CHECK (%s) %s", rs, err.Error())
-	}
-	return fmt.Sprintf("%s on service %s: %v", kind, rs, err)
-}
-
-func (e *Engine) logMisc(c *ckRun, o Outcome, err error) {
-	mc, _ := c.checker.(*MiscCheck)
-	if mc == nil {
-		return
-	}
-	if o.Verdict == Same && !(err != nil && c.cfg.LogAllFailures) {
-		return
-	}
-	argv0 := mc.Argv[0]
-	prefix := fmt.Sprintf("Misc check for [%s VS %s] by [%s] ", c.rs.rsKey, c.rs.vsKey, argv0)
-	if err == nil {
-		if o.Verdict == Up {
-			e.log.Infof("%ssucceeded.", prefix)
-		}
-		return
-	}
-	retry := c.timing.Retry
-	var msg string
-	switch {
-	case retry == 0:
-		msg = " with retry disabled"
-	case o.RetryIt == 1:
-		msg = fmt.Sprintf(", will do %d %s", retry, plural(retry, "retry", "retries"))
-	case o.RetryIt > 1:
-		msg = fmt.Sprintf(" on retry %d/%d", o.RetryIt-1, retry)
-	default:
-		msg = fmt.Sprintf(" after %d %s", retry, plural(retry, "retry", "retries"))
-	}
-	var me *MiscError
-	switch {
-	case errors.As(err, &me) && me.TimedOut:
-		e.log.Infof("%stimed out%s.", prefix, msg)
-	case errors.As(err, &me) && me.Signal != 0:
-		e.log.Infof("%sfailed%s (due to signal %d).", prefix, msg, me.Signal)
-	case errors.As(err, &me) && me.Err == nil:
-		e.log.Infof("%sfailed%s (exited with status %d).", prefix, msg, me.Status)
-	default:
-		e.log.Infof("%sfailed%s (%v).", prefix, msg, err)
-	}
+	e.events.Push(e.event(r, c.kind, reason))
 }
 
 func plural(n int, one, many string) string {
@@ -750,39 +647,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// emit queues an event for the delivery goroutine; it never blocks.
-func (e *Engine) emit(ev RealServerEvent) {
-	if e.opts.OnEvent == nil {
-		return
-	}
-	e.evMu.Lock()
-	e.evQueue = append(e.evQueue, ev)
-	e.evMu.Unlock()
-	select {
-	case e.evWake <- struct{}{}:
-	default:
-	}
-}
-
-func (e *Engine) deliver(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
-	for {
-		e.evMu.Lock()
-		q := e.evQueue
-		e.evQueue = nil
-		e.evMu.Unlock()
-		for _, ev := range q {
-			e.opts.OnEvent(ev)
-		}
-		if len(q) > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.evWake:
-		}
-	}
 }

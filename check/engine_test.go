@@ -24,6 +24,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 )
 
 // Short timings so that every failure mode goes down and back up fast:
@@ -53,6 +54,7 @@ func start(t *testing.T, cfg *config.Config) *harness {
 	l.SetLevel(logrus.DebugLevel)
 	h := &harness{t: t, events: make(chan RealServerEvent, 1000), logs: hook}
 	zero := time.Duration(0)
+	cfg.ResolveScripts(script.NewResolver(nil, "", "", false))
 	eng, err := New(cfg, Options{Log: logrus.NewEntry(l), Bootstrap: &zero,
 		OnEvent: func(ev RealServerEvent) { h.events <- ev },
 		OnCheck: func(CheckStat) { h.stats.Add(1) }})
@@ -641,10 +643,13 @@ func TestMiscCheck(t *testing.T) {
 	ev = h.want(false, "timeout")
 	os.Remove(state + ".hang")
 	h.want(true, "no more timeout")
+	// The script as keepalived names it after its security check: /bin/sh
+	// through the real path of the directory (/usr/bin/sh on Debian).
+	sh := ck.Misc.Path.Resolved().Cmd.Argv[0]
 	for _, l := range []string{
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] failed after 1 retry (exited with status 1).",
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] succeeded.",
-		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [/bin/sh] timed out after 1 retry.",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] failed after 1 retry (exited with status 1).",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] succeeded.",
+		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] timed out after 1 retry.",
 		"Changing weight from 100 to 5 for active service [127.0.0.1]:tcp:80 of VS [198.51.100.10]:tcp:80",
 	} {
 		if !h.hasLog(l) {
@@ -707,8 +712,12 @@ func TestBFDNotSupported(t *testing.T) {
 	if !h.hasLog("BFD_CHECK for service [127.0.0.1]:tcp:80 for VS [198.51.100.10]:tcp:80 is not supported yet") {
 		t.Error(h.logText())
 	}
-	if snap := h.eng.Snapshot(); len(snap) != 1 || !snap[0].Up {
-		t.Errorf("snapshot %+v", snap)
+	st := h.eng.Status()
+	if len(st.VirtualServers) != 1 || len(st.VirtualServers[0].RealServers) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	if rs := st.VirtualServers[0].RealServers[0]; !rs.Alive || len(rs.Checkers) != 0 {
+		t.Errorf("real server with its BFD_CHECK left out: %+v", rs)
 	}
 }
 
@@ -736,8 +745,8 @@ func TestReloadKeepsState(t *testing.T) {
 	if err := h.eng.Reload(cfg2); err != nil {
 		t.Fatal(err)
 	}
-	if snap := h.eng.Snapshot(); snap[0].Up || snap[0].RS != cfg2.VirtualServers[0].RealServers[0] {
-		t.Fatalf("state lost on reload: %+v", snap[0])
+	if rs := h.eng.Status().VirtualServers[0].RealServers[0]; rs.Alive || rs.Config != cfg2.VirtualServers[0].RealServers[0] {
+		t.Fatalf("state lost on reload: %+v", rs)
 	}
 	// Removing the failing checker brings the server back.
 	cfg3 := oneServer(m.addrPort(), "TCP")

@@ -4,15 +4,14 @@ import (
 	"container/heap"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/check/internal/sock"
+	"keepalived-go/internal/evloop"
 	"keepalived-go/internal/rawsys"
-	"keepalived-go/internal/timerfd"
 )
 
 // ioLoop runs plain HTTP_GET and TCP_CHECK attempts the way keepalived's
@@ -22,37 +21,22 @@ import (
 // registration and scheduling) cost as much CPU as the probes' own system
 // calls. Every other checker keeps running on a goroutine of its own.
 //
-// The epoll descriptor itself sits on Go's poller, so the loop goroutine
-// parks like any other instead of holding a thread in epoll_wait. Its
-// system calls are raw (package rawsys): none of them can sleep. The
-// engine's schedule rides on the loop's timer (setDue), and finished
-// attempts go to the engine from the loop goroutine (run's onWake), so a
-// check that completes at once costs one goroutine wakeup, not four. For that
-// the sockets do not set keepalived's SO_LINGER of 5 s: on Linux it only
-// makes close() wait for the FIN to be acknowledged, the packets on the
-// wire are the same, and an event loop must not wait.
+// The sockets sit in the engine's own event loop (evloop), so the
+// engine's owner goroutine steps them, expires them and takes their
+// results itself: a check that completes at once costs one goroutine
+// wakeup. Its system calls are raw (package rawsys): none of them can
+// sleep. For that the sockets do not set keepalived's SO_LINGER of 5 s: on
+// Linux it only makes close() wait for the FIN to be acknowledged, the
+// packets on the wire are the same, and an event loop must not wait. Only
+// the owner calls its methods.
 type ioLoop struct {
-	epfd  int
-	ep    *os.File
-	epoch time.Time
-	// tfd is a timerfd in the epoll set for the earliest probe deadline;
-	// see package timerfd for why not a runtime timer.
-	tfd int
-
-	mu      sync.Mutex
-	byFD    []*loopProbe
-	timers  probeHeap
-	due     time.Duration // when the engine wants onWake; 0: not
-	waitFor time.Duration // deadline armed on tfd; 0: none
-	free    []*loopProbe
+	loop   *evloop.Loop
+	timers probeHeap
+	free   []*loopProbe
+	// results and stats are what finished since take.
 	results []probeResult
 	stats   []CheckStat
-	closed  bool
-	// busy: the loop goroutine is between its wakeup and its re-arming,
-	// which then covers every change made meanwhile.
-	busy bool
-
-	events []unix.EpollEvent
+	live    map[*loopProbe]bool
 }
 
 type probeState uint8
@@ -81,34 +65,12 @@ type loopProbe struct {
 	http *httpget.Session
 	req  []byte
 	sent int
+	// onReady is the loop's handler for fd, made once per probe.
+	onReady evloop.Handler
 }
 
-func newIOLoop() (*ioLoop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
-	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("timerfd_create", err)
-	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tfd)}); err != nil {
-		unix.Close(tfd)
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
-	}
-	return &ioLoop{
-		tfd:    tfd,
-		epfd:   epfd,
-		ep:     os.NewFile(uintptr(epfd), "check-epoll"),
-		epoch:  time.Now(),
-		events: make([]unix.EpollEvent, 256),
-	}, nil
+func newIOLoop(loop *evloop.Loop) *ioLoop {
+	return &ioLoop{loop: loop, live: map[*loopProbe]bool{}}
 }
 
 // loopable reports whether attempt a of c can run on the loop.
@@ -122,22 +84,14 @@ func loopable(c *ckRun, step int) bool {
 	return false
 }
 
-func (l *ioLoop) now() time.Duration { return time.Since(l.epoch) }
+func (l *ioLoop) now() time.Duration { return l.loop.Now() }
 
-// start begins attempt a of c; its result arrives through run's onWake.
+// start begins attempt a of c; its result comes out of take.
 func (l *ioLoop) start(c *ckRun, a Attempt) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
-	// A result that is there at once (a refused connect) still needs
-	// the loop to wake and hand it over.
-	defer l.rearm()
 	p := l.get()
 	p.c = c
 	p.start = time.Now()
-	now := p.start.Sub(l.epoch)
+	now := l.now()
 	p.final = now + c.timing.AttemptTimeout
 	var o sock.Options
 	switch ch := c.checker.(type) {
@@ -153,37 +107,22 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 		p.http, p.timeout = nil, 0
 		o = sock.Options{Dst: ch.Conn.Dst, Bind: ch.Conn.Bind, Interface: ch.Conn.BindIf, Mark: ch.Conn.FWMark}
 	}
+	l.live[p] = true
 	fd, pending, err := sock.Start(o)
 	if err != nil {
 		l.finish(p, p.connectError(err))
 		return
 	}
 	p.fd = fd
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := rawsys.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := l.loop.Add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, p.onReady); err != nil {
 		l.finish(p, fmt.Errorf("%w: epoll_ctl: %w", ErrSocket, err))
 		return
 	}
-	for fd >= len(l.byFD) {
-		l.byFD = append(l.byFD, nil)
-	}
-	l.byFD[fd] = p
 	p.state = stateConnecting
 	l.arm(p, now)
 	if !pending {
 		l.step(p, now)
 	}
-}
-
-// setDue asks for an onWake call with due set at t (the zero Time: none).
-func (l *ioLoop) setDue(t time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.due = 0
-	if !t.IsZero() {
-		l.due = max(t.Sub(l.epoch), 1)
-	}
-	l.rearm()
 }
 
 func (l *ioLoop) get() *loopProbe {
@@ -192,7 +131,9 @@ func (l *ioLoop) get() *loopProbe {
 		l.free = l.free[:n-1]
 		return p
 	}
-	return &loopProbe{fd: -1, index: -1}
+	p := &loopProbe{fd: -1, index: -1}
+	p.onReady = func(uint32) { l.step(p, l.now()) }
+	return p
 }
 
 // arm starts a phase: its deadline is the connect timeout from now, within
@@ -205,9 +146,6 @@ func (l *ioLoop) arm(p *loopProbe, now time.Duration) {
 	if p.index < 0 {
 		p.at = p.deadline
 		heap.Push(&l.timers, p)
-		if l.waitFor == 0 || p.at < l.waitFor {
-			l.rearm()
-		}
 	}
 }
 
@@ -314,12 +252,11 @@ func (p *loopProbe) timedOut() error {
 // queues its result.
 func (l *ioLoop) finish(p *loopProbe, err error) {
 	if p.fd >= 0 {
-		if p.fd < len(l.byFD) {
-			l.byFD[p.fd] = nil
-		}
+		l.loop.Forget(p.fd)
 		rawsys.Close(p.fd)
 		p.fd = -1
 	}
+	delete(l.live, p)
 	end := time.Now()
 	l.results = append(l.results, probeResult{id: p.c.id, err: err, end: end})
 	l.stats = append(l.stats, CheckStat{Kind: p.c.kind, Result: resultClass(err), Duration: end.Sub(p.start), VS: p.c.rs.vsKey, RS: p.c.rs.rsKey})
@@ -330,68 +267,20 @@ func (l *ioLoop) finish(p *loopProbe, err error) {
 	l.free = append(l.free, p)
 }
 
-// run waits for socket events and deadlines until stop is closed. After
-// each wakeup it calls onWake, without holding l.mu, with the attempts
-// finished since the last call and whether the time set by setDue has
-// come; onWake may start attempts and set the next due time.
-func (l *ioLoop) run(stop <-chan struct{}, onCheck func(CheckStat), onWake func(done []probeResult, due bool)) {
-	rc, err := l.ep.SyscallConn()
-	if err != nil {
-		return
+// take hands over the attempts finished since the last take, and their
+// metrics records; the slices given are reused for the next ones.
+func (l *ioLoop) take(results []probeResult, stats []CheckStat) ([]probeResult, []CheckStat) {
+	results, l.results = l.results, results[:0]
+	stats, l.stats = l.stats, stats[:0]
+	return results, stats
+}
+
+// nextDeadline is the earliest probe phase deadline (loop clock).
+func (l *ioLoop) nextDeadline() (time.Duration, bool) {
+	if len(l.timers) == 0 {
+		return 0, false
 	}
-	var stats []CheckStat
-	var done []probeResult
-	for {
-		n := 0
-		werr := rc.Read(func(fd uintptr) bool {
-			n, _ = rawsys.EpollPoll(int(fd), l.events)
-			return n > 0
-		})
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		if werr != nil {
-			return
-		}
-		l.mu.Lock()
-		l.busy = true
-		now := l.now()
-		for _, ev := range l.events[:max(n, 0)] {
-			fd := int(ev.Fd)
-			if fd == l.tfd {
-				var b [8]byte
-				rawsys.Read(l.tfd, b[:])
-				l.waitFor = 0
-				continue
-			}
-			if fd < len(l.byFD) && l.byFD[fd] != nil {
-				l.step(l.byFD[fd], now)
-			}
-		}
-		l.expire(now)
-		due := l.due != 0 && l.due <= now
-		if due {
-			l.due = 0
-		}
-		stats, l.stats = l.stats, stats[:0]
-		done, l.results = l.results, done[:0]
-		l.mu.Unlock()
-		if onCheck != nil {
-			for _, s := range stats {
-				onCheck(s)
-			}
-		}
-		if onWake != nil && (due || len(done) > 0) {
-			onWake(done, due)
-		}
-		clear(done)
-		l.mu.Lock()
-		l.busy = false
-		l.rearm()
-		l.mu.Unlock()
-	}
+	return l.timers[0].at, true
 }
 
 // expire ends every probe whose phase deadline has passed.
@@ -407,52 +296,16 @@ func (l *ioLoop) expire(now time.Duration) {
 	}
 }
 
-// rearm points tfd at the earliest probe deadline or due time, which
-// wakes the loop when nothing else does; at once when results wait.
-func (l *ioLoop) rearm() {
-	if l.busy || l.closed {
-		return
-	}
-	var want time.Duration
-	if len(l.timers) > 0 {
-		want = max(l.timers[0].at, 1)
-	}
-	if l.due != 0 && (want == 0 || l.due < want) {
-		want = l.due
-	}
-	if len(l.results) > 0 {
-		want = 1
-	}
-	if want == l.waitFor {
-		return
-	}
-	l.waitFor = want
-	d := time.Duration(0) // disarm
-	if want != 0 {
-		d = want - l.now()
-		if d <= 0 {
-			d = -1 // at once
-		}
-	}
-	timerfd.Arm(l.tfd, d)
-}
-
-// close ends every probe without a result and releases the epoll set.
+// close ends every probe without a result.
 func (l *ioLoop) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
-	l.closed = true
-	for _, p := range l.byFD {
-		if p != nil && p.fd >= 0 {
-			unix.Close(p.fd)
+	for p := range l.live {
+		if p.fd >= 0 {
+			l.loop.Forget(p.fd)
+			rawsys.Close(p.fd)
+			p.fd = -1
 		}
 	}
-	l.byFD = nil
-	unix.Close(l.tfd)
-	l.ep.Close()
+	clear(l.live)
 }
 
 // probeHeap orders in-flight probes by their timer key.

@@ -12,6 +12,8 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/evloop"
+	"keepalived-go/internal/script"
 )
 
 // peer serves one scripted behaviour per connection on loopback.
@@ -57,22 +59,36 @@ func respond(body string) func(c *net.TCPConn) {
 	}
 }
 
-// runOnLoop runs one attempt of c on an ioLoop and returns its error.
+// runOnLoop runs one attempt of c on an ioLoop, as the engine's owner
+// does, and returns its error.
 func runOnLoop(t *testing.T, c *ckRun) error {
 	t.Helper()
-	l, err := newIOLoop()
+	loop, err := evloop.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	exited := make(chan struct{})
+	defer loop.Close()
+	l := newIOLoop(loop)
 	got := make(chan []probeResult, 1)
-	go func() {
-		l.run(stop, nil, func(done []probeResult, _ bool) { got <- append([]probeResult(nil), done...) })
-		close(exited)
-	}()
-	defer func() { close(stop); l.close(); <-exited }()
-	l.start(c, Attempt{ID: c.id})
+	var results []probeResult
+	var stats []CheckStat
+	after := func() {
+		results, stats = l.take(results, stats)
+		if len(results) > 0 {
+			got <- append([]probeResult(nil), results...)
+			loop.Stop()
+			return
+		}
+		if d, ok := l.nextDeadline(); ok {
+			loop.Arm(max(d, 1))
+		}
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- loop.Run(func() { l.expire(l.now()) }, after) }()
+	defer func() { loop.Stop(); <-exited; l.close() }()
+	if err := loop.Post(func() { l.start(c, Attempt{ID: c.id}) }); err != nil {
+		t.Fatal(err)
+	}
 	var res []probeResult
 	select {
 	case res = <-got:
@@ -215,51 +231,14 @@ func TestLoopableKinds(t *testing.T) {
 	if c := ckRunOf(t, ck, ap); !loopable(c, 0) || loopable(c, 1) {
 		t.Error("HTTP_GET url 0 not on the loop, or a missing url is")
 	}
-	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: &config.Script{Raw: "/bin/true", Command: "/bin/true"}}}
-	if c, err := NewChecker(ck, Env{}); err == nil && loopable(&ckRun{checker: c}, 0) {
-		t.Error("MISC_CHECK on the loop")
-	}
-}
-
-// The engine's schedule rides on the loop's timer: setDue brings one
-// onWake with due set, not before the time asked for, and none after.
-func TestLoopSetDueWakes(t *testing.T) {
-	l, err := newIOLoop()
+	path := &config.Script{Raw: "/bin/true", Command: "/bin/true"}
+	path.Cmd = script.NewResolver(nil, "", "", false).Resolve(path.Raw)
+	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: path}}
+	c, err := NewChecker(ck, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	exited := make(chan struct{})
-	wakes := make(chan time.Time, 4)
-	go func() {
-		l.run(stop, nil, func(done []probeResult, due bool) {
-			if due && len(done) == 0 {
-				wakes <- time.Now()
-			}
-		})
-		close(exited)
-	}()
-	defer func() { close(stop); l.close(); <-exited }()
-	at := time.Now().Add(20 * time.Millisecond)
-	l.setDue(at)
-	select {
-	case w := <-wakes:
-		if w.Before(at) {
-			t.Fatalf("woke %v before the due time", at.Sub(w))
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no wakeup for the due time")
-	}
-	select {
-	case <-wakes:
-		t.Fatal("a second wakeup without a new due time")
-	case <-time.After(50 * time.Millisecond):
-	}
-	l.setDue(time.Now().Add(10 * time.Millisecond))
-	l.setDue(time.Time{}) // cancelled
-	select {
-	case <-wakes:
-		t.Fatal("woke for a cancelled due time")
-	case <-time.After(50 * time.Millisecond):
+	if loopable(&ckRun{checker: c}, 0) {
+		t.Error("MISC_CHECK on the loop")
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 )
 
 // MiscCheck is MISC_CHECK: misc_path run without a shell (split into argv
@@ -21,7 +20,7 @@ type MiscCheck struct {
 	// RSWeight is the real server's configured weight, which a dynamic
 	// result replaces.
 	RSWeight int
-	Runner   notify.Runner
+	Runner   script.Runner
 }
 
 // MiscError is a failed script run, with what keepalived logs about it.
@@ -55,37 +54,44 @@ func newMisc(ck *config.Checker, env Env) (Checker, error) {
 	if ck.Misc == nil || ck.Misc.Path == nil {
 		return nil, errors.New("MISC_CHECK has no misc_path")
 	}
-	argv, err := notify.SplitQuotedEscaped(ck.Misc.Path.Command)
-	if err != nil {
-		return nil, err
+	res := ck.Misc.Path.Resolved()
+	if !res.Usable() {
+		return nil, &ScriptDisabledError{Argv: res.Cmd.Argv, Err: res.Err}
 	}
-	if len(argv) == 0 {
-		return nil, errors.New("MISC_CHECK: empty misc_path")
-	}
-	c := &MiscCheck{Argv: argv, Dynamic: ck.Misc.Dynamic, Runner: env.Runner,
-		UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.Misc.Dynamic, Runner: env.Runner}
 	if env.RS != nil {
 		c.RSWeight = env.RS.Weight
 	}
 	if c.Runner == nil {
-		c.Runner = &notify.ExecRunner{}
-	}
-	user, group := ck.Misc.Path.User, ck.Misc.Path.Group
-	if user == "" && env.Config != nil {
-		user, group = env.Config.Global.ScriptUser, env.Config.Global.ScriptGroup
-	}
-	if user != "" {
-		db := env.Users
-		if db == nil {
-			db = notify.OSUserDB{}
-		}
-		uid, gid, _, err := notify.ResolveUserGroup(db, user, group)
-		if err != nil {
-			return nil, fmt.Errorf("MISC_CHECK %s: %w", argv[0], err)
-		}
-		c.UID, c.GID = uid, gid
+		c.Runner = &script.ExecRunner{}
 	}
 	return c, nil
+}
+
+// ScriptDisabledError is a MISC_CHECK whose script may not run (keepalived's
+// check_misc_script_security): the checker is left out, as keepalived
+// frees it.
+type ScriptDisabledError struct {
+	Argv []string
+	Err  error
+}
+
+func (e *ScriptDisabledError) Error() string {
+	return fmt.Sprintf("misc script %s: %v", script.CmdString(e.Argv), e.Err)
+}
+
+func (e *ScriptDisabledError) Unwrap() error { return e.Err }
+
+// logLine is keepalived's line for the disabled script ("" when keepalived
+// logged why already, with the script security check's messages).
+func (e *ScriptDisabledError) logLine() string {
+	switch {
+	case errors.Is(e.Err, script.ErrInsecure):
+		return fmt.Sprintf("Disabling misc script %s due to insecure", script.CmdString(e.Argv))
+	case errors.Is(e.Err, script.ErrNotFound):
+		return fmt.Sprintf("Disabling misc script %s since not found/accessible", script.CmdString(e.Argv))
+	}
+	return ""
 }
 
 // Check runs the script once.
@@ -96,11 +102,11 @@ func (c *MiscCheck) Check(ctx context.Context) error {
 
 // CheckWeight runs the script and returns the weight delta it sets.
 func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
-	err := c.Runner.Run(ctx, notify.Command{Argv: c.Argv, UID: c.UID, GID: c.GID})
+	err := c.Runner.Run(ctx, script.Command{Argv: c.Argv, UID: c.UID, GID: c.GID})
 	if err == nil {
 		return 0, nil
 	}
-	var ee *notify.ExitError
+	var ee *script.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.Code >= 0:
 		if c.Dynamic && ee.Code >= 2 && ee.Code <= 255 {
@@ -109,8 +115,55 @@ func (c *MiscCheck) CheckWeight(ctx context.Context) (int, error) {
 		return 0, &MiscError{Status: ee.Code}
 	case errors.As(err, &ee):
 		return 0, &MiscError{Status: -1, Signal: int(ee.Signal)}
-	case errors.Is(err, notify.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, script.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return 0, &MiscError{Status: -1, TimedOut: true}
 	}
 	return 0, &MiscError{Status: -1, Err: err}
+}
+
+// logMisc is MISC_CHECK's row hook: its lines replace the generic ones.
+func logMisc(e *Engine, c *ckRun, o Outcome, err error) bool {
+	e.logMisc(c, o, err)
+	return true
+}
+
+func (e *Engine) logMisc(c *ckRun, o Outcome, err error) {
+	mc, _ := c.checker.(*MiscCheck)
+	if mc == nil {
+		return
+	}
+	if o.Verdict == Same && !(err != nil && c.cfg.LogAllFailures) {
+		return
+	}
+	argv0 := mc.Argv[0]
+	prefix := fmt.Sprintf("Misc check for [%s VS %s] by [%s] ", c.rs.rsKey, c.rs.vsKey, argv0)
+	if err == nil {
+		if o.Verdict == Up {
+			e.log.Infof("%ssucceeded.", prefix)
+		}
+		return
+	}
+	retry := c.timing.Retry
+	var msg string
+	switch {
+	case retry == 0:
+		msg = " with retry disabled"
+	case o.RetryIt == 1:
+		msg = fmt.Sprintf(", will do %d %s", retry, plural(retry, "retry", "retries"))
+	case o.RetryIt > 1:
+		msg = fmt.Sprintf(" on retry %d/%d", o.RetryIt-1, retry)
+	default:
+		msg = fmt.Sprintf(" after %d %s", retry, plural(retry, "retry", "retries"))
+	}
+	var me *MiscError
+	switch {
+	case errors.As(err, &me) && me.TimedOut:
+		e.log.Infof("%stimed out%s.", prefix, msg)
+	case errors.As(err, &me) && me.Signal != 0:
+		e.log.Infof("%sfailed%s (due to signal %d).", prefix, msg, me.Signal)
+	case errors.As(err, &me) && me.Err == nil:
+		e.log.Infof("%sfailed%s (exited with status %d).", prefix, msg, me.Status)
+	default:
+		e.log.Infof("%sfailed%s (%v).", prefix, msg, err)
+	}
 }

@@ -95,6 +95,17 @@ var checkerKinds = []checkerKind{
 	{"BFD_CHECK", (*checkState).bfdCheckKeywords, (*checkState).bfdCheckStart, (*checkState).bfdCheckEnd},
 }
 
+// CheckerKinds are the checker blocks a real_server may hold, in
+// keepalived's order. The checker engine keeps one row per kind
+// (check/kinds.go) and its tests hold the two to the same list.
+var CheckerKinds = func() []CheckerKind {
+	ks := make([]CheckerKind, len(checkerKinds))
+	for i, k := range checkerKinds {
+		ks[i] = CheckerKind(k.name)
+	}
+	return ks
+}()
+
 // checkerKeywords installs every checker block of a real server.
 func (s *checkState) checkerKeywords() []*parser.Keyword {
 	var kws []*parser.Keyword

@@ -154,7 +154,7 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	if opts.Hostname == "" {
 		opts.Hostname, _ = os.Hostname()
 	}
-	l := &loader{opts: opts, diags: diags, cfg: &Config{Files: []string{path}}}
+	l := &loader{opts: opts, diags: diags, cfg: &Config{Files: []string{path}, loaded: true}}
 	l.users = newUserDB(opts)
 	l.run(path)
 	if diags.LayoutCount() == 0 {
@@ -163,7 +163,7 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	// The file reads badly the way keepalived reads it: if it is a
 	// flattened configuration, read it as the operator meant it.
 	rd := &parser.Diagnostics{}
-	r := &loader{opts: opts, diags: rd, cfg: &Config{Files: []string{path}}, recover: true}
+	r := &loader{opts: opts, diags: rd, cfg: &Config{Files: []string{path}, loaded: true}, recover: true}
 	r.users = newUserDB(opts)
 	r.run(path)
 	if r.recovered.Splits+len(r.recovered.Comments) == 0 || rd.Fatal() || rd.LayoutCount() >= diags.LayoutCount() {

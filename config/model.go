@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 // Pos is where a setting came from.
@@ -56,6 +58,11 @@ type Config struct {
 	// VRRPFailed is set when keepalived's VRRP process would stop on this
 	// configuration (its checks after the read failed): no instance runs.
 	VRRPFailed bool
+	// ScriptUser is who runs scripts that name no user (nil when no user
+	// can run them), as the load or ResolveScripts decided.
+	ScriptUser *script.DefaultUser `dump:"-" json:"-"`
+	// loaded: read by Load, which resolved its scripts as keepalived does.
+	loaded bool
 }
 
 // Script is a command as keepalived reads it (notify_script_init): the
@@ -78,6 +85,10 @@ type Script struct {
 	UserSet  bool `dump:"-"`
 	// Flags are keepalived's SC_* results of the security pass.
 	Flags uint `dump:"-"`
+	// Cmd is how the script runs: the load's verdict (argv after the
+	// security pass, uid, gid, keepalived's messages), or ResolveScripts'
+	// for a Script built in code. Read it through Resolved.
+	Cmd *script.Resolved `dump:"-" json:"-"`
 }
 
 // Global is global_defs and the other parent-process keywords.

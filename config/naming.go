@@ -3,15 +3,22 @@ package config
 import (
 	"fmt"
 	"iter"
+	"net/netip"
 	"strings"
 	"time"
 )
+
+// The names keepalived gives virtual and real servers in its logs, FIFO
+// lines, mails and dumps. Every part of the daemon names them through
+// these, so a virtual server has one name everywhere (the checker's log
+// line, the LVS engine's key, the notify FIFO line, the metrics label).
 
 func fmtSeconds(d time.Duration) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.6f", d.Seconds()), "0"), ".")
 }
 
-// Trio formats an address the way keepalived's logs do: [addr]:proto:port.
+// Trio formats an address the way keepalived's inet_sockaddrtotrio does:
+// [addr]:proto:port, the protocol in lower case, "none" when unset.
 func Trio(addr string, proto string, port int) string {
 	p := strings.ToLower(proto)
 	if p == "" {
@@ -20,7 +27,12 @@ func Trio(addr string, proto string, port int) string {
 	return fmt.Sprintf("[%s]:%s:%d", addr, p, port)
 }
 
-// Name is keepalived's FMT_VS rendering of a virtual server.
+// addrText is an address as keepalived prints it: IPv4-mapped IPv6
+// addresses as IPv4, no zone.
+func addrText(a netip.Addr) string { return a.Unmap().WithZone("").String() }
+
+// Name is keepalived's format_vs: "[group]:port", "FWM n" or
+// "[addr]:proto:port".
 func (vs *VirtualServer) Name() string {
 	switch {
 	case vs.Group != "":
@@ -28,7 +40,14 @@ func (vs *VirtualServer) Name() string {
 	case vs.FWMark != 0:
 		return fmt.Sprintf("FWM %d", vs.FWMark)
 	}
-	return Trio(vs.Addr.String(), vs.Protocol, vs.Port)
+	return Trio(addrText(vs.Addr), vs.Protocol, vs.Port)
+}
+
+// RealServerName is keepalived's format_rs: the real server's address and
+// port with its virtual server's protocol ("none" for a fwmark service
+// that sets none, as keepalived's service_type 0 prints).
+func (vs *VirtualServer) RealServerName(rs *RealServer) string {
+	return Trio(addrText(rs.Addr), vs.Protocol, rs.Port)
 }
 
 // AllScripts yields every script the configuration would run (set ones only),

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"keepalived-go/internal/script"
 	"keepalived-go/parser"
 )
 
@@ -173,4 +174,76 @@ func rawAfterKeyword(line string) string {
 		return ""
 	}
 	return strings.TrimLeft(line[i:], whiteSpace)
+}
+
+// Spec is the script as configured: the text after its keyword split as
+// keepalived splits it (script.Parse), or, for a Script built in code
+// without that text, its Command split into argv.
+func (s *Script) Spec() (script.Spec, error) {
+	if s.Raw != "" {
+		return script.Parse(s.Raw)
+	}
+	argv, err := script.SplitQuotedEscaped(s.Command)
+	return script.Spec{Argv: argv, User: s.User, Group: s.Group}, err
+}
+
+// Resolved is how the script runs, as ResolveScripts decided; a script
+// that was never resolved may not run (its Err says so).
+func (s *Script) Resolved() *script.Resolved {
+	if s.Cmd != nil {
+		return s.Cmd
+	}
+	spec, _ := s.Spec()
+	return script.Unresolved(spec)
+}
+
+// ResolveScripts decides how each script runs where the load did not:
+// a configuration read by Load has every script's argv, user and group
+// resolved as keepalived resolves them when it reads the file, and the
+// security pass's verdict on those keepalived checks; the others (and every
+// script of a Config built in code) get argv, user and group from r, and
+// r's security check. It returns keepalived's messages about the default
+// script user when r decided it (none for a loaded configuration, whose
+// load reported them).
+func (c *Config) ResolveScripts(r *script.Resolver) []string {
+	var lines []string
+	if !c.loaded {
+		c.ScriptUser = nil
+		def, err := r.Default()
+		if err == nil {
+			c.ScriptUser = &def
+		}
+		lines = append(def.Messages, def.ConfigErrors...)
+	}
+	resolve := func(s *Script, user, group string) {
+		if s.Cmd != nil {
+			return
+		}
+		if s.Args != nil {
+			// read by Load, not checked by keepalived's security pass
+			s.Cmd = &script.Resolved{Spec: script.Spec{Argv: s.Args, User: s.User, Group: s.Group},
+				Cmd: script.Command{Argv: s.Args, UID: uint32(s.UID), GID: uint32(s.GID)}}
+			return
+		}
+		spec, err := s.Spec()
+		if err != nil {
+			s.Cmd = &script.Resolved{Err: err, Messages: []string{err.Error()}}
+			return
+		}
+		if user != "" {
+			spec.User, spec.Group = user, group
+		}
+		s.Cmd = r.ResolveSpec(spec)
+	}
+	for _, vs := range c.Scripts {
+		if vs.Script != nil {
+			resolve(vs.Script, vs.User, vs.Group)
+		}
+	}
+	for s := range c.AllScripts() {
+		if s.Raw != "" || s.Command != "" || s.Args != nil {
+			resolve(s, "", "")
+		}
+	}
+	return lines
 }

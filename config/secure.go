@@ -5,7 +5,7 @@ import (
 	"os"
 	"syscall"
 
-	"keepalived-go/internal/scriptsec"
+	"keepalived-go/internal/script"
 )
 
 // scriptFlags are keepalived's SC_* results of check_script_secure.
@@ -29,7 +29,7 @@ func (l *loader) checkScriptSecure(s *Script) scriptFlags {
 	if s == nil || len(s.Args) == 0 {
 		return 0
 	}
-	rep := scriptsec.CheckScriptSecurity(scriptsec.ScriptCheck{
+	rep := script.CheckSecurity(script.SecurityCheck{
 		Argv: s.Args, UID: uint32(s.UID), GID: uint32(s.GID),
 		OurUID: uint32(os.Geteuid()), OurGID: uint32(os.Getegid()),
 		ScriptSecurity: l.users.security,
@@ -38,6 +38,9 @@ func (l *loader) checkScriptSecure(s *Script) scriptFlags {
 		s.Args = rep.Argv
 	}
 	s.Flags = uint(rep.Flags)
+	s.Cmd = &script.Resolved{Spec: script.Spec{Argv: s.Args, User: s.User, Group: s.Group},
+		Cmd:   script.Command{Argv: s.Args, UID: uint32(s.UID), GID: uint32(s.GID)},
+		Flags: rep.Flags, Messages: rep.Messages, Err: rep.Err()}
 	return scriptFlags(rep.Flags)
 }
 

@@ -17,21 +17,20 @@ import (
 // kernel cannot be given.
 var ErrConfig = errors.New("invalid lvs configuration")
 
-// RSKey is the stable identity of a real server: the keepalived name of its
-// virtual server (config.VirtualServer.Name(), e.g. "[198.51.100.10]:tcp:80",
-// "FWM 1", "[web]:0") and the real server's address and port as configured.
+// RSKey is the stable identity of a real server: keepalived's names of its
+// virtual server (config.VirtualServer.Name, e.g. "[198.51.100.10]:tcp:80",
+// "FWM 1", "[web]:0") and of the real server (RealServerName,
+// "[198.51.100.11]:tcp:80"), the names the checker engine's events carry.
 // It survives reloads as long as neither changes, so health carries over.
 type RSKey struct {
-	VS   string
-	Addr netip.AddrPort
+	VS, RS string
 }
 
-func (k RSKey) String() string { return k.VS + " " + k.Addr.String() }
+func (k RSKey) String() string { return k.RS + " of " + k.VS }
 
-// KeyOf returns the health key of rs inside vs, for the daemon to pass
-// checker results to Manager.SetHealth.
+// KeyOf returns the health key of rs inside vs.
 func KeyOf(vs *config.VirtualServer, rs *config.RealServer) RSKey {
-	return RSKey{VS: vs.Name(), Addr: netip.AddrPortFrom(rs.Addr.Unmap(), uint16(rs.Port))}
+	return RSKey{VS: vs.Name(), RS: vs.RealServerName(rs)}
 }
 
 // VirtualServer is one configured virtual_server: the kernel services it

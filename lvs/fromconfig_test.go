@@ -2,7 +2,6 @@ package lvs
 
 import (
 	"errors"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,8 +43,8 @@ func TestFromConfigSeed(t *testing.T) {
 		t.Errorf("name %q", vs.Name)
 	}
 	wantKeys := []RSKey{
-		{VS: vs.Name, Addr: netip.MustParseAddrPort("198.51.100.11:80")},
-		{VS: vs.Name, Addr: netip.MustParseAddrPort("198.51.100.12:80")},
+		{VS: vs.Name, RS: "[198.51.100.11]:tcp:80"},
+		{VS: vs.Name, RS: "[198.51.100.12]:tcp:80"},
 	}
 	if !slices.Equal(vs.Keys, wantKeys) {
 		t.Errorf("keys %v", vs.Keys)

@@ -8,12 +8,13 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/evloop"
+	"keepalived-go/internal/outbox"
 )
 
 // Errors of the engine.
@@ -66,6 +67,13 @@ type (
 	CountingBackend interface {
 		Counters() Counters
 	}
+	// ActiveSetter gates forwarding to a VIP on VRRP: the nftables data
+	// plane forwards DR traffic for vip only while this node holds it
+	// (nft.Backend.SetActive). The Manager turns a VIP on while an
+	// instance carrying it is MASTER, off otherwise.
+	ActiveSetter interface {
+		SetActive(vip netip.Addr, active bool) error
+	}
 )
 
 // Options of the Manager.
@@ -81,11 +89,11 @@ type Options struct {
 	// --dont-release-ipvs).
 	KeepIPVS bool
 	// OnQuorum receives quorum changes for quorum_up / quorum_down, the
-	// notify FIFO and mail. It is called from the engine's own goroutine,
-	// in order; a slow callback delays later events, never the engine.
+	// notify FIFO and mail. It is called from a goroutine of its own, in
+	// order; a slow callback delays later events, never the engine.
 	OnQuorum func(QuorumEvent)
-	// OnSuspend receives ha_suspend changes for the checker engine, like
-	// OnQuorum.
+	// OnSuspend receives ha_suspend changes, for the checker engine to
+	// pause or resume the checkers of a virtual server, like OnQuorum.
 	OnSuspend func(SuspendEvent)
 	// OpTimeout bounds each kernel transaction; default 30s.
 	OpTimeout time.Duration
@@ -103,16 +111,18 @@ type vsRun struct {
 }
 
 // Manager is the LVS engine: it keeps the kernel's table equal to what the
-// configuration and the real servers' health call for. Every method is
-// safe for concurrent use; kernel writes happen synchronously inside the
-// call that caused them (as keepalived's checker process does), so a
-// SetHealth that returns nil has been applied.
+// configuration and the real servers' health call for. One goroutine owns
+// it (Run's, on an evloop.Loop); every method is safe for concurrent use
+// and is run by that owner, which makes the kernel writes a call causes
+// before it returns (as keepalived's checker process does), so a SetHealth
+// that returns nil has been applied.
 type Manager struct {
 	log  *logrus.Entry
 	opts Options
 	kind string
+	own  evloop.Owner
 
-	mu     sync.Mutex
+	// The owner's state.
 	model  *Model
 	vss    []*vsRun
 	byName map[string]*vsRun
@@ -127,7 +137,7 @@ type Manager struct {
 	stale  bool  // known may be wrong: list before the next change
 	syncOn *SyncDaemon
 
-	events eventQueue
+	events *outbox.Outbox[func()]
 	ready  chan struct{}
 }
 
@@ -146,9 +156,8 @@ func NewManager(cfg *config.Config, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{}}
-	m.events.wake = make(chan struct{}, 1)
-	m.ready = make(chan struct{})
+	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{},
+		events: outbox.New(func(f func()) { f() }), ready: make(chan struct{})}
 	m.kind = opts.Backend
 	if m.kind == "" {
 		m.kind = cfg.Global.LVSBackend
@@ -162,7 +171,7 @@ func NewManager(cfg *config.Config, opts Options) (*Manager, error) {
 
 // install makes model current, carrying health and quorum state over from
 // the previous model for every virtual server and real server that is
-// still there. Called with mu held (or before the Manager is shared).
+// still there.
 func (m *Manager) install(cfg *config.Config, model *Model) {
 	old := m.byName
 	m.model = model
@@ -240,9 +249,9 @@ func (m *Manager) desiredAll() Table {
 
 // Desired returns the table the engine wants the kernel to hold now.
 func (m *Manager) Desired() Table {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.desiredAll()
+	var t Table
+	m.own.Do(func() { t = m.desiredAll() })
+	return t
 }
 
 // Ready is closed once Run has programmed the table.
@@ -251,8 +260,12 @@ func (m *Manager) Ready() <-chan struct{} { return m.ready }
 // Counters returns the backend's request counters (zero before Run or for
 // a backend that does not count).
 func (m *Manager) Counters() Counters {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	var c Counters
+	m.own.Do(func() { c = m.counters() })
+	return c
+}
+
+func (m *Manager) counters() Counters {
 	if c, ok := m.b.(CountingBackend); ok {
 		return c.Counters()
 	}
@@ -285,26 +298,33 @@ func (m *Manager) open() (Backend, error) {
 // the way out it stops the sync daemon and removes our services, unless
 // KeepIPVS (or flushes everything with lvs_flush_onstop).
 func (m *Manager) Run(ctx context.Context) error {
-	if err := m.start(); err != nil {
+	var err error
+	m.own.Do(func() { err = m.start() })
+	if err != nil {
 		return err
 	}
 	close(m.ready)
-	evCtx, stopEvents := context.WithCancel(context.Background())
-	evDone := make(chan struct{})
+	loop, err := evloop.New()
+	if err != nil {
+		m.own.Do(func() { err = errors.Join(err, m.stop()) })
+		return err
+	}
+	m.own.Serve(loop)
+	m.events.Start()
+	var stopErr error
 	go func() {
-		m.events.run(evCtx)
-		close(evDone)
+		<-ctx.Done()
+		_ = loop.Post(func() { stopErr = m.stop() })
+		loop.Stop()
 	}()
-	<-ctx.Done()
-	err := m.stop()
-	stopEvents()
-	<-evDone
-	return err
+	err = loop.Run(nil, nil)
+	m.own.Done()
+	loop.Close()
+	m.events.Close()
+	return errors.Join(err, stopErr)
 }
 
 func (m *Manager) start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.b != nil {
 		return errors.New("lvs: Run called twice")
 	}
@@ -330,12 +350,13 @@ func (m *Manager) start() error {
 		m.log.Errorf("programming ipvs: %v", err)
 	}
 	m.syncFollow(ctx)
+	for in := range m.vrrp {
+		m.gate(in)
+	}
 	return nil
 }
 
 func (m *Manager) stop() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	ctx, cancel := m.ctx()
 	defer cancel()
 	var errs []error
@@ -418,8 +439,12 @@ func (m *Manager) logOps(ops []Op) {
 // server follow. While a virtual server's checkers are suspended
 // (ha_suspend) its health is frozen and the call is ignored.
 func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	var err error
+	m.own.Do(func() { err = m.setHealth(key, up, weight) })
+	return err
+}
+
+func (m *Manager) setHealth(key RSKey, up bool, weight int) error {
 	v := m.byName[key.VS]
 	idx := -1
 	if v != nil {
@@ -454,15 +479,6 @@ func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 	return m.reconcileVS(ctx, v)
 }
 
-func (m *Manager) rsName(v *vsRun, i int) string {
-	d := v.spec.Pool.Servers[i].Dest
-	proto := ""
-	if s := v.spec.Services[0]; !s.IsFWMark() {
-		proto = s.Protocol.String()
-	}
-	return config.Trio(d.Addr.String(), proto, int(d.Port))
-}
-
 func (m *Manager) quorumEvent(v *vsRun, ev QuorumEvent, init bool) {
 	ev.VirtualServer, ev.Init = v.spec.Name, init
 	p := v.spec.Pool
@@ -479,7 +495,7 @@ func (m *Manager) quorumEvent(v *vsRun, ev QuorumEvent, init bool) {
 		m.log.Infof("%s %d-%d=%d > %d for VS %s", what, p.Quorum, p.Hysteresis, ev.Threshold, ev.LiveWeight, v.spec.Name)
 	}
 	if f := m.opts.OnQuorum; f != nil {
-		m.events.push(func() { f(ev) })
+		m.events.Push(func() { f(ev) })
 	}
 }
 
@@ -487,18 +503,40 @@ func (m *Manager) quorumEvent(v *vsRun, ev QuorumEvent, init bool) {
 // daemon follows the instance named in lvs_sync_daemon as keepalived
 // does: master daemon while MASTER, backup daemon otherwise, stopped on
 // STOP. Virtual servers with ha_suspend resume their checkers while an
-// instance holding their address is MASTER.
+// instance holding their address is MASTER. A backend that gates
+// forwarding on VRRP (ActiveSetter) forwards to the instance's VIPs while
+// it is MASTER.
 func (m *Manager) SetVRRPState(instance string, state VRRPState) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	var err error
+	m.own.Do(func() { err = m.setVRRPState(instance, state) })
+	return err
+}
+
+func (m *Manager) setVRRPState(instance string, state VRRPState) error {
 	m.vrrp[instance] = state
 	m.updateSuspend()
+	m.gate(instance)
 	if m.b == nil || m.model.Sync == nil || m.model.SyncInstance != instance {
 		return nil
 	}
 	ctx, cancel := m.ctx()
 	defer cancel()
 	return m.syncFollow(ctx)
+}
+
+// gate tells an ActiveSetter backend whether to forward to instance's
+// VIPs (this node holds them while the instance is MASTER).
+func (m *Manager) gate(instance string) {
+	as, ok := m.b.(ActiveSetter)
+	if !ok {
+		return
+	}
+	active := m.vrrp[instance] == VRRPMaster
+	for _, vip := range m.vips[instance] {
+		if err := as.SetActive(vip, active); err != nil {
+			m.log.Errorf("%s forwarding for %s: %v", map[bool]string{true: "enable", false: "disable"}[active], vip, err)
+		}
+	}
 }
 
 // syncFollow puts the sync daemon in the role the followed instance's
@@ -562,14 +600,11 @@ func (m *Manager) updateSuspend() {
 			continue
 		}
 		v.suspended = s
-		verb := "Activating"
-		if s {
-			verb = "Suspending"
-		}
-		m.log.Infof("%s healthcheckers for VS %s", verb, v.spec.Name)
+		// The checker engine logs keepalived's lines, one per checker.
+		m.log.Debugf("ha_suspend: checkers of VS %s %s", v.spec.Name, map[bool]string{true: "suspended", false: "resumed"}[s])
 		if f := m.opts.OnSuspend; f != nil {
 			ev := SuspendEvent{VirtualServer: v.spec.Name, Suspended: s}
-			m.events.push(func() { f(ev) })
+			m.events.Push(func() { f(ev) })
 		}
 	}
 }
@@ -577,10 +612,12 @@ func (m *Manager) updateSuspend() {
 // Suspended reports whether the checkers of the named virtual server are
 // paused by ha_suspend.
 func (m *Manager) Suspended(vs string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v := m.byName[vs]
-	return v != nil && v.suspended
+	suspended := false
+	m.own.Do(func() {
+		v := m.byName[vs]
+		suspended = v != nil && v.suspended
+	})
+	return suspended
 }
 
 func (m *Manager) setTimeouts(ctx context.Context, prev Timeouts) error {
@@ -602,8 +639,11 @@ func (m *Manager) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.own.Do(func() { err = m.reload(cfg, model) })
+	return err
+}
+
+func (m *Manager) reload(cfg *config.Config, model *Model) error {
 	prev := m.model
 	kind := cfg.Global.LVSBackend
 	if m.opts.Backend == "" && kind != "" && kind != m.kind {
@@ -626,51 +666,8 @@ func (m *Manager) Reload(cfg *config.Config) error {
 		m.syncOn = nil
 	}
 	errs = append(errs, m.syncFollow(ctx), m.reconcileAll(ctx))
+	for in := range m.vrrp {
+		m.gate(in)
+	}
 	return errors.Join(errs...)
-}
-
-// eventQueue delivers callbacks in order on one goroutine without ever
-// blocking the engine.
-type eventQueue struct {
-	mu   sync.Mutex
-	q    []func()
-	wake chan struct{}
-}
-
-func (e *eventQueue) push(f func()) {
-	e.mu.Lock()
-	e.q = append(e.q, f)
-	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (e *eventQueue) drain() {
-	for {
-		e.mu.Lock()
-		q := e.q
-		e.q = nil
-		e.mu.Unlock()
-		if len(q) == 0 {
-			return
-		}
-		for _, f := range q {
-			f()
-		}
-	}
-}
-
-// run delivers until ctx is done, then delivers what is left.
-func (e *eventQueue) run(ctx context.Context) {
-	for {
-		e.drain()
-		select {
-		case <-e.wake:
-		case <-ctx.Done():
-			e.drain()
-			return
-		}
-	}
 }

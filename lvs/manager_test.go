@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"keepalived-go/config"
 )
 
 const managerConf = `
@@ -160,7 +162,8 @@ func (h *harness) ops() []string {
 
 func (h *harness) health(vs, rs string, up bool) {
 	h.t.Helper()
-	k := RSKey{VS: vs, Addr: netip.MustParseAddrPort(rs)}
+	ap := netip.MustParseAddrPort(rs)
+	k := RSKey{VS: vs, RS: config.Trio(ap.Addr().String(), "TCP", int(ap.Port()))}
 	if err := h.m.SetHealth(k, up, -1); err != nil {
 		h.t.Fatal(err)
 	}
@@ -230,13 +233,13 @@ func TestManagerHealthQuorumReloadStop(t *testing.T) {
 		t.Errorf("quorum up event %+v", e)
 	}
 	// A weight from a checker (MISC_CHECK dynamic) is one update.
-	if err := h.m.SetHealth(RSKey{VS: "[198.51.100.10]:tcp:80", Addr: netip.MustParseAddrPort("198.51.100.11:80")}, true, 7); err != nil {
+	if err := h.m.SetHealth(RSKey{VS: "[198.51.100.10]:tcp:80", RS: "[198.51.100.11]:tcp:80"}, true, 7); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.ops(); len(got) != 1 || got[0] != "update-dest 198.51.100.11:80 Route weight 7 in TCP 198.51.100.10:80" {
 		t.Errorf("dynamic weight: %q", got)
 	}
-	if err := h.m.SetHealth(RSKey{VS: "nope", Addr: netip.MustParseAddrPort("198.51.100.11:80")}, true, -1); !errors.Is(err, ErrUnknownServer) {
+	if err := h.m.SetHealth(RSKey{VS: "nope", RS: "[198.51.100.11]:tcp:80"}, true, -1); !errors.Is(err, ErrUnknownServer) {
 		t.Errorf("unknown server: %v", err)
 	}
 
@@ -404,7 +407,7 @@ func TestManagerRetriesAfterFailedApply(t *testing.T) {
 		return nil
 	}
 	h.b.MemBackend.mu.Unlock()
-	k := RSKey{VS: "[198.51.100.10]:tcp:80", Addr: netip.MustParseAddrPort("198.51.100.12:80")}
+	k := RSKey{VS: "[198.51.100.10]:tcp:80", RS: "[198.51.100.12]:tcp:80"}
 	if err := h.m.SetHealth(k, false, -1); err == nil {
 		t.Fatal("apply error not reported")
 	}

@@ -32,7 +32,7 @@ func BenchmarkKernelIPVS(b *testing.B) {
 	if err := vm.AddModules("ip_vs", "ip_vs_rr"); err != nil {
 		b.Fatal(err)
 	}
-	prog := buildStatic(b, "./internal/vmprog")
+	prog := buildStatic(b, "../e2e/lvsvm/vmprog")
 	for host, inVM := range map[string]string{"/usr/sbin/ipvsadm": "", prog: "/bin/vmprog"} {
 		if err := vm.AddBinary(host, inVM); err != nil {
 			b.Fatal(err)

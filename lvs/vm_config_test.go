@@ -27,9 +27,9 @@ func vmWithProgs(t *testing.T, files map[string]string) *vmtest.VM {
 		t.Fatal(err)
 	}
 	for host, inVM := range map[string]string{
-		"/usr/sbin/ipvsadm":                  "",
-		buildStatic(t, "./internal/vmprog"):  "/bin/vmprog",
-		buildStatic(t, "./internal/vmhttpd"): "/bin/vmhttpd",
+		"/usr/sbin/ipvsadm":                    "",
+		buildStatic(t, "../e2e/lvsvm/vmprog"):  "/bin/vmprog",
+		buildStatic(t, "../e2e/lvsvm/vmhttpd"): "/bin/vmhttpd",
 	} {
 		if err := vm.AddBinary(host, inVM); err != nil {
 			t.Fatal(err)

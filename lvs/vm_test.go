@@ -83,7 +83,7 @@ func buildStatic(t testing.TB, pkg string) string {
 // the one-message reload, the sync daemon and release on stop.
 func TestKernelSeedScenario(t *testing.T) {
 	vm := vmOrSkip(t)
-	prog := buildStatic(t, "./internal/vmprog")
+	prog := buildStatic(t, "../e2e/lvsvm/vmprog")
 	if err := vm.AddModules("ip_vs", "ip_vs_rr", "ip_vs_wlc", "dummy"); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // ipvsadm shows the golden table.
 func TestKernelFeatureTable(t *testing.T) {
 	vm := vmOrSkip(t)
-	prog := buildStatic(t, "./internal/vmprog")
+	prog := buildStatic(t, "../e2e/lvsvm/vmprog")
 	mods := []string{"ip_vs"}
 	for _, s := range []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"} {
 		mods = append(mods, "ip_vs_"+s)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 // Timeouts. keepalived itself never times out notify_* scripts (it forks
@@ -38,7 +40,7 @@ type Job struct {
 	Key string
 	// Name labels the job in logs and results, e.g. "VI_1 notify_master".
 	Name    string
-	Command Command
+	Command script.Command
 	// Timeout: 0 takes the dispatcher's default, negative means none.
 	Timeout time.Duration
 }
@@ -62,7 +64,7 @@ type Stats struct {
 
 // DispatcherOptions configure a Dispatcher; zero values take the defaults.
 type DispatcherOptions struct {
-	Runner         Runner // default &ExecRunner{Logf: Logf}
+	Runner         script.Runner // default &script.ExecRunner{Logf: Logf}
 	MaxConcurrent  int
 	MaxQueued      int
 	DefaultTimeout time.Duration
@@ -101,7 +103,7 @@ type Dispatcher struct {
 // NewDispatcher returns a running dispatcher.
 func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 	if opts.Runner == nil {
-		opts.Runner = &ExecRunner{Logf: opts.Logf}
+		opts.Runner = &script.ExecRunner{Logf: opts.Logf}
 	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
@@ -131,11 +133,11 @@ func (d *Dispatcher) Submit(j Job) error {
 	d.stats.Submitted++
 	if len(j.Command.Argv) == 0 {
 		d.stats.Dropped++
-		return ErrNoCommand
+		return script.ErrNoCommand
 	}
 	if d.queued >= d.opts.MaxQueued {
 		d.stats.Dropped++
-		d.opts.Logf.printf("Notify queue full (%d waiting) - dropping %s script %s", d.queued, j.Name, j.Command.Argv[0])
+		d.opts.Logf.Printf("Notify queue full (%d waiting) - dropping %s script %s", d.queued, j.Name, j.Command.Argv[0])
 		return ErrQueueFull
 	}
 	key := j.Key
@@ -190,16 +192,16 @@ func (d *Dispatcher) run(key string, j Job) {
 	err := d.opts.Runner.Run(ctx, j.Command)
 	cancel()
 	res := Result{Job: j, Start: start, Duration: d.opts.Now().Sub(start), Err: err, ExitCode: -1}
-	var ee *ExitError
+	var ee *script.ExitError
 	switch {
 	case err == nil:
 		res.ExitCode = 0
 	case errors.As(err, &ee):
 		res.ExitCode = ee.Code
 		res.Signal = ee.Signal
-	case errors.Is(err, ErrTimeout):
+	case errors.Is(err, script.ErrTimeout):
 		res.TimedOut = true
-		d.opts.Logf.printf("%s script %s timed out after %s - killed its process group", j.Name, j.Command.Argv[0], timeout)
+		d.opts.Logf.Printf("%s script %s timed out after %s - killed its process group", j.Name, j.Command.Argv[0], timeout)
 	}
 
 	d.mu.Lock()

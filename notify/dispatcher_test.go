@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 // gateRunner is a fake Runner: each Run records its argv[1] and blocks until
@@ -35,7 +37,7 @@ func (g *gateRunner) gate(name string) chan error {
 	return c
 }
 
-func (g *gateRunner) Run(ctx context.Context, c Command) error {
+func (g *gateRunner) Run(ctx context.Context, c script.Command) error {
 	name := c.Argv[1]
 	gate := g.gate(name)
 	g.mu.Lock()
@@ -55,7 +57,7 @@ func (g *gateRunner) Run(ctx context.Context, c Command) error {
 	case err := <-gate:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("%w", ErrCanceled)
+		return fmt.Errorf("%w", script.ErrCanceled)
 	}
 }
 
@@ -87,7 +89,7 @@ func expectStartSet(t *testing.T, g *gateRunner, want ...string) {
 }
 
 func job(key, name string) Job {
-	return Job{Key: key, Name: name, Command: Command{Argv: []string{"/fake", name}}}
+	return Job{Key: key, Name: name, Command: script.Command{Argv: []string{"/fake", name}}}
 }
 
 func expectStart(t *testing.T, g *gateRunner, want string) {
@@ -139,7 +141,7 @@ func TestDispatcherOrderPerKey(t *testing.T) {
 	if s := d.Stats(); s.Running != 2 || s.Queued != 1 {
 		t.Fatalf("stats %+v", s)
 	}
-	g.gate("A-generic") <- &ExitError{Code: 3}
+	g.gate("A-generic") <- &script.ExitError{Code: 3}
 	expectStart(t, g, "A-backup")
 	g.gate("A-backup") <- nil
 	g.gate("B-master") <- nil
@@ -235,12 +237,12 @@ func TestDispatcherSubmitNeverBlocks(t *testing.T) {
 
 type timeoutRunner struct{}
 
-func (timeoutRunner) Run(ctx context.Context, c Command) error {
+func (timeoutRunner) Run(ctx context.Context, c script.Command) error {
 	<-ctx.Done()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %s", ErrTimeout, c.Argv[0])
+		return fmt.Errorf("%w: %s", script.ErrTimeout, c.Argv[0])
 	}
-	return ErrCanceled
+	return script.ErrCanceled
 }
 
 func TestDispatcherTimeoutResult(t *testing.T) {
@@ -255,7 +257,7 @@ func TestDispatcherTimeoutResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-results
-	if !r.TimedOut || r.ExitCode != -1 || !errors.Is(r.Err, ErrTimeout) {
+	if !r.TimedOut || r.ExitCode != -1 || !errors.Is(r.Err, script.ErrTimeout) {
 		t.Errorf("result %+v", r)
 	}
 	if len(logged) != 1 || logged[0] != "stop script /fake timed out after 1ms - killed its process group" {

@@ -1,13 +1,12 @@
 // Package notify runs what keepalived calls notifications: notify scripts
-// (notify_master, notify, notify_up, vrrp_script, MISC_CHECK misc_path ...),
+// (notify_master, notify, notify_up, quorum_up, the FIFO scripts ...),
 // lines written to the notify FIFOs, and SMTP alerts.
 //
-// The pure parts reproduce keepalived 2.2.7 byte for byte: how a configured
-// script string becomes argv (SplitQuotedEscaped, ParseScript), the extra
+// The pure parts reproduce keepalived 2.2.7 byte for byte: the extra
 // arguments the generic notify script gets (GenericNotifyArgv), the FIFO line
-// formats (InstanceFifoLine, VSFifoLine, RSFifoLine), the script security
-// walk and its log texts (CheckScriptSecurity, ResolveDefaultScriptUser) and
-// the mail subjects, bodies and SMTP dialogue (SMTPSender).
+// formats (InstanceFifoLine, VSFifoLine, RSFifoLine) and the mail subjects,
+// bodies and SMTP dialogue (SMTPSender). Splitting a script line, choosing
+// its user and the security walk are package script's, below every engine.
 //
 // The I/O shells add what keepalived lacks and operators ask for (notify
 // scripts running out of order, hung scripts piling up): the Dispatcher runs

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
+
+	"keepalived-go/internal/script"
 )
 
 // InstanceFifoLine is the line keepalived writes to notify_fifo and
@@ -27,53 +28,6 @@ func InstanceFifoLine(kind Kind, name, state string, priority int) string {
 	return fmt.Sprintf("%s \"%s\" %s %d\n", kind, name, state, priority)
 }
 
-// ProtoName is keepalived's name of an IP protocol number in addresses.
-func ProtoName(proto uint8) string {
-	switch proto {
-	case syscall.IPPROTO_TCP:
-		return "tcp"
-	case syscall.IPPROTO_UDP:
-		return "udp"
-	case 132: // SCTP
-		return "sctp"
-	case 0:
-		return "none"
-	}
-	return "?"
-}
-
-// FormatTrio is keepalived's "[address]:proto:port" (inet_sockaddrtotrio).
-func FormatTrio(addr netip.Addr, proto uint8, port uint16) string {
-	return fmt.Sprintf("[%s]:%s:%d", addr.Unmap().WithZone("").String(), ProtoName(proto), port)
-}
-
-// VirtualServerID names a virtual_server the way keepalived's format_vs()
-// does; exactly one of Group, FWMark or Addr identifies it.
-type VirtualServerID struct {
-	Group  string // virtual_server group NAME
-	FWMark uint32 // virtual_server fwmark N
-	Addr   netip.Addr
-	Port   uint16
-	Proto  uint8 // service protocol, also used for the real servers' trio
-}
-
-// String renders "[group]:port", "FWM n" or "[addr]:proto:port".
-func (v VirtualServerID) String() string {
-	switch {
-	case v.Group != "":
-		return fmt.Sprintf("[%s]:%d", v.Group, v.Port)
-	case v.FWMark != 0:
-		return fmt.Sprintf("FWM %d", v.FWMark)
-	}
-	return FormatTrio(v.Addr, v.Proto, v.Port)
-}
-
-// RealServerString is keepalived's format_rs(): the real server's address
-// and port with the virtual server's protocol.
-func RealServerString(vs VirtualServerID, addr netip.Addr, port uint16) string {
-	return FormatTrio(addr, vs.Proto, port)
-}
-
 func upDown(up bool) string {
 	if up {
 		return "UP"
@@ -82,15 +36,17 @@ func upDown(up bool) string {
 }
 
 // VSFifoLine is the notify_fifo / lvs_notify_fifo line for a virtual
-// server's quorum change: `VS [198.51.100.10]:tcp:80 UP`.
-func VSFifoLine(vs VirtualServerID, up bool) string {
+// server's quorum change: `VS [198.51.100.10]:tcp:80 UP`. vs is keepalived's
+// name of the virtual server (config's VirtualServer.Name).
+func VSFifoLine(vs string, up bool) string {
 	return fmt.Sprintf("VS %s %s\n", vs, upDown(up))
 }
 
 // RSFifoLine is the notify_fifo / lvs_notify_fifo line for a real server
-// going up or down: `RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN`.
-func RSFifoLine(vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, up bool) string {
-	return fmt.Sprintf("RS %s %s %s\n", RealServerString(vs, rsAddr, rsPort), vs, upDown(up))
+// going up or down: `RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN`
+// (rs from config's VirtualServer.RealServerName).
+func RSFifoLine(vs, rs string, up bool) string {
+	return fmt.Sprintf("RS %s %s %s\n", rs, vs, upDown(up))
 }
 
 // FifoKind prefixes FIFO log lines and keywords as keepalived does.
@@ -110,7 +66,7 @@ type FifoConfig struct {
 	// Script, when set, is the notify_fifo_script's command with the FIFO
 	// path already appended (FifoScriptArgv). It runs without timeout
 	// until the FIFO is closed.
-	Script *Command
+	Script *script.Command
 }
 
 // Fifo is an open notify FIFO. Writes never block: when the reader lags
@@ -131,7 +87,7 @@ type Fifo struct {
 // the fifo's user), starts its script with runner, then opens it
 // read-write and non-blocking, as keepalived's fifo_open() does. runner
 // may be nil when there is no script.
-func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
+func OpenFifo(cfg FifoConfig, runner script.Runner, logf Logf) (*Fifo, error) {
 	ff := &Fifo{cfg: cfg, logf: logf}
 	err := syscall.Mkfifo(cfg.Path, syscall.S_IRUSR|syscall.S_IWUSR|syscall.S_IRGRP|syscall.S_IROTH)
 	switch {
@@ -146,12 +102,12 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 				gid = int(cfg.GID)
 			}
 			if os.Chown(cfg.Path, uid, gid) != nil {
-				logf.printf("Failed to set uid:gid for fifo %s", cfg.Path)
+				logf.Printf("Failed to set uid:gid for fifo %s", cfg.Path)
 			}
 		}
 	case errors.Is(err, syscall.EEXIST):
 	default:
-		logf.printf("Unable to create %snotify fifo %s", cfg.Kind, cfg.Path)
+		logf.Printf("Unable to create %snotify fifo %s", cfg.Kind, cfg.Path)
 		return nil, fmt.Errorf("mkfifo %s: %w", cfg.Path, err)
 	}
 
@@ -164,9 +120,9 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 			_ = runner.Run(ctx, *cfg.Script)
 			switch cfg.Kind {
 			case FifoVRRP:
-				logf.printf("vrrp notify fifo script terminated")
+				logf.Printf("vrrp notify fifo script terminated")
 			case FifoLVS:
-				logf.printf("lvs notify fifo script terminated")
+				logf.Printf("lvs notify fifo script terminated")
 			}
 		}()
 	}
@@ -175,7 +131,7 @@ func OpenFifo(cfg FifoConfig, runner Runner, logf Logf) (*Fifo, error) {
 	if err != nil {
 		errno := syscall.Errno(0)
 		errors.As(err, &errno)
-		logf.printf("Unable to open %snotify fifo %s - errno %d", cfg.Kind, cfg.Path, int(errno))
+		logf.Printf("Unable to open %snotify fifo %s - errno %d", cfg.Kind, cfg.Path, int(errno))
 		if ff.created {
 			_ = os.Remove(cfg.Path)
 		}

@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 func TestFifoLines(t *testing.T) {
-	tcpVS := VirtualServerID{Addr: netip.MustParseAddr("198.51.100.10"), Port: 80, Proto: syscall.IPPROTO_TCP}
+	tcpVS := "[198.51.100.10]:tcp:80"
 	cases := []struct{ got, want string }{
 		{InstanceFifoLine(KindInstance, "VI_1", StateMaster, 100), "INSTANCE \"VI_1\" MASTER 100\n"},
 		{InstanceFifoLine(KindGroup, "G1", StateFault, 0), "GROUP \"G1\" FAULT 0\n"},
@@ -21,12 +22,9 @@ func TestFifoLines(t *testing.T) {
 		{InstanceFifoLine(KindInstance, "ETH0", EventBackupPriority, 90), "INSTANCE \"ETH0\" BACKUP_PRIORITY 90\n"},
 		{InstanceFifoLine(KindInstance, "ETH0", "bogus", 90), "INSTANCE \"ETH0\" {UNKNOWN} 90\n"},
 		{VSFifoLine(tcpVS, true), "VS [198.51.100.10]:tcp:80 UP\n"},
-		{RSFifoLine(tcpVS, netip.MustParseAddr("198.51.100.11"), 80, false), "RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN\n"},
-		{VSFifoLine(VirtualServerID{FWMark: 7, Proto: syscall.IPPROTO_UDP}, false), "VS FWM 7 DOWN\n"},
-		{RSFifoLine(VirtualServerID{FWMark: 7}, netip.MustParseAddr("2001:db8::1"), 0, true), "RS [2001:db8::1]:none:0 FWM 7 UP\n"},
-		{VSFifoLine(VirtualServerID{Group: "web", Port: 0}, true), "VS [web]:0 UP\n"},
-		{FormatTrio(netip.MustParseAddr("2001:db8::a"), 132, 9), "[2001:db8::a]:sctp:9"},
-		{FormatTrio(netip.MustParseAddr("203.0.113.1"), 50, 1), "[203.0.113.1]:?:1"},
+		{RSFifoLine(tcpVS, "[198.51.100.11]:tcp:80", false), "RS [198.51.100.11]:tcp:80 [198.51.100.10]:tcp:80 DOWN\n"},
+		{VSFifoLine("FWM 7", false), "VS FWM 7 DOWN\n"},
+		{RSFifoLine("FWM 7", "[2001:db8::1]:none:0", true), "RS [2001:db8::1]:none:0 FWM 7 UP\n"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
@@ -36,22 +34,22 @@ func TestFifoLines(t *testing.T) {
 }
 
 type recordRunner struct {
-	started chan Command
+	started chan script.Command
 }
 
-func (r recordRunner) Run(ctx context.Context, c Command) error {
+func (r recordRunner) Run(ctx context.Context, c script.Command) error {
 	r.started <- c
 	<-ctx.Done()
-	return ErrCanceled
+	return script.ErrCanceled
 }
 
 func TestFifoCreateWriteClose(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ka.fifo")
 	var logged []string
-	rr := recordRunner{started: make(chan Command, 1)}
-	script := &Command{Argv: FifoScriptArgv([]string{"/usr/local/bin/fifo-reader"}, path)}
-	f, err := OpenFifo(FifoConfig{Kind: FifoVRRP, Path: path, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()), Script: script},
+	rr := recordRunner{started: make(chan script.Command, 1)}
+	cmd := &script.Command{Argv: FifoScriptArgv([]string{"/usr/local/bin/fifo-reader"}, path)}
+	f, err := OpenFifo(FifoConfig{Kind: FifoVRRP, Path: path, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()), Script: cmd},
 		rr, func(fm string, a ...any) { logged = append(logged, sprintf(fm, a...)) })
 	if err != nil {
 		t.Fatal(err)

@@ -11,13 +11,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
+	"keepalived-go/internal/script/scripttest"
 )
 
 // TestInteropSplitDebianKeepalived proves the split table against Debian's
 // keepalived 2.2.7: every table string becomes a notify_master (even rows)
 // or generic notify (odd rows) of a priority 255 MASTER instance in a
 // namespace; the script is this test binary (hard linked as rec-NN) that
-// records its argv; the recorded argv must equal what ParseScript gives
+// records its argv; the recorded argv must equal what script.Parse gives
 // (plus INSTANCE VI_n MASTER 255 for the generic notify).
 //
 // The same scenario then runs with our daemon (cmd/keepalived), so the
@@ -67,17 +70,17 @@ func splitInterop(t *testing.T, bin string) {
 	fmt.Fprintf(&conf, "global_defs {\n  router_id KAGO_NOTIFY\n  vrrp_notify_fifo %s\n  vrrp_notify_fifo_script \"%s -x\"\n}\n", fifoPath, fifoProg)
 	wants["rec-fifo"] = want{prog: "vrrp_notify_fifo_script", argv: FifoScriptArgv([]string{fifoProg, "-x"}, fifoPath)}
 	var fifoWant []string
-	for i := 0; i < len(splitCases); i += 2 {
+	for i := 0; i < len(scripttest.SplitCases); i += 2 {
 		inst := i/2 + 1
 		fmt.Fprintf(&conf, "vrrp_instance VI_%d {\n  state MASTER\n  interface dum0\n  virtual_router_id %d\n"+
 			"  priority 255\n  advert_int 1\n  virtual_ipaddress {\n    198.51.100.%d/32\n  }\n", inst, inst, 200+inst)
-		for j := i; j < i+2 && j < len(splitCases); j++ {
-			tc := splitCases[j]
+		for j := i; j < i+2 && j < len(scripttest.SplitCases); j++ {
+			tc := scripttest.SplitCases[j]
 			prog := filepath.Join(dir, fmt.Sprintf("rec-%02d", j))
 			linkOrCopy(t, exe, prog)
-			spec, err := ParseScript(strings.ReplaceAll(tc.rest, progToken, prog))
+			spec, err := script.Parse(strings.ReplaceAll(tc.Rest, scripttest.ProgToken, prog))
 			if err != nil {
-				t.Fatalf("%s: %v", tc.name, err)
+				t.Fatalf("%s: %v", tc.Name, err)
 			}
 			argv := spec.Argv
 			kw := "notify_master"
@@ -85,11 +88,11 @@ func splitInterop(t *testing.T, bin string) {
 				kw = "notify"
 				argv = GenericNotifyArgv(argv, KindInstance, fmt.Sprintf("VI_%d", inst), StateMaster, 255)
 			}
-			if w := subst(tc.argv, prog); !reflect.DeepEqual(spec.Argv, w) {
-				t.Fatalf("%s: table and splitter disagree: %q vs %q", tc.name, spec.Argv, w)
+			if w := scripttest.Subst(tc.Argv, prog); !reflect.DeepEqual(spec.Argv, w) {
+				t.Fatalf("%s: table and splitter disagree: %q vs %q", tc.Name, spec.Argv, w)
 			}
-			wants[filepath.Base(prog)] = want{prog: tc.name, argv: argv}
-			fmt.Fprintf(&conf, "  %s %s\n", kw, strings.ReplaceAll(tc.rest, progToken, prog))
+			wants[filepath.Base(prog)] = want{prog: tc.Name, argv: argv}
+			fmt.Fprintf(&conf, "  %s %s\n", kw, strings.ReplaceAll(tc.Rest, scripttest.ProgToken, prog))
 		}
 		conf.WriteString("}\n")
 		fifoWant = append(fifoWant, InstanceFifoLine(KindInstance, fmt.Sprintf("VI_%d", inst), StateMaster, 255))
@@ -104,25 +107,7 @@ func splitInterop(t *testing.T, bin string) {
 
 	// First recording of each recorder (a generic notify also runs at STOP).
 	got := map[string][]string{}
-	collect := func() bool {
-		ents, _ := os.ReadDir(recDir)
-		for _, e := range ents {
-			name := e.Name()
-			if strings.HasSuffix(name, ".tmp") {
-				continue
-			}
-			base := name[:strings.IndexByte(name, '.')]
-			if _, ok := got[base]; ok {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(recDir, name))
-			if err != nil {
-				continue
-			}
-			got[base] = strings.Split(string(b), "\x00")
-		}
-		return len(got) >= len(wants)
-	}
+	collect := func() bool { return collectRecordings(recDir, got) >= len(wants) }
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if !waitFor(ctx, collect) {
@@ -138,9 +123,40 @@ func splitInterop(t *testing.T, bin string) {
 			t.Errorf("%s (%s):\n %s passed %q\n the table says  %q", base, w.prog, bin, g, w.argv)
 		}
 	}
-	// Every instance's MASTER line must be there.
+	checkFifoLines(t, fifoR, fifoWant)
+	if t.Failed() {
+		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
+	}
+}
+
+// collectRecordings adds the first recording of each recorder found in
+// dir to got (a generic notify also runs at STOP) and returns how many
+// recorders have one.
+func collectRecordings(dir string, got map[string][]string) int {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		base := name[:strings.IndexByte(name, '.')]
+		if _, ok := got[base]; ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		got[base] = strings.Split(string(b), "\x00")
+	}
+	return len(got)
+}
+
+// checkFifoLines requires every wanted line in what the FIFO holds.
+func checkFifoLines(t *testing.T, fifo *os.File, want []string) {
+	t.Helper()
 	buf := make([]byte, 1<<16)
-	n, _ := fifoR.Read(buf)
+	n, _ := fifo.Read(buf)
 	lines := strings.SplitAfter(string(buf[:n]), "\n")
 	seen := map[string]bool{}
 	for _, l := range lines {
@@ -148,13 +164,10 @@ func splitInterop(t *testing.T, bin string) {
 			seen[l] = true
 		}
 	}
-	for _, w := range fifoWant {
+	for _, w := range want {
 		if !seen[w] {
 			t.Errorf("fifo line %q missing; fifo held %q", w, lines)
 		}
-	}
-	if t.Failed() {
-		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
 	}
 }
 

@@ -1,20 +1,21 @@
 package notify
 
 import (
-	"net/netip"
 	"sync"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
-// Script is a configured, checked script: argv (after ParseScript and
-// CheckScriptSecurity) and the user it runs as.
+// Script is a configured, checked script: argv (as config.ResolveScripts
+// resolved it, script.Resolved) and the user it runs as.
 type Script struct {
 	Argv     []string
 	UID, GID uint32
 }
 
-func (s *Script) command(argv []string) Command {
-	return Command{Argv: argv, UID: s.UID, GID: s.GID}
+func (s *Script) command(argv []string) script.Command {
+	return script.Command{Argv: argv, UID: s.UID, GID: s.GID}
 }
 
 // VRRPNotify holds the notify settings of one vrrp_instance (Kind
@@ -30,18 +31,19 @@ type VRRPNotify struct {
 	SMTPAlert                   bool
 }
 
-// RealServerNotify holds a real server's notify_up / notify_down.
+// RealServerNotify holds a real server's notify_up / notify_down. VS and
+// RS are keepalived's names (config's VirtualServer.Name and
+// RealServerName).
 type RealServerNotify struct {
-	VS        VirtualServerID
-	Addr      netip.Addr
-	Port      uint16
+	VS, RS    string
 	Up, Down  *Script
 	SMTPAlert bool
 }
 
-// VirtualServerNotify holds a virtual server's quorum_up / quorum_down.
+// VirtualServerNotify holds a virtual server's quorum_up / quorum_down; VS
+// is its name (config's VirtualServer.Name).
 type VirtualServerNotify struct {
-	VS        VirtualServerID
+	VS        string
 	Up, Down  *Script
 	SMTPAlert bool
 }
@@ -181,11 +183,10 @@ func (nt *Notifier) RealServerState(n *RealServerNotify, up, stopping bool) {
 	if stopping {
 		timeout = StopScriptTimeout
 	}
-	rs := RealServerString(n.VS, n.Addr, n.Port)
 	if s != nil {
-		nt.submit("rs "+rs+" "+n.VS.String(), rs+" "+kw, s, s.Argv, timeout)
+		nt.submit("rs "+n.RS+" "+n.VS, n.RS+" "+kw, s, s.Argv, timeout)
 	}
-	writeAll(nt.LVSFifos, RSFifoLine(n.VS, n.Addr, n.Port, up))
+	writeAll(nt.LVSFifos, RSFifoLine(n.VS, n.RS, up))
 }
 
 // SendMail queues a mail built by the caller (checker alerts).
@@ -208,7 +209,7 @@ func (nt *Notifier) QuorumState(n *VirtualServerNotify, up, stopping bool, mailB
 		timeout = StopScriptTimeout
 	}
 	if s != nil {
-		nt.submit("vs "+n.VS.String(), n.VS.String()+" "+kw, s, s.Argv, timeout)
+		nt.submit("vs "+n.VS, n.VS+" "+kw, s, s.Argv, timeout)
 	}
 	writeAll(nt.LVSFifos, VSFifoLine(n.VS, up))
 	if n.SMTPAlert {

@@ -4,14 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/script"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -22,7 +22,7 @@ type recordingRunner struct {
 	runs []string
 }
 
-func (r *recordingRunner) Run(ctx context.Context, c Command) error {
+func (r *recordingRunner) Run(ctx context.Context, c script.Command) error {
 	dl, _ := ctx.Deadline()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -74,7 +74,7 @@ func checkGolden(t *testing.T, name, got string) {
 // mails must match the golden file.
 func TestNotifierSeedScenarioGolden(t *testing.T) {
 	parse := func(rest string) *Script {
-		spec, err := ParseScript(rest)
+		spec, err := script.Parse(rest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,8 +135,8 @@ func TestNotifierDeletedAndLVS(t *testing.T) {
 	g := &VRRPNotify{Kind: KindGroup, Name: "G", Generic: &Script{Argv: []string{"/g"}, UID: 65534, GID: 65534}}
 	nt.VRRPState(g, StateMaster, 200)
 
-	vs := VirtualServerID{Addr: netip.MustParseAddr("198.51.100.10"), Port: 80, Proto: syscall.IPPROTO_TCP}
-	rs := &RealServerNotify{VS: vs, Addr: netip.MustParseAddr("198.51.100.12"), Port: 80, Down: &Script{Argv: []string{"/rs-down", "x"}}}
+	vs := "[198.51.100.10]:tcp:80"
+	rs := &RealServerNotify{VS: vs, RS: "[198.51.100.12]:tcp:80", Down: &Script{Argv: []string{"/rs-down", "x"}}}
 	nt.RealServerState(rs, false, false)
 	nt.RealServerState(rs, true, false) // no notify_up: FIFO only
 	vsn := &VirtualServerNotify{VS: vs, Up: &Script{Argv: []string{"/q-up"}}, SMTPAlert: true}

@@ -82,25 +82,27 @@ func VRRPGroupMail(routerID, group, state string) (m Mail, ok bool) {
 }
 
 // RealServerMail is a checker's alert for a real server going up or down;
-// body is the checker's text, e.g. "=> TCP CHECK failed on service <=".
-func RealServerMail(routerID string, vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, up bool, body string) Mail {
+// vs and rs are keepalived's names for them (config's VirtualServer.Name
+// and RealServerName); body is the checker's text, e.g. "=> TCP CHECK
+// failed on service <=".
+func RealServerMail(routerID, vs, rs string, up bool, body string) Mail {
 	return newMail(fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s",
-		routerID, RealServerString(vs, rsAddr, rsPort), vs, upDown(up)), body)
+		routerID, rs, vs, upDown(up)), body)
 }
 
 // RealServerRemovedMail is the alert when a live real server is removed
 // (reload) or the daemon shuts down (omega).
-func RealServerRemovedMail(routerID string, vs VirtualServerID, rsAddr netip.Addr, rsPort uint16, shuttingDown bool) Mail {
+func RealServerRemovedMail(routerID, vs, rs string, shuttingDown bool) Mail {
 	body := "=> Removing <="
 	if shuttingDown {
 		body = "=> Shutting down <="
 	}
-	return RealServerMail(routerID, vs, rsAddr, rsPort, false, body)
+	return RealServerMail(routerID, vs, rs, false, body)
 }
 
 // VirtualServerMail is the alert of a virtual server's quorum change; body
 // comes from QuorumMailBody (or "=> Shutting down <=").
-func VirtualServerMail(routerID string, vs VirtualServerID, up bool, body string) Mail {
+func VirtualServerMail(routerID, vs string, up bool, body string) Mail {
 	return newMail(fmt.Sprintf("[%s] Virtualserver %s - %s", routerID, vs, upDown(up)), body)
 }
 
@@ -243,10 +245,10 @@ func (s *SMTPSender) Send(ctx context.Context, m Mail) error {
 	cancel()
 	if err != nil {
 		if timedOut {
-			s.Logf.printf("Timeout opening connection to remote SMTP server %s.", host)
+			s.Logf.Printf("Timeout opening connection to remote SMTP server %s.", host)
 			return fmt.Errorf("%w: %s: %w", ErrSMTPTimeout, host, err)
 		}
-		s.Logf.printf("SMTP connection ERROR to %s.", host)
+		s.Logf.Printf("SMTP connection ERROR to %s.", host)
 		return fmt.Errorf("%w: %s: %w", ErrSMTPConnect, host, err)
 	}
 	defer conn.Close()
@@ -302,7 +304,7 @@ func (s *SMTPSender) Send(ctx context.Context, m Mail) error {
 			return err
 		}
 		if code != st.stage.code {
-			s.Logf.printf("Error processing %s cmd on SMTP server %s. SMTP status code = %d", st.stage.name, host, code)
+			s.Logf.Printf("Error processing %s cmd on SMTP server %s. SMTP status code = %d", st.stage.name, host, code)
 			sess.quit()
 			return fmt.Errorf("%w: %s: %s: %d", ErrSMTPRejected, host, st.stage.name, code)
 		}
@@ -343,7 +345,7 @@ type smtpSession struct {
 func (s *smtpSession) write(p string) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
 	if _, err := s.conn.Write([]byte(p)); err != nil {
-		s.logf.printf("Cannot send data to remote SMTP server %s.", s.host)
+		s.logf.Printf("Cannot send data to remote SMTP server %s.", s.host)
 		return fmt.Errorf("%w: %s: %w", ErrSMTPClosed, s.host, err)
 	}
 	return nil
@@ -374,7 +376,7 @@ func (s *smtpSession) reply() (int, error) {
 		n, err := s.conn.Read(tmp[:smtpBufferMax-len(s.buf)])
 		if n > 0 {
 			if len(s.buf)+n >= smtpBufferMax {
-				s.logf.printf("Received buffer from remote SMTP server %s overflow our get read buffer length.", s.host)
+				s.logf.Printf("Received buffer from remote SMTP server %s overflow our get read buffer length.", s.host)
 				s.buf = nil
 				return 0, ErrSMTPOverflow
 			}
@@ -384,10 +386,10 @@ func (s *smtpSession) reply() (int, error) {
 		var ne net.Error
 		switch {
 		case errors.As(err, &ne) && ne.Timeout():
-			s.logf.printf("Timeout reading data to remote SMTP server %s.", s.host)
+			s.logf.Printf("Timeout reading data to remote SMTP server %s.", s.host)
 			return 0, fmt.Errorf("%w: %s", ErrSMTPTimeout, s.host)
 		case err != nil:
-			s.logf.printf("Remote SMTP server %s has closed the connection.", s.host)
+			s.logf.Printf("Remote SMTP server %s has closed the connection.", s.host)
 			return 0, fmt.Errorf("%w: %s", ErrSMTPClosed, s.host)
 		}
 	}
@@ -461,7 +463,7 @@ func (m *Mailer) Submit(mail Mail) error {
 	case m.queue <- mail:
 		return nil
 	default:
-		m.opts.Logf.printf("SMTP alert queue full - dropping alert '%s'", mail.Subject)
+		m.opts.Logf.Printf("SMTP alert queue full - dropping alert '%s'", mail.Subject)
 		return ErrQueueFull
 	}
 }

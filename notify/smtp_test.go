@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,8 +17,7 @@ import (
 )
 
 func TestMailTexts(t *testing.T) {
-	vs := VirtualServerID{Addr: netip.MustParseAddr("198.51.100.10"), Port: 80, Proto: syscall.IPPROTO_TCP}
-	rs := netip.MustParseAddr("198.51.100.11")
+	vs, rs := "[198.51.100.10]:tcp:80", "[198.51.100.11]:tcp:80"
 	m, ok := VRRPInstanceMail("HA_LVS", "ETH0", StateMaster)
 	cases := []struct{ got, want Mail }{
 		{m, Mail{"[HA_LVS] VRRP Instance ETH0 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <="}},
@@ -29,9 +27,9 @@ func TestMailTexts(t *testing.T) {
 		{must(VRRPInstanceMail("HA_LVS", "ETH0", StateDeleted)), Mail{"[HA_LVS] VRRP Instance ETH0 - Deleted", "=> VRRP Deleted at reload <="}},
 		{must(VRRPGroupMail("HA_LVS", "G", StateFault)), Mail{"[HA_LVS] VRRP Group G - Entering FAULT state", "=> All VRRP group instances are now in FAULT state <="}},
 		{must(VRRPGroupMail("HA_LVS", "G", StateStop)), Mail{"[HA_LVS] VRRP Group G - Stopping", "=> All VRRP group instances are now stopping <="}},
-		{RealServerMail("HA_LVS", vs, rs, 80, false, "=> CHECK failed on service : HTTP request failed <="),
+		{RealServerMail("HA_LVS", vs, rs, false, "=> CHECK failed on service : HTTP request failed <="),
 			Mail{"[HA_LVS] Realserver [198.51.100.11]:tcp:80 of virtual server [198.51.100.10]:tcp:80 - DOWN", "=> CHECK failed on service : HTTP request failed <="}},
-		{RealServerRemovedMail("HA_LVS", vs, rs, 80, true), Mail{"[HA_LVS] Realserver [198.51.100.11]:tcp:80 of virtual server [198.51.100.10]:tcp:80 - DOWN", "=> Shutting down <="}},
+		{RealServerRemovedMail("HA_LVS", vs, rs, true), Mail{"[HA_LVS] Realserver [198.51.100.11]:tcp:80 of virtual server [198.51.100.10]:tcp:80 - DOWN", "=> Shutting down <="}},
 		{VirtualServerMail("HA_LVS", vs, true, QuorumMailBody(true, false, 1, 0, 1, 200)),
 			Mail{"[HA_LVS] Virtualserver [198.51.100.10]:tcp:80 - UP", "=> Gained quorum 1+0=1 <= 200 <="}},
 	}

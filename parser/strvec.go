@@ -1,6 +1,9 @@
 package parser
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // whiteSpace is keepalived's WHITE_SPACE_STR.
 const whiteSpace = " \t\f\n\r\v"
@@ -100,6 +103,9 @@ func SplitQuotedEscaped(src string, report func(Severity, string, ...any)) (word
 			default:
 				break word
 			}
+		}
+		if i := bytes.IndexByte(w, 0); i >= 0 {
+			w = w[:i] // a C string ends at a NUL an escape made
 		}
 		words = append(words, string(w))
 	}

@@ -79,6 +79,11 @@ type Instance struct {
 	becameMaster bool
 	prioZero     bool // the down timer was cut to Skew_Time by a priority 0 advert
 
+	lastTransition   time.Duration // when the state last changed (0: never)
+	lastReason       Reason
+	masterReason     MasterReason // why it last became MASTER
+	nextMasterReason MasterReason // why it would, from the adverts heard as BACKUP
+
 	sync *SyncGroup
 	emit func(Action) // set by a SyncGroup; nil appends to acts
 
@@ -103,6 +108,8 @@ func New(cfg Config) (*Instance, error) {
 		garpDelayAt: never, garpLowerPrioAt: never, garpRefreshAt: never,
 		faults: map[string]bool{},
 		stats:  Stats{Discards: map[error]uint64{}},
+
+		nextMasterReason: MasterReasonNoResponse,
 	}
 	// AH needs a sequence number from a running master before taking over.
 	if cfg.AuthType == packet.AuthAH && cfg.InitialState == StateMaster && cfg.Priority != packet.PriorityOwner {
@@ -278,7 +285,8 @@ func (in *Instance) logDetail(format string, a ...any) {
 	in.add(Log{Text: fmt.Sprintf("(%s) "+format, append([]any{in.cfg.Name}, a...)...), Detail: true})
 }
 
-func (in *Instance) notify(from State, r Reason) {
+func (in *Instance) notify(now time.Duration, from State, r Reason) {
+	in.lastTransition, in.lastReason = now, r
 	in.add(Notify{From: from, To: in.state, Reason: r, Priority: in.effPrio})
 }
 
@@ -293,7 +301,7 @@ func (in *Instance) start(now time.Duration) {
 	if len(in.faults) > 0 || newState == StateFault {
 		in.state = StateFault
 		in.log("Entering FAULT STATE (init)")
-		in.notify(StateInit, ReasonFault)
+		in.notify(now, StateInit, ReasonFault)
 		return
 	}
 	if newState == StateMaster && in.wantState == StateMaster && in.basePrio == packet.PriorityOwner {
@@ -314,7 +322,7 @@ func (in *Instance) start(now time.Duration) {
 	}
 	in.state = StateBackup
 	in.log("Entering BACKUP STATE (init)")
-	in.notify(StateInit, ReasonInit)
+	in.notify(now, StateInit, ReasonInit)
 }
 
 func (in *Instance) tick(now time.Duration) {
@@ -420,6 +428,7 @@ func (in *Instance) masterTx(now time.Duration) {
 	}
 	in.log("Entering MASTER STATE")
 	in.stats.BecameMaster++
+	in.masterReason = in.nextMasterReason
 	// keepalived resets Master_Adver_Interval only when logging in detail
 	// (vrrp_state_become_master); we always do, as a master uses its own.
 	if in.cfg.Version == 3 && in.masterAdverInt != in.cfg.AdvertInt {
@@ -442,7 +451,7 @@ func (in *Instance) masterTx(now time.Duration) {
 func (in *Instance) afterBecomeMaster(now time.Duration, from State, r Reason) {
 	if in.becameMaster {
 		in.becameMaster = false
-		in.notify(from, r)
+		in.notify(now, from, r)
 		if in.sync != nil {
 			in.sync.memberMaster(now, in)
 		}
@@ -478,7 +487,7 @@ func (in *Instance) leaveMaster(now time.Duration, sendStop bool, r Reason) {
 	}
 	in.restoreInterface(sendStop)
 	in.state = in.wantState
-	in.notify(StateMaster, r)
+	in.notify(now, StateMaster, r)
 	in.stats.ReleasedMaster++
 	in.resetSands(now)
 }
@@ -572,6 +581,7 @@ func (in *Instance) backupRx(now time.Duration, p *packet.Received) {
 		in.logDetail("Backup received priority 0 advertisement")
 		in.sands = now + in.SkewTime()
 		in.prioZero = true
+		in.nextMasterReason = MasterReasonPriority
 		return
 	case in.cfg.NoPreempt || a.Priority >= in.effPrio ||
 		(in.cfg.PreemptDelay > 0 && (!in.preemptSet || in.preemptAt > now)):
@@ -579,6 +589,7 @@ func (in *Instance) backupRx(now time.Duration, p *packet.Received) {
 		in.sands = now + in.MasterDownInterval()
 		in.masterAddr = p.Src
 		in.masterPrio = a.Priority
+		in.nextMasterReason = MasterReasonNoResponse
 		if in.cfg.PreemptDelay > 0 {
 			if a.Priority >= in.effPrio {
 				if in.preemptSet {
@@ -597,6 +608,7 @@ func (in *Instance) backupRx(now time.Duration, p *packet.Received) {
 		// runs out and we take over (RFC 5798 §6.4.2 "Otherwise" branch).
 		in.log("received lower priority (%d) advert from %s - discarding", a.Priority, p.Src)
 		in.masterAddr = p.Src
+		in.nextMasterReason = MasterReasonPreempted
 	}
 }
 
@@ -765,7 +777,7 @@ func (in *Instance) leaveFault(now time.Duration, r Reason) {
 	}
 	in.state = in.wantState
 	if from != in.state {
-		in.notify(from, r)
+		in.notify(now, from, r)
 	}
 	if in.state == StateBackup {
 		in.preemptSet = false
@@ -812,6 +824,6 @@ func (in *Instance) shutdown(now time.Duration, deleted bool) {
 	if deleted {
 		in.state, r = StateDeleted, ReasonDeleted
 	}
-	in.notify(from, r)
+	in.notify(now, from, r)
 	in.sands, in.garpDelayAt, in.garpLowerPrioAt = never, never, never
 }

@@ -191,7 +191,7 @@ func (g *SyncGroup) memberFault(now time.Duration, in *Instance) {
 			m.state = StateFault
 			m.masterAdverInt = m.cfg.AdvertInt
 			m.resetSands(now)
-			m.notify(from, ReasonSync)
+			m.notify(now, from, ReasonSync)
 		}
 	}
 	g.syncing = false

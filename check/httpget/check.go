@@ -179,23 +179,11 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 
 	if t.TLS {
 		hs := c.now()
-		cfg := &tls.Config{InsecureSkipVerify: true}
-		if t.TLSConfig != nil {
-			cfg = t.TLSConfig.Clone()
-			cfg.InsecureSkipVerify = true
-		}
-		cfg.ServerName = t.ServerName
-		tc := tls.Client(conn, cfg)
-		conn.SetDeadline(connDeadline)
-		err := tc.HandshakeContext(ctx)
+		conn, err = handshake(ctx, conn, t, connDeadline)
 		res.Timings.Handshake = c.now().Sub(hs)
 		if err != nil {
-			if e := ioError(ctx, err, PhaseHandshake, "Timeout connecting"); e != nil {
-				return res, e
-			}
-			return res, &Error{Kind: ErrTLS, Phase: PhaseHandshake, Msg: "SSL handshake/communication error connecting to", Err: err}
+			return res, err
 		}
-		conn = tc
 	}
 
 	conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
@@ -207,13 +195,38 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 	}
 	sent := c.now()
 
+	return readResponse(ctx, conn, t, c, &res, sent)
+}
+
+// handshake runs the SSL_GET handshake on conn, with keepalived's errors.
+func handshake(ctx context.Context, conn net.Conn, t Target, connDeadline time.Time) (net.Conn, error) {
+	cfg := &tls.Config{InsecureSkipVerify: true}
+	if t.TLSConfig != nil {
+		cfg = t.TLSConfig.Clone()
+		cfg.InsecureSkipVerify = true
+	}
+	cfg.ServerName = t.ServerName
+	tc := tls.Client(conn, cfg)
+	conn.SetDeadline(connDeadline)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if e := ioError(ctx, err, PhaseHandshake, "Timeout connecting"); e != nil {
+			return conn, e
+		}
+		return conn, &Error{Kind: ErrTLS, Phase: PhaseHandshake, Msg: "SSL handshake/communication error connecting to", Err: err}
+	}
+	return tc, nil
+}
+
+// readResponse reads the response to its end (or keepalived's earlier
+// verdict) into res, timing the first byte from sent.
+func readResponse(ctx context.Context, conn net.Conn, t Target, c config, res *Result, sent time.Time) (Result, error) {
 	rr := newRespReader(c.trace != nil)
 	flush := func() {
 		if out := rr.takeOut(); len(out) > 0 && c.trace != nil {
 			c.trace.Write(out)
 		}
 	}
-	fill := func() { fillResult(&res, rr) }
+	fill := func() { fillResult(res, rr) }
 
 	phase, timeoutMsg := PhaseFirstRead, "Timeout WEB read"
 	conn.SetDeadline(deadline(ctx, time.Now(), t.Timeout))
@@ -226,9 +239,9 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 			flush()
 			fill()
 			if !rr.extracted {
-				return res, noData(t.TLS, false)
+				return *res, noData(t.TLS, false)
 			}
-			return res, nil
+			return *res, nil
 		}
 		n, err := conn.Read(buf)
 		if n > 0 {
@@ -245,7 +258,7 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 			flush()
 			if t.MaxBodySize > 0 && rr.rx > uint64(t.MaxBodySize) {
 				fill()
-				return res, &Error{Kind: ErrBodyTooLarge, Phase: PhaseRead, Msg: "Read error with"}
+				return *res, &Error{Kind: ErrBodyTooLarge, Phase: PhaseRead, Msg: "Read error with"}
 			}
 			switch {
 			case !t.TLS && c.trace == nil && rr.complete():
@@ -267,14 +280,14 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 			flush()
 			fill()
 			if !rr.extracted {
-				return res, noData(t.TLS, true)
+				return *res, noData(t.TLS, true)
 			}
-			return res, nil
+			return *res, nil
 		}
 		if e := ioError(ctx, err, phase, timeoutMsg); e != nil {
 			res.Digest = rr.finish(false)
 			fill()
-			return res, e
+			return *res, e
 		}
 		res.Digest = rr.finish(false)
 		flush()
@@ -283,11 +296,11 @@ func Fetch(ctx context.Context, t Target, opts ...Option) (res Result, err error
 			// OpenSSL errors other than a clean shutdown still hand the
 			// data read so far to the response handler.
 			if !rr.extracted {
-				return res, noData(true, false)
+				return *res, noData(true, false)
 			}
-			return res, nil
+			return *res, nil
 		}
-		return res, &Error{Kind: ErrRead, Phase: phase, Msg: "Read error with", Err: err}
+		return *res, &Error{Kind: ErrRead, Phase: phase, Msg: "Read error with", Err: err}
 	}
 }
 

@@ -86,6 +86,39 @@ const defaultGenhashTimeout = time.Duration(math.MaxUint32) * time.Microsecond
 
 // parseGenhashArgs follows check_genhash_parse_cmdline. Every diagnostic
 // goes to stderr; ok is false when the usage text must follow.
+// unsignedArg is keepalived's strtoul reading of a numeric option: leading
+// blanks skipped, the whole rest a number, no '-' (a "-0x..." wraps as in
+// C); empty is accepted only when allowEmpty.
+func unsignedArg(arg string, allowEmpty bool) (uint64, bool) {
+	start := strings.TrimLeft(arg, " \t")
+	v, end, neg := strtoul([]byte(start))
+	if end != len(start) || (start == "" && !allowEmpty) || strings.HasPrefix(start, "-") {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// getoptError prints keepalived's line for an unknown option or one
+// missing its parameter.
+func getoptError(stderr io.Writer, g *getopt, c int, arg string) {
+	short := g.optopt != 0 && argByte(arg, 1) != '-'
+	switch {
+	case c == getoptUnknown && short:
+		fmt.Fprintf(stderr, "Unknown option -%c\n", g.optopt)
+	case c == getoptUnknown:
+		fmt.Fprintf(stderr, "Unknown option %s\n", arg)
+	case short:
+		fmt.Fprintf(stderr, "Missing parameter for option -%c\n", g.optopt)
+	default:
+		// keepalived reads long_options[-1] here (undefined behaviour);
+		// print the option's name instead.
+		fmt.Fprintf(stderr, "Missing parameter for option --%s\n", g.flag.Name)
+	}
+}
+
 func parseGenhashArgs(argv []string, optind int, stderr io.Writer) (o genhashOptions, ok bool) {
 	// keepalived's trivial sanity check counts the whole command line.
 	if len(argv) <= 2 {
@@ -144,14 +177,10 @@ func parseGenhashArgs(argv []string, optind int, stderr io.Writer) (o genhashOpt
 		case 'u':
 			o.target.Path, haveURL = g.optarg, true
 		case 'm':
-			start := strings.TrimLeft(g.optarg, " \t")
-			v, end, neg := strtoul([]byte(start))
-			if end != len(start) || strings.HasPrefix(start, "-") {
+			v, ok := unsignedArg(g.optarg, true)
+			if !ok {
 				fmt.Fprintf(stderr, "invalid fwmark '%s'\n", g.optarg)
 				return o, false
-			}
-			if neg {
-				v = -v
 			}
 			o.target.FWMark = uint32(v)
 		case 'P':
@@ -162,14 +191,10 @@ func parseGenhashArgs(argv []string, optind int, stderr io.Writer) (o genhashOpt
 			}
 			o.target.Protocol = p
 		case 't':
-			start := strings.TrimLeft(g.optarg, " \t")
-			v, end, neg := strtoul([]byte(start))
-			if end != len(start) || start == "" || strings.HasPrefix(start, "-") {
+			v, ok := unsignedArg(g.optarg, false)
+			if !ok {
 				fmt.Fprintf(stderr, "invalid timeout '%s'\n", g.optarg)
 				return o, false
-			}
-			if neg {
-				v = -v
 			}
 			// (unsigned)strtoul(...) * TIMER_HZ in 32-bit arithmetic.
 			usec := uint32(v) * 1000000
@@ -178,21 +203,8 @@ func parseGenhashArgs(argv []string, optind int, stderr io.Writer) (o genhashOpt
 				// 0 means "expire at once" in keepalived, not "never".
 				o.target.Timeout = time.Nanosecond
 			}
-		case getoptUnknown:
-			if g.optopt != 0 && argByte(argv[curind], 1) != '-' {
-				fmt.Fprintf(stderr, "Unknown option -%c\n", g.optopt)
-			} else {
-				fmt.Fprintf(stderr, "Unknown option %s\n", argv[curind])
-			}
-			bad = true
-		case getoptMissing:
-			if g.optopt != 0 && argByte(argv[curind], 1) != '-' {
-				fmt.Fprintf(stderr, "Missing parameter for option -%c\n", g.optopt)
-			} else {
-				// keepalived reads long_options[-1] here (undefined
-				// behaviour); print the option's name instead.
-				fmt.Fprintf(stderr, "Missing parameter for option --%s\n", g.flag.Name)
-			}
+		case getoptUnknown, getoptMissing:
+			getoptError(stderr, g, c, argv[curind])
 			bad = true
 		}
 	}

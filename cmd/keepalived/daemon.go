@@ -151,6 +151,9 @@ func (d *daemon) load(strict bool) (*config.Config, error) {
 	if strict && diags.Syntax() {
 		return nil, errors.New("configuration has syntax errors")
 	}
+	for _, l := range resolveScripts(cfg) {
+		d.log.Info(l)
+	}
 	return cfg, nil
 }
 

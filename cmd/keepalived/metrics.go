@@ -17,6 +17,7 @@ import (
 	"keepalived-go/config"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
+	vrrpengine "keepalived-go/vrrp/engine"
 	"keepalived-go/vrrp/packet"
 )
 
@@ -53,7 +54,7 @@ var (
 	descLVSWrites  = prometheus.NewDesc("keepalived_lvs_kernel_writes_total", "Requests that changed the kernel's load-balancing table.", nil, nil)
 	checkDuration  = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keepalived_check_duration_seconds", Help: "Duration of health check attempts.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"checker", "result"})
 	scriptRuns     = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keepalived_script_runs_total", Help: "Notify and check scripts run, by result.", ConstLabels: nil}, []string{"result"})
-	discardReasons = map[error]string{packet.ErrLength: "length", packet.ErrTTL: "ttl", packet.ErrVersion: "version", packet.ErrType: "type", packet.ErrVRID: "vrid", packet.ErrChecksum: "checksum", packet.ErrAddrList: "addr_list", packet.ErrAuthType: "auth_type", packet.ErrAuth: "auth", packet.ErrReplay: "replay", packet.ErrInterval: "interval", packet.ErrDestination: "destination", packet.ErrPeer: "peer", packet.ErrNotVRRP: "not_vrrp"}
+	discardReasons = map[error]string{packet.ErrLength: "length", packet.ErrTTL: "ttl", packet.ErrVersion: "version", packet.ErrType: "type", packet.ErrVRID: "vrid", packet.ErrChecksum: "checksum", packet.ErrAddrList: "addr_list", packet.ErrAuthType: "auth_type", packet.ErrInvalidAuthType: "invalid_auth_type", packet.ErrAuth: "auth", packet.ErrReplay: "replay", packet.ErrInterval: "interval", packet.ErrDestination: "destination", packet.ErrPeer: "peer", packet.ErrNotVRRP: "not_vrrp"}
 	metricsOnce    sync.Once
 )
 
@@ -95,52 +96,54 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	cfg, v, chk, mgr := d.cfg, d.vrrp, d.check, d.lvs
 	d.mu.Unlock()
 	if cfg != nil && v != nil {
-		st := v.Stats()
-		for _, in := range cfg.Instances {
-			is, ok := st.Instances[in.Name]
-			if !ok {
-				continue
-			}
-			vrid := strconv.Itoa(in.VRID)
-			state := is.State.String()
-			lv := []string{in.Name, in.Interface, vrid, state}
-			vals := []uint64{is.AdvertsReceived, is.AdvertsSent, is.BecameMaster, is.ReleasedMaster,
-				is.Discards[packet.ErrLength], is.Discards[packet.ErrInterval], is.Discards[packet.ErrTTL],
-				is.Discards[packet.ErrType], is.Discards[packet.ErrAddrList], 0, is.Discards[packet.ErrAuthType],
-				is.Discards[packet.ErrAuth], is.PriZeroReceived, is.PriZeroSent}
-			for i, h := range counterHelp {
-				ch <- prometheus.MustNewConstMetric(descCounters[h.name], prometheus.CounterValue, float64(vals[i]), lv...)
-			}
-			ch <- prometheus.MustNewConstMetric(descGARP, prometheus.CounterValue, in.GarpMasterDelay.Seconds(), lv...)
-			ch <- prometheus.MustNewConstMetric(descPriority, prometheus.GaugeValue, float64(is.Priority), in.Name, in.Interface, vrid)
-			for _, vip := range in.VIPs {
-				dev := vip.Dev
-				if dev == "" {
-					dev = in.Interface
-				}
-				ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, keepalivedState(is.State), in.Name, dev, vrid, vip.Prefix.Addr().String())
-			}
-		}
-		for err, n := range st.Discards {
-			reason := discardReasons[err]
-			if reason == "" {
-				reason = "other"
-			}
-			ch <- prometheus.MustNewConstMetric(descDiscards, prometheus.CounterValue, float64(n), reason)
-		}
+		collectVRRP(ch, v.Status())
 	}
 	if chk != nil {
-		for _, ev := range chk.Snapshot() {
-			up := 0.0
-			if ev.Up {
-				up = 1
+		for _, vs := range chk.Status().VirtualServers {
+			for _, rs := range vs.RealServers {
+				up := 0.0
+				if rs.Alive {
+					up = 1
+				}
+				ch <- prometheus.MustNewConstMetric(descRSUp, prometheus.GaugeValue, up, vs.Name, rs.Name)
+				ch <- prometheus.MustNewConstMetric(descRSWeight, prometheus.GaugeValue, float64(rs.Weight), vs.Name, rs.Name)
 			}
-			ch <- prometheus.MustNewConstMetric(descRSUp, prometheus.GaugeValue, up, ev.VSKey, ev.RSKey)
-			ch <- prometheus.MustNewConstMetric(descRSWeight, prometheus.GaugeValue, float64(ev.Weight), ev.VSKey, ev.RSKey)
 		}
 	}
 	if mgr != nil {
 		ch <- prometheus.MustNewConstMetric(descLVSWrites, prometheus.CounterValue, float64(mgr.Counters().Writes))
+	}
+}
+
+// collectVRRP reports the VRRP engine's status.
+func collectVRRP(ch chan<- prometheus.Metric, st vrrpengine.Status) {
+	for _, is := range st.Instances {
+		in := is.Config
+		vrid := strconv.Itoa(int(is.VRID))
+		lv := []string{is.Name, in.Interface, vrid, is.State.String()}
+		c := is.Counters
+		vals := []uint64{c.AdvertRcvd, c.AdvertSent, c.BecomeMaster, c.ReleaseMaster,
+			c.PacketLenErr, c.AdvertIntervalErr, c.IPTTLErr, c.InvalidTypeRcvd, c.AddrListErr,
+			c.InvalidAuthType, c.AuthTypeMismatch, c.AuthFailure, c.PriZeroRcvd, c.PriZeroSent}
+		for i, h := range counterHelp {
+			ch <- prometheus.MustNewConstMetric(descCounters[h.name], prometheus.CounterValue, float64(vals[i]), lv...)
+		}
+		ch <- prometheus.MustNewConstMetric(descGARP, prometheus.CounterValue, is.GarpMasterDelay.Seconds(), lv...)
+		ch <- prometheus.MustNewConstMetric(descPriority, prometheus.GaugeValue, float64(is.EffectivePriority), is.Name, in.Interface, vrid)
+		for _, vip := range in.VIPs {
+			dev := vip.Dev
+			if dev == "" {
+				dev = in.Interface
+			}
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, keepalivedState(is.State), is.Name, dev, vrid, vip.Prefix.Addr().String())
+		}
+	}
+	for err, n := range st.Discards {
+		reason := discardReasons[err]
+		if reason == "" {
+			reason = "other"
+		}
+		ch <- prometheus.MustNewConstMetric(descDiscards, prometheus.CounterValue, float64(n), reason)
 	}
 }
 

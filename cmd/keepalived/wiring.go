@@ -11,6 +11,7 @@ import (
 
 	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/lvs"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
@@ -22,7 +23,6 @@ import (
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n := newNotifications(d.log)
 	n.configure(cfg)
-	n.plane.configureVIPs(cfg)
 	out := []namedEngine{{"notify", n}}
 	// -P runs only VRRP, -C only the checkers and LVS (keepalived's child
 	// processes); by default both run when the config has something for them.
@@ -30,25 +30,28 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	runCheck := !d.opts.vrrpOnly || d.opts.checkOnly
 	var chk *check.Engine
 	if len(cfg.VirtualServers) > 0 && runCheck {
-		mgr, err := lvs.NewManager(cfg, lvs.Options{
-			Log:      logrus.NewEntry(d.log),
-			Backend:  d.opts.lvsBackend,
-			Open:     openLVSBackend(d.log, n.plane),
-			KeepIPVS: d.opts.dontReleaseIPVS,
-			OnQuorum: n.onQuorum,
-		})
-		if err != nil {
-			return nil, err
-		}
+		var mgr *lvs.Manager
+		var err error
 		chk, err = check.New(cfg, check.Options{
 			Log:     logrus.NewEntry(d.log),
 			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
-				if err := mgr.SetHealth(lvs.KeyOf(ev.VS, ev.RS), ev.Up, ev.Weight); err != nil {
+				if err := mgr.SetHealth(lvs.RSKey{VS: ev.VSKey, RS: ev.RSKey}, ev.Up, ev.Weight); err != nil {
 					d.log.Errorf("%v", err)
 				}
 				n.onRealServer(ev)
 			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		mgr, err = lvs.NewManager(cfg, lvs.Options{
+			Log:       logrus.NewEntry(d.log),
+			Backend:   d.opts.lvsBackend,
+			Open:      openLVSBackend(d.log),
+			KeepIPVS:  d.opts.dontReleaseIPVS,
+			OnQuorum:  n.onQuorum,
+			OnSuspend: func(ev lvs.SuspendEvent) { chk.Suspend(ev.VirtualServer, ev.Suspended) },
 		})
 		if err != nil {
 			return nil, err
@@ -94,7 +97,7 @@ func (t *doneTracking) Run(ctx context.Context) error {
 
 // openLVSBackend opens the kernel's IPVS, or the nftables data plane where
 // the kernel has no IPVS (auto) or when asked for.
-func openLVSBackend(log *logrus.Logger, plane *nftPlane) func(kind string) (lvs.Backend, error) {
+func openLVSBackend(log *logrus.Logger) func(kind string) (lvs.Backend, error) {
 	return func(kind string) (lvs.Backend, error) {
 		switch kind {
 		case "ipvs":
@@ -105,9 +108,9 @@ func openLVSBackend(log *logrus.Logger, plane *nftPlane) func(kind string) (lvs.
 				return b, nil
 			}
 			log.Infof("IPVS is not available (%v): using the nftables data plane", err)
-			return plane.open(log)
+			return openNFT(log)
 		case "nftables":
-			return plane.open(log)
+			return openNFT(log)
 		}
 		return nil, fmt.Errorf("%w: unknown lvs backend %q", lvs.ErrBackendUnavailable, kind)
 	}
@@ -129,14 +132,13 @@ type notifications struct {
 	prioNotify map[string]bool
 	groupState map[string]vrrp.State
 	notified   map[string]bool
-	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent.RSKey + VSKey
+	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent VSKey + " " + RSKey
 	services   map[string]*notify.VirtualServerNotify // by virtual server name
 	quorum     map[string]*config.VirtualServer
 
-	// lvs learns VRRP states for the sync daemon and ha_suspend.
+	// lvs learns VRRP states for the sync daemon, ha_suspend and the
+	// nftables data plane's DR gating.
 	lvs *lvs.Manager
-	// plane is the nftables data plane, when it is in use.
-	plane *nftPlane
 }
 
 func newNotifications(log *logrus.Logger) *notifications {
@@ -147,7 +149,6 @@ func newNotifications(log *logrus.Logger) *notifications {
 		vrrpDone:   make(chan struct{}),
 		groupState: map[string]vrrp.State{},
 		notified:   map[string]bool{},
-		plane:      &nftPlane{},
 	}
 }
 
@@ -155,16 +156,15 @@ func newNotifications(log *logrus.Logger) *notifications {
 func (n *notifications) configure(cfg *config.Config) {
 	logf := func(format string, args ...any) { n.log.Infof(format, args...) }
 	g := &cfg.Global
-	res := newScriptResolver(n.log, g)
 	instances := map[string]*notify.VRRPNotify{}
 	prio := map[string]bool{}
 	for _, in := range cfg.Instances {
 		instances[in.Name] = &notify.VRRPNotify{
 			Kind: notify.KindInstance, Name: in.Name,
-			Master: res.resolve(in.NotifyMaster), Backup: res.resolve(in.NotifyBackup),
-			Fault: res.resolve(in.NotifyFault), Stop: res.resolve(in.NotifyStop),
-			Deleted: res.resolve(in.NotifyDeleted), MasterRxLowerPri: res.resolve(in.NotifyMasterRxLowerPri),
-			Generic: res.resolve(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
+			Master: runnable(in.NotifyMaster), Backup: runnable(in.NotifyBackup),
+			Fault: runnable(in.NotifyFault), Stop: runnable(in.NotifyStop),
+			Deleted: runnable(in.NotifyDeleted), MasterRxLowerPri: runnable(in.NotifyMasterRxLowerPri),
+			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
 		}
 		prio[in.Name] = in.NotifyPriorityChanges
 	}
@@ -172,22 +172,23 @@ func (n *notifications) configure(cfg *config.Config) {
 	for _, sg := range cfg.SyncGroups {
 		groups[sg.Name] = &notify.VRRPNotify{
 			Kind: notify.KindGroup, Name: sg.Name,
-			Master: res.resolve(sg.NotifyMaster), Backup: res.resolve(sg.NotifyBackup),
-			Fault: res.resolve(sg.NotifyFault), Stop: res.resolve(sg.NotifyStop),
-			Generic: res.resolve(sg.Notify), SMTPAlert: sg.SMTPAlert,
+			Master: runnable(sg.NotifyMaster), Backup: runnable(sg.NotifyBackup),
+			Fault: runnable(sg.NotifyFault), Stop: runnable(sg.NotifyStop),
+			Generic: runnable(sg.Notify), SMTPAlert: sg.SMTPAlert,
 		}
 	}
 	servers := map[string]*notify.RealServerNotify{}
 	services := map[string]*notify.VirtualServerNotify{}
 	quorum := map[string]*config.VirtualServer{}
 	for _, vs := range cfg.VirtualServers {
-		id := vsID(vs)
-		services[vs.Name()] = &notify.VirtualServerNotify{VS: id, Up: res.resolve(vs.QuorumUp), Down: res.resolve(vs.QuorumDown), SMTPAlert: vs.SMTPAlert}
-		quorum[vs.Name()] = vs
+		name := vs.Name()
+		services[name] = &notify.VirtualServerNotify{VS: name, Up: runnable(vs.QuorumUp), Down: runnable(vs.QuorumDown), SMTPAlert: vs.SMTPAlert}
+		quorum[name] = vs
 		for _, rs := range vs.RealServers {
-			servers[vs.Name()+" "+config.Trio(rs.Addr.String(), vs.Protocol, rs.Port)] = &notify.RealServerNotify{
-				VS: id, Addr: rs.Addr, Port: uint16(rs.Port),
-				Up: res.resolve(rs.NotifyUp), Down: res.resolve(rs.NotifyDown), SMTPAlert: rs.SMTPAlert,
+			rsName := vs.RealServerName(rs)
+			servers[name+" "+rsName] = &notify.RealServerNotify{
+				VS: name, RS: rsName,
+				Up: runnable(rs.NotifyUp), Down: runnable(rs.NotifyDown), SMTPAlert: rs.SMTPAlert,
 			}
 		}
 	}
@@ -201,11 +202,11 @@ func (n *notifications) configure(cfg *config.Config) {
 			continue
 		}
 		fc := notify.FifoConfig{Kind: f.kind, Path: f.cfg.Path}
-		if s := res.resolve(f.cfg.Script); s != nil {
+		if s := runnable(f.cfg.Script); s != nil {
 			fc.UID, fc.GID = s.UID, s.GID
-			fc.Script = &notify.Command{Argv: notify.FifoScriptArgv(s.Argv, f.cfg.Path), UID: s.UID, GID: s.GID}
+			fc.Script = &script.Command{Argv: notify.FifoScriptArgv(s.Argv, f.cfg.Path), UID: s.UID, GID: s.GID}
 		}
-		fifo, err := notify.OpenFifo(fc, &notify.ExecRunner{Logf: logf}, logf)
+		fifo, err := notify.OpenFifo(fc, &script.ExecRunner{Logf: logf}, logf)
 		if err != nil {
 			n.log.Infof("Unable to open notify fifo %s: %v", f.cfg.Path, err)
 			continue
@@ -279,7 +280,6 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 				n.log.Errorf("%v", err)
 			}
 		}
-		n.plane.setMaster(n.log, e.Instance, e.To == vrrp.StateMaster)
 	case vrrpengine.GroupStateChange:
 		n.groupState[e.Group] = e.State
 		if g := n.groups[e.Group]; g != nil {
@@ -312,20 +312,6 @@ func lvsState(s vrrp.State) lvs.VRRPState {
 	return lvs.VRRPInit
 }
 
-// vsID names a virtual server for notify as keepalived's format_vs does.
-func vsID(vs *config.VirtualServer) notify.VirtualServerID {
-	id := notify.VirtualServerID{Group: vs.Group, FWMark: vs.FWMark, Addr: vs.Addr, Port: uint16(vs.Port)}
-	switch vs.Protocol {
-	case "TCP":
-		id.Proto = 6
-	case "UDP":
-		id.Proto = 17
-	case "SCTP":
-		id.Proto = 132
-	}
-	return id
-}
-
 // onRealServer runs notify_up / notify_down, the LVS FIFO line and mail.
 func (n *notifications) onRealServer(ev check.RealServerEvent) {
 	if ev.Initial {
@@ -333,7 +319,7 @@ func (n *notifications) onRealServer(ev check.RealServerEvent) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	rs := n.servers[ev.VS.Name()+" "+config.Trio(ev.RS.Addr.String(), ev.VS.Protocol, ev.RS.Port)]
+	rs := n.servers[ev.VSKey+" "+ev.RSKey]
 	if rs == nil {
 		return
 	}
@@ -379,6 +365,5 @@ func (n *notifications) Run(ctx context.Context) error {
 // Reload rebuilds scripts, FIFOs and mail settings from the new config.
 func (n *notifications) Reload(cfg *config.Config) error {
 	n.configure(cfg)
-	n.plane.configureVIPs(cfg)
 	return nil
 }

@@ -96,6 +96,44 @@ func TestNetnsBadPackets(t *testing.T) {
 	})
 	base := uint64(1)
 
+	cases := badPackets(hdr, advert, encode)
+	const n = 3
+	for range n {
+		for _, b := range cases {
+			send(b)
+		}
+	}
+	want := func(s statsFile, reason string) uint64 {
+		return s.Instances["ETH0"].Discards[reason] + s.Discards[reason]
+	}
+	waitFor(t, "every bad packet counted", 3*time.Second, func() bool {
+		s := pa.readStats(t)
+		for r := range cases {
+			if want(s, r) < n {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(300 * time.Millisecond) // let stragglers be counted too
+	for _, p := range []*proc{pa, pb} {
+		checkDiscards(t, p, cases, n)
+	}
+	if s := pa.readStats(t).Instances["ETH0"]; s.State != "MASTER" || s.AdvertsReceived != base {
+		t.Errorf("master changed: %+v (received before %d)", s, base)
+	}
+	if s := pb.readStats(t).Instances["ETH0"]; s.State != "BACKUP" {
+		t.Errorf("backup changed: %+v", s)
+	}
+	l.holdSteady(vip, 0, 500*time.Millisecond)
+	if strings.Contains(pa.logText(), "Entering BACKUP STATE\n") {
+		t.Error("the master left MASTER")
+	}
+}
+
+// badPackets are adverts broken in one way each, by the discard sentinel
+// (its text) they must be counted under.
+func badPackets(hdr packet.IPv4Header, advert func(uint8) packet.Advert, encode func(packet.IPv4Header, packet.Advert) []byte) map[string][]byte {
 	cases := map[string][]byte{}
 	{
 		b := encode(hdr, advert(254))
@@ -127,51 +165,26 @@ func TestNetnsBadPackets(t *testing.T) {
 		ad.Version, ad.AuthType, ad.AuthData, ad.AdvertInt = 3, 0, [8]byte{}, 100
 		cases["vrrp: bad version"] = encode(hdr, ad)
 	}
-	const n = 3
-	for range n {
-		for _, b := range cases {
-			send(b)
+	return cases
+}
+
+// checkDiscards requires n discards under each case's reason, and no other.
+func checkDiscards(t *testing.T, p *proc, cases map[string][]byte, n int) {
+	t.Helper()
+	s := p.readStats(t)
+	for r := range cases {
+		if got := s.Instances["ETH0"].Discards[r] + s.Discards[r]; got != uint64(n) {
+			t.Errorf("%s counted %d under %q, want %d (%+v)", p.stats, got, r, n, s)
 		}
 	}
-	want := func(s statsFile, reason string) uint64 {
-		return s.Instances["ETH0"].Discards[reason] + s.Discards[reason]
+	total := uint64(0)
+	for _, v := range s.Instances["ETH0"].Discards {
+		total += v
 	}
-	waitFor(t, "every bad packet counted", 3*time.Second, func() bool {
-		s := pa.readStats(t)
-		for r := range cases {
-			if want(s, r) < n {
-				return false
-			}
-		}
-		return true
-	})
-	time.Sleep(300 * time.Millisecond) // let stragglers be counted too
-	for _, p := range []*proc{pa, pb} {
-		s := p.readStats(t)
-		for r := range cases {
-			if got := want(s, r); got != n {
-				t.Errorf("%s counted %d under %q, want %d (%+v)", p.stats, got, r, n, s)
-			}
-		}
-		total := uint64(0)
-		for _, v := range s.Instances["ETH0"].Discards {
-			total += v
-		}
-		for _, v := range s.Discards {
-			total += v
-		}
-		if total != n*uint64(len(cases)) {
-			t.Errorf("%d discards in all, want %d: %+v", total, n*len(cases), s)
-		}
+	for _, v := range s.Discards {
+		total += v
 	}
-	if s := pa.readStats(t).Instances["ETH0"]; s.State != "MASTER" || s.AdvertsReceived != base {
-		t.Errorf("master changed: %+v (received before %d)", s, base)
-	}
-	if s := pb.readStats(t).Instances["ETH0"]; s.State != "BACKUP" {
-		t.Errorf("backup changed: %+v", s)
-	}
-	l.holdSteady(vip, 0, 500*time.Millisecond)
-	if strings.Contains(pa.logText(), "Entering BACKUP STATE\n") {
-		t.Error("the master left MASTER")
+	if total != uint64(n*len(cases)) {
+		t.Errorf("%d discards in all, want %d: %+v", total, n*len(cases), s)
 	}
 }

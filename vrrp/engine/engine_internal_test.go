@@ -17,7 +17,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
 	"keepalived-go/vrrp/packet"
@@ -40,18 +40,19 @@ type sentPkt struct {
 }
 
 type fakeConn struct {
-	n      *fakeNet
-	key    string
-	groups []netip.Addr
-	closed bool
+	n       *fakeNet
+	key     string
+	groups  []netip.Addr
+	closed  bool
+	deliver func(netio.Packet)
 }
 
 func newFakeNet() *fakeNet {
 	return &fakeNet{addrs: map[string]bool{}, conns: map[string]*fakeConn{}, links: map[string]bool{}, src: netip.MustParseAddr("198.51.100.11")}
 }
 
-func (f *fakeNet) Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error) {
-	c := &fakeConn{n: f, key: fmt.Sprintf("%s/%v/%d", iface, v6, proto)}
+func (f *fakeNet) Listen(iface string, v6 bool, proto int, deliver func(netio.Packet)) (Conn, error) {
+	c := &fakeConn{n: f, key: fmt.Sprintf("%s/%v/%d", iface, v6, proto), deliver: deliver}
 	f.conns[c.key] = c
 	return c, nil
 }
@@ -69,8 +70,8 @@ func (f *fakeNet) HasAddr(a netio.Addr) (bool, error) { return f.addrs[a.String(
 func (f *fakeNet) PrimaryAddr(string, bool) (netip.Addr, error) {
 	return f.src, nil
 }
-func (f *fakeNet) LinkUp(iface string) (bool, error)                        { return !f.links[iface], nil }
-func (f *fakeNet) WatchLinks(context.Context, chan<- netio.LinkEvent) error { return nil }
+func (f *fakeNet) LinkUp(iface string) (bool, error)                       { return !f.links[iface], nil }
+func (f *fakeNet) WatchLinks(context.Context, func(netio.LinkEvent)) error { return nil }
 func (f *fakeNet) Gratuitous(iface string, a netip.Addr) error {
 	f.garps = append(f.garps, a)
 	return nil
@@ -94,11 +95,12 @@ func (c *fakeConn) Send(b []byte, src, dst netip.Addr) error {
 func (c *fakeConn) Close() error { c.closed = true; return nil }
 
 type harness struct {
-	t    *testing.T
-	e    *Engine
-	net  *fakeNet
-	now  time.Duration
-	logs *test.Hook
+	t      *testing.T
+	e      *Engine
+	net    *fakeNet
+	now    time.Duration
+	logs   *test.Hook
+	posted chan func() // what goroutines hand the owner (script results)
 }
 
 func loadConf(t *testing.T, text string) *config.Config {
@@ -111,13 +113,14 @@ func loadConf(t *testing.T, text string) *config.Config {
 	if diags.Fatal() {
 		t.Fatalf("config: %v", diags)
 	}
+	cfg.ResolveScripts(script.NewResolver(nil, "", "", false))
 	return cfg
 }
 
 func newHarness(t *testing.T, conf string, mod func(*Options)) *harness {
 	t.Helper()
 	lg, hook := test.NewNullLogger()
-	h := &harness{t: t, net: newFakeNet(), logs: hook}
+	h := &harness{t: t, net: newFakeNet(), logs: hook, posted: make(chan func(), 16)}
 	opts := Options{Log: logrus.NewEntry(lg), Net: h.net, Now: func() time.Duration { return h.now },
 		OnEvent: func(Event) {}}
 	if mod != nil {
@@ -127,10 +130,21 @@ func newHarness(t *testing.T, conf string, mod func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.runCtx = context.Background()
+	e.post = func(f func()) { h.posted <- f }
 	h.e = e
 	e.begin()
 	return h
+}
+
+// inst is an instance's status, asked of the engine as its owner.
+func (h *harness) inst(name string) InstanceStatus {
+	for _, is := range h.e.status().Instances {
+		if is.Name == name {
+			return is
+		}
+	}
+	h.t.Fatalf("no instance %s", name)
+	return InstanceStatus{}
 }
 
 // advance runs the loop's timer path until the clock reaches d.
@@ -147,13 +161,7 @@ func (h *harness) advance(d time.Duration) {
 	}
 }
 
-func (h *harness) events() []Event {
-	h.e.evMu.Lock()
-	defer h.e.evMu.Unlock()
-	q := h.e.evQ
-	h.e.evQ = nil
-	return q
-}
+func (h *harness) events() []Event { return h.e.events.Take() }
 
 func (h *harness) logged(s string) bool {
 	for _, en := range h.logs.AllEntries() {
@@ -300,7 +308,7 @@ func TestEngineMasterThenYield(t *testing.T) {
 			t.Errorf("not logged: %q", s)
 		}
 	}
-	if st := h.e.Stats().Instances["ETH0"]; st.State != vrrp.StateBackup || st.AdvertsReceived != 1 {
+	if st := h.inst("ETH0"); st.State != vrrp.StateBackup || st.Counters.AdvertRcvd != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -310,8 +318,8 @@ func TestEngineDiscards(t *testing.T) {
 	h.e.receive(h.advert("198.51.100.12", 99, 250, 255))
 	h.e.receive(h.advert("198.51.100.12", 10, 250, 64))
 	h.e.receive(netio.Packet{Iface: "eth0", Data: []byte{0x45, 0}})
-	s := h.e.Stats()
-	if s.Discards[packet.ErrVRID] != 1 || s.Discards[packet.ErrLength] != 1 || s.Instances["ETH0"].Discards[packet.ErrTTL] != 1 {
+	s := h.e.Status()
+	if s.Discards[packet.ErrVRID] != 1 || s.Discards[packet.ErrLength] != 1 || h.inst("ETH0").Discards[packet.ErrTTL] != 1 {
 		t.Errorf("stats %+v", s)
 	}
 	if !h.logged("(ETH0) invalid TTL/HL. Received 64 and expect 255") {
@@ -338,11 +346,11 @@ func TestEngineLinkAndShutdownKeepVIPs(t *testing.T) {
 	h := newHarness(t, seed, func(o *Options) { o.KeepVIPs = true })
 	h.advance(4 * time.Second)
 	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: false})
-	if h.net.addrs[vipKey] || h.e.Stats().Instances["ETH0"].State != vrrp.StateFault {
-		t.Fatalf("link down: %v %+v", h.net.ops, h.e.Stats())
+	if h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateFault {
+		t.Fatalf("link down: %v %+v", h.net.ops, h.inst("ETH0"))
 	}
 	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: true})
-	if st := h.e.Stats().Instances["ETH0"].State; st != vrrp.StateBackup {
+	if st := h.inst("ETH0").State; st != vrrp.StateBackup {
 		t.Fatalf("link up: %v", st)
 	}
 	h.advance(4 * time.Second)
@@ -370,9 +378,9 @@ func TestEngineLinkAndShutdownKeepVIPs(t *testing.T) {
 
 type exitRunner struct{ code chan int }
 
-func (r exitRunner) Run(ctx context.Context, c notify.Command) error {
+func (r exitRunner) Run(ctx context.Context, c script.Command) error {
 	if code := <-r.code; code != 0 {
-		return &notify.ExitError{Code: code}
+		return &script.ExitError{Code: code}
 	}
 	return nil
 }
@@ -392,9 +400,9 @@ func TestEngineTrackScriptRiseFall(t *testing.T) {
 		codes <- code
 		h.now = h.e.scripts["chk"].next
 		h.e.tick()
-		h.e.scriptDone(<-h.e.results)
+		(<-h.posted)()
 	}
-	prio := func() uint8 { return h.e.Stats().Instances["ETH0"].Priority }
+	prio := func() uint8 { return h.inst("ETH0").EffectivePriority }
 	// keepalived starts a script one success short of up (rise-1): the
 	// first failure counts at once.
 	run(1)
@@ -470,13 +478,13 @@ vrrp_instance NEW {
 	if want := []string{"OLD:MASTER>DELETED", "NEW:INIT>BACKUP"}; !slices.Equal(got, want) {
 		t.Errorf("reload transitions %v", got)
 	}
-	s := h.e.Stats()
-	if s.Instances["ETH0"].State != vrrp.StateMaster || len(s.Instances) != 2 {
+	s := h.e.Status()
+	if h.inst("ETH0").State != vrrp.StateMaster || len(s.Instances) != 2 {
 		t.Errorf("after reload %+v", s.Instances)
 	}
 	// A packet for the removed VRID is now unknown.
 	h.e.receive(h.advert("198.51.100.12", 11, 100, 255))
-	if h.e.Stats().Discards[packet.ErrVRID] != 1 {
+	if h.e.Status().Discards[packet.ErrVRID] != 1 {
 		t.Error("removed instance still receives")
 	}
 }
@@ -503,7 +511,7 @@ func TestEngineMissingInterfaceFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.begin()
-	if st := e.Stats().Instances["ETH0"].State; st != vrrp.StateFault {
+	if st := e.Status().Instances[0].State; st != vrrp.StateFault {
 		t.Errorf("state %v with eth0 down at start, want FAULT", st)
 	}
 }
@@ -540,7 +548,7 @@ vrrp_instance NEW {
 `)); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(e.Stats().Instances); got != 2 {
+	if got := len(e.Status().Instances); got != 2 {
 		t.Fatalf("%d instances after reload", got)
 	}
 	cancel()
@@ -607,7 +615,6 @@ func TestStartPreparesTakeoverInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.runCtx = context.Background()
 	e.begin()
 	if !slices.Contains(pn.prepared, "eth0") {
 		t.Fatalf("prepared %v, want eth0", pn.prepared)
@@ -618,7 +625,8 @@ func TestStartPreparesTakeoverInterfaces(t *testing.T) {
 func TestEngineOnWake(t *testing.T) {
 	lg, _ := test.NewNullLogger()
 	wakes := make(chan struct{}, 16)
-	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: newFakeNet(), OnWake: func() {
+	n := newFakeNet()
+	e, err := New(loadConf(t, seed), Options{Log: logrus.NewEntry(lg), Net: n, OnWake: func() {
 		select {
 		case wakes <- struct{}{}:
 		default:
@@ -641,7 +649,7 @@ func TestEngineOnWake(t *testing.T) {
 		<-wakes
 	}
 	// Adverts tick once a second; the packet's wakeup comes at once.
-	e.rx <- netio.Packet{Iface: "eth0", Err: errors.New("injected")}
+	n.conns["eth0/false/112"].deliver(netio.Packet{Iface: "eth0", Err: errors.New("injected")})
 	select {
 	case <-wakes:
 	case <-time.After(50 * time.Millisecond):

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
 	"keepalived-go/vrrp/packet"
@@ -125,7 +126,10 @@ func vipAddrs(iface string, list []config.VirtualAddress) map[netip.Prefix]netio
 	return m
 }
 
-var posType = reflect.TypeOf(config.Pos{})
+var (
+	posType      = reflect.TypeOf(config.Pos{})
+	resolvedType = reflect.TypeOf((*script.Resolved)(nil))
+)
 
 // sameConfig compares two config values ignoring where they were written.
 func sameConfig(a, b any) bool { return equalNoPos(reflect.ValueOf(a), reflect.ValueOf(b)) }
@@ -140,7 +144,9 @@ func equalNoPos(a, b reflect.Value) bool {
 	if a.Type() != b.Type() {
 		return false
 	}
-	if a.Type() == posType {
+	if a.Type() == posType || a.Type() == resolvedType {
+		// Positions, and how a script resolved (the file system's
+		// state, taken again on every load), are not configuration.
 		return true
 	}
 	switch a.Kind() {

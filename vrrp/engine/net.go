@@ -13,15 +13,18 @@ import (
 // Net is the I/O the engine needs; Linux is the real one, tests use fakes.
 type Net interface {
 	// Listen opens a raw socket for proto (112, or 51 for IPv4 AH) on
-	// iface and delivers what it reads to rx until the Conn is closed.
-	Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error)
+	// iface. A Conn that is a PollConn is read by the engine's owner
+	// when its descriptor is readable; any other hands what it reads to
+	// deliver, from any goroutine, until it is closed.
+	Listen(iface string, v6 bool, proto int, deliver func(netio.Packet)) (Conn, error)
 	AddAddr(netio.Addr) error
 	DelAddr(netio.Addr) error
 	HasAddr(netio.Addr) (bool, error)
 	PrimaryAddr(iface string, v6 bool) (netip.Addr, error)
 	LinkUp(iface string) (bool, error)
-	// WatchLinks sends link changes to out until ctx ends.
-	WatchLinks(ctx context.Context, out chan<- netio.LinkEvent) error
+	// WatchLinks calls on for each link change, from any goroutine,
+	// until ctx ends.
+	WatchLinks(ctx context.Context, on func(netio.LinkEvent)) error
 	// Gratuitous sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6).
 	Gratuitous(iface string, addr netip.Addr) error
 	// EnsureVMAC creates the use_vmac macvlan name on base (IPv4);
@@ -36,6 +39,16 @@ type Conn interface {
 	NextID() uint16
 	Send(b []byte, src, dst netip.Addr) error
 	Close() error
+}
+
+// PollConn is a Conn whose receiving descriptor the engine's owner waits
+// on in its epoll set (netio.Conn from Open): Receive reads one datagram
+// without blocking, unix.EAGAIN when none waits, and its Data stays valid
+// until the next Receive.
+type PollConn interface {
+	Conn
+	FD() int
+	Receive() (netio.Packet, error)
 }
 
 // Linux is Net on the host's (or the current network namespace's) kernel.
@@ -87,8 +100,9 @@ func (l *Linux) RemoveVMAC(name string) error {
 
 var _ Net = (*Linux)(nil)
 
-func (l *Linux) Listen(iface string, v6 bool, proto int, rx chan<- netio.Packet) (Conn, error) {
-	return netio.Listen(iface, v6, proto, rx)
+// Listen opens the socket for the engine's own epoll set (a PollConn).
+func (l *Linux) Listen(iface string, v6 bool, proto int, _ func(netio.Packet)) (Conn, error) {
+	return netio.Open(iface, v6, proto)
 }
 func (l *Linux) AddAddr(a netio.Addr) error         { return netio.AddAddrVia(l.handle(), a) }
 func (l *Linux) DelAddr(a netio.Addr) error         { return netio.DelAddrVia(l.handle(), a) }
@@ -97,8 +111,22 @@ func (l *Linux) LinkUp(iface string) (bool, error)  { return netio.LinkUp(iface)
 func (l *Linux) PrimaryAddr(iface string, v6 bool) (netip.Addr, error) {
 	return netio.PrimaryAddr(iface, v6)
 }
-func (l *Linux) WatchLinks(ctx context.Context, out chan<- netio.LinkEvent) error {
-	return netio.WatchLinks(ctx, out)
+func (l *Linux) WatchLinks(ctx context.Context, on func(netio.LinkEvent)) error {
+	ch := make(chan netio.LinkEvent, 64)
+	if err := netio.WatchLinks(ctx, ch); err != nil {
+		return err
+	}
+	go func() {
+		for {
+			select {
+			case le := <-ch:
+				on(le)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
 }
 
 func (l *Linux) Gratuitous(iface string, addr netip.Addr) error {

@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"keepalived-go/config"
-	"keepalived-go/notify"
-	"keepalived-go/vrrp"
+	"keepalived-go/internal/script"
 )
 
-// script is one vrrp_script with keepalived's rise/fall counter: result
+// trackScript is one vrrp_script with keepalived's rise/fall counter: result
 // runs from 0 to rise+fall-1, the script is up from rise on.
-type script struct {
+type trackScript struct {
 	cfg     *config.VRRPScript
-	cmd     notify.Command
+	cmd     script.Command
 	bad     bool // could not be parsed or its user resolved
 	next    time.Duration
 	running bool
@@ -37,46 +36,24 @@ type scriptResult struct {
 
 // setupScripts (re)creates the vrrp_scripts of cfg, keeping the state of
 // those whose definition did not change.
-func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
-	e.scripts = map[string]*script{}
+func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
+	e.scripts = map[string]*trackScript{}
 	now := e.now()
 	for _, sc := range cfg.Scripts {
 		if o := old[sc.Name]; o != nil && sameConfig(o.cfg, sc) {
+			o.cfg = sc
+			o.bad = !e.scriptCmd(sc, o)
 			e.scripts[sc.Name] = o
 			continue
 		}
-		s := &script{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
+		s := &trackScript{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
 		if o := old[sc.Name]; o != nil {
 			s.gen = o.gen + 1
 		}
 		if sc.InitFail {
 			s.result, s.known, s.up = 0, true, false
 		}
-		if sc.Script == nil {
-			s.bad = true
-		} else if argv, err := scriptArgv(sc.Script); err != nil || len(argv) == 0 {
-			e.log.Errorf("VRRP_Script(%s) cannot parse %q: %v", sc.Name, sc.Script.Command, err)
-			s.bad = true
-		} else {
-			s.cmd.Argv = argv
-			user, group := sc.User, sc.Group
-			if user == "" {
-				user, group = sc.Script.User, sc.Script.Group
-			}
-			if user == "" {
-				user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
-			}
-			if user != "" {
-				uid, gid, msgs, err := notify.ResolveUserGroup(e.opts.Users, user, group)
-				for _, m := range msgs {
-					e.log.Error(m)
-				}
-				if err != nil {
-					s.bad = true
-				}
-				s.cmd.UID, s.cmd.GID = uid, gid
-			}
-		}
+		s.bad = !e.scriptCmd(sc, s)
 		e.scripts[sc.Name] = s
 	}
 	e.files = map[string]*trackFile{}
@@ -94,7 +71,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*script) {
 	}
 }
 
-func (e *Engine) runScript(s *script, now time.Duration) {
+func (e *Engine) runScript(s *trackScript, now time.Duration) {
 	if s.bad {
 		s.next = now + time.Hour
 		return
@@ -112,9 +89,8 @@ func (e *Engine) runScript(s *script, now time.Duration) {
 		c, cancel := context.WithTimeout(ctx, timeout)
 		err := e.opts.Runner.Run(c, cmd)
 		cancel()
-		select {
-		case e.results <- scriptResult{name: name, gen: gen, err: err}:
-		case <-ctx.Done():
+		if ctx.Err() == nil {
+			e.post(func() { e.scriptDone(scriptResult{name: name, gen: gen, err: err}) })
 		}
 	}()
 }
@@ -130,7 +106,7 @@ func (e *Engine) scriptDone(r scriptResult) {
 	s.next = now + max(s.cfg.Interval, 10*time.Millisecond)
 	ok := r.err == nil
 	exitType, reason := "succeeded", ""
-	var ee *notify.ExitError
+	var ee *script.ExitError
 	switch {
 	case ok:
 		if s.lastRC != 0 {
@@ -145,7 +121,7 @@ func (e *Engine) scriptDone(r scriptResult) {
 		exitType, reason = "failed", " (exited with status "+strconv.Itoa(ee.Code)+")"
 	case errors.As(r.err, &ee):
 		exitType, reason = "failed", " (due to signal "+strconv.Itoa(int(ee.Signal))+")"
-	case errors.Is(r.err, notify.ErrTimeout) || errors.Is(r.err, context.DeadlineExceeded):
+	case errors.Is(r.err, script.ErrTimeout) || errors.Is(r.err, context.DeadlineExceeded):
 		exitType = "timed_out"
 	default:
 		exitType = "failed"
@@ -202,114 +178,27 @@ func (f *trackFile) poll(now time.Duration) bool {
 	return changed
 }
 
-// applyReload is the running engine's half of Reload.
-func (e *Engine) applyReload(cfg *config.Config) error {
-	units, err := e.build(cfg)
-	if err != nil {
-		return err
+// scriptCmd takes the command of a vrrp_script as the configuration
+// resolved it (config.ResolveScripts), and reports whether it may run.
+// Like keepalived, a script that may not run is taken out of the
+// instances tracking it (check_track_script_secure): why was logged when
+// the configuration was resolved, and what that does to tracking here.
+func (e *Engine) scriptCmd(sc *config.VRRPScript, s *trackScript) bool {
+	if sc.Script == nil {
+		return false
 	}
-	oldCfg := e.cfg
-	oldByName := map[string]*inst{}
-	for _, u := range e.units {
-		for _, m := range u.members {
-			oldByName[m.cfg.Name] = m
-		}
+	res := sc.Script.Resolved()
+	s.cmd = res.Cmd
+	switch {
+	case res.Usable():
+		return true
+	case errors.Is(res.Err, script.ErrInsecure):
+		e.log.Infof("Disabling track script %s due to insecure", sc.Name)
+	case errors.Is(res.Err, script.ErrNotFound):
+		e.log.Infof("Disabling track script %s since not found/accessible", sc.Name)
+	case errors.Is(res.Err, script.ErrNotExecutable):
+	default:
+		e.log.Errorf("VRRP_Script(%s) cannot run %q: %v", sc.Name, sc.Script.Command, res.Err)
 	}
-	sameGroup := func(a, b *config.Config, name string) bool {
-		find := func(c *config.Config) *config.SyncGroup {
-			for _, g := range c.SyncGroups {
-				for _, m := range g.Members {
-					if m == name {
-						return g
-					}
-				}
-			}
-			return nil
-		}
-		return sameConfig(find(a), find(b))
-	}
-	unchanged := func(m *inst) bool {
-		o := oldByName[m.cfg.Name]
-		// Global settings matter through what they put in vrrp.Config
-		// (multicast groups, unicast source checks ...) and the garp
-		// intervals; anything else in global_defs leaves instances alone.
-		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
-	}
-	// addressesOnly: the instance differs only in its VIP lists, the usual
-	// reload (a VIP added); it keeps running and just changes addresses.
-	addressesOnly := func(m *inst) bool {
-		o := oldByName[m.cfg.Name]
-		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
-			return false
-		}
-		oc, nc := *o.cfg, *m.cfg
-		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
-		ob, nb := o.built, m.built
-		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
-		return sameConfig(oc, nc) && sameConfig(ob, nb)
-	}
-	now := e.now()
-	var keep, fresh []*unit
-	kept := map[string]bool{}
-	for _, u := range units {
-		all := true
-		for _, m := range u.members {
-			all = all && (unchanged(m) || addressesOnly(m))
-		}
-		if !all {
-			fresh = append(fresh, u)
-			continue
-		}
-		// Carry the running unit over, with new address lists where they changed.
-		ou := oldByName[u.members[0].cfg.Name].u
-		for _, m := range u.members {
-			o := oldByName[m.cfg.Name]
-			if unchanged(m) {
-				continue
-			}
-			for p, a := range m.addrs {
-				o.addrs[p] = a
-			}
-			o.cfg, o.built = m.cfg, m.built
-			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
-			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
-			e.run(ou, ou.step(o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs}))
-		}
-		for _, m := range ou.members {
-			kept[m.cfg.Name] = true
-		}
-		keep = append(keep, ou)
-	}
-	for _, u := range e.units {
-		for i, m := range u.members {
-			if kept[m.cfg.Name] {
-				continue
-			}
-			e.run(u, u.step(i, vrrp.Shutdown{Now: now, Deleted: true}))
-			m.removed = true
-			e.removeVMAC(m)
-			delete(e.byName, m.cfg.Name)
-			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
-		}
-	}
-	e.cfg = cfg
-	e.units = append(keep, fresh...)
-	e.setupScripts(cfg, e.scripts)
-	e.ensureVMACs(fresh)
-	e.syncConns()
-	for _, u := range fresh {
-		e.startUnit(u)
-	}
-	e.refreshAll()
-	return nil
-}
-
-// scriptArgv splits a vrrp_script command as keepalived does: the raw
-// text once more when the config kept it, else the command string.
-func scriptArgv(sc *config.Script) ([]string, error) {
-	if sc.Raw != "" {
-		spec, err := notify.ParseScript(sc.Raw)
-		return spec.Argv, err
-	}
-	return notify.SplitQuotedEscaped(sc.Command)
+	return false
 }

@@ -52,7 +52,10 @@ type Conn struct {
 	ifindex int
 	v6      bool
 	proto   int
-	f       *os.File // receives
+	f       *os.File // receives, when Listen reads it; nil after Open
+	rfd     int
+	rbuf    []byte // Receive's buffers
+	roob    []byte
 	mu      sync.Mutex
 	sendFD  int // guarded by mu: Close may run beside Send
 	closed  bool
@@ -64,8 +67,23 @@ type Conn struct {
 
 // Listen opens a raw socket for protocol proto (packet.ProtoVRRP, or
 // packet.ProtoAH for IPv4 AH) on iface and starts delivering what it
-// reads to rx until Close. Nothing is joined yet: call Join for multicast.
+// reads to rx until Close, from a goroutine of its own. Nothing is joined
+// yet: call Join for multicast. An event loop that waits on the socket
+// itself uses Open and Receive instead.
 func Listen(iface string, v6 bool, proto int, rx chan<- Packet) (*Conn, error) {
+	c, err := Open(iface, v6, proto)
+	if err != nil {
+		return nil, err
+	}
+	c.f = os.NewFile(uintptr(c.rfd), "vrrp-"+iface)
+	c.wg.Add(1)
+	go c.read(rx)
+	return c, nil
+}
+
+// Open is Listen without the reading goroutine: the caller waits for FD
+// to be readable (an epoll set) and calls Receive.
+func Open(iface string, v6 bool, proto int) (*Conn, error) {
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, fmt.Errorf("netio: interface %s: %w", iface, err)
@@ -83,10 +101,38 @@ func Listen(iface string, v6 bool, proto int, rx chan<- Packet) (*Conn, error) {
 		unix.Close(rfd)
 		return nil, err
 	}
-	c.f = os.NewFile(uintptr(rfd), "vrrp-"+iface)
-	c.wg.Add(1)
-	go c.read(rx)
+	// The receiving socket stays off Go's poller: an event loop puts it
+	// in its own epoll set, and a descriptor in both would wake the
+	// runtime's poller for every advert too. Listen puts it there.
+	c.rfd = rfd
 	return c, nil
+}
+
+// FD is the receiving socket, for an epoll set (read it with Receive).
+func (c *Conn) FD() int { return c.rfd }
+
+// Receive reads one datagram without blocking: unix.EAGAIN when none
+// waits. p.Data stays valid until the next Receive. Use it only on a Conn
+// from Open (Listen's goroutine reads the same socket).
+func (c *Conn) Receive() (Packet, error) {
+	if c.rbuf == nil {
+		c.rbuf, c.roob = make([]byte, 65536), make([]byte, 256)
+	}
+	for {
+		n, oobn, from, err := rawsys.Recvmsg(c.rfd, c.rbuf, c.roob, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return Packet{Iface: c.iface, IPv6: c.v6}, err
+		}
+		p := Packet{Iface: c.iface, IPv6: c.v6, Data: c.rbuf[:n], HopLimit: -1}
+		if c.v6 && from.Is6() {
+			p.Src = from
+		}
+		parseCmsgs(c.roob[:oobn], &p)
+		return p, nil
+	}
 }
 
 // rawSocket opens a non-blocking raw socket for proto bound to ifi and
@@ -174,21 +220,15 @@ func (c *Conn) Join(group netip.Addr) error {
 	if c.joined[group] {
 		return nil
 	}
-	rc, err := c.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		if c.v6 {
-			mr := &unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(c.ifindex)}
-			serr = unix.SetsockoptIPv6Mreq(int(fd), unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, mr)
-			return
-		}
+	var err error
+	if c.v6 {
+		mr := &unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(c.ifindex)}
+		err = unix.SetsockoptIPv6Mreq(c.rfd, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, mr)
+	} else {
 		mr := &unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(c.ifindex)}
-		serr = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mr)
-	})
-	if err = errors.Join(err, serr); err != nil {
+		err = unix.SetsockoptIPMreqn(c.rfd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mr)
+	}
+	if err != nil {
 		return fmt.Errorf("netio: join %v on %s: %w", group, c.iface, err)
 	}
 	c.joined[group] = true
@@ -339,7 +379,11 @@ func (c *Conn) Close() error {
 	err := unix.Close(c.sendFD)
 	c.sendFD = -1
 	c.mu.Unlock()
-	err = errors.Join(c.f.Close(), err)
+	if c.f != nil {
+		err = errors.Join(c.f.Close(), err)
+	} else {
+		err = errors.Join(unix.Close(c.rfd), err)
+	}
 	c.wg.Wait()
 	return err
 }

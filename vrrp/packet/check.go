@@ -91,46 +91,8 @@ func Check(r *Received, e *Expect) (Advert, error) {
 	}
 
 	if a.Version == 2 {
-		if a.AuthType > AuthAH {
-			return Advert{}, discard(ErrAuthType, "(%s) Invalid auth type: %d", name, a.AuthType)
-		}
-		if a.AuthType != e.AuthType {
-			return Advert{}, discard(ErrAuthType, "(%s) received a %d auth, expecting %d!", name, a.AuthType, e.AuthType)
-		}
-		switch e.AuthType {
-		case AuthPass:
-			// keepalived reads the password at IP Total Length - 8, so a
-			// bad Total Length fails here before its own check below.
-			var pw []byte
-			if r.IPv6 {
-				pw = r.Msg[len(r.Msg)-min(len(r.Msg), AuthDataLen):]
-			} else if end := r.TotalLen; end >= AuthDataLen && end <= len(r.raw) {
-				pw = r.raw[end-AuthDataLen : end]
-			}
-			if subtle.ConstantTimeCompare(pw, e.AuthData[:]) != 1 {
-				return Advert{}, discard(ErrAuth, "(%s) received an invalid passwd!", name)
-			}
-		case AuthAH:
-			if r.AH == nil {
-				return Advert{}, discard(ErrAuthType, "(%s) No AH header but auth type is AH", name)
-			}
-			if r.AH.NextHeader != ProtoVRRP {
-				return Advert{}, discard(ErrNotVRRP, "(%s) AH header for protocol %d", name, r.AH.NextHeader)
-			}
-			icv := ahICV(r.raw, r.ipLen, e.AuthData, e.Unicast)
-			if subtle.ConstantTimeCompare(icv[:], r.AH.ICV[:]) != 1 {
-				return Advert{}, discard(ErrAuth, "(%s) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !", name)
-			}
-			if s := r.Src.As4(); r.AH.SPI != binary.BigEndian.Uint32(s[:]) {
-				// keepalived prints both as host-order integers of network-order data.
-				var spi [4]byte
-				binary.BigEndian.PutUint32(spi[:], r.AH.SPI)
-				return Advert{}, discard(ErrAuth, "IPSEC AH : invalid IPSEC SPI value. %d and expect %d",
-					binary.LittleEndian.Uint32(s[:]), binary.LittleEndian.Uint32(spi[:]))
-			}
-		}
-		if a.AdvertInt != e.AdvertInt {
-			return Advert{}, discard(ErrInterval, "(%s) advertisement interval mismatch mine=%d sec rcv'd=%d sec", name, e.AdvertInt, a.AdvertInt)
+		if err := checkV2Auth(r, e, &a); err != nil {
+			return Advert{}, err
 		}
 	}
 	if a.Type != TypeAdvertisement {
@@ -167,4 +129,52 @@ func Check(r *Received, e *Expect) (Advert, error) {
 		}
 	}
 	return a, nil
+}
+
+// checkV2Auth is vrrp_check_packet's VRRPv2 part: the authentication type,
+// the password or the AH ICV and SPI, and the advert interval.
+func checkV2Auth(r *Received, e *Expect, a *Advert) error {
+	name := e.Name
+	if a.AuthType > AuthAH {
+		return discard(ErrInvalidAuthType, "(%s) Invalid auth type: %d", name, a.AuthType)
+	}
+	if a.AuthType != e.AuthType {
+		return discard(ErrAuthType, "(%s) received a %d auth, expecting %d!", name, a.AuthType, e.AuthType)
+	}
+	switch e.AuthType {
+	case AuthPass:
+		// keepalived reads the password at IP Total Length - 8, so a
+		// bad Total Length fails here before its own check below.
+		var pw []byte
+		if r.IPv6 {
+			pw = r.Msg[len(r.Msg)-min(len(r.Msg), AuthDataLen):]
+		} else if end := r.TotalLen; end >= AuthDataLen && end <= len(r.raw) {
+			pw = r.raw[end-AuthDataLen : end]
+		}
+		if subtle.ConstantTimeCompare(pw, e.AuthData[:]) != 1 {
+			return discard(ErrAuth, "(%s) received an invalid passwd!", name)
+		}
+	case AuthAH:
+		if r.AH == nil {
+			return discard(ErrAuthType, "(%s) No AH header but auth type is AH", name)
+		}
+		if r.AH.NextHeader != ProtoVRRP {
+			return discard(ErrNotVRRP, "(%s) AH header for protocol %d", name, r.AH.NextHeader)
+		}
+		icv := ahICV(r.raw, r.ipLen, e.AuthData, e.Unicast)
+		if subtle.ConstantTimeCompare(icv[:], r.AH.ICV[:]) != 1 {
+			return discard(ErrAuth, "(%s) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !", name)
+		}
+		if s := r.Src.As4(); r.AH.SPI != binary.BigEndian.Uint32(s[:]) {
+			// keepalived prints both as host-order integers of network-order data.
+			var spi [4]byte
+			binary.BigEndian.PutUint32(spi[:], r.AH.SPI)
+			return discard(ErrAuth, "IPSEC AH : invalid IPSEC SPI value. %d and expect %d",
+				binary.LittleEndian.Uint32(s[:]), binary.LittleEndian.Uint32(spi[:]))
+		}
+	}
+	if a.AdvertInt != e.AdvertInt {
+		return discard(ErrInterval, "(%s) advertisement interval mismatch mine=%d sec rcv'd=%d sec", name, e.AdvertInt, a.AdvertInt)
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package packet
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // One sentinel per reason a packet is discarded (RFC 5798 §7.1, RFC 3768
 // §7.1 for v2 authentication, plus keepalived's own checks). Errors returned
@@ -21,6 +24,12 @@ var (
 	ErrPeer        = errors.New("vrrp: source is not a unicast peer")
 	ErrNotVRRP     = errors.New("vrrp: not a VRRP packet")
 )
+
+// ErrInvalidAuthType is an authentication type VRRPv2 does not define
+// (RFC 2787's vrrpStatsInvalidAuthType, where ErrAuthType alone is
+// vrrpStatsAuthTypeMismatch). It wraps ErrAuthType, so errors.Is(err,
+// ErrAuthType) holds for both; discards are counted under each apart.
+var ErrInvalidAuthType = fmt.Errorf("%w: unknown type", ErrAuthType)
 
 // DiscardError explains why a packet was dropped. Text is the message
 // keepalived 2.2.7 logs for the same case, Reason the sentinel.

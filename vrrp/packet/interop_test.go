@@ -34,124 +34,15 @@ func TestKeepalivedInterop(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("ip not installed (Debian package iproute2)")
 	}
-	// keepalived runs in one namespace, the capture in another: a packet
-	// whose source is a local address would be dropped as martian.
-	ns := fmt.Sprintf("kago-vrrp-%d", os.Getpid())
-	kans := ns + "-ka"
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
-	}
-	for _, n := range []string{ns, kans} {
-		run("netns", "add", n)
-		t.Cleanup(func() {
-			out, _ := exec.Command("ip", "netns", "pids", n).Output()
-			for _, f := range strings.Fields(string(out)) {
-				if pid, err := strconv.Atoi(f); err == nil {
-					syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-			exec.Command("ip", "netns", "del", n).Run()
-		})
-	}
-	run("-n", kans, "link", "add", "ka0", "type", "veth", "peer", "name", "cap0", "netns", ns)
-	run("-n", kans, "addr", "add", "198.51.100.1/24", "dev", "ka0")
-	run("-n", ns, "addr", "add", "198.51.100.2/24", "dev", "cap0")
-	for _, n := range []string{ns, kans} {
-		run("-n", n, "link", "set", "lo", "up")
-	}
-	run("-n", kans, "link", "set", "ka0", "up")
-	run("-n", ns, "link", "set", "cap0", "up")
-
+	ns, kans := interopNetns(t)
 	dir := t.TempDir()
-	conf := `global_defs {
-   router_id KAGO
-   vrrp_garp_master_delay 0
-}
-vrrp_instance PASS {
-   interface ka0
-   virtual_router_id 10
-   priority 255
-   advert_int 1
-   authentication {
-      auth_type PASS
-      auth_pass p@ssw0rd
-   }
-   virtual_ipaddress {
-      203.0.113.110/24
-   }
-}
-vrrp_instance AH {
-   interface ka0
-   virtual_router_id 11
-   priority 255
-   advert_int 1
-   authentication {
-      auth_type AH
-      auth_pass s3cr3t
-   }
-   virtual_ipaddress {
-      203.0.113.111/24
-      203.0.113.112/24
-   }
-}
-vrrp_instance V3 {
-   interface ka0
-   version 3
-   virtual_router_id 12
-   priority 255
-   advert_int 0.5
-   virtual_ipaddress {
-      203.0.113.113/24
-   }
-}
-`
 	cf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(cf, []byte(interopConf), 0o644); err != nil {
 		t.Fatal(err)
-	}
-
-	// Sockets are opened inside the namespace from a locked OS thread.
-	type capture struct {
-		fd   int
-		err  error
-		done chan struct{}
-	}
-	openRaw := func(proto int) (int, error) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			return -1, err
-		}
-		defer orig.Close()
-		target, err := os.Open("/run/netns/" + ns)
-		if err != nil {
-			return -1, err
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			return -1, err
-		}
-		defer unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET)
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, proto)
-		if err != nil {
-			return -1, err
-		}
-		mreq := &syscall.IPMreqn{Multiaddr: [4]byte{224, 0, 0, 18}, Address: [4]byte{198, 51, 100, 2}}
-		if err := syscall.SetsockoptIPMreqn(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq); err != nil {
-			syscall.Close(fd)
-			return -1, err
-		}
-		tv := syscall.NsecToTimeval(int64(200 * time.Millisecond))
-		syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
-		return fd, nil
 	}
 	var fds []int
 	for _, proto := range []int{ProtoVRRP, ProtoAH} {
-		fd, err := openRaw(proto)
+		fd, err := openRawIn(ns, proto)
 		if err != nil {
 			t.Fatalf("raw socket for protocol %d: %v", proto, err)
 		}
@@ -171,28 +62,7 @@ vrrp_instance V3 {
 		cmd.Wait()
 	})
 
-	got := map[uint8][]byte{}
-	deadline := time.Now().Add(15 * time.Second)
-	buf := make([]byte, 1500)
-	for len(got) < 3 && time.Now().Before(deadline) {
-		for _, fd := range fds {
-			n, _, err := syscall.Recvfrom(fd, buf, 0)
-			if err != nil || n < IPv4HeaderLen {
-				continue
-			}
-			r, err := Parse4(append([]byte(nil), buf[:n]...))
-			if err != nil || r.Src != netip.MustParseAddr("198.51.100.1") {
-				continue
-			}
-			if _, seen := got[r.VRID]; !seen {
-				got[r.VRID] = append([]byte(nil), buf[:n]...)
-			}
-		}
-	}
-	if len(got) < 3 {
-		t.Fatalf("captured VRIDs %v only; keepalived said:\n%s", keys(got), logbuf.String())
-	}
-
+	got := captureAdverts(t, fds, &logbuf)
 	vip := func(s ...string) []netip.Addr {
 		var a []netip.Addr
 		for _, x := range s {
@@ -238,6 +108,148 @@ vrrp_instance V3 {
 			t.Errorf("VRID %d: our encoding differs\n ours   %x\n theirs %x", tc.vrid, ours, theirs)
 		}
 	}
+}
+
+// interopNetns makes two namespaces joined by a veth: keepalived runs in
+// one (ka0, 198.51.100.1) and the capture in the other (cap0, .2), since
+// a packet whose source is a local address would be dropped as martian.
+func interopNetns(t *testing.T) (ns, kans string) {
+	t.Helper()
+	ns = fmt.Sprintf("kago-vrrp-%d", os.Getpid())
+	kans = ns + "-ka"
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	for _, n := range []string{ns, kans} {
+		run("netns", "add", n)
+		t.Cleanup(func() {
+			out, _ := exec.Command("ip", "netns", "pids", n).Output()
+			for _, f := range strings.Fields(string(out)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+			exec.Command("ip", "netns", "del", n).Run()
+		})
+	}
+	run("-n", kans, "link", "add", "ka0", "type", "veth", "peer", "name", "cap0", "netns", ns)
+	run("-n", kans, "addr", "add", "198.51.100.1/24", "dev", "ka0")
+	run("-n", ns, "addr", "add", "198.51.100.2/24", "dev", "cap0")
+	for _, n := range []string{ns, kans} {
+		run("-n", n, "link", "set", "lo", "up")
+	}
+	run("-n", kans, "link", "set", "ka0", "up")
+	run("-n", ns, "link", "set", "cap0", "up")
+
+	return ns, kans
+}
+
+const interopConf = `global_defs {
+   router_id KAGO
+   vrrp_garp_master_delay 0
+}
+vrrp_instance PASS {
+   interface ka0
+   virtual_router_id 10
+   priority 255
+   advert_int 1
+   authentication {
+      auth_type PASS
+      auth_pass p@ssw0rd
+   }
+   virtual_ipaddress {
+      203.0.113.110/24
+   }
+}
+vrrp_instance AH {
+   interface ka0
+   virtual_router_id 11
+   priority 255
+   advert_int 1
+   authentication {
+      auth_type AH
+      auth_pass s3cr3t
+   }
+   virtual_ipaddress {
+      203.0.113.111/24
+      203.0.113.112/24
+   }
+}
+vrrp_instance V3 {
+   interface ka0
+   version 3
+   virtual_router_id 12
+   priority 255
+   advert_int 0.5
+   virtual_ipaddress {
+      203.0.113.113/24
+   }
+}
+`
+
+// openRawIn opens a raw socket for proto inside namespace ns (from a
+// locked OS thread), joined to 224.0.0.18, with a 200 ms receive timeout.
+func openRawIn(ns string, proto int) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return -1, err
+	}
+	defer orig.Close()
+	target, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		return -1, err
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		return -1, err
+	}
+	defer unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, proto)
+	if err != nil {
+		return -1, err
+	}
+	mreq := &syscall.IPMreqn{Multiaddr: [4]byte{224, 0, 0, 18}, Address: [4]byte{198, 51, 100, 2}}
+	if err := syscall.SetsockoptIPMreqn(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq); err != nil {
+		syscall.Close(fd)
+		return -1, err
+	}
+	tv := syscall.NsecToTimeval(int64(200 * time.Millisecond))
+	syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	return fd, nil
+}
+
+// captureAdverts reads the first advert of each VRID keepalived sends from
+// 198.51.100.1, for up to 15 s.
+func captureAdverts(t *testing.T, fds []int, logbuf *bytes.Buffer) map[uint8][]byte {
+	t.Helper()
+	got := map[uint8][]byte{}
+	deadline := time.Now().Add(15 * time.Second)
+	buf := make([]byte, 1500)
+	for len(got) < 3 && time.Now().Before(deadline) {
+		for _, fd := range fds {
+			n, _, err := syscall.Recvfrom(fd, buf, 0)
+			if err != nil || n < IPv4HeaderLen {
+				continue
+			}
+			r, err := Parse4(append([]byte(nil), buf[:n]...))
+			if err != nil || r.Src != netip.MustParseAddr("198.51.100.1") {
+				continue
+			}
+			if _, seen := got[r.VRID]; !seen {
+				got[r.VRID] = append([]byte(nil), buf[:n]...)
+			}
+		}
+	}
+	if len(got) < 3 {
+		t.Fatalf("captured VRIDs %v only; keepalived said:\n%s", keys(got), logbuf.String())
+	}
+
+	return got
 }
 
 func keys(m map[uint8][]byte) []uint8 {

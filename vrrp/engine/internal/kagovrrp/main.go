@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/script"
 	"keepalived-go/vrrp/engine"
 )
 
@@ -43,6 +45,13 @@ func main() {
 	keep := flag.Bool("V", false, "keep VIPs on exit")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile until exit")
 	flag.Parse()
+	if os.Getenv("GOMAXPROCS") == "" {
+		// As the daemon sizes itself (cmd/keepalived sizeProcs) for a
+		// configuration without checkers: one processor. With two, the
+		// runtime's idle processor spins and hands packets between
+		// threads, a quarter more CPU for the same adverts.
+		runtime.GOMAXPROCS(1)
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
@@ -59,6 +68,8 @@ func main() {
 		if diags.Fatal() {
 			return nil, fmt.Errorf("%s: %v", *conf, diags)
 		}
+		g := &cfg.Global
+		cfg.ResolveScripts(script.NewResolver(nil, g.ScriptUser, g.ScriptGroup, g.EnableScriptSecurity))
 		return cfg, nil
 	}
 	cfg, err := load()
@@ -91,7 +102,7 @@ func main() {
 	if *statsPath != "" {
 		go func() {
 			for ctx.Err() == nil {
-				writeStats(*statsPath, e.Stats())
+				writeStats(*statsPath, e.Status())
 				time.Sleep(100 * time.Millisecond)
 			}
 		}()
@@ -100,23 +111,23 @@ func main() {
 		log.Error(err)
 	}
 	if *statsPath != "" {
-		writeStats(*statsPath, e.Stats())
+		writeStats(*statsPath, e.Status())
 	}
 	log.Info("Stopped")
 }
 
-func writeStats(path string, s engine.Stats) {
+func writeStats(path string, s engine.Status) {
 	out := stats{Instances: map[string]instStats{}, Discards: map[string]uint64{}, ActionErrors: s.ActionErrors}
 	for k, v := range s.Discards {
 		out.Discards[k.Error()] = v
 	}
-	for n, is := range s.Instances {
+	for _, is := range s.Instances {
 		d := map[string]uint64{}
 		for k, v := range is.Discards {
 			d[k.Error()] = v
 		}
-		out.Instances[n] = instStats{State: is.State.String(), Priority: is.Priority,
-			AdvertsReceived: is.AdvertsReceived, AdvertsSent: is.AdvertsSent, Discards: d}
+		out.Instances[is.Name] = instStats{State: is.State.String(), Priority: is.EffectivePriority,
+			AdvertsReceived: is.Counters.AdvertRcvd, AdvertsSent: is.Counters.AdvertSent, Discards: d}
 	}
 	b, _ := json.Marshal(out)
 	tmp := path + ".tmp"

@@ -1,4 +1,4 @@
-package notify
+package script
 
 import (
 	"context"
@@ -7,9 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 func writeScript(t *testing.T, dir, name, body string) string {
@@ -81,60 +79,6 @@ func TestExecRunnerFileTestViaShell(t *testing.T) {
 	var ee *ExitError
 	if err := r.Run(context.Background(), id); !errors.As(err, &ee) || ee.Code == 0 {
 		t.Errorf("</absent: %v", err)
-	}
-}
-
-// TestExecRunnerTimeoutKillsGroup: a script that starts a background
-// `sleep 1000` and then sleeps itself is killed with its whole process group
-// when the dispatcher's timeout expires.
-func TestExecRunnerTimeoutKillsGroup(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "pids")
-	s := writeScript(t, dir, "hang.sh", `sleep 1000 & echo $$ $! > "$1.tmp"; mv "$1.tmp" "$1"; sleep 1000`+"\n")
-	results := make(chan Result, 1)
-	var logged []string
-	logf := func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }
-	d := NewDispatcher(DispatcherOptions{Logf: logf, OnResult: func(r Result) { results <- r }})
-	defer closeNow(d)
-	const timeout = 300 * time.Millisecond
-	if err := d.Submit(Job{Key: "VI_1", Name: "VI_1 notify_master", Timeout: timeout,
-		Command: Command{Argv: []string{s, pidFile}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}}); err != nil {
-		t.Fatal(err)
-	}
-	var r Result
-	select {
-	case r = <-results:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no result within 10 s")
-	}
-	if !r.TimedOut || !errors.Is(r.Err, ErrTimeout) {
-		t.Fatalf("result %+v", r)
-	}
-	if r.Duration < timeout || r.Duration > timeout+3*time.Second {
-		t.Errorf("duration %v for timeout %v", r.Duration, timeout)
-	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatalf("script did not record its pids: %v", err)
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(b)) {
-		p, _ := strconv.Atoi(f)
-		pids = append(pids, p)
-	}
-	if len(pids) != 2 {
-		t.Fatalf("pids %q", b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if !waitFor(ctx, func() bool { return processGone(pids[0]) && processGone(pids[1]) }) {
-		for _, p := range pids {
-			_ = syscall.Kill(p, syscall.SIGKILL)
-		}
-		t.Fatalf("processes %v survived the timeout", pids)
-	}
-	if len(logged) != 1 || !strings.HasPrefix(logged[0], "VI_1 notify_master script "+s+" timed out after 300ms") {
-		t.Errorf("log %q", logged)
 	}
 }
 

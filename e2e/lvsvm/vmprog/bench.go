@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -107,7 +106,7 @@ func bench(args []string) error {
 		fmt.Fprintf(&out, "round %d keepalived-go cold: %s, %d netlink writes, %d reads (config load %s not included); ratio to restore %.2f\n",
 			r, ms(cold), c.Writes, c.Reads, ms(parse), float64(cold)/float64(restore))
 
-		key := lvs.RSKey{VS: fmt.Sprintf("[198.51.100.10]:tcp:%d", 1000+n/2), Addr: netip.MustParseAddrPort(fmt.Sprintf("203.0.113.3:%d", 1000+n/2))}
+		key := lvs.RSKey{VS: fmt.Sprintf("[198.51.100.10]:tcp:%d", 1000+n/2), RS: fmt.Sprintf("[203.0.113.3]:tcp:%d", 1000+n/2)}
 		c0 := ipvs.Counters()
 		t0 = time.Now()
 		if err := m.SetHealth(key, false, -1); err != nil {

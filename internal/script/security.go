@@ -1,40 +1,39 @@
-// Package scriptsec is keepalived 2.2.7's check_script_secure(): whether a
-// script may run, as which path, and what keepalived says about it. It is a
-// leaf: config's security pass and the engines that run scripts share it.
-package scriptsec
+package script
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
 
-// ScriptFlags mirror keepalived's SC_* script check results.
-type ScriptFlags uint
+// Flags mirror keepalived's SC_* script check results.
+type Flags uint
 
 const (
-	FlagInsecure   ScriptFlags = 0x01 // some path element is unsafe
-	FlagIsScript   ScriptFlags = 0x02 // a file to exec was found
-	FlagInhibit    ScriptFlags = 0x04 // must not run
-	FlagNotFound   ScriptFlags = 0x08 // missing or not accessible
-	FlagExecutable ScriptFlags = 0x10 // executable by the script's uid/gid
-	FlagExecable   ScriptFlags = 0x20 // may be exec'd directly (always, without libmagic)
-	FlagSystem     ScriptFlags = 0x40 // "</file" test, run by /bin/sh
+	FlagInsecure   Flags = 0x01 // some path element is unsafe
+	FlagIsScript   Flags = 0x02 // a file to exec was found
+	FlagInhibit    Flags = 0x04 // must not run
+	FlagNotFound   Flags = 0x08 // missing or not accessible
+	FlagExecutable Flags = 0x10 // executable by the script's uid/gid
+	FlagExecable   Flags = 0x20 // may be exec'd directly (always, without libmagic)
+	FlagSystem     Flags = 0x40 // "</file" test, run by /bin/sh
 )
 
-// Sentinel errors of CheckScriptSecurity's report.
+// Sentinel errors of CheckSecurity's report.
 var (
-	ErrScriptNotFound      = errors.New("script not found or not accessible")
-	ErrScriptInsecure      = errors.New("script insecure")
-	ErrScriptNotExecutable = errors.New("script not executable")
+	ErrNotFound      = errors.New("script not found or not accessible")
+	ErrInsecure      = errors.New("script insecure")
+	ErrNotExecutable = errors.New("script not executable")
 )
 
-// ScriptCheck is the input of CheckScriptSecurity.
-type ScriptCheck struct {
+// SecurityCheck is the input of CheckSecurity.
+type SecurityCheck struct {
 	Argv           []string
 	UID, GID       uint32 // who the script runs as
 	OurUID, OurGID uint32 // keepalived's own euid/egid
@@ -46,7 +45,7 @@ type ScriptCheck struct {
 
 // SecurityReport is what keepalived concludes about one script.
 type SecurityReport struct {
-	Flags ScriptFlags
+	Flags Flags
 	// Argv is what will be exec'd: argv[0] replaced by the PATH search
 	// result and by the resolved path (symlinks and ./.. removed, the
 	// file name kept when it names the same file).
@@ -70,17 +69,17 @@ func (r SecurityReport) Err() error {
 	if r.Usable() {
 		return nil
 	}
-	s := ErrScriptNotExecutable
+	s := ErrNotExecutable
 	switch {
 	case r.Flags&FlagNotFound != 0:
-		s = ErrScriptNotFound
+		s = ErrNotFound
 	case r.Flags&FlagInhibit != 0:
-		s = ErrScriptInsecure
+		s = ErrInsecure
 	}
 	return fmt.Errorf("%w: %s", s, strings.Join(r.Messages, "; "))
 }
 
-// CheckScriptSecurity runs keepalived 2.2.7's check_script_secure() on one
+// CheckSecurity runs keepalived 2.2.7's check_script_secure() on one
 // script: PATH search for bare names, resolution of the path, the
 // executable test for the script's uid/gid, and, when the script runs as
 // root (uid or gid 0, or set-uid/gid root), the walk over every path
@@ -92,7 +91,7 @@ func (r SecurityReport) Err() error {
 // Where keepalived switches its euid to the script user to resolve the
 // path, we resolve as ourselves and then test search permission of each
 // directory for the script's uid/gid (supplementary groups ignored).
-func CheckScriptSecurity(c ScriptCheck) SecurityReport {
+func CheckSecurity(c SecurityCheck) SecurityReport {
 	r := SecurityReport{Argv: append([]string(nil), c.Argv...)}
 	logf := func(f string, a ...any) { r.Messages = append(r.Messages, fmt.Sprintf(f, a...)) }
 	if len(r.Argv) == 0 || r.Argv[0] == "" {
@@ -181,7 +180,7 @@ func CheckScriptSecurity(c ScriptCheck) SecurityReport {
 
 // checkPathSecurity walks "/", "/a", "/a/b", ... name without following
 // symlinks, as keepalived's check_security() does.
-func checkPathSecurity(name string, scriptSecurity bool, logf func(string, ...any)) ScriptFlags {
+func checkPathSecurity(name string, scriptSecurity bool, logf func(string, ...any)) Flags {
 	var prefixes []string
 	for i := 0; i < len(name); i++ {
 		if name[i] == '/' {
@@ -287,7 +286,7 @@ func realpathAs(name string, uid, gid uint32) (string, error) {
 
 // findPath is keepalived's find_path(): the first regular file in PATH
 // executable by uid/gid; EACCES when only non-executable ones exist.
-func findPath(file string, c ScriptCheck) (string, syscall.Errno) {
+func findPath(file string, c SecurityCheck) (string, syscall.Errno) {
 	if len(file) > 255 {
 		return "", syscall.ENAMETOOLONG
 	}
@@ -330,7 +329,7 @@ const (
 // SecurityViolation returns keepalived's summary line when scripts will run
 // without enable_script_security ("" when it has nothing to say). flags is
 // the OR of every script's report in the scope.
-func SecurityViolation(scope string, flags ScriptFlags, scriptSecurity bool) string {
+func SecurityViolation(scope string, flags Flags, scriptSecurity bool) string {
 	if scriptSecurity || flags&FlagIsScript == 0 {
 		return ""
 	}
@@ -341,25 +340,133 @@ func SecurityViolation(scope string, flags ScriptFlags, scriptSecurity bool) str
 	return fmt.Sprintf("SECURITY VIOLATION - %s are being executed but script_security not enabled.%s", scope, extra)
 }
 
-// IsFileTest reports whether argv is keepalived's special file-existence
-// form "</path" (optionally with blanks between < and /).
-func IsFileTest(argv []string) bool {
-	if len(argv) == 0 || len(argv[0]) < 2 || argv[0][0] != '<' {
-		return false
-	}
-	rest := strings.TrimLeft(argv[0][1:], " \t")
-	return strings.HasPrefix(rest, "/")
+// Sentinel errors of user lookups.
+var (
+	ErrUnknownUser  = errors.New("unknown user")
+	ErrUnknownGroup = errors.New("unknown group")
+)
+
+// UserDB resolves script users and groups; lookups that fail for a reason
+// other than absence return another error.
+type UserDB interface {
+	LookupUser(name string) (uid, gid uint32, err error) // ErrUnknownUser when absent
+	LookupGroup(name string) (gid uint32, err error)     // ErrUnknownGroup when absent
 }
 
-// strerror gives glibc's capitalised wording for the errno inside err.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
+// OSUserDB looks users and groups up with os/user.
+type OSUserDB struct{}
+
+// LookupUser implements UserDB.
+func (OSUserDB) LookupUser(name string) (uint32, uint32, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		var unk user.UnknownUserError
+		if errors.As(err, &unk) {
+			return 0, 0, ErrUnknownUser
+		}
+		return 0, 0, err
 	}
-	s := errno.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("bad ids for user %s", name)
 	}
-	return s
+	return uint32(uid), uint32(gid), nil
+}
+
+// LookupGroup implements UserDB.
+func (OSUserDB) LookupGroup(name string) (uint32, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		var unk user.UnknownGroupError
+		if errors.As(err, &unk) {
+			return 0, ErrUnknownGroup
+		}
+		return 0, err
+	}
+	gid, err := strconv.ParseUint(g.Gid, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("bad gid for group %s", name)
+	}
+	return uint32(gid), nil
+}
+
+// ResolveUserGroup is keepalived's set_uid_gid(): the user's uid and
+// primary gid, the gid replaced by group's when group is not "". The
+// messages are keepalived's log lines on failure.
+func ResolveUserGroup(db UserDB, username, group string) (uid, gid uint32, msgs []string, err error) {
+	uid, gid, err = db.LookupUser(username)
+	if err != nil {
+		if errors.Is(err, ErrUnknownUser) {
+			return 0, 0, []string{fmt.Sprintf("Script user '%s' does not exist", username)}, err
+		}
+		return 0, 0, []string{fmt.Sprintf("Unable to resolve script username '%s' - ignoring", username)}, err
+	}
+	if group != "" {
+		g, err := db.LookupGroup(group)
+		if err != nil {
+			if errors.Is(err, ErrUnknownGroup) {
+				return 0, 0, []string{fmt.Sprintf("Script group '%s' does not exist", group)}, err
+			}
+			return 0, 0, []string{fmt.Sprintf("Unable to resolve script group name '%s' - ignoring", group)}, err
+		}
+		gid = g
+	}
+	return uid, gid, nil, nil
+}
+
+// DefaultUserName is the user keepalived runs scripts as by default.
+const DefaultUserName = "keepalived_script"
+
+// ErrNoDefaultUser: scripts without an explicit user cannot run.
+var ErrNoDefaultUser = errors.New("no default script user")
+
+// DefaultUser is the outcome of ResolveDefaultUser.
+type DefaultUser struct {
+	UID, GID uint32
+	// Messages are keepalived's log lines; ConfigErrors its config errors
+	// (which make `keepalived -t` fail).
+	Messages, ConfigErrors []string
+}
+
+// ResolveDefaultUser decides who runs scripts that name no user, as
+// keepalived 2.2.7 does: the global script_user [group] when configured
+// (a failure there leaves no default at all); otherwise keepalived_script
+// when it exists; otherwise keepalived's own uid/gid (normally root), which
+// enable_script_security refuses.
+func ResolveDefaultUser(db UserDB, scriptUser, scriptGroup string, scriptSecurity bool, ourUID, ourGID uint32) (DefaultUser, error) {
+	var su DefaultUser
+	if scriptUser != "" {
+		uid, gid, msgs, err := ResolveUserGroup(db, scriptUser, scriptGroup)
+		su.Messages = msgs
+		if err != nil {
+			su.ConfigErrors = append(su.ConfigErrors, "Error setting global script uid/gid")
+			return su, fmt.Errorf("%w: %w", ErrNoDefaultUser, err)
+		}
+		su.UID, su.GID = uid, gid
+		return su, nil
+	}
+	uid, gid, msgs, err := ResolveUserGroup(db, DefaultUserName, "")
+	su.Messages = msgs
+	if err != nil {
+		if scriptSecurity {
+			su.ConfigErrors = append(su.ConfigErrors, "Unable to set default user "+DefaultUserName+" for script")
+			return su, fmt.Errorf("%w: %w", ErrNoDefaultUser, err)
+		}
+		su.UID, su.GID = ourUID, ourGID
+		return su, nil
+	}
+	su.UID, su.GID = uid, gid
+	return su, nil
+}
+
+// UserMessage is keepalived's line for a script dropped because its
+// user cannot be set: explicit says whether the script named its own user.
+// kind is the script's type as keepalived names it ("notify", or
+// "notify_fifo" / "vrrp_notify_fifo" / "lvs_notify_fifo", "startup" ...).
+func UserMessage(kind, argv0 string, explicit bool) string {
+	if explicit {
+		return fmt.Sprintf("Invalid user/group for %s script %s - ignoring", kind, argv0)
+	}
+	return fmt.Sprintf("Failed to set default user for %s script %s - ignoring", kind, argv0)
 }

@@ -1,4 +1,4 @@
-package notify
+package script
 
 import (
 	"errors"
@@ -165,15 +165,15 @@ func hexVal(c byte) byte {
 	return c - 'A' + 10
 }
 
-// ScriptSpec is a parsed script keyword: the command's argv and the optional
+// Spec is a parsed script keyword: the command's argv and the optional
 // user and group given after it (empty when absent).
-type ScriptSpec struct {
+type Spec struct {
 	Argv  []string
 	User  string
 	Group string
 }
 
-// ParseScript parses the text that follows a script keyword on its config
+// Parse parses the text that follows a script keyword on its config
 // line (notify_master, notify, notify_up, quorum_up, notify_fifo_script,
 // startup_script ...; for vrrp_script's `script` and MISC_CHECK's
 // `misc_path` use only Argv). Pass the text as written, quotes and
@@ -186,20 +186,20 @@ type ScriptSpec struct {
 //	  -> Argv [/etc/keepalived/redirect.sh del 10.30.6.110]
 //	notify "/bin/x 'a b' c\\ d" nobody nogroup
 //	  -> Argv [/bin/x, a b, c d], User nobody, Group nogroup
-func ParseScript(rest string) (ScriptSpec, error) {
+func Parse(rest string) (Spec, error) {
 	outer, err := SplitQuotedEscaped(rest)
 	if err != nil {
-		return ScriptSpec{}, err
+		return Spec{}, err
 	}
 	argv, err := SplitQuotedEscaped(outer[0])
 	if err != nil {
 		if errors.Is(err, ErrEmptyScript) {
-			return ScriptSpec{}, &SplitError{Src: outer[0], Err: ErrEmptyScript,
+			return Spec{}, &SplitError{Src: outer[0], Err: ErrEmptyScript,
 				Msg: fmt.Sprintf("Unable to parse script '%s' - ignoring", outer[0])}
 		}
-		return ScriptSpec{}, err
+		return Spec{}, err
 	}
-	spec := ScriptSpec{Argv: argv}
+	spec := Spec{Argv: argv}
 	if len(outer) > 1 {
 		spec.User = outer[1]
 	}
@@ -207,53 +207,6 @@ func ParseScript(rest string) (ScriptSpec, error) {
 		spec.Group = outer[2]
 	}
 	return spec, nil
-}
-
-// VRRP states as the generic notify script and the FIFO spell them.
-const (
-	StateMaster  = "MASTER"
-	StateBackup  = "BACKUP"
-	StateFault   = "FAULT"
-	StateStop    = "STOP"
-	StateDeleted = "DELETED"
-	StateUnknown = "{UNKNOWN}"
-	// FIFO-only events.
-	EventMasterRxLowerPri = "MASTER_RX_LOWER_PRI"
-	EventMasterPriority   = "MASTER_PRIORITY"
-	EventBackupPriority   = "BACKUP_PRIORITY"
-)
-
-// Kind distinguishes a vrrp_instance from a vrrp_sync_group in generic
-// notify arguments and FIFO lines.
-type Kind string
-
-const (
-	KindInstance Kind = "INSTANCE"
-	KindGroup    Kind = "GROUP"
-)
-
-// GenericNotifyArgv returns the argv keepalived runs for the generic
-// `notify` script: the configured argv followed by four words,
-// INSTANCE|GROUP, the name (unquoted: it is a separate argv element), the
-// state and the priority in decimal (0 for a group). state is one of the
-// State constants; anything else becomes {UNKNOWN}.
-func GenericNotifyArgv(base []string, kind Kind, name, state string, priority int) []string {
-	switch state {
-	case StateMaster, StateBackup, StateFault, StateStop, StateDeleted:
-	default:
-		state = StateUnknown
-	}
-	out := make([]string, 0, len(base)+4)
-	out = append(out, base...)
-	return append(out, string(kind), name, state, fmt.Sprintf("%d", priority))
-}
-
-// FifoScriptArgv returns the argv of a notify_fifo_script: keepalived adds
-// the FIFO's path as the last argument.
-func FifoScriptArgv(base []string, fifoPath string) []string {
-	out := make([]string, 0, len(base)+1)
-	out = append(out, base...)
-	return append(out, fifoPath)
 }
 
 // CmdString renders argv as keepalived's cmd_str() does for its log lines

@@ -1,4 +1,4 @@
-package notify
+package script
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"syscall"
 )
 
-// Logf receives keepalived-style log lines (printf format). nil discards.
+// Logf receives keepalived-style log lines (printf format). nil discards;
+// Printf calls it when set.
 type Logf func(format string, args ...any)
 
-func (l Logf) printf(format string, args ...any) {
+func (l Logf) Printf(format string, args ...any) {
 	if l != nil {
 		l(format, args...)
 	}
@@ -33,7 +34,7 @@ var (
 // Command is one script invocation.
 type Command struct {
 	// Argv is the full argument vector; Argv[0] is the path exec'd (no PATH
-	// search: keepalived resolves bare names once, see CheckScriptSecurity).
+	// search: keepalived resolves bare names once, see CheckSecurity).
 	Argv []string
 	// UID and GID the script runs as. The switch (setgid, setgroups to just
 	// GID, setuid) is only attempted when the runner is root or the ids
@@ -113,7 +114,7 @@ func (r *ExecRunner) Run(ctx context.Context, c Command) error {
 	if err := cmd.Start(); err != nil {
 		errno := syscall.Errno(0)
 		errors.As(err, &errno)
-		r.Logf.printf("Error exec-ing command '%s', error %d: %s", c.Argv[0], int(errno), strerror(err))
+		r.Logf.Printf("Error exec-ing command '%s', error %d: %s", c.Argv[0], int(errno), strerror(err))
 		return fmt.Errorf("%w: %s: %w", ErrExec, c.Argv[0], err)
 	}
 	pgid := cmd.Process.Pid
@@ -150,9 +151,9 @@ func (r *ExecRunner) Run(ctx context.Context, c Command) error {
 	if viaShell {
 		switch code {
 		case 127:
-			r.Logf.printf("Couldn't find command: %s", argv[2])
+			r.Logf.Printf("Couldn't find command: %s", argv[2])
 		case 126:
-			r.Logf.printf("Couldn't execute command: %s", argv[2])
+			r.Logf.Printf("Couldn't execute command: %s", argv[2])
 		}
 	}
 	return &ExitError{Code: code}

@@ -1,4 +1,4 @@
-package notify
+package script
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func TestCheckScriptSecurity(t *testing.T) {
 		name     string
 		argv0    string
 		security bool
-		flags    ScriptFlags
+		flags    Flags
 		usable   bool
 		argv0Out string
 		msgs     []string
@@ -75,30 +75,30 @@ func TestCheckScriptSecurity(t *testing.T) {
 	}{
 		{"safe", f.safe, true, FlagIsScript | FlagExecutable | FlagExecable, true, f.safe, nil, nil},
 		{"world writable script", f.worldWritable, true, FlagIsScript | FlagExecutable | FlagExecable | FlagInsecure | FlagInhibit, false, f.worldWritable,
-			[]string{"Unsafe permissions found for script '" + f.worldWritable + "' - disabling."}, ErrScriptInsecure},
+			[]string{"Unsafe permissions found for script '" + f.worldWritable + "' - disabling."}, ErrInsecure},
 		{"world writable script, no script security", f.worldWritable, false, FlagIsScript | FlagExecutable | FlagExecable | FlagInsecure, true, f.worldWritable,
 			[]string{"Unsafe permissions found for script '" + f.worldWritable + "'."}, nil},
 		{"script in world writable dir", f.inWWDir, true, FlagIsScript | FlagExecutable | FlagExecable | FlagInsecure | FlagInhibit, false, f.inWWDir,
-			[]string{"Unsafe permissions found for script '" + f.inWWDir + "' - disabling."}, ErrScriptInsecure},
+			[]string{"Unsafe permissions found for script '" + f.inWWDir + "' - disabling."}, ErrInsecure},
 		{"script owned by another user", f.otherUser, true, FlagIsScript | FlagExecutable | FlagExecable | FlagInsecure | FlagInhibit, false, f.otherUser,
-			[]string{"Unsafe permissions found for script '" + f.otherUser + "' - disabling."}, ErrScriptInsecure},
+			[]string{"Unsafe permissions found for script '" + f.otherUser + "' - disabling."}, ErrInsecure},
 		{"not executable", f.notExec, true, FlagIsScript | FlagExecable, false, f.notExec,
-			[]string{"WARNING - script '" + f.notExec + "' is not executable for uid:gid 0:0 - disabling."}, ErrScriptNotExecutable},
+			[]string{"WARNING - script '" + f.notExec + "' is not executable for uid:gid 0:0 - disabling."}, ErrNotExecutable},
 		{"missing", f.missing, true, FlagNotFound, false, f.missing,
-			[]string{"Script " + f.missing + " cannot be accessed - No such file or directory"}, ErrScriptNotFound},
+			[]string{"Script " + f.missing + " cannot be accessed - No such file or directory"}, ErrNotFound},
 		{"symlink keeps its name", f.link, true, FlagIsScript | FlagExecutable | FlagExecable, true, f.link, nil, nil},
 		{"dotdot resolved", f.dir + "/wwdir/../safe.sh", true, FlagIsScript | FlagExecutable | FlagExecable, true, f.safe, nil, nil},
 		{"bare name not in path", "kago-no-such-script", true, FlagNotFound, false, "kago-no-such-script",
-			[]string{"Cannot find script kago-no-such-script in path - disabling"}, ErrScriptNotFound},
+			[]string{"Cannot find script kago-no-such-script in path - disabling"}, ErrNotFound},
 		{"bare name found in path", "safe.sh", true, FlagIsScript | FlagExecutable | FlagExecable, true, f.safe,
 			[]string{"WARNING - script `safe.sh` resolved by path search to `" + f.safe + "`. Please specify full path."}, nil},
 		{"bare name only non-executable in path", "noexec.sh", true, FlagNotFound, false, "noexec.sh",
-			[]string{"Permissions failure for script noexec.sh in path - disabling"}, ErrScriptNotFound},
+			[]string{"Permissions failure for script noexec.sh in path - disabling"}, ErrNotFound},
 		{"file test", "</etc/passwd", true, FlagSystem, true, "</etc/passwd", nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := CheckScriptSecurity(ScriptCheck{Argv: []string{tc.argv0, "x"}, ScriptSecurity: tc.security, Path: "/nonexistent:" + f.dir})
+			r := CheckSecurity(SecurityCheck{Argv: []string{tc.argv0, "x"}, ScriptSecurity: tc.security, Path: "/nonexistent:" + f.dir})
 			if r.Flags != tc.flags {
 				t.Errorf("flags %#x, want %#x", r.Flags, tc.flags)
 			}
@@ -121,7 +121,7 @@ func TestCheckScriptSecurity(t *testing.T) {
 func TestCheckScriptSecurityNonRootUser(t *testing.T) {
 	f := newSecurityFixture(t)
 	// The temp dir is 0700 root: user 65534 cannot reach the script.
-	r := CheckScriptSecurity(ScriptCheck{Argv: []string{f.safe}, UID: 65534, GID: 65534, ScriptSecurity: true})
+	r := CheckSecurity(SecurityCheck{Argv: []string{f.safe}, UID: 65534, GID: 65534, ScriptSecurity: true})
 	want := []string{"Script " + f.safe + " cannot be accessed - Permission denied"}
 	if r.Flags != FlagNotFound || !reflect.DeepEqual(r.Messages, want) {
 		t.Errorf("report %+v", r)
@@ -134,7 +134,7 @@ func TestCheckScriptSecurityNonRootUser(t *testing.T) {
 	if err := os.Chmod(filepath.Dir(f.dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r = CheckScriptSecurity(ScriptCheck{Argv: []string{f.worldWritable}, UID: 65534, GID: 65534, ScriptSecurity: true})
+	r = CheckSecurity(SecurityCheck{Argv: []string{f.worldWritable}, UID: 65534, GID: 65534, ScriptSecurity: true})
 	if r.Flags != FlagIsScript|FlagExecutable|FlagExecable || len(r.Messages) != 0 {
 		t.Errorf("report %+v", r)
 	}
@@ -177,7 +177,7 @@ func (f fakeUserDB) LookupGroup(n string) (uint32, error) {
 	return g, nil
 }
 
-func TestResolveDefaultScriptUser(t *testing.T) {
+func TestResolveDefaultUser(t *testing.T) {
 	withKS := fakeUserDB{users: map[string][2]uint32{"keepalived_script": {998, 997}, "nobody": {65534, 65534}}, groups: map[string]uint32{"nogroup": 65534}}
 	without := fakeUserDB{users: map[string][2]uint32{"nobody": {65534, 65534}}, groups: map[string]uint32{"nogroup": 65534}}
 	cases := []struct {
@@ -200,8 +200,8 @@ func TestResolveDefaultScriptUser(t *testing.T) {
 		{"lookup failure", fakeUserDB{broken: true}, "nobody", "", false, 0, 0, []string{"Unable to resolve script username 'nobody' - ignoring"}, []string{"Error setting global script uid/gid"}, true},
 	}
 	for _, tc := range cases {
-		su, err := ResolveDefaultScriptUser(tc.db, tc.user, tc.group, tc.security, 0, 0)
-		if (err != nil) != tc.fail || (err != nil && !errors.Is(err, ErrNoDefaultScriptUser)) {
+		su, err := ResolveDefaultUser(tc.db, tc.user, tc.group, tc.security, 0, 0)
+		if (err != nil) != tc.fail || (err != nil && !errors.Is(err, ErrNoDefaultUser)) {
 			t.Errorf("%s: err %v", tc.name, err)
 		}
 		if !tc.fail && (su.UID != tc.uid || su.GID != tc.gid) {
@@ -211,10 +211,10 @@ func TestResolveDefaultScriptUser(t *testing.T) {
 			t.Errorf("%s: messages %q / %q", tc.name, su.Messages, su.ConfigErrors)
 		}
 	}
-	if got := ScriptUserMessage("notify", "/x", false); got != "Failed to set default user for notify script /x - ignoring" {
+	if got := UserMessage("notify", "/x", false); got != "Failed to set default user for notify script /x - ignoring" {
 		t.Error(got)
 	}
-	if got := ScriptUserMessage("lvs_notify_fifo", "/x", true); got != "Invalid user/group for lvs_notify_fifo script /x - ignoring" {
+	if got := UserMessage("lvs_notify_fifo", "/x", true); got != "Invalid user/group for lvs_notify_fifo script /x - ignoring" {
 		t.Error(got)
 	}
 }
@@ -238,7 +238,7 @@ func TestInteropSecurityDebianKeepalived(t *testing.T) {
 	for _, security := range []bool{true, false} {
 		t.Run(fmt.Sprintf("script_security=%v", security), func(t *testing.T) {
 			var want []string
-			var flags ScriptFlags
+			var flags Flags
 			var conf strings.Builder
 			conf.WriteString("global_defs {\n  router_id KAGO_SEC\n  script_user root\n")
 			if security {
@@ -248,7 +248,7 @@ func TestInteropSecurityDebianKeepalived(t *testing.T) {
 				"  advert_int 1\n  virtual_ipaddress {\n    198.51.100.250/32\n  }\n")
 			for _, s := range scripts {
 				fmt.Fprintf(&conf, "  %s %s\n", s.kw, s.path)
-				r := CheckScriptSecurity(ScriptCheck{Argv: []string{s.path}, ScriptSecurity: security})
+				r := CheckSecurity(SecurityCheck{Argv: []string{s.path}, ScriptSecurity: security})
 				want = append(want, r.Messages...)
 				flags |= r.Flags
 			}

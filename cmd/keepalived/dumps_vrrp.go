@@ -1,0 +1,476 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"keepalived-go/config"
+	"keepalived-go/internal/script"
+	"keepalived-go/vrrp"
+	vrrpengine "keepalived-go/vrrp/engine"
+	"keepalived-go/vrrp/packet"
+)
+
+// stateName is keepalived's get_state_str.
+func stateName(s vrrp.State) string {
+	switch s {
+	case vrrp.StateInit:
+		return "INIT"
+	case vrrp.StateBackup:
+		return "BACKUP"
+	case vrrp.StateMaster:
+		return "MASTER"
+	case vrrp.StateFault:
+		return "FAULT"
+	}
+	return "unknown"
+}
+
+// stateNum is keepalived's VRRP_STATE_* value, as in its JSON dump.
+func stateNum(s vrrp.State) int {
+	switch s {
+	case vrrp.StateBackup:
+		return 1
+	case vrrp.StateMaster:
+		return 2
+	case vrrp.StateFault:
+		return 3
+	}
+	return 0
+}
+
+// formatVIP is keepalived's format_ipaddress.
+func formatVIP(v config.VirtualAddress, defDev string, set bool) string {
+	var b strings.Builder
+	p := v.Prefix
+	b.WriteString(p.String())
+	if p.Addr().Is4() && v.Broadcast != "" {
+		brd := v.Broadcast
+		if brd == "-" || brd == "+" {
+			brd = broadcastOf(p, brd)
+		}
+		if brd != "" {
+			fmt.Fprintf(&b, " brd %s", brd)
+		}
+	}
+	dev := v.Dev
+	if dev == "" {
+		dev = defDev
+	}
+	fmt.Fprintf(&b, " dev %s", dev)
+	scope := v.Scope
+	if scope == "" {
+		scope = "global"
+	}
+	fmt.Fprintf(&b, " scope %s", scope)
+	if v.Label != "" {
+		fmt.Fprintf(&b, " label %s", v.Label)
+	}
+	if v.Peer.IsValid() {
+		fmt.Fprintf(&b, " peer %s/%d", v.Peer, p.Bits())
+	}
+	if v.HomeAddr {
+		b.WriteString(" home")
+	}
+	if v.DAD {
+		b.WriteString(" -nodad")
+	}
+	if v.NoPrefixRoute {
+		b.WriteString(" noprefixroute")
+	}
+	if v.AutoJoin {
+		b.WriteString(" autojoin")
+	}
+	if p.Addr().Is6() {
+		b.WriteString(" preferred_lft forever")
+	}
+	if set {
+		b.WriteString(" set")
+	}
+	return b.String()
+}
+
+func broadcastOf(p netip.Prefix, how string) string {
+	if !p.Addr().Is4() || p.Bits() >= 31 {
+		return ""
+	}
+	a := p.Masked().Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	if how == "+" {
+		n |= (1 << (32 - p.Bits())) - 1
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
+}
+
+// vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees
+// them, the VRRP topology, socket pool, sync groups, scripts and the
+// interfaces keepalived knows.
+func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
+	var c confWriter
+	writeGlobal(&c, env, procVRRP)
+	cfg := env.cfg
+	if len(cfg.StaticAddresses) > 0 {
+		c.f("------< Static Addresses >------")
+		for _, a := range cfg.StaticAddresses {
+			c.f("     %s", formatVIP(a, "", false))
+		}
+	}
+	if len(snap.Instances) > 0 {
+		c.f("------< VRRP Topology >------")
+		for i := range snap.Instances {
+			writeInstance(&c, env, &snap.Instances[i])
+		}
+	}
+	if len(snap.Sockets) > 0 {
+		c.f("------< VRRP Sockpool >------")
+		for _, s := range snap.Sockets {
+			c.f(" fd_in %d fd_out = %d", -1, -1)
+			c.f("   Interface = %s", s.Interface)
+			c.f("   Family = %s", map[bool]string{false: "IPv4", true: "IPv6"}[s.IPv6])
+			c.f("   Protocol = %s", map[bool]string{false: "VRRP", true: "AH"}[s.Proto == packet.ProtoAH])
+			c.f("   Type = %sicast", map[bool]string{false: "Mult", true: "Un"}[s.Unicast])
+			c.f("   Rx buf size = 0")
+			c.f("   VRRP instances")
+			for _, m := range s.Instances {
+				c.f("     %s vrid %d", m.Name, m.VRID)
+			}
+		}
+	}
+	if len(cfg.SyncGroups) > 0 {
+		c.f("------< VRRP Sync groups >------")
+		byName := map[string]*vrrpengine.InstanceStatus{}
+		for i := range snap.Instances {
+			byName[snap.Instances[i].Name] = &snap.Instances[i]
+		}
+		for _, sg := range cfg.SyncGroups {
+			st, nFault, nInit := vrrp.StateInit, 0, 0
+			for _, m := range sg.Members {
+				if is := byName[m]; is != nil {
+					switch is.State {
+					case vrrp.StateFault:
+						nFault++
+					case vrrp.StateInit:
+						nInit++
+					}
+					st = is.State
+				}
+			}
+			c.f(" VRRP Sync Group = %s, %s", sg.Name, stateName(st))
+			c.f("   Num member fault %d, num member init %d", nFault, nInit)
+			if len(sg.Members) > 0 {
+				c.f("   VRRP member instances :")
+				for _, m := range sg.Members {
+					c.f("     %s", m)
+				}
+			}
+			if sg.TrackingWeight {
+				c.f("   sync group tracking weight set")
+			}
+			c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
+			writeTrackRefs(&c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
+			writeTrackRefs(&c, "   Tracked scripts :", sg.TrackScripts, cfg)
+			writeTrackRefs(&c, "   Tracked files :", sg.TrackFiles, nil)
+			writeNotify(&c, cfg, "Backup", sg.NotifyBackup)
+			writeNotify(&c, cfg, "Master", sg.NotifyMaster)
+			writeNotify(&c, cfg, "Fault", sg.NotifyFault)
+			writeNotify(&c, cfg, "Stop", sg.NotifyStop)
+			writeNotify(&c, cfg, "Generic", sg.Notify)
+		}
+	}
+	if len(snap.Scripts) > 0 {
+		c.f("------< VRRP Scripts >------")
+		for _, s := range snap.Scripts {
+			sc := s.Config
+			c.f(" VRRP Script = %s", s.Name)
+			c.f("   Command = %s", script.CmdString(s.Argv))
+			c.f("   Interval = %d sec", secs(sc.Interval))
+			c.f("   Timeout = %d sec", secs(sc.Timeout))
+			c.f("   Weight = %d%s", sc.Weight, map[bool]string{true: " reverse"}[sc.WeightReverse])
+			c.f("   Rise = %d", s.Rise)
+			c.f("   Fall = %d", s.Fall)
+			c.f("   Result = %d", s.Result)
+			c.f("   Insecure = %s", yesNo(s.Insecure))
+			init := "unknown"
+			if s.Init {
+				init = "INIT"
+				if sc.InitFail {
+					init = "INIT/FAILED"
+				}
+			}
+			c.f("   Init state = %s", init)
+			c.f("   Status = %s", map[bool]string{true: "GOOD", false: "BAD"}[s.Result >= s.Rise])
+			uid, gid := s.UID, s.GID
+			if len(s.Argv) == 0 {
+				uid, gid = scriptIDs(cfg, sc.Script)
+			}
+			c.f("   Script uid:gid = %d:%d", uid, gid)
+			c.f("   VRRP instances :")
+			c.f("   Tracking instances :")
+			for _, t := range s.Tracking {
+				c.f("     %s, weight %d%s", t.Instance, t.Weight, map[bool]string{true: " reverse"}[t.Reverse])
+			}
+			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
+		}
+	}
+	writeInterfaces(&c, snap)
+	return c.b.Bytes()
+}
+
+func writeTrackRefs(c *confWriter, title string, refs []config.TrackRef, cfg *config.Config) {
+	if len(refs) == 0 {
+		return
+	}
+	c.f("%s", title)
+	for _, r := range refs {
+		w, rev := r.Weight, r.Reverse
+		if cfg != nil && !r.HasWeight {
+			for _, s := range cfg.Scripts {
+				if s.Name == r.Name {
+					w, rev = s.Weight, s.WeightReverse
+				}
+			}
+		}
+		c.f("     %s weight %d%s", r.Name, w, map[bool]string{true: " reverse"}[rev])
+	}
+}
+
+func writeNotify(c *confWriter, cfg *config.Config, kind string, s *config.Script) {
+	argv := scriptArgv(s)
+	if argv == nil {
+		return
+	}
+	uid, gid := scriptIDs(cfg, s)
+	c.f("   %s state transition script = %s, uid:gid %d:%d", kind, script.CmdString(argv), uid, gid)
+}
+
+// trackedIfaces are an instance's track_interface entries keepalived
+// keeps: its own interface is dropped ("Ignoring track_interface ...").
+func trackedIfaces(is *vrrpengine.InstanceStatus) []config.TrackRef {
+	var out []config.TrackRef
+	for _, r := range is.Config.TrackInterfaces {
+		if r.Name == is.BaseInterface && r.Weight == 0 {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func writeInstance(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
+	writeInstanceState(c, is)
+	writeInstanceLink(c, is)
+	writeInstanceTimers(c, is)
+	writeInstanceAddrs(c, env, is)
+	writeInstanceTracking(c, env, is)
+}
+
+// writeInstanceState is the state part of dump_vrrp.
+func writeInstanceState(c *confWriter, is *vrrpengine.InstanceStatus) {
+	c.f(" VRRP Instance = %s", is.Name)
+	c.f("   VRRP Version = %d", is.Version)
+	if is.SyncGroup != "" {
+		c.f("   Sync group = %s", is.SyncGroup)
+	}
+	if is.IPv6 {
+		c.f("   Using Native IPv6")
+	}
+	c.f("   State = %s", stateName(is.State))
+	if is.State == vrrp.StateBackup {
+		c.f("   Master router = %s", addrOrUnspec(is.MasterAddr))
+		c.f("   Master priority = %d", is.MasterPriority)
+		if is.Version == 3 {
+			c.f("   Master advert int = %.2f sec", is.MasterAdvertInt.Seconds())
+		}
+	}
+	if len(is.UnicastPeers) > 0 {
+		c.f("   Flags:")
+		c.f("     Using unicast")
+	} else {
+		c.f("   Flags: none")
+	}
+	c.f("   Wantstate = %s", stateName(is.WantState))
+	c.f("   Number of config faults = 0")
+	c.f("   Number of interface and track script faults = %d", len(is.Faults))
+	c.f("   Number of track scripts init = %d", is.ScriptsInit)
+	c.f("   Last transition = %s", tvString(is.LastTransition))
+	if is.Timer.IsZero() {
+		c.f("   Read timeout = DISABLED")
+	} else {
+		c.f("   Read timeout = %s", tvString(is.Timer))
+	}
+	c.f("   Master down timer = %d usecs", is.MasterDownInterval.Microseconds())
+}
+
+// writeInstanceLink is the interface and source address part.
+func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
+	in := is.Config
+	if is.VMAC != "" {
+		c.f("   Use VMAC, i/f name %s, is_up = true, xmit_base = %s", is.VMAC, tf(in.VMACXmitBase))
+		c.f("   Interface = %s, vmac on %s", is.VMAC, is.BaseInterface)
+	} else {
+		c.f("   Interface = %s", is.Interface)
+	}
+	if in.DontTrackPrimary {
+		c.f("   VRRP interface tracking disabled")
+	}
+	if in.SkipCheckAdvAddr {
+		c.f("   Skip checking advert IP addresses")
+	}
+	if is.Strict {
+		c.f("   Enforcing strict VRRP compliance")
+	}
+	src := "(none)"
+	if is.SrcAddr.IsValid() {
+		src = is.SrcAddr.String()
+	}
+	c.f("   Using src_ip = %s%s", src, map[bool]string{true: " (from configuration)"}[is.SrcAddrFromConfig])
+	if len(is.UnicastPeers) == 0 {
+		if is.IPv6 {
+			idx := 0
+			if ifi, err := net.InterfaceByName(is.Interface); err == nil {
+				idx = ifi.Index
+			}
+			c.f("   Multicast address %s, ifindex %d", is.McastGroup, idx)
+		} else {
+			c.f("   Multicast address %s", is.McastGroup)
+		}
+	}
+}
+
+// writeInstanceTimers is the timer, priority and authentication part.
+func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
+	in := is.Config
+	c.f("   Gratuitous ARP delay = %d", secs(is.GarpMasterDelay))
+	c.f("   Gratuitous ARP repeat = %d", is.GarpMasterRepeat)
+	c.f("   Gratuitous ARP refresh = %d", secs(is.GarpMasterRefresh))
+	c.f("   Gratuitous ARP refresh repeat = %d", is.GarpMasterRefreshRepeat)
+	c.f("   Gratuitous ARP lower priority delay = %d", secs(is.GarpLowerPrioDelay))
+	c.f("   Gratuitous ARP lower priority repeat = %d", is.GarpLowerPrioRepeat)
+	c.f("   Down timer adverts = %d", is.DownTimerAdverts)
+	c.f("   Send advert after receive lower priority advert = %s", tf(!is.LowerPrioNoAdvert))
+	c.f("   Send advert after receive higher priority advert = %s", tf(is.HigherPrioSendAdvert))
+	c.f("   Virtual Router ID = %d", is.VRID)
+	c.f("   Priority = %d", is.BasePriority)
+	c.f("   Effective priority = %d", is.EffectivePriority)
+	c.f("   Total priority = %d", is.TotalPriority)
+	if is.Version == 2 {
+		c.f("   Advert interval = %d sec", secs(is.AdvertInt))
+	} else {
+		c.f("   Advert interval = %d milli-sec", is.AdvertInt.Milliseconds())
+		if is.State == vrrp.StateBackup {
+			c.f("   Master advert interval = %d milli-sec", is.MasterAdvertInt.Milliseconds())
+		}
+	}
+	c.f("   Accept = %s", map[bool]string{true: "enabled", false: "disabled"}[is.Accept])
+	c.f("   Preempt = %s", map[bool]string{true: "disabled", false: "enabled"}[is.NoPreempt])
+	if is.PreemptDelay > 0 {
+		c.f("   Preempt delay = %s secs", strconv.FormatFloat(is.PreemptDelay.Seconds(), 'g', 6, 64))
+	}
+	c.f("   Promote_secondaries = %s", map[bool]string{true: "enabled", false: "disabled"}[in.PromoteSecondaries])
+	switch {
+	case is.AuthType == packet.AuthAH:
+		c.f("   Authentication type = IPSEC_AH")
+	case is.AuthType == packet.AuthPass:
+		c.f("   Authentication type = SIMPLE_PASSWORD")
+		c.f("   Password = %s", is.AuthPass)
+	case is.Version == 2:
+		c.f("   Authentication type = none")
+	}
+	if in.Debug > 0 {
+		c.f("   Debug level = %d", in.Debug)
+	}
+}
+
+// writeInstanceAddrs lists the addresses, peers, sockets, routes and rules.
+func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
+	cfg, in := env.cfg, is.Config
+	if len(in.VIPs) > 0 {
+		c.f("   Virtual IP (%d):", len(in.VIPs))
+		for _, v := range in.VIPs {
+			c.f("     %s", formatVIP(v, is.Interface, is.VIPSet))
+		}
+	}
+	if len(in.ExcludedVIPs) > 0 {
+		c.f("   Virtual IP Excluded :")
+		for _, v := range in.ExcludedVIPs {
+			c.f("     %s", formatVIP(v, is.Interface, is.VIPSet))
+		}
+	}
+	if len(is.UnicastPeers) > 0 {
+		if in.UnicastTTL > 0 {
+			c.f("   Unicast TTL = %d", in.UnicastTTL)
+		}
+		c.f("   Check unicast src : %s", yesNo(cfg.Global.VRRPCheckUnicastSrc))
+		c.f("   Unicast Peer :")
+		for _, p := range in.UnicastPeers {
+			c.f("     %s min_ttl %d max_ttl %d", p.Addr, p.MinTTL, max(p.MaxTTL, 0))
+		}
+		c.f("   Unicast checksum compatibility = no")
+	}
+	if is.HasSocket {
+		c.f("   fd_in %d, fd_out %d", -1, -1)
+	} else {
+		c.f("   No sockets allocated")
+	}
+	if len(in.Routes) > 0 {
+		c.f("   Virtual Routes :")
+		for _, r := range in.Routes {
+			c.f("     %s", strings.Join(r.Args, " "))
+		}
+	}
+	if len(in.Rules) > 0 {
+		c.f("   Virtual Rules :")
+		for _, r := range in.Rules {
+			c.f("     %s", strings.Join(r.Args, " "))
+		}
+	}
+}
+
+// writeInstanceTracking lists what the instance tracks and its scripts.
+func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
+	cfg, in := env.cfg, is.Config
+	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
+	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
+	writeTrackRefs(c, "   Tracked files :", in.TrackFiles, nil)
+	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
+	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
+	writeNotify(c, cfg, "Backup", in.NotifyBackup)
+	writeNotify(c, cfg, "Master", in.NotifyMaster)
+	writeNotify(c, cfg, "Fault", in.NotifyFault)
+	writeNotify(c, cfg, "Stop", in.NotifyStop)
+	writeNotify(c, cfg, "Deleted", in.NotifyDeleted)
+	writeNotify(c, cfg, "Generic", in.Notify)
+	writeNotify(c, cfg, "Master rx lower pri", in.NotifyMasterRxLowerPri)
+	c.f("   Notify priority changes = %s", tf(in.NotifyPriorityChanges))
+}
+
+// statsDump is vrrp_print_stats.
+func statsDump(snap vrrpengine.Status) []byte {
+	var c confWriter
+	for _, is := range snap.Instances {
+		s := is.Counters
+		c.f("VRRP Instance: %s", is.Name)
+		c.f("  Advertisements:")
+		c.f("    Received: %d", s.AdvertRcvd)
+		c.f("    Sent: %d", uint32(s.AdvertSent))
+		c.f("  Became master: %d", uint32(s.BecomeMaster))
+		c.f("  Released master: %d", uint32(s.ReleaseMaster))
+		c.f("  Packet Errors:")
+		c.f("    Length: %d", s.PacketLenErr)
+		c.f("    TTL: %d", s.IPTTLErr)
+		c.f("    Invalid Type: %d", s.InvalidTypeRcvd)
+		c.f("    Advertisement Interval: %d", s.AdvertIntervalErr)
+		c.f("    Address List: %d", s.AddrListErr)
+		c.f("  Authentication Errors:")
+		c.f("    Invalid Type: %d", uint32(s.InvalidAuthType))
+		c.f("    Type Mismatch: %d", uint32(s.AuthTypeMismatch))
+		c.f("    Failure: %d", uint32(s.AuthFailure))
+		c.f("  Priority Zero:")
+		c.f("    Received: %d", s.PriZeroRcvd)
+		c.f("    Sent: %d", s.PriZeroSent)
+	}
+	return c.b.Bytes()
+}

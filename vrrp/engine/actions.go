@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+
+	"keepalived-go/vrrp"
+	"keepalived-go/vrrp/netio"
+	"keepalived-go/vrrp/packet"
+)
+
+// run performs actions in order.
+func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
+	now := e.now()
+	for _, ga := range acts {
+		if ga.Member < 0 {
+			switch a := ga.Action.(type) {
+			case vrrp.GroupNotify:
+				e.emit(GroupStateChange{Group: a.Group, State: a.State})
+			case vrrp.Log:
+				e.logLine(a)
+			}
+			continue
+		}
+		m := u.members[ga.Member]
+		switch a := ga.Action.(type) {
+		case vrrp.SendAdvert:
+			e.sendAdvert(m, a)
+		case vrrp.AddVIPs:
+			if e.opts.LogDetail {
+				e.log.Infof("(%s) setting VIPs.", m.cfg.Name)
+			}
+			e.setAddrs(m, a.VIPs, a.Excluded, true)
+		case vrrp.DelVIPs:
+			if e.stopping && e.opts.KeepVIPs {
+				continue
+			}
+			if e.opts.LogDetail {
+				e.log.Infof("(%s) removing VIPs.", m.cfg.Name)
+			}
+			e.setAddrs(m, a.VIPs, a.Excluded, false)
+		case vrrp.SendGratuitous:
+			e.gratuitous(m, a, now)
+		case vrrp.Notify:
+			e.pollDirty = true
+			e.emit(StateChange{Instance: m.cfg.Name, Group: u.name, From: a.From, To: a.To, Reason: a.Reason, Priority: a.Priority})
+		case vrrp.NotifyMasterRxLowerPri:
+			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
+		case vrrp.NotifyPriority:
+			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+		case vrrp.Log:
+			e.logLine(a)
+		}
+	}
+}
+
+func (e *Engine) logLine(a vrrp.Log) {
+	if a.Detail && !e.opts.LogDetail {
+		return
+	}
+	e.log.Info(a.Text)
+}
+
+func (e *Engine) sendAdvert(m *inst, a vrrp.SendAdvert) {
+	c := e.conns[connKey{m.vc.Interface, m.vc.IPv6, packet.ProtoVRRP}]
+	if c == nil {
+		e.actErrs++
+		return
+	}
+	for _, dst := range a.Dsts {
+		b, err := a.Encode(dst, c.NextID())
+		if err == nil {
+			err = c.Send(b, a.Src, dst)
+		}
+		if err != nil {
+			e.actErrs++
+			e.log.Debugf("(%s) advert to %v: %v", m.cfg.Name, dst, err)
+		}
+	}
+}
+
+func (e *Engine) setAddrs(m *inst, vips, excluded []netip.Prefix, add bool) {
+	for _, list := range [][]netip.Prefix{vips, excluded} {
+		for _, p := range list {
+			a, ok := m.addrs[p]
+			if !ok {
+				a = netio.Addr{Prefix: p, Dev: m.vc.Interface}
+			}
+			var err error
+			if add {
+				err = e.net.AddAddr(a)
+			} else {
+				err = e.net.DelAddr(a)
+			}
+			if err != nil {
+				e.actErrs++
+				e.log.Errorf("(%s) %v", m.cfg.Name, err)
+			}
+		}
+	}
+}
+
+func (e *Engine) gratuitous(m *inst, a vrrp.SendGratuitous, now time.Duration) {
+	if len(a.Addrs) == 0 || a.Repeat <= 0 {
+		return
+	}
+	kind := "ARPs"
+	interval := e.cfg.Global.GarpInterval
+	if m.vc.IPv6 {
+		kind, interval = "NAs", e.cfg.Global.GnaInterval
+	}
+	if e.opts.LogDetail {
+		e.log.Infof("(%s) Sending/queueing gratuitous %s on %s for %v", m.cfg.Name, kind, m.vc.Interface, a.Addrs[0])
+	}
+	at := now
+	for range a.Repeat {
+		for _, addr := range a.Addrs {
+			dev := m.vc.Interface
+			for _, va := range m.addrs {
+				if va.Prefix.Addr() == addr {
+					dev = va.Dev
+				}
+			}
+			e.garpQ = append(e.garpQ, garpItem{at: at, iface: dev, addr: addr})
+			at += interval
+		}
+	}
+	e.flushGarp(now)
+}
+
+func (e *Engine) flushGarp(now time.Duration) {
+	q := e.garpQ[:0]
+	for _, g := range e.garpQ {
+		if g.at > now {
+			q = append(q, g)
+			continue
+		}
+		if err := e.net.Gratuitous(g.iface, g.addr); err != nil {
+			e.actErrs++
+			e.log.Debugf("gratuitous for %v on %s: %v", g.addr, g.iface, err)
+		}
+	}
+	e.garpQ = q
+}
+
+// shutdown stops every instance (priority 0 when MASTER, VIPs released
+// unless KeepVIPs) and closes the sockets.
+func (e *Engine) shutdown() {
+	e.stopping = true
+	now := e.now()
+	for _, u := range e.units {
+		for i := range u.members {
+			e.step(u, i, vrrp.Shutdown{Now: now})
+		}
+	}
+	e.garpQ = nil
+	for k, c := range e.conns {
+		e.closeConn(k, c)
+	}
+	if !e.opts.KeepVIPs {
+		// In reverse so the base interface settings end as found.
+		for i := len(e.units) - 1; i >= 0; i-- {
+			for _, m := range e.units[i].members {
+				e.removeVMAC(m)
+			}
+		}
+	}
+}
+
+// ensureVMACs creates the use_vmac interfaces of units before their
+// sockets are opened.
+func (e *Engine) ensureVMACs(units []*unit) {
+	for _, u := range units {
+		for _, m := range u.members {
+			if m.vmac == "" {
+				continue
+			}
+			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
+				e.actErrs++
+				e.log.Errorf("(%s) %v", m.cfg.Name, err)
+			}
+		}
+	}
+}
+
+func (e *Engine) removeVMAC(m *inst) {
+	if m.vmac == "" {
+		return
+	}
+	if err := e.net.RemoveVMAC(m.vmac); err != nil {
+		e.log.Errorf("(%s) %v", m.cfg.Name, err)
+	}
+}

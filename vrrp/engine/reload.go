@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"container/heap"
+
+	"keepalived-go/config"
+	"keepalived-go/vrrp"
+)
+
+// applyReload is the running engine's half of Reload.
+func (e *Engine) applyReload(cfg *config.Config) error {
+	units, err := e.build(cfg)
+	if err != nil {
+		return err
+	}
+	oldCfg := e.cfg
+	oldByName := map[string]*inst{}
+	for _, u := range e.units {
+		for _, m := range u.members {
+			oldByName[m.cfg.Name] = m
+		}
+	}
+	sameGroup := func(a, b *config.Config, name string) bool {
+		find := func(c *config.Config) *config.SyncGroup {
+			for _, g := range c.SyncGroups {
+				for _, m := range g.Members {
+					if m == name {
+						return g
+					}
+				}
+			}
+			return nil
+		}
+		return sameConfig(find(a), find(b))
+	}
+	unchanged := func(m *inst) bool {
+		o := oldByName[m.cfg.Name]
+		// Global settings matter through what they put in vrrp.Config
+		// (multicast groups, unicast source checks ...) and the garp
+		// intervals; anything else in global_defs leaves instances alone.
+		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
+	}
+	// addressesOnly: the instance differs only in its VIP lists, the usual
+	// reload (a VIP added); it keeps running and just changes addresses.
+	addressesOnly := func(m *inst) bool {
+		o := oldByName[m.cfg.Name]
+		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
+			return false
+		}
+		oc, nc := *o.cfg, *m.cfg
+		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
+		ob, nb := o.built, m.built
+		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
+		return sameConfig(oc, nc) && sameConfig(ob, nb)
+	}
+	now := e.now()
+	var keep, fresh []*unit
+	kept := map[string]bool{}
+	for _, u := range units {
+		all := true
+		for _, m := range u.members {
+			all = all && (unchanged(m) || addressesOnly(m))
+		}
+		if !all {
+			fresh = append(fresh, u)
+			continue
+		}
+		// Carry the running unit over, with new address lists where they changed.
+		ou := oldByName[u.members[0].cfg.Name].u
+		for _, m := range u.members {
+			o := oldByName[m.cfg.Name]
+			if unchanged(m) {
+				continue
+			}
+			for p, a := range m.addrs {
+				o.addrs[p] = a
+			}
+			o.cfg, o.built = m.cfg, m.built
+			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
+			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			e.step(ou, o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs})
+		}
+		for _, m := range ou.members {
+			kept[m.cfg.Name] = true
+		}
+		keep = append(keep, ou)
+	}
+	for _, u := range e.units {
+		for i, m := range u.members {
+			if kept[m.cfg.Name] {
+				continue
+			}
+			e.step(u, i, vrrp.Shutdown{Now: now, Deleted: true})
+			m.removed = true
+			e.removeVMAC(m)
+			delete(e.byName, m.cfg.Name)
+			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
+		}
+		if !kept[u.members[0].cfg.Name] {
+			e.unqueue(u)
+		}
+	}
+	e.cfg = cfg
+	e.units = append(keep, fresh...)
+	for i, u := range e.units {
+		u.ord = i
+		if u.index >= 0 {
+			heap.Fix(&e.due, u.index)
+		}
+	}
+	e.setupScripts(cfg, e.scripts)
+	e.ensureVMACs(fresh)
+	e.syncConns()
+	for _, u := range fresh {
+		e.startUnit(u)
+	}
+	e.refreshAll()
+	return nil
+}

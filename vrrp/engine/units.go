@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"keepalived-go/config"
+	"keepalived-go/vrrp"
+	"keepalived-go/vrrp/netio"
+	"keepalived-go/vrrp/packet"
+)
+
+// startUnit resolves addresses, reports what is already down and starts
+// the unit's instances.
+func (e *Engine) startUnit(u *unit) {
+	now := e.now()
+	for _, m := range u.members {
+		e.byName[m.cfg.Name] = m
+		e.byKey[rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID}] = m
+		if !m.vc.SrcAddr.IsValid() {
+			if a, err := e.net.PrimaryAddr(m.base, m.vc.IPv6); err == nil {
+				m.vc.SrcAddr = a
+				if fsm, err := vrrp.New(m.vc); err == nil {
+					m.fsm = fsm
+				}
+			} else {
+				e.log.Warnf("(%s) no source address on %s: %v", m.cfg.Name, m.base, err)
+			}
+		}
+		for _, r := range m.cfg.Routes {
+			e.warnOnce("routes "+m.cfg.Name, "(%s) virtual_routes are not supported yet: %v ignored", m.cfg.Name, r.Args)
+		}
+		for _, r := range m.cfg.Rules {
+			e.warnOnce("rules "+m.cfg.Name, "(%s) virtual_rules are not supported yet: %v ignored", m.cfg.Name, r.Args)
+		}
+	}
+	if len(u.members) > 1 || u.name != "" {
+		var fsms []*vrrp.Instance
+		for _, m := range u.members {
+			fsms = append(fsms, m.fsm)
+		}
+		g, err := vrrp.NewSyncGroup(u.name, fsms...)
+		if err != nil {
+			e.log.Errorf("%v", err)
+		} else {
+			u.group = g
+		}
+	}
+	// Initial faults and weights go in before Start (the FSM's contract).
+	for _, m := range u.members {
+		ifaces := []string{m.base}
+		for _, r := range m.cfg.TrackInterfaces {
+			ifaces = append(ifaces, r.Name)
+		}
+		for _, name := range ifaces {
+			if _, known := e.links[name]; !known {
+				// A missing interface counts as down, as keepalived has it.
+				up, _ := e.net.LinkUp(name)
+				e.links[name] = up
+			}
+		}
+	}
+	for _, m := range u.members {
+		e.refreshTracking(m, now)
+	}
+	if p, ok := e.net.(preparer); ok {
+		for _, m := range u.members {
+			p.Prepare(m.vc.Interface)
+			for _, va := range m.addrs {
+				if va.Dev != "" && va.Dev != m.vc.Interface {
+					p.Prepare(va.Dev)
+				}
+			}
+		}
+	}
+	for i, m := range u.members {
+		residual := false
+		for _, p := range m.vc.VIPs {
+			if ok, _ := e.net.HasAddr(m.addrs[p]); ok {
+				residual = true
+			}
+		}
+		e.step(u, i, vrrp.Start{Now: now, ResidualVIPs: residual})
+	}
+}
+
+// preparer is a Net that can open ahead what a takeover on an interface
+// needs (Linux.Prepare).
+type preparer interface{ Prepare(iface string) }
+
+// tracked lists what an instance tracks with the weight keepalived applies.
+type trackRef struct {
+	name    string
+	weight  int
+	reverse bool
+}
+
+func (e *Engine) groupOf(m *inst) *config.SyncGroup {
+	if m.cfg.SyncGroup == "" {
+		return nil
+	}
+	for _, g := range e.cfg.SyncGroups {
+		if g.Name == m.cfg.SyncGroup {
+			return g
+		}
+	}
+	return nil
+}
+
+// trackRefs are the interfaces, scripts and files m tracks, its sync
+// group's included.
+func (e *Engine) trackRefs(m *inst) (ifaces, scripts, files []config.TrackRef) {
+	ifaces, scripts, files = m.cfg.TrackInterfaces, m.cfg.TrackScripts, m.cfg.TrackFiles
+	if g := e.groupOf(m); g != nil {
+		ifaces = append(append([]config.TrackRef(nil), ifaces...), g.TrackInterfaces...)
+		scripts = append(append([]config.TrackRef(nil), scripts...), g.TrackScripts...)
+		files = append(append([]config.TrackRef(nil), files...), g.TrackFiles...)
+	}
+	return ifaces, scripts, files
+}
+
+// trackState computes the instance's faults and weight from the current
+// state of what it tracks.
+func (e *Engine) trackState(m *inst) (map[string]bool, int) {
+	faults := map[string]bool{}
+	weight := 0
+	apply := func(key string, known, up bool, w int) {
+		if !known {
+			return
+		}
+		if w == 0 {
+			if !up {
+				faults[key] = true
+			}
+			return
+		}
+		if up && w > 0 || !up && w < 0 {
+			weight += w
+		}
+	}
+	if !m.cfg.DontTrackPrimary {
+		if up, ok := e.links[m.base]; ok && !up {
+			faults["\x00primary"] = true
+		}
+	}
+	ifaces, scripts, files := e.trackRefs(m)
+	for _, r := range ifaces {
+		up, ok := e.links[r.Name]
+		if !ok {
+			continue
+		}
+		apply("interface:"+r.Name, true, up != r.Reverse, r.Weight)
+	}
+	for _, r := range scripts {
+		s := e.scripts[r.Name]
+		if s == nil || s.bad {
+			continue // a script that may not run tracks nothing
+		}
+		w, rev := s.cfg.Weight, s.cfg.WeightReverse
+		if r.HasWeight {
+			w, rev = r.Weight, r.Reverse
+		}
+		apply("script:"+r.Name, s.known, s.up != rev, w)
+	}
+	for _, r := range files {
+		f := e.files[r.Name]
+		if f == nil {
+			continue
+		}
+		w, rev := f.cfg.Weight, f.cfg.WeightReverse
+		if r.HasWeight {
+			w, rev = r.Weight, r.Reverse
+		}
+		if w == 0 {
+			if f.value != 0 {
+				faults["file:"+r.Name] = true
+			}
+			continue
+		}
+		v := f.value * w
+		if rev {
+			v = -v
+		}
+		if v <= -packet.PriorityOwner+1 {
+			faults["file:"+r.Name] = true
+			continue
+		}
+		weight += v
+	}
+	return faults, weight
+}
+
+// refreshTracking feeds the FSM the faults and weight that changed.
+func (e *Engine) refreshTracking(m *inst, now time.Duration) {
+	if m.removed {
+		return
+	}
+	faults, weight := e.trackState(m)
+	var evs []vrrp.Event
+	names := make([]string, 0, len(faults)+len(m.faults))
+	for k := range faults {
+		names = append(names, k)
+	}
+	for k := range m.faults {
+		if !faults[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	// Clearing before setting keeps an instance from leaving FAULT when
+	// one object goes down as another comes up.
+	for _, k := range names {
+		if faults[k] && !m.faults[k] {
+			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: true})
+		}
+	}
+	for _, k := range names {
+		if !faults[k] && m.faults[k] {
+			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: false})
+		}
+	}
+	if weight != m.weight {
+		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
+	}
+	m.faults, m.weight = faults, weight
+	for _, ev := range evs {
+		e.step(m.u, m.idx, ev)
+	}
+}
+
+func (e *Engine) refreshAll() {
+	now := e.now()
+	for _, u := range e.units {
+		for _, m := range u.members {
+			e.refreshTracking(m, now)
+		}
+	}
+}
+
+func (e *Engine) linkEvent(le netio.LinkEvent) {
+	if old, ok := e.links[le.Iface]; ok && old == le.Up {
+		return
+	}
+	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) {
+		return
+	}
+	e.links[le.Iface] = le.Up
+	if le.Up {
+		e.log.Infof("Netlink reports %s up", le.Iface)
+	} else {
+		e.log.Infof("Netlink reports %s down", le.Iface)
+	}
+	e.refreshAll()
+}
+
+func (e *Engine) tracksLink(iface string) bool {
+	for _, u := range e.units {
+		for _, m := range u.members {
+			if m.base == iface {
+				return true
+			}
+			for _, r := range m.cfg.TrackInterfaces {
+				if r.Name == iface {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
