@@ -58,8 +58,10 @@ type Interface struct {
 	HWAddr    []byte
 	Addrs     []netip.Prefix
 	// Kind is the rtnetlink link kind ("" for a plain device, "macvlan",
-	// "vlan", "bridge", ...), when known.
+	// "vlan", "bridge", "vrf", ...), when known.
 	Kind string
+	// VRFTable is a VRF's routing table (IFLA_VRF_TABLE).
+	VRFTable uint32
 }
 
 // InterfaceSet is an InterfaceLister over a fixed set.

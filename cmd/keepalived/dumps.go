@@ -575,6 +575,18 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 			c.f("     %s", formatVIP(a, "", false))
 		}
 	}
+	if len(cfg.StaticRoutes) > 0 {
+		c.f("------< Static Routes >------")
+		for i := range cfg.StaticRoutes {
+			c.f("     %s", cfg.StaticRoutes[i].String())
+		}
+	}
+	if len(cfg.StaticRules) > 0 {
+		c.f("------< Static Rules >------")
+		for i := range cfg.StaticRules {
+			c.f("     %s", cfg.StaticRules[i].String())
+		}
+	}
 	if len(snap.Instances) > 0 {
 		c.f("------< VRRP Topology >------")
 		for i := range snap.Instances {
@@ -869,13 +881,13 @@ func writeInstance(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSnapshot) 
 	if len(in.Routes) > 0 {
 		c.f("   Virtual Routes :")
 		for _, r := range in.Routes {
-			c.f("     %s", strings.Join(r.Args, " "))
+			c.f("     %s", r.String())
 		}
 	}
 	if len(in.Rules) > 0 {
 		c.f("   Virtual Rules :")
 		for _, r := range in.Rules {
-			c.f("     %s", strings.Join(r.Args, " "))
+			c.f("     %s", r.String())
 		}
 	}
 	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
@@ -1231,10 +1243,10 @@ func jsonDump(env dumpEnv, snap vrrpengine.Snapshot) []byte {
 			evips = append(evips, formatVIP(v, is.Interface, is.VIPSet))
 		}
 		for _, r := range in.Routes {
-			routes = append(routes, strings.Join(r.Args, " "))
+			routes = append(routes, r.String())
 		}
 		for _, r := range in.Rules {
-			rules = append(rules, strings.Join(r.Args, " "))
+			rules = append(rules, r.String())
 		}
 		for _, r := range trackedIfaces(is) {
 			tifs = append(tifs, r.Name)
