@@ -89,10 +89,12 @@ func SystemInterfaces() InterfaceSet {
 	if err != nil {
 		return s
 	}
+	kinds := linkKinds()
 	for _, i := range ifs {
 		it := Interface{Name: i.Name, Index: i.Index, MTU: i.MTU, HWAddr: i.HardwareAddr,
 			Loopback: i.Flags&net.FlagLoopback != 0, Up: i.Flags&net.FlagUp != 0,
-			Multicast: i.Flags&net.FlagMulticast != 0}
+			Multicast: i.Flags&net.FlagMulticast != 0,
+			Kind: kinds[i.Index].kind, VRFTable: kinds[i.Index].vrfTable}
 		if addrs, err := i.Addrs(); err == nil {
 			for _, a := range addrs {
 				if n, ok := a.(*net.IPNet); ok {
@@ -106,6 +108,12 @@ func SystemInterfaces() InterfaceSet {
 		s[i.Name] = it
 	}
 	return s
+}
+
+// linkKind is what rtnetlink tells of a link's type.
+type linkKind struct {
+	kind     string
+	vrfTable uint32
 }
 
 // loader holds one load's state across keepalived's passes: the parent
