@@ -94,7 +94,7 @@ func SystemInterfaces() InterfaceSet {
 		it := Interface{Name: i.Name, Index: i.Index, MTU: i.MTU, HWAddr: i.HardwareAddr,
 			Loopback: i.Flags&net.FlagLoopback != 0, Up: i.Flags&net.FlagUp != 0,
 			Multicast: i.Flags&net.FlagMulticast != 0,
-			Kind: kinds[i.Index].kind, VRFTable: kinds[i.Index].vrfTable}
+			Kind:      kinds[i.Index].kind, VRFTable: kinds[i.Index].vrfTable}
 		if addrs, err := i.Addrs(); err == nil {
 			for _, a := range addrs {
 				if n, ok := a.(*net.IPNet); ok {
