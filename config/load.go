@@ -61,8 +61,10 @@ type Interface struct {
 	HWAddr    []byte
 	Addrs     []netip.Prefix
 	// Kind is the rtnetlink link kind ("" for a plain device, "macvlan",
-	// "vlan", "bridge", ...), when known.
+	// "vlan", "bridge", "vrf", ...), when known.
 	Kind string
+	// VRFTable is a VRF's routing table (IFLA_VRF_TABLE).
+	VRFTable uint32
 }
 
 // InterfaceSet is an InterfaceLister over a fixed set.
@@ -90,10 +92,12 @@ func SystemInterfaces() InterfaceSet {
 	if err != nil {
 		return s
 	}
+	kinds := linkKinds()
 	for _, i := range ifs {
 		it := Interface{Name: i.Name, Index: i.Index, MTU: i.MTU, HWAddr: i.HardwareAddr,
 			Loopback: i.Flags&net.FlagLoopback != 0, Up: i.Flags&net.FlagUp != 0,
-			Multicast: i.Flags&net.FlagMulticast != 0}
+			Multicast: i.Flags&net.FlagMulticast != 0,
+			Kind:      kinds[i.Index].kind, VRFTable: kinds[i.Index].vrfTable}
 		if addrs, err := i.Addrs(); err == nil {
 			for _, a := range addrs {
 				if n, ok := a.(*net.IPNet); ok {
@@ -107,6 +111,12 @@ func SystemInterfaces() InterfaceSet {
 		s[i.Name] = it
 	}
 	return s
+}
+
+// linkKind is what rtnetlink tells of a link's type.
+type linkKind struct {
+	kind     string
+	vrfTable uint32
 }
 
 // loader holds one load's state across keepalived's passes: the parent

@@ -63,6 +63,10 @@ type Config struct {
 	ScriptUser *script.DefaultUser `dump:"-" json:"-"`
 	// loaded: read by Load, which resolved its scripts as keepalived does.
 	loaded bool
+	// Monitor is which route and rule changes keepalived asks netlink for
+	// (set_extra_netlink_monitoring): those of the families of its tracked
+	// virtual routes and rules and of static ones with a track_group.
+	Monitor RouteMonitor
 }
 
 // Script is a command as keepalived reads it (notify_script_init): the
@@ -271,17 +275,11 @@ type VirtualAddress struct {
 	UseVMAC      bool
 }
 
-// Route is a virtual_routes / static_routes entry, kept as written: the
-// vrrp I/O shell turns it into a netlink route.
-type Route struct {
-	Pos  Pos
-	Args []string
-}
-
-// Rule is a virtual_rules / static_rules entry.
-type Rule struct {
-	Pos  Pos
-	Args []string
+// RouteMonitor is keepalived's monitor_ipv4_routes, monitor_ipv6_routes,
+// monitor_ipv4_rules and monitor_ipv6_rules.
+type RouteMonitor struct {
+	IPv4Routes, IPv6Routes bool
+	IPv4Rules, IPv6Rules   bool
 }
 
 // State is a VRRP state as written in the config.
@@ -309,20 +307,30 @@ type TrackRef struct {
 
 // VRRPInstance is vrrp_instance.
 type VRRPInstance struct {
-	Pos                     Pos
-	Name                    string
-	State                   State
-	Interface               string
-	VRID                    int
-	Priority                int
-	AdvertInt               time.Duration
-	Version                 int
-	NativeIPv6              bool
-	Auth                    Auth
-	VIPs                    []VirtualAddress
-	ExcludedVIPs            []VirtualAddress
-	Routes                  []Route
-	Rules                   []Rule
+	Pos          Pos
+	Name         string
+	State        State
+	Interface    string
+	VRID         int
+	Priority     int
+	AdvertInt    time.Duration
+	Version      int
+	NativeIPv6   bool
+	Auth         Auth
+	VIPs         []VirtualAddress
+	ExcludedVIPs []VirtualAddress
+	Routes       []Route
+	Rules        []Rule
+	// RouteInterfaces are the interfaces the instance tracks because its
+	// tracked virtual routes (dev) and rules (iif, oif) use them
+	// (keepalived's TRACK_ROUTE, TRACK_RULE); StaticInterfaces those it
+	// tracks for static addresses, routes (dev) and rules (iif) of a
+	// track_group it is in (TRACK_SADDR, TRACK_SROUTE, TRACK_SRULE). Such a
+	// tracking is unweighted: keepalived merges it with any weighted
+	// track_interface of the same interface, which then puts the instance
+	// in FAULT while the interface is down, whatever its weight.
+	RouteInterfaces         []string
+	StaticInterfaces        []string
 	UnicastSrcIP            netip.Addr
 	UnicastPeers            []UnicastPeer
 	UnicastTTL              int

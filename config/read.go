@@ -251,7 +251,14 @@ func (l *loader) readDecimal(s string, min, max uint64, shift int, ignoreErr boo
 		for i := 0; i < shift; i++ {
 			div *= 10
 		}
-		l.report(parser.SevInvalidNumber, "%snumber '%s' outside range [%d.%0*d, %d.%0*d]", warn, s, min/div, shift, min%div, max/div, shift, max%div)
+		// C's "%lu.%*.*lu": with no decimals (precision 0) a 0 prints nothing.
+		frac := func(v uint64) string {
+			if shift == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%0*d", shift, v)
+		}
+		l.report(parser.SevInvalidNumber, "%snumber '%s' outside range [%d.%s, %d.%s]", warn, s, min/div, frac(min%div), max/div, frac(max%div))
 	default:
 		return v, true
 	}

@@ -2,8 +2,6 @@ package config
 
 import (
 	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 
 	"keepalived-go/parser"
@@ -38,32 +36,6 @@ func (s *vrrpState) parseIPAddress(str string, allowMask bool) (netip.Prefix, bo
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, bits), true
-}
-
-// rtScopes are iproute2's default scope names (lib/rttables.c rtscope_default).
-var rtScopes = map[string]uint8{"global": 0, "nowhere": 255, "host": 254, "link": 253, "site": 200}
-
-// findRTScope is find_rttables_scope: a name from /etc/iproute2/rt_scopes
-// (or the defaults), or a number 0-255.
-func findRTScope(name string) (uint8, bool) {
-	if v, ok := rtScopes[name]; ok {
-		return v, true
-	}
-	if b, err := os.ReadFile("/etc/iproute2/rt_scopes"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 2 && f[1] == name && !strings.HasPrefix(f[0], "#") {
-				if n, err := strconv.ParseUint(f[0], 0, 8); err == nil {
-					return uint8(n), true
-				}
-			}
-		}
-	}
-	v, rest, erange := cStrtoul(name, 0)
-	if rest != "" || erange || v > 255 || name == "" {
-		return 0, false
-	}
-	return uint8(v), true
 }
 
 // allocIPAddress is alloc_ipaddress for a VIP/eVIP (owner set) or a
@@ -104,7 +76,7 @@ func (s *vrrpState) allocIPAddress(w parser.Strvec, static bool, owner *VRRPInst
 				break
 			}
 			i++
-			if id, ok := findRTScope(w.Slot(i)); !ok {
+			if id, ok := s.rt.scope(w.Slot(i)); !ok {
 				s.l.report(parser.SevGeneral, "Invalid scope '%s' specified for %s - ignoring", w.Slot(i), addrStr)
 			} else {
 				a.Scope, a.ScopeID = w.Slot(i), id

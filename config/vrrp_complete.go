@@ -80,6 +80,7 @@ func (s *vrrpState) completeInit() bool {
 	if l.opts.ConfigTest {
 		return true
 	}
+	s.processStaticEntries()
 	s.lvsSyncd()
 	var kept []*VRRPScript
 	for _, sc := range l.cfg.Scripts {
@@ -431,7 +432,56 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		return false
 	}
 	s.completeTracking(in, x, owner, rep)
+	s.completeRoutes(in)
 	return true
+}
+
+// completeRoutes is the end of vrrp_complete_instance: the tracked routes
+// and rules ask for netlink monitoring of their family, and the instance
+// tracks the interfaces they use (add_vrrp_to_interface, TRACK_ROUTE and
+// TRACK_RULE).
+func (s *vrrpState) completeRoutes(in *VRRPInstance) {
+	m := &s.l.cfg.Monitor
+	for i := range in.Routes {
+		r := &in.Routes[i]
+		if r.NoTrack {
+			continue
+		}
+		if r.Family == FamilyInet {
+			m.IPv4Routes = true
+		} else {
+			m.IPv6Routes = true
+		}
+		if r.Dev != "" {
+			in.RouteInterfaces = addName(in.RouteInterfaces, r.Dev)
+		}
+	}
+	for i := range in.Rules {
+		r := &in.Rules[i]
+		if r.NoTrack {
+			continue
+		}
+		if r.Family == FamilyInet {
+			m.IPv4Rules = true
+		} else {
+			m.IPv6Rules = true
+		}
+		for _, d := range []string{r.IIf, r.OIf} {
+			if d != "" {
+				in.RouteInterfaces = addName(in.RouteInterfaces, d)
+			}
+		}
+	}
+}
+
+// addName adds name to a set kept as a list in insertion order.
+func addName(l []string, name string) []string {
+	for _, n := range l {
+		if n == name {
+			return l
+		}
+	}
+	return append(l, name)
 }
 
 func b2i(b bool) int {
@@ -845,6 +895,73 @@ func (s *vrrpState) staticTrackGroupInit() {
 		kept = append(kept, tg)
 	}
 	s.l.cfg.TrackGroups = kept
+	s.staticTrackInterfaces()
+}
+
+// staticTrackInterfaces is the end of static_track_group_init: the members
+// of a static address's, route's or rule's track_group track its interface
+// (TRACK_SADDR, TRACK_SROUTE, TRACK_SRULE). keepalived logs "Static ...
+// has both track_group and no_track set - not tracking" for the others.
+func (s *vrrpState) staticTrackInterfaces() {
+	cfg := s.l.cfg
+	add := func(group, dev string) {
+		if dev == "" {
+			return
+		}
+		for _, tg := range cfg.TrackGroups {
+			if tg.Name != group {
+				continue
+			}
+			for _, name := range tg.Instances {
+				for _, in := range cfg.Instances {
+					if in.Name == name {
+						in.StaticInterfaces = addName(in.StaticInterfaces, dev)
+					}
+				}
+			}
+		}
+	}
+	for _, a := range cfg.StaticAddresses {
+		if a.TrackGroup != "" && !a.NoTrack {
+			add(a.TrackGroup, a.Dev)
+		}
+	}
+	for _, r := range cfg.StaticRoutes {
+		if r.TrackGroup != "" && !r.NoTrack {
+			add(r.TrackGroup, r.Dev)
+		}
+	}
+	for _, r := range cfg.StaticRules {
+		if r.TrackGroup != "" && !r.NoTrack {
+			add(r.TrackGroup, r.IIf)
+		}
+	}
+}
+
+// processStaticEntries is process_static_entries: static routes and rules
+// with a track_group are monitored.
+func (s *vrrpState) processStaticEntries() {
+	m := &s.l.cfg.Monitor
+	for _, r := range s.l.cfg.StaticRoutes {
+		if r.TrackGroup == "" {
+			continue
+		}
+		if r.Family == FamilyInet {
+			m.IPv4Routes = true
+		} else {
+			m.IPv6Routes = true
+		}
+	}
+	for _, r := range s.l.cfg.StaticRules {
+		if r.TrackGroup == "" {
+			continue
+		}
+		if r.Family == FamilyInet {
+			m.IPv4Rules = true
+		} else {
+			m.IPv6Rules = true
+		}
+	}
 }
 
 // syncGroupTrackingInit is sync_group_tracking_init.

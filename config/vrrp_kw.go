@@ -32,8 +32,9 @@ type vrrpState struct {
 	curGarp     *GarpGroup
 	garpIfaces  map[string]*GarpGroup
 	vrrpFiles   []*TrackFile // vrrp_data->vrrp_track_files
-	rulePrio4   int
-	rulePrio6   int
+	rulePrio4   uint32       // next_rule_priority_ipv4
+	rulePrio6   uint32
+	rt          rtNames // the iproute2 names this read has looked up
 }
 
 // vrrpExt is keepalived's vrrp_t fields that the model holds resolved.

@@ -45,6 +45,11 @@ func splitWords(s string, dst []string, report func(Severity, string, ...any)) [
 	return dst
 }
 
+// SplitWords is keepalived's alloc_strvec_r on a line that is not part of
+// the configuration (an iproute2 table file): an unmatched quote ends the
+// line without a report.
+func SplitWords(s string) []string { return splitWords(s, nil, nil) }
+
 // SplitQuotedEscaped is keepalived's alloc_strvec_quoted_escaped: words may
 // be quoted with " or ' (quotes can join parts: a"b c"d is one word), and
 // backslash escapes (\n, \t, \x41, \101, \cX, \E, ...) are decoded. ok is

@@ -184,10 +184,10 @@ func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
 		evips = append(evips, formatVIP(v, is.Interface, is.VIPSet))
 	}
 	for _, r := range in.Routes {
-		routes = append(routes, strings.Join(r.Args, " "))
+		routes = append(routes, r.String())
 	}
 	for _, r := range in.Rules {
-		rules = append(rules, strings.Join(r.Args, " "))
+		rules = append(rules, r.String())
 	}
 	for _, r := range trackedIfaces(is) {
 		tifs = append(tifs, r.Name)

@@ -118,6 +118,18 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			c.f("     %s", formatVIP(a, "", false))
 		}
 	}
+	if len(cfg.StaticRoutes) > 0 {
+		c.f("------< Static Routes >------")
+		for i := range cfg.StaticRoutes {
+			c.f("     %s", cfg.StaticRoutes[i].String())
+		}
+	}
+	if len(cfg.StaticRules) > 0 {
+		c.f("------< Static Rules >------")
+		for i := range cfg.StaticRules {
+			c.f("     %s", cfg.StaticRules[i].String())
+		}
+	}
 	if len(snap.Instances) > 0 {
 		c.f("------< VRRP Topology >------")
 		for i := range snap.Instances {
@@ -418,13 +430,13 @@ func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatu
 	if len(in.Routes) > 0 {
 		c.f("   Virtual Routes :")
 		for _, r := range in.Routes {
-			c.f("     %s", strings.Join(r.Args, " "))
+			c.f("     %s", r.String())
 		}
 	}
 	if len(in.Rules) > 0 {
 		c.f("   Virtual Rules :")
 		for _, r := range in.Rules {
-			c.f("     %s", strings.Join(r.Args, " "))
+			c.f("     %s", r.String())
 		}
 	}
 }

@@ -28,10 +28,10 @@ func (e *Engine) startUnit(u *unit) {
 			}
 		}
 		for _, r := range m.cfg.Routes {
-			e.warnOnce("routes "+m.cfg.Name, "(%s) virtual_routes are not supported yet: %v ignored", m.cfg.Name, r.Args)
+			e.warnOnce("routes "+m.cfg.Name, "(%s) virtual_routes are not supported yet: %v ignored", m.cfg.Name, r.Words)
 		}
 		for _, r := range m.cfg.Rules {
-			e.warnOnce("rules "+m.cfg.Name, "(%s) virtual_rules are not supported yet: %v ignored", m.cfg.Name, r.Args)
+			e.warnOnce("rules "+m.cfg.Name, "(%s) virtual_rules are not supported yet: %v ignored", m.cfg.Name, r.Words)
 		}
 	}
 	if len(u.members) > 1 || u.name != "" {

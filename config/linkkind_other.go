@@ -1,0 +1,5 @@
+//go:build !linux
+
+package config
+
+func linkKinds() map[int]linkKind { return nil }
