@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/mdlayher/socket"
 	"golang.org/x/sys/unix"
@@ -50,7 +51,10 @@ func Dial(netns int) (Conn, error) {
 	return &sockConn{c: c}, nil
 }
 
-type sockConn struct{ c *socket.Conn }
+type sockConn struct {
+	c      *socket.Conn
+	closed atomic.Bool
+}
 
 func (s *sockConn) Listen(enable bool) error {
 	_, err := s.c.Sendmsg(context.Background(), listenRequest(enable, 0), nil, nil, 0)
@@ -60,6 +64,11 @@ func (s *sockConn) Listen(enable bool) error {
 func (s *sockConn) Receive(ctx context.Context, b []byte) (int, uint32, error) {
 	n, _, _, from, err := s.c.Recvmsg(ctx, b, nil, 0)
 	if err != nil {
+		if s.closed.Load() {
+			// Closing wakes the read with EBADF or the poller's
+			// "use of closed file".
+			err = os.ErrClosed
+		}
 		return 0, 0, err
 	}
 	sa, ok := from.(*unix.SockaddrNetlink)
@@ -81,7 +90,10 @@ func (s *sockConn) SetRcvBuf(bytes int, force bool) error {
 	return s.c.SetsockoptInt(unix.SOL_SOCKET, opt, bytes)
 }
 
-func (s *sockConn) Close() error { return s.c.Close() }
+func (s *sockConn) Close() error {
+	s.closed.Store(true)
+	return s.c.Close()
+}
 
 // errClosed reports a receive on a closed socket.
 func errClosed(err error) bool {
