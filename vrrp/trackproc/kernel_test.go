@@ -91,9 +91,10 @@ func (p *procs) kill(c *exec.Cmd) {
 
 // logLines collects a logrus logger's messages with their arrival time.
 type logLines struct {
-	mu    sync.Mutex
-	lines []stamped
-	t0    time.Time
+	mu     sync.Mutex
+	lines  []stamped
+	t0     time.Time
+	mirror func(string)
 }
 
 type stamped struct {
@@ -106,6 +107,9 @@ func (l *logLines) Fire(e *logrus.Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, stamped{time.Since(l.t0), e.Message})
+	if l.mirror != nil {
+		l.mirror(e.Message)
+	}
 	return nil
 }
 
