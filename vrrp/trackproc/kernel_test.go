@@ -174,8 +174,9 @@ func TestConnectorRootNS(t *testing.T) {
 	pr := newProcs(t)
 	already := pr.start(sleepA, "3600") // running before the start: found by the scan
 	logger, lines := newLog(time.Now())
-	m := Start(&config.Config{TrackProcesses: []*config.TrackProcess{comm, exact, initial, partial, fork}},
-		MonitorOptions{Log: logger, LogDetail: true})
+	cfg := &config.Config{TrackProcesses: []*config.TrackProcess{comm, exact, initial, partial, fork}}
+	cfg.Global.NetlinkBufs.ProcessMonitor = 1 << 20 // process_monitor_rcv_bufs: set without complaint
+	m := Start(cfg, MonitorOptions{Log: logger, LogDetail: true})
 	defer m.Close()
 	s := m.Status()
 	if !s.Open || !s.Listening {
@@ -257,6 +258,9 @@ func TestConnectorRootNS(t *testing.T) {
 	})
 	for _, l := range lines.all() {
 		t.Logf("%8.3fs %s", l.at.Seconds(), l.line)
+		if strings.HasPrefix(l.line, "Cannot") || strings.HasPrefix(l.line, "Failed") {
+			t.Errorf("socket setup complained: %s", l.line)
+		}
 	}
 }
 
@@ -355,5 +359,30 @@ func TestConnectorNetNSRefused(t *testing.T) {
 	noEvent(t, m, 300*time.Millisecond)
 	if st, _ := m.Status().Tracker("tp"); st.Count != 1 {
 		t.Fatalf("a snapshot should not move: %+v", st)
+	}
+}
+
+// TestDialRcvBuf: process_monitor_rcv_bufs on the real socket, and the
+// doubling of reinitialise_track_processes.
+func TestDialRcvBuf(t *testing.T) {
+	needRoot(t)
+	c, err := Dial(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetRcvBuf(1<<20, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.RcvBuf(); err != nil || n != 2<<20 { // the kernel doubles what is set
+		t.Fatalf("SO_RCVBUF %d %v", n, err)
+	}
+	h := &sysHost{m: &Monitor{conn: c}}
+	size, getErr, setErr := h.GrowRcvBuf(true)
+	if getErr != nil || setErr != nil || size != 4<<20 {
+		t.Fatalf("grow: %d %v %v", size, getErr, setErr)
+	}
+	if n, _ := c.RcvBuf(); n != 8<<20 {
+		t.Fatalf("after growing: %d", n)
 	}
 }

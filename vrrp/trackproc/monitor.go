@@ -31,8 +31,13 @@ type Snapshot struct {
 	Open      bool // the connector socket is open
 	Listening bool // the kernel accepted PROC_CN_MCAST_LISTEN
 	Responded bool // the kernel acknowledged it
-	Trackers  []Status
-	Stats     Stats
+	// NotSupported is keepalived's proc_events_not_supported: the kernel
+	// has no process-events connector (EPROTONOSUPPORT). keepalived's
+	// later configuration reads then drop every vrrp_track_process
+	// ("no kernel support for track_process (CONFIG_PROC_EVENTS)").
+	NotSupported bool
+	Trackers     []Status
+	Stats        Stats
 }
 
 // Tracker returns the named tracker's status.
@@ -87,11 +92,12 @@ type Monitor struct {
 	wg     sync.WaitGroup
 
 	// owned by the loop
-	conn      Conn
-	listening bool
-	seq       uint64
-	queue     []Event
-	folded    bool
+	conn         Conn
+	listening    bool
+	notSupported bool
+	seq          uint64
+	queue        []Event
+	folded       bool
 }
 
 type received struct {
@@ -171,6 +177,7 @@ func (m *Monitor) open() {
 		case errors.As(err, &de) && de.Op == "bind":
 			m.log.Infof("Failed to bind to process monitoring socket - errno %d - %s", errnoOf(err), strerror(err))
 		case errors.Is(err, unix.EPROTONOSUPPORT):
+			m.notSupported = true
 			if m.opts.LogDetail {
 				m.log.Info("track_process not available - is CONFIG_PROC_EVENTS enabled in kernel config?")
 			}
@@ -354,12 +361,13 @@ func (m *Monitor) do(f func()) bool {
 
 func (m *Monitor) snapshot() Snapshot {
 	return Snapshot{
-		Seq:       m.seq,
-		Open:      m.conn != nil,
-		Listening: m.listening,
-		Responded: m.core.Responded(),
-		Trackers:  m.core.Status(),
-		Stats:     m.core.Stats(),
+		Seq:          m.seq,
+		Open:         m.conn != nil,
+		Listening:    m.listening,
+		Responded:    m.core.Responded(),
+		NotSupported: m.notSupported,
+		Trackers:     m.core.Status(),
+		Stats:        m.core.Stats(),
 	}
 }
 

@@ -3,6 +3,7 @@ package trackproc
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"reflect"
 	"runtime"
@@ -268,7 +269,9 @@ func TestMonitorDialErrors(t *testing.T) {
 		cfg := trackCfg(proc("tp", "kgtpd"))
 		cfg.Global.NetlinkBufs = tc.bufs
 		e := startMon(t, cfg, nil, tc.err)
-		e.m.Status()
+		if s := e.m.Status(); s.Open || s.NotSupported != errors.Is(tc.err, unix.EPROTONOSUPPORT) {
+			t.Errorf("%v: %+v", tc.err, s)
+		}
 		if got := e.lines(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%v: log %q", tc.err, got)
 		}
