@@ -7,7 +7,24 @@
 // in, tracker up/down changes and log lines out; it reads processes
 // through a Host. Monitor is the shell: the socket, the real /proc, one
 // goroutine owning the Core, Status() and an Event channel for the VRRP
-// engine.
+// engine. Effect is what a tracker's state does to an instance.
+//
+// keepalived's quirks are kept, because a drop-in must behave the same:
+// the connector refused outside the initial network namespace leaves
+// every tracker as counted at start (nothing: no /proc scan) until a
+// reload scans once; a process exec'ing the same program again counts
+// twice while it lives; fork_delay applies only to forks of counted
+// processes, never to a start by exec; a rename or an exec away stops
+// counting without terminate_delay; a reload that adds trackers to a
+// configuration that had none never listens (its counts stay the
+// reload's scan). Where it differs:
+//   - after an overrun (ENOBUFS) keepalived reports crossings without
+//     recording them in have_quorum, so a later event can apply a weight
+//     twice or never restore it; the Core records them.
+//   - the socket's port id is the kernel's choice, not the pid (two
+//     Monitors in one process must coexist).
+//   - events wait in an ordered queue for the engine; past 4096 waiting
+//     they are folded into each tracker's latest state (logged).
 package trackproc
 
 import (

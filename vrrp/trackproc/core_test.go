@@ -535,3 +535,19 @@ func TestOverflowReinitialise(t *testing.T) {
 	e.advance(time.Second)
 	e.want("Cannot get process monitor SO_RCVBUF option. errno=9 (Bad file descriptor)")
 }
+
+// A configuration without track processes at start, and one reload that
+// adds some: keepalived never ran init_track_processes, so its CPU count
+// is 0 and every event is ignored; the trackers keep the reload's scan.
+func TestReloadAddsTrackers(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.h.Set(ProcInfo{PID: 10, Comm: "kgtpd"})
+	e.c.Reload([]Spec{spec("tp", "kgtpd")})
+	e.drain()
+	e.want()
+	e.wantStatus("tp", 1, true)
+	e.exit(10)
+	e.spawn("kgtpd")
+	e.want()
+	e.wantStatus("tp", 1, true)
+}
