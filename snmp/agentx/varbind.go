@@ -129,7 +129,7 @@ func (v Varbind) ValueString() string {
 	case Counter32, Gauge32, Counter64:
 		return fmt.Sprintf("%s: %d", v.Type, v.Uint)
 	case TimeTicks:
-		return fmt.Sprintf("Timeticks: (%d)", v.Uint)
+		return fmt.Sprintf("Timeticks: (%d) %s", v.Uint, uptime(v.Uint))
 	case Opaque:
 		return fmt.Sprintf("Opaque: % X", v.Bytes)
 	}
@@ -153,4 +153,18 @@ func octetString(b []byte) string {
 		}
 	}
 	return fmt.Sprintf("STRING: %q", string(b))
+}
+
+// uptime formats hundredths of a second as net-snmp's uptime_string does.
+func uptime(t uint64) string {
+	cs, s := t%100, t/100
+	d, h, m := s/86400, s/3600%24, s/60%60
+	s %= 60
+	switch d {
+	case 0:
+		return fmt.Sprintf("%d:%02d:%02d.%02d", h, m, s, cs)
+	case 1:
+		return fmt.Sprintf("1 day, %d:%02d:%02d.%02d", h, m, s, cs)
+	}
+	return fmt.Sprintf("%d days, %d:%02d:%02d.%02d", d, h, m, s, cs)
 }
