@@ -1,0 +1,90 @@
+package snmp
+
+import (
+	"context"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"keepalived-go/snmp/agentx"
+)
+
+// Provider gives the state the MIBs show; it is called once per request
+// PDU, from the agent's goroutine, and must not block for long (the
+// daemon answers it from the engines' Status() snapshots).
+type Provider func() *State
+
+// ServerConfig sets up a Server.
+type ServerConfig struct {
+	// Socket is snmp_socket or -A's value; empty is the default.
+	Socket   string
+	Switches Switches
+	State    Provider
+	Log      *logrus.Entry
+	// Agent tunes the AgentX session (timeouts, backoff); Socket, ID,
+	// registrations and View are filled in.
+	Agent agentx.Config
+}
+
+// Server is keepalived's SNMP subagent: one AgentX session serving the
+// enabled MIBs and sending their traps.
+type Server struct {
+	sw    Switches
+	agent *agentx.Agent
+	log   *logrus.Entry
+}
+
+// NewServer prepares the subagent; Run connects it.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	ac := cfg.Agent
+	ac.Socket = cfg.Socket
+	ac.ID = KeepalivedOID
+	ac.Descr = "Keepalived"
+	ac.Registrations = Registrations(cfg.Switches)
+	ac.AgentCaps = AgentCaps(cfg.Switches)
+	ac.Log = cfg.Log
+	sw := cfg.Switches
+	state := cfg.State
+	ac.View = func() agentx.View {
+		st := state()
+		if st.Now.IsZero() {
+			st.Now = time.Now()
+		}
+		return Build(st, sw)
+	}
+	a, err := agentx.New(ac)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = logrus.NewEntry(logrus.StandardLogger())
+	}
+	return &Server{sw: sw, agent: a, log: log}, nil
+}
+
+// Run keeps the session open until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	s.log.Info("Starting SNMP subagent")
+	return s.agent.Run(ctx)
+}
+
+// Agent is the underlying AgentX session.
+func (s *Server) Agent() *agentx.Agent { return s.agent }
+
+// Switches are the enable switches the server runs with.
+func (s *Server) Switches() Switches { return s.sw }
+
+// Send sends the notifications built by the trap functions (nil ones are
+// skipped); while the master is away they are dropped, as keepalived's
+// are.
+func (s *Server) Send(traps ...[]agentx.Varbind) {
+	for _, vbs := range traps {
+		if vbs == nil {
+			continue
+		}
+		if err := s.agent.Notify(vbs); err != nil {
+			s.log.Debugf("SNMP: trap %v not sent: %v", vbs[0].OID, err)
+		}
+	}
+}
