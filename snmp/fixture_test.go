@@ -80,8 +80,8 @@ func scenarioState(t *testing.T, f facts, phase string) *State {
 		PrimaryIP: netip.MustParseAddr("198.51.100.2"), SourceIP: netip.MustParseAddr("198.51.100.2"),
 		MasterIP: netip.MustParseAddr(f.Peer4), McastGroup: netip.MustParseAddr("224.0.0.18"),
 		NotifyExec: true, NotifyMaster: []string{"/usr/bin/echo", "master"},
-		VIPs:       []Address{addr("198.51.100.10/24", ""), addr("198.51.100.11/24", "eth0:vip")},
-		EVIPs:      []Address{addr("203.0.113.10/24", "")}})
+		VIPs:  []Address{addr("198.51.100.10/24", ""), addr("198.51.100.11/24", "eth0:vip")},
+		EVIPs: []Address{addr("203.0.113.10/24", "")}})
 	vi1.TrackScripts = []Tracked{{Name: "chk_ok"}}
 	vi6 := common(Instance{Name: "VI_6", VRID: 52, IPv6: true, Version: 3, AdvertInt: 500 * time.Millisecond,
 		PrimaryIP: netip.MustParseAddr(f.Primary6), SourceIP: netip.MustParseAddr(f.Primary6),
