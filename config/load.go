@@ -19,6 +19,10 @@ type Options struct {
 	// InterfaceExists, when set, makes missing interfaces a diagnostic as
 	// keepalived reports them; nil skips the check (tests, foreign hosts).
 	InterfaceExists func(name string) bool
+	// SNMPAll (-x) enables every SNMP MIB and SNMPSocket (-A) sets the
+	// master agent socket before the file is read (config/snmp.go).
+	SNMPAll    bool
+	SNMPSocket string
 }
 
 // Load reads and validates the configuration at path. The returned Config is
@@ -31,6 +35,7 @@ func Load(path string, opts Options) (*Config, *parser.Diagnostics) {
 	}
 	b := &builder{opts: opts, diags: diags, cfg: &Config{Files: []string{path}}, nextRulePrio4: 16384, nextRulePrio6: 16384}
 	b.cfg.Global = defaultGlobal(opts.Hostname)
+	b.snmpDefaults()
 	parser.Walk(path, opts.Parser, diags, b.top)
 	b.finish()
 	return b.cfg, diags
@@ -279,7 +284,9 @@ func (b *builder) global(st *parser.Stmt) {
 	case "strict_keywords":
 		g.StrictKeywords = true
 	default:
-		b.keepTree(st, "global_defs", &g.Other)
+		if !b.snmpKeyword(st) {
+			b.keepTree(st, "global_defs", &g.Other)
+		}
 	}
 }
 
