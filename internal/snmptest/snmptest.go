@@ -226,7 +226,18 @@ var vbSplit = regexp.MustCompile(`\t+`)
 // out (only those under prefix when it is set).
 func (td *Trapd) Traps(prefix string) []Trap {
 	var out []Trap
-	sc := bufio.NewScanner(strings.NewReader(td.raw()))
+	for _, tr := range ParseTraps(td.raw()) {
+		if prefix == "" || strings.HasPrefix(tr.OID, prefix) {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// ParseTraps reads the traps of a log written with Trapd's format.
+func ParseTraps(log string) []Trap {
+	var out []Trap
+	sc := bufio.NewScanner(strings.NewReader(log))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), "TRAP ")
@@ -243,9 +254,7 @@ func (td *Trapd) Traps(prefix string) []Trap {
 				tr.Varbinds = append(tr.Varbinds, vb)
 			}
 		}
-		if prefix == "" || strings.HasPrefix(tr.OID, prefix) {
-			out = append(out, tr)
-		}
+		out = append(out, tr)
 	}
 	return out
 }
