@@ -87,6 +87,15 @@ func scenarioState(t *testing.T, f facts, phase string) *State {
 		PrimaryIP: netip.MustParseAddr(f.Primary6), SourceIP: netip.MustParseAddr(f.Primary6),
 		MasterIP: netip.MustParseAddr(f.Peer6), McastGroup: netip.MustParseAddr("ff02::12"),
 		VIPs: []Address{addr("2001:db8::10/64", "")}})
+	// The eVIP reads as not set after the takeover in keepalived's run
+	// (recorded as it is).
+	vi1.EVIPs[0].Set = false
+	u32 := func(v uint32) *uint32 { return &v }
+	w2 := int32(2)
+	gw := netip.MustParseAddr("198.51.100.1")
+	vi1.Routes = []Route{{Dst: netip.MustParsePrefix("203.0.113.0/26"), Via: gw, IfIndex: f.IfIndex, IfName: "eth0",
+		Table: 254, Set: set, Protocol: u32(18)}}
+	vi1.Rules = []Rule{{To: netip.MustParsePrefix("203.0.113.64/26"), Action: 1, Table: 100, Preference: 200, Set: set}}
 	return &State{
 		Now: start.Add(time.Minute),
 		Global: Global{Version: "Keepalived v2.2.7 (01/16,2022)", RouterID: "kgsnmp-a", EmailFaults: true,
@@ -98,6 +107,16 @@ func scenarioState(t *testing.T, f facts, phase string) *State {
 				NotifyMaster: []string{"/usr/bin/echo", "group", "master"}, Members: []string{"VI_1", "VI_6"}}},
 			Scripts: []Script{{Name: "chk_ok", Command: []string{"/usr/bin/true"}, Interval: time.Second,
 				Result: ScriptGood, Rise: 1, Fall: 1}},
+			StaticAddresses: []Address{{Prefix: netip.MustParsePrefix("203.0.113.50/24"), Scope: 253, IfIndex: f.IfIndex,
+				IfName: "eth0", Set: true}},
+			StaticRoutes: []Route{
+				{Dst: netip.MustParsePrefix("203.0.113.128/25"), Via: gw, IfIndex: f.IfIndex, IfName: "eth0", Table: 100,
+					Metric: 5, Set: true, Protocol: u32(18)},
+				{Dst: netip.MustParsePrefix("203.0.113.192/26"), Table: 101, Set: true, Protocol: u32(18), NextHops: []NextHop{
+					{Addr: netip.MustParseAddr("198.51.100.4"), IfIndex: f.IfIndex, IfName: "eth0", Weight: &w2},
+					{Addr: netip.MustParseAddr("198.51.100.5"), IfIndex: f.IfIndex, IfName: "eth0"}}},
+			},
+			StaticRules: []Rule{{From: netip.MustParsePrefix("203.0.113.0/24"), Action: 1, Table: 100, Preference: 100, Set: true}},
 		},
 	}
 }

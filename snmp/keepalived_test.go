@@ -30,6 +30,16 @@ const scenarioConf = `global_defs {
 	router_id %[1]s
 	%[2]s
 }
+static_ipaddress {
+	203.0.113.50/24 dev eth0 scope link
+}
+static_routes {
+	203.0.113.128/25 via 198.51.100.1 dev eth0 table 100 metric 5
+	203.0.113.192/26 table 101 nexthop via 198.51.100.4 dev eth0 weight 2 nexthop via 198.51.100.5 dev eth0
+}
+static_rules {
+	from 203.0.113.0/24 table 100 priority 100
+}
 vrrp_script chk_ok {
 	script "/bin/true"
 	interval 1
@@ -60,6 +70,12 @@ vrrp_instance VI_1 {
 	}
 	virtual_ipaddress_excluded {
 		203.0.113.10/24
+	}
+	virtual_routes {
+		203.0.113.0/26 via 198.51.100.1 dev eth0
+	}
+	virtual_rules {
+		to 203.0.113.64/26 table 100 priority 200
 	}
 }
 vrrp_instance VI_6 {

@@ -217,7 +217,7 @@ type NextHop struct {
 	Addr    netip.Addr
 	IfIndex int
 	IfName  string
-	Weight  *int32 // weight as configured (shown plus one)
+	Weight  *int32 // weight as configured (keepalived keeps it minus one and shows it plus one)
 	OnLink  bool
 }
 

@@ -245,7 +245,7 @@ func (t *tree) routes(g uint32, routes []Route) {
 				h.str(5, nh.IfName)
 			}
 			if nh.Weight != nil {
-				h.gauge(6, uint32(*nh.Weight+1))
+				h.gauge(6, uint32(*nh.Weight))
 			}
 			h.truth(7, nh.OnLink)
 		}
