@@ -322,7 +322,7 @@ func runOurs(t *testing.T, f facts) *keepalivedRun {
 	states := map[string]*State{"backup": scenarioState(t, f, "backup"), "master": scenarioState(t, f, "master")}
 	var phase atomic.Value
 	phase.Store("backup")
-	srv, err := NewServer(ServerConfig{Socket: d.AgentX, Switches: scenarioSwitches,
+	srv, err := NewServer(ServerConfig{Socket: d.AgentX, Switches: scenarioSwitches, MaxAge: -1,
 		State: func() *State { return states[phase.Load().(string)] }})
 	if err != nil {
 		t.Fatal(err)

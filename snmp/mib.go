@@ -45,7 +45,9 @@ func Build(st *State, sw Switches) *agentx.Table {
 	if s.check {
 		t.check(st.Checker, st.Global)
 	}
-	return agentx.NewTable(t.vbs, objects(t.vbs))
+	tb := agentx.NewTable(t.vbs, nil)
+	tb.ObjectOf = objectOf
+	return tb
 }
 
 // tableEntries are the conceptual rows of every table; an OID under one
@@ -62,26 +64,19 @@ var tableEntries = []agentx.OID{
 	RFC6527OID.Append(1, 1, 1, 1), RFC6527OID.Append(1, 1, 2, 1), RFC6527OID.Append(1, 2, 5, 1),
 }
 
-// objects derives the object types (columns, scalars) from the varbinds,
-// so that a Get of a missing row is noSuchInstance as in keepalived,
-// where each column is registered on its own.
-func objects(vbs []agentx.Varbind) []agentx.OID {
-	seen := map[string]agentx.OID{}
-	for _, v := range vbs {
-		obj := v.Name[:len(v.Name)-1] // a scalar's .0
-		for _, e := range tableEntries {
-			if v.Name.HasPrefix(e) && len(v.Name) > len(e)+1 {
-				obj = v.Name[:len(e)+1]
-				break
-			}
+// objectOf names the object type (column or scalar) of an OID, so that
+// a Get of a missing row is noSuchInstance as in keepalived, where each
+// column is registered on its own.
+func objectOf(name agentx.OID) agentx.OID {
+	for _, e := range tableEntries {
+		if len(name) > len(e)+1 && name.HasPrefix(e) {
+			return name[:len(e)+1]
 		}
-		seen[obj.String()] = obj
 	}
-	out := make([]agentx.OID, 0, len(seen))
-	for _, o := range seen {
-		out = append(out, o)
+	if len(name) > 0 {
+		return name[:len(name)-1] // a scalar's .0
 	}
-	return out
+	return nil
 }
 
 // Registrations are the subtrees to register with the master for the

@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -21,6 +22,10 @@ type ServerConfig struct {
 	Switches Switches
 	State    Provider
 	Log      *logrus.Entry
+	// MaxAge is how long one built table answers requests (default 1 s;
+	// negative builds one per request). A walk is one request per OID, and
+	// building the table of a large config takes tens of milliseconds.
+	MaxAge time.Duration
 	// Agent tunes the AgentX session (timeouts, backoff); Socket, ID,
 	// registrations and View are filled in.
 	Agent agentx.Config
@@ -32,6 +37,7 @@ type Server struct {
 	sw    Switches
 	agent *agentx.Agent
 	log   *logrus.Entry
+	view  func() agentx.View
 }
 
 // NewServer prepares the subagent; Run connects it.
@@ -45,12 +51,27 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	ac.Log = cfg.Log
 	sw := cfg.Switches
 	state := cfg.State
+	maxAge := cfg.MaxAge
+	if maxAge == 0 {
+		maxAge = time.Second
+	}
+	var (
+		mu    sync.Mutex
+		last  *agentx.Table
+		built time.Time
+	)
 	ac.View = func() agentx.View {
-		st := state()
+		mu.Lock()
+		defer mu.Unlock()
+		if last != nil && maxAge > 0 && time.Since(built) < maxAge {
+			return last
+		}
+		st := *state()
 		if st.Now.IsZero() {
 			st.Now = time.Now()
 		}
-		return Build(st, sw)
+		last, built = Build(&st, sw), time.Now()
+		return last
 	}
 	a, err := agentx.New(ac)
 	if err != nil {
@@ -60,7 +81,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	return &Server{sw: sw, agent: a, log: log}, nil
+	return &Server{sw: sw, agent: a, log: log, view: ac.View}, nil
 }
 
 // Run keeps the session open until ctx ends.

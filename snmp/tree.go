@@ -19,9 +19,22 @@ var (
 	routerIDOID   = GlobalOID.Append(2, 0)
 )
 
-// tree collects varbinds; agentx.NewTable sorts them.
+// tree collects varbinds; agentx.NewTable sorts them. Their names are
+// cut from one growing buffer: one allocation per few hundred OIDs.
 type tree struct {
 	vbs []agentx.Varbind
+	buf []uint32
+}
+
+// oid returns base followed by subs, carved from t.buf.
+func (t *tree) oid(base agentx.OID, subs ...uint32) agentx.OID {
+	n := len(base) + len(subs)
+	if cap(t.buf)-len(t.buf) < n {
+		t.buf = make([]uint32, 0, 8192)
+	}
+	start := len(t.buf)
+	t.buf = append(append(t.buf, base...), subs...)
+	return agentx.OID(t.buf[start : start+n : start+n])
 }
 
 // row emits the columns of one table row: base.col.index...
@@ -34,7 +47,11 @@ type row struct {
 func (t *tree) row(base agentx.OID, index ...uint32) row { return row{t, base, index} }
 
 func (r row) name(col uint32) agentx.OID {
-	return r.base.Append(append([]uint32{col}, r.index...)...)
+	n := r.t.oid(r.base, col)
+	if len(r.index) == 0 {
+		return n
+	}
+	return r.t.oid(n, r.index...)
 }
 
 func (r row) add(v agentx.Varbind) { r.t.vbs = append(r.t.vbs, v) }
