@@ -178,8 +178,7 @@ func (a *Agent) session1(ctx context.Context) error {
 
 	readErr := make(chan error, 1)
 	go func() { readErr <- a.readLoop(conn) }()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+	// drop closes the connection, which ends readLoop.
 	defer a.drop(conn)
 
 	if err := a.open(); err != nil {
@@ -196,6 +195,7 @@ func (a *Agent) session1(ctx context.Context) error {
 			}
 			return errServedOK
 		case <-ctx.Done():
+			// Say goodbye as net-snmp's snmp_shutdown does.
 			a.request(&PDU{Header: Header{Type: TypeClose}, Reason: ReasonShutdown}, false)
 			return ctx.Err()
 		case <-ping.C:
@@ -219,7 +219,11 @@ func (a *Agent) open() error {
 	a.session = resp.SessionID
 	a.mu.Unlock()
 	for _, r := range a.cfg.Registrations {
-		resp, err := a.request(&PDU{Header: Header{Type: TypeRegister}, Priority: r.Priority, ID: r.Subtree}, true)
+		prio := r.Priority
+		if prio == 0 {
+			prio = 127
+		}
+		resp, err := a.request(&PDU{Header: Header{Type: TypeRegister}, Priority: prio, ID: r.Subtree}, true)
 		if err != nil {
 			return fmt.Errorf("register %v: %w", r.Subtree, err)
 		}

@@ -207,3 +207,39 @@ func TestAgentNotify(t *testing.T) {
 		t.Fatalf("notify %+v", p)
 	}
 }
+
+// Cancelling Run sends a Close(shutdown) in the open session, as net-snmp
+// does for keepalived on exit.
+func TestAgentClosesOnCancel(t *testing.T) {
+	m := newFakeMaster(t)
+	a, err := New(Config{Socket: "unix:" + m.path, View: func() View { return testTable() },
+		Registrations: []Registration{{Subtree: MustOID("1.3.6.1.4.1.9586.100.5")}}, RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	c, err := m.ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.conn = c
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if p := m.read(); p.Type != TypeOpen {
+		t.Fatalf("first PDU %v", p.Type)
+	}
+	m.send(&PDU{Header: Header{Type: TypeResponse, SessionID: 42, PacketID: 1}})
+	if p := m.read(); p.Type != TypeRegister || p.Priority != 127 {
+		t.Fatalf("register %+v", p)
+	}
+	m.send(&PDU{Header: Header{Type: TypeResponse, SessionID: 42, PacketID: 2}})
+	<-a.Connected()
+	cancel()
+	if p := m.read(); p.Type != TypeClose || p.Reason != ReasonShutdown || p.SessionID != 42 {
+		t.Fatalf("want Close(shutdown), got %+v", p)
+	}
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Run returned %v", err)
+	}
+}
