@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -152,6 +153,30 @@ type keepalivedRun struct {
 	backup map[string][]string // MIB name -> walk lines
 	master map[string][]string
 	traps  []snmptest.Trap
+	sets   []string // snmpset's output for each of setCommands
+	// applied is what our Setter was asked to do (ours only).
+	applied []string
+}
+
+// setCommands are Sets keepalived accepts or refuses in various ways,
+// sent after the takeover.
+var setCommands = [][]string{
+	{VRRPOID.Append(3, 1, 7, 1).String(), "i", "200"}, // base priority: accepted
+	{VRRPOID.Append(3, 1, 7, 1).String(), "i", "0"},   // priority 0: wrongValue
+	{VRRPOID.Append(3, 1, 13, 2).String(), "i", "2"},  // preempt off: accepted
+	{VRRPOID.Append(3, 1, 13, 2).String(), "i", "3"},  // wrongValue
+	{VRRPOID.Append(3, 1, 27, 2).String(), "i", "1"},  // accept of a VRRPv3 instance: refused
+	{VRRPOID.Append(3, 1, 27, 1).String(), "i", "1"},  // accept of a VRRPv2 instance
+	{VRRPOID.Append(3, 1, 2, 1).String(), "s", "x"},   // a read-only column
+	{VRRPOID.Append(3, 1, 7, 1).String(), "s", "200"}, // wrong type
+}
+
+func runSets(d *snmptest.SNMPD) []string {
+	var out []string
+	for _, c := range setCommands {
+		out = append(out, strings.Join(c, " ")+" -> "+strings.TrimSpace(d.Set(c...)))
+	}
+	return out
 }
 
 var mibRoots = []struct{ name, oid string }{
@@ -204,7 +229,7 @@ func runKeepalivedScenario(t *testing.T) *keepalivedRun {
 		Peer6: linkLocal(t, b), Primary6: linkLocal(t, a)}}
 
 	td := snmptest.StartTrapd(t, a.NS)
-	d := snmptest.StartSNMPD(t, snmptest.Options{NS: a.NS, TrapSink: td.Addr})
+	d := snmptest.StartSNMPD(t, snmptest.Options{NS: a.NS, TrapSink: td.Addr, Writable: true})
 	dir := t.TempDir()
 	snmpKeys := "enable_snmp_vrrp\n\tenable_snmp_rfcv2\n\tenable_snmp_rfcv3\n\tenable_snmp_checker\n\tenable_traps\n\tsnmp_socket " + d.AgentX
 	confB := writeConf(t, dir, "b.conf", "kgsnmp-b", "", 200)
@@ -229,6 +254,7 @@ func runKeepalivedScenario(t *testing.T) *keepalivedRun {
 	// 2 instances x (init->BACKUP, BACKUP->MASTER), the group's two, and
 	// three RFC new-master notifications.
 	run.traps = waitKeepalivedTraps(t, td, 9)
+	run.sets = runSets(d)
 	return run
 }
 
@@ -311,6 +337,16 @@ func TestKeepalivedLive(t *testing.T) {
 	if d := diffLines(myTraps, theirTraps); d != "" {
 		t.Errorf("traps: ours (-) vs keepalived (+):\n%s", d)
 	}
+	if *update {
+		writeGolden(t, "sets", run.sets)
+	}
+	if d := diffLines(ours.sets, run.sets); d != "" {
+		t.Errorf("snmpset: ours (-) vs keepalived (+):\n%s", d)
+	}
+	want := []string{"priority VI_1 200", "preempt VI_6 false"}
+	if fmt.Sprint(ours.applied) != fmt.Sprint(want) {
+		t.Errorf("sets applied %q, want %q", ours.applied, want)
+	}
 	t.Logf("compared %d OIDs in 6 walks and %d trap lines", total, len(theirTraps))
 }
 
@@ -318,11 +354,12 @@ func TestKeepalivedLive(t *testing.T) {
 // private snmpd, walking each phase and sending its traps.
 func runOurs(t *testing.T, f facts) *keepalivedRun {
 	td := snmptest.StartTrapd(t, "")
-	d := snmptest.StartSNMPD(t, snmptest.Options{TrapSink: td.Addr})
+	d := snmptest.StartSNMPD(t, snmptest.Options{TrapSink: td.Addr, Writable: true})
 	states := map[string]*State{"backup": scenarioState(t, f, "backup"), "master": scenarioState(t, f, "master")}
 	var phase atomic.Value
 	phase.Store("backup")
-	srv, err := NewServer(ServerConfig{Socket: d.AgentX, Switches: scenarioSwitches, MaxAge: -1,
+	rec := &recordingSetter{}
+	srv, err := NewServer(ServerConfig{Socket: d.AgentX, Switches: scenarioSwitches, MaxAge: -1, Setter: rec,
 		State: func() *State { return states[phase.Load().(string)] }})
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +381,40 @@ func runOurs(t *testing.T, f facts) *keepalivedRun {
 	srv.Send(traps[3:]...)
 	out.master = walkAll(d)
 	out.traps = waitKeepalivedTraps(t, td, len(traps))
+	out.sets = runSets(d)
+	out.applied = rec.applied()
 	return out
+}
+
+// recordingSetter records the Sets it is asked to apply.
+type recordingSetter struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recordingSetter) add(s string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = append(r.log, s)
+	return nil
+}
+
+func (r *recordingSetter) applied() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
+}
+
+func (r *recordingSetter) SetBasePriority(in string, p uint8) error {
+	return r.add(fmt.Sprintf("priority %s %d", in, p))
+}
+
+func (r *recordingSetter) SetPreempt(in string, on bool) error {
+	return r.add(fmt.Sprintf("preempt %s %v", in, on))
+}
+
+func (r *recordingSetter) SetRealServerWeight(vs *VirtualServer, rs *RealServer, w uint32) error {
+	return r.add(fmt.Sprintf("weight %v:%d %v:%d %d", vs.Addr, vs.Port, rs.Addr, rs.Port, w))
 }
 
 // waitKeepalivedTraps waits for n traps of the three MIBs (snmpd's own,

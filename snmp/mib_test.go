@@ -3,6 +3,9 @@ package snmp
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +199,69 @@ func TestServerViewCache(t *testing.T) {
 	a, b := view(), view()
 	if a != b || calls != 1 {
 		t.Fatalf("calls %d, same table %v", calls, a == b)
+	}
+}
+
+// TestSetsMatchKeepalivedGolden checks each Set of the recorded run
+// (testdata/snmp/sets: snmpset against keepalived) gets the same verdict
+// from checkSets.
+func TestSetsMatchKeepalivedGolden(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(goldenDir, "sets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := scenarioState(t, readFacts(t), "master")
+	verdicts := strings.Split(string(b), " -> ")[1:]
+	if len(verdicts) != len(setCommands) {
+		t.Fatalf("%d recorded verdicts for %d commands", len(verdicts), len(setCommands))
+	}
+	for i, c := range setCommands {
+		name := agentx.MustOID(c[0])
+		vb := agentx.Varbind{Name: name, Type: agentx.Integer}
+		if c[1] == "s" {
+			vb = agentx.Str(name, c[2])
+		} else {
+			n, _ := strconv.Atoi(c[2])
+			vb.Int = int32(n)
+		}
+		_, e, _ := checkSets(st, scenarioSwitches, []agentx.Varbind{vb})
+		want := "noError"
+		if strings.HasPrefix(verdicts[i], "Error in packet.\nReason: ") {
+			want = strings.Fields(strings.TrimPrefix(verdicts[i], "Error in packet.\nReason: "))[0]
+		}
+		if got := strings.TrimPrefix(e.Error(), "agentx: "); got != want {
+			t.Errorf("%v: %s, keepalived %s", c, got, want)
+		}
+	}
+}
+
+// realServerWeight sets address servers by (service, server) index, the
+// sorry server first; keepalived refuses the sorry server's and reads the
+// low byte of the value.
+func TestRealServerWeightSet(t *testing.T) {
+	st := checkerState(true)
+	w := func(v, r uint32, val int32) ([]setOp, agentx.ResError) {
+		ops, e, _ := checkSets(st, checkerSwitches, []agentx.Varbind{agentx.Int(CheckOID.Append(4, 1, 7, v, r), val)})
+		return ops, e
+	}
+	if _, e := w(1, 1, 5); e != agentx.ErrNoSuchName {
+		t.Errorf("sorry server: %v", e)
+	}
+	if _, e := w(1, 4, 5); e != agentx.ErrNoSuchName {
+		t.Errorf("past the last server: %v", e)
+	}
+	ops, e := w(1, 2, 256+7)
+	if e != agentx.NoError || len(ops) != 1 {
+		t.Fatalf("first real server: %v", e)
+	}
+	rec := &recordingSetter{}
+	if err := applySets(rec, ops); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.applied(); len(got) != 1 || got[0] != "weight 198.51.100.10:80 198.51.100.21:80 7" {
+		t.Errorf("applied %q", got)
+	}
+	if _, e := w(2, 1, 3); e != agentx.NoError {
+		t.Errorf("fwmark service's server: %v", e)
 	}
 }

@@ -22,6 +22,9 @@ type ServerConfig struct {
 	Switches Switches
 	State    Provider
 	Log      *logrus.Entry
+	// Setter applies Sets of the objects keepalived lets a manager write;
+	// nil serves everything read-only (notWritable).
+	Setter Setter
 	// MaxAge is how long one built table answers requests (default 1 s;
 	// negative builds one per request). A walk is one request per OID, and
 	// building the table of a large config takes tens of milliseconds.
@@ -72,6 +75,20 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		}
 		last, built = Build(&st, sw), time.Now()
 		return last
+	}
+	if cfg.Setter != nil {
+		setter := cfg.Setter
+		var checked []setOp
+		ac.TestSet = func(vbs []agentx.Varbind) (agentx.ResError, int) {
+			ops, e, idx := checkSets(state(), sw, vbs)
+			checked = ops
+			return e, idx
+		}
+		ac.CommitSet = func([]agentx.Varbind) error {
+			ops := checked
+			checked = nil
+			return applySets(setter, ops)
+		}
 	}
 	a, err := agentx.New(ac)
 	if err != nil {

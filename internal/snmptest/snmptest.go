@@ -39,6 +39,8 @@ type Options struct {
 	AgentX string
 	// TrapSink is where snmpd sends traps (host:port); empty sends none.
 	TrapSink string
+	// Writable lets community "private" set objects (Set).
+	Writable bool
 }
 
 // SNMPD is a running private snmpd.
@@ -88,6 +90,9 @@ func StartSNMPD(t testing.TB, o Options) *SNMPD {
 	port := FreeUDPPort(t)
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	conf := fmt.Sprintf("master agentx\nagentXSocket %s\nagentXTimeout 1\nagentXRetries 1\nagentaddress udp:%s\nrocommunity public 127.0.0.1\n", s.AgentX, s.Addr)
+	if o.Writable {
+		conf += "rwcommunity private 127.0.0.1\n"
+	}
 	if o.TrapSink != "" {
 		conf += "trap2sink " + o.TrapSink + " public\n"
 	}
@@ -132,6 +137,14 @@ func (s *SNMPD) tool(name string, args ...string) (string, error) {
 	argv := append([]string{name, "-v2c", "-c", "public", "-On", "-m", "", "-t", "2", "-r", "1", s.Addr}, args...)
 	out, err := command(s.ns, nil, argv...).CombinedOutput()
 	return string(out), err
+}
+
+// Set runs snmpset with community private (Options.Writable) on
+// "OID TYPE VALUE" triples and returns its output, errors included.
+func (s *SNMPD) Set(args ...string) string {
+	argv := append([]string{"snmpset", "-v2c", "-c", "private", "-On", "-m", "", "-t", "2", "-r", "1", s.Addr}, args...)
+	out, _ := command(s.ns, nil, argv...).CombinedOutput()
+	return string(out)
 }
 
 // Get runs snmpget and returns its output.

@@ -47,7 +47,13 @@ type Config struct {
 	AgentCaps     []AgentCap
 	// View is called once per request PDU.
 	View func() View
-	Log  *logrus.Entry
+	// TestSet checks a Set's varbinds (RFC 2741 7.2.4.1) and returns the
+	// error and the 1-based index of the varbind at fault; nil refuses
+	// every Set with notWritable. CommitSet applies varbinds that passed
+	// TestSet; its error is reported as commitFailed.
+	TestSet   func(vbs []Varbind) (ResError, int)
+	CommitSet func(vbs []Varbind) error
+	Log       *logrus.Entry
 	// RequestTimeout bounds the wait for the master's answer to Open,
 	// Register and Ping (default 1 s; net-snmp gives keepalived's session
 	// a third of a second).
@@ -86,6 +92,9 @@ type Agent struct {
 	nextID  uint32
 	pending map[uint32]chan *PDU
 	up      chan struct{} // closed while a session is open
+
+	setTx  uint32    // transaction of the Set in progress (readLoop only)
+	setVBs []Varbind // its varbinds, once TestSet passed
 
 	sessions, requests, notifies, dropped, bad atomic.Uint64
 }

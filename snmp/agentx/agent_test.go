@@ -243,3 +243,44 @@ func TestAgentClosesOnCancel(t *testing.T) {
 		t.Fatalf("Run returned %v", err)
 	}
 }
+
+// A Set runs TestSet, then CommitSet with the same varbinds in the same
+// transaction; a failed TestSet commits nothing.
+func TestAgentSetFlow(t *testing.T) {
+	m := newFakeMaster(t)
+	var committed [][]Varbind
+	a := startTestAgent(t, m, func(c *Config) {
+		c.TestSet = func(vbs []Varbind) (ResError, int) {
+			if vbs[0].Int == 0 {
+				return ErrWrongValue, 1
+			}
+			return NoError, 0
+		}
+		c.CommitSet = func(vbs []Varbind) error { committed = append(committed, vbs); return nil }
+	})
+	m.accept(1)
+	<-a.Connected()
+	n := MustOID("1.3.6.1.4.1.9586.100.5.2.3.1.7.1")
+	for tx, val := range []int32{0, 200} {
+		h := Header{SessionID: 42, TransactionID: uint32(tx + 1), PacketID: uint32(10 + tx)}
+		h.Type = TypeTestSet
+		m.send(&PDU{Header: h, Varbinds: []Varbind{Int(n, val)}})
+		p := m.read()
+		if val == 0 && (p.Error != ErrWrongValue || p.Index != 1) || val != 0 && p.Error != NoError {
+			t.Fatalf("TestSet %d: %+v", val, p)
+		}
+		if val == 0 {
+			h.Type = TypeCleanupSet
+			m.send(&PDU{Header: h})
+			continue
+		}
+		h.Type = TypeCommitSet
+		m.send(&PDU{Header: h})
+		if p := m.read(); p.Type != TypeResponse || p.Error != NoError {
+			t.Fatalf("CommitSet: %+v", p)
+		}
+	}
+	if len(committed) != 1 || committed[0][0].Int != 200 {
+		t.Fatalf("committed %v", committed)
+	}
+}

@@ -97,7 +97,12 @@ type ResError uint16
 const (
 	NoError               ResError = 0
 	ErrGenErr             ResError = 5
+	ErrNoSuchName         ResError = 2
 	ErrNoAccess           ResError = 6
+	ErrWrongType          ResError = 7
+	ErrWrongLength        ResError = 8
+	ErrWrongValue         ResError = 10
+	ErrCommitFailed       ResError = 14
 	ErrNotWritable        ResError = 17
 	OpenFailed            ResError = 256
 	NotOpen               ResError = 257
@@ -115,7 +120,9 @@ const (
 )
 
 func (e ResError) Error() string {
-	names := map[ResError]string{NoError: "noError", ErrGenErr: "genErr", ErrNoAccess: "noAccess",
+	names := map[ResError]string{NoError: "noError", ErrGenErr: "genErr", ErrNoSuchName: "noSuchName",
+		ErrNoAccess: "noAccess", ErrWrongType: "wrongType", ErrWrongLength: "wrongLength",
+		ErrWrongValue: "wrongValue", ErrCommitFailed: "commitFailed",
 		ErrNotWritable: "notWritable", OpenFailed: "openFailed", NotOpen: "notOpen",
 		IndexWrongType: "indexWrongType", IndexAlreadyAllocated: "indexAlreadyAllocated",
 		IndexNoneAvailable: "indexNoneAvailable", IndexNotAllocated: "indexNotAllocated",

@@ -24,14 +24,31 @@ func (a *Agent) handle(conn net.Conn, p *PDU) {
 		}
 		a.respond(p.Header, Answer(a.cfg.View(), p), NoError, 0)
 	case TypeTestSet:
-		// keepalived lets a manager set a few objects (base priority,
-		// preemption, real server weight); we serve them read-only.
-		a.respond(p.Header, nil, ErrNotWritable, 1)
-	case TypeCommitSet, TypeUndoSet:
+		a.setTx, a.setVBs = p.TransactionID, nil
+		e, idx := ErrNotWritable, 1
+		if a.cfg.TestSet != nil {
+			e, idx = a.cfg.TestSet(p.Varbinds)
+		}
+		if e == NoError {
+			a.setVBs, idx = p.Varbinds, 0
+		}
+		a.respond(p.Header, nil, e, uint16(idx))
+	case TypeCommitSet:
+		e := NoError
+		if a.setTx == p.TransactionID && a.setVBs != nil && a.cfg.CommitSet != nil {
+			if err := a.cfg.CommitSet(a.setVBs); err != nil {
+				a.cfg.Log.Warnf("SNMP: set: %v", err)
+				e = ErrCommitFailed
+			}
+		}
+		a.setVBs = nil
+		a.respond(p.Header, nil, e, 0)
+	case TypeUndoSet:
 		a.respond(p.Header, nil, NoError, 0)
 	case TypeClose:
 		conn.Close()
 	case TypeCleanupSet:
+		a.setVBs = nil
 	default:
 		a.respond(p.Header, nil, ProcessingError, 0)
 	}
