@@ -69,7 +69,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		if last != nil && maxAge > 0 && time.Since(built) < maxAge {
 			return last
 		}
-		st := *state()
+		var st State
+		if p := state(); p != nil {
+			st = *p
+		}
 		if st.Now.IsZero() {
 			st.Now = time.Now()
 		}
@@ -80,7 +83,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		setter := cfg.Setter
 		var checked []setOp
 		ac.TestSet = func(vbs []agentx.Varbind) (agentx.ResError, int) {
-			ops, e, idx := checkSets(state(), sw, vbs)
+			st := state()
+			if st == nil {
+				return agentx.ErrNotWritable, 1
+			}
+			ops, e, idx := checkSets(st, sw, vbs)
 			checked = ops
 			return e, idx
 		}
