@@ -279,6 +279,9 @@ func (b *builder) global(st *parser.Stmt) {
 	case "strict_keywords":
 		g.StrictKeywords = true
 	default:
+		if b.dbusKeyword(st, &g.DBus) {
+			return
+		}
 		b.keepTree(st, "global_defs", &g.Other)
 	}
 }

@@ -104,6 +104,7 @@ type Global struct {
 	LVSNotifyFIFO         FIFO
 	StartupScript         *Script
 	ShutdownScript        *Script
+	DBus                  DBus
 	// Ours (keepalived warns "Unknown keyword" and ignores them).
 	LVSBackend     string // auto | ipvs | nftables
 	MetricsListen  string
