@@ -17,6 +17,7 @@ package dbusapi
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -68,6 +69,11 @@ type Service struct {
 	idMu    sync.Mutex
 	idCache string
 
+	// connected is keepalived's global_connection != NULL, read by the
+	// caller of StateChanged: set once the bus is connected, cleared when
+	// the name is lost or the service stops.
+	connected atomic.Bool
+
 	inbox   chan func()
 	done    chan struct{}
 	started bool // touched by the caller's goroutine only
@@ -109,10 +115,12 @@ func (s *Service) Start() {
 }
 
 // StateChanged is dbus_send_state_signal: VrrpStatusChange(state) on the
-// instance's path, whether or not an object is exported there. Dropped
+// instance's path, whether or not an object is exported there. As in
+// keepalived, a change before the bus is connected is not sent (the states
+// at connection are, by Start), nor one after the name is lost. Dropped
 // (and logged) when the queue is full.
 func (s *Service) StateChanged(in Instance) {
-	if !s.started {
+	if !s.started || !s.connected.Load() {
 		return
 	}
 	select {
@@ -188,6 +196,7 @@ func (s *Service) acquire() {
 		return
 	}
 	s.conn = conn
+	s.connected.Store(true)
 	s.log.Infof("Acquired DBus bus %s", s.name)
 	s.insts = s.provider.Instances()
 	s.mu.Lock()
@@ -213,6 +222,7 @@ func (s *Service) nameLost() {
 		return
 	}
 	s.log.Infof("Lost the name %s on the session bus", s.name)
+	s.connected.Store(false)
 	s.mu.Lock()
 	s.reg.clear()
 	s.mu.Unlock()
@@ -238,6 +248,7 @@ func (s *Service) reload(removed []string) {
 
 func (s *Service) stop() {
 	s.stopping = true
+	s.connected.Store(false)
 	if s.conn == nil {
 		return
 	}
