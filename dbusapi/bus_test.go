@@ -305,7 +305,9 @@ func monitor(t *testing.T, addr, service string) *signalLog {
 			l.add(m)
 		}
 	}()
-	t.Cleanup(func() { conn.Close() })
+	// godbus's Close closes the eavesdrop channel while its reader may
+	// still send on it: detach the channel first.
+	t.Cleanup(func() { conn.Eavesdrop(nil); conn.Close() })
 	return l
 }
 
