@@ -76,7 +76,9 @@ func (s State) String() string {
 }
 
 // Naming holds what keepalived puts between the root and the object names:
-// global_defs net_namespace (or -s) and instance (or -i).
+// the top-level keywords net_namespace (or -s/--namespace) and instance.
+// A name that makes a malformed path (instance lb-1) leaves keepalived with
+// no objects at all (GLib refuses them); so does this package.
 type Naming struct {
 	NetNamespace string
 	InstanceName string

@@ -90,3 +90,20 @@ func TestStrings(t *testing.T) {
 }
 
 func dbusPath(s string) dbus.ObjectPath { return dbus.ObjectPath(s) }
+
+// TestMalformedNaming: keepalived 2.2.7 with "instance lb-1" exports
+// nothing (GLib's register_object refuses the path; seen with busctl tree:
+// "Only root object discovered"), and nothing is logged in its log.
+func TestMalformedNaming(t *testing.T) {
+	var logged []string
+	r := newRegistry(Naming{InstanceName: "lb-1"}, func(f string, a ...any) { logged = append(logged, f) })
+	r.start([]Instance{{Name: "VI_1", Interface: "kg-a", VRID: 5, Family: FamilyIPv4}})
+	if len(r.exported) != 0 || len(r.objects) != 0 || len(logged) != 0 {
+		t.Errorf("exported %v, objects %v, logged %q", r.exported, r.objects, logged)
+	}
+	r = newRegistry(Naming{InstanceName: "lb1"}, t.Logf)
+	r.start([]Instance{{Name: "VI_1", Interface: "kg-a", VRID: 5, Family: FamilyIPv4}})
+	if got := r.children("/org/keepalived/Vrrp1/lb1"); len(got) != 2 {
+		t.Errorf("children of lb1: %q", got)
+	}
+}
