@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo use: the real peers
-# (keepalived, genhash), the kernel tools, and Debian's kernel for the IPVS VM.
+# (keepalived, genhash), the kernel tools, Debian's kernel for the IPVS VM, and
+# for the DBus tests a private bus (dbus-daemon), its clients (dbus-send,
+# busctl from systemd), setpriv, and gcc + GLib for the hash-order oracle.
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
       qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
-      lintian debootstrap wrk bc snmpd snmp snmptrapd)
+      lintian debootstrap wrk bc snmpd snmp snmptrapd
+      dbus-daemon dbus-bin systemd libglib2.0-0 gcc util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
