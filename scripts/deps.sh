@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
       qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
-      lintian debootstrap wrk bc)
+      lintian debootstrap wrk bc pcre2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
