@@ -240,8 +240,7 @@ func (b *builder) shareHTTP(h *HTTPOptions) *HTTPOptions {
 		str(u.Path)
 		str(u.Digest)
 		str(u.VirtualHost)
-		str(u.Regex)
-		flag(u.RegexNoMatch)
+		u.URLRegex.appendKey(str, flag)
 		key = binary.AppendUvarint(key, uint64(len(u.StatusCodes)))
 		for _, r := range u.StatusCodes {
 			key = binary.AppendUvarint(key, uint64(r.Min))
@@ -279,10 +278,8 @@ func (b *builder) url(st *parser.Stmt) URL {
 		case "virtualhost":
 			v, _ := b.arg(c, 0)
 			u.VirtualHost = b.intern(v)
-		case "regex":
-			u.Regex, _ = b.arg(c, 0)
-		case "regex_no_match":
-			u.RegexNoMatch = true
+		case "regex", "regex_no_match", "regex_options", "regex_min_offset", "regex_max_offset", "regex_stack":
+			b.urlRegexKeyword(c, &u.URLRegex)
 		default:
 			b.keepTree(c, "url", &u.Other)
 		}
@@ -294,6 +291,7 @@ func (b *builder) url(st *parser.Stmt) URL {
 	if len(u.StatusCodes) == 0 {
 		u.StatusCodes = defaultStatusCodes
 	}
+	b.urlRegexEnd(st, &u.URLRegex)
 	return u
 }
 

@@ -506,13 +506,12 @@ type BFDOptions struct {
 
 // URL is one url block of HTTP_GET / SSL_GET.
 type URL struct {
-	Path         string
-	Digest       string
-	StatusCodes  []StatusRange
-	VirtualHost  string
-	Regex        string
-	RegexNoMatch bool
-	Other        []Setting
+	Path        string
+	Digest      string
+	StatusCodes []StatusRange
+	VirtualHost string
+	URLRegex    // regex keywords: config/regex.go
+	Other       []Setting
 }
 
 // StatusRange is an inclusive range of HTTP status codes.

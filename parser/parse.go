@@ -140,13 +140,15 @@ func Parse(path string, opts Options) (*File, *Diagnostics) {
 	return f, diags
 }
 
-// scriptKeywords take a command line that keepalived splits itself.
+// scriptKeywords take a command line that keepalived splits itself (Raw).
 var scriptKeywords = map[string]bool{
 	"notify_master": true, "notify_backup": true, "notify_fault": true, "notify_stop": true,
 	"notify_deleted": true, "notify": true, "notify_master_rx_lower_pri": true,
 	"notify_up": true, "notify_down": true, "quorum_up": true, "quorum_down": true,
 	"script": true, "misc_path": true, "notify_fifo_script": true, "vrrp_notify_fifo_script": true,
 	"lvs_notify_fifo_script": true, "startup_script": true, "shutdown_script": true,
+	// Not a script, but check_http.c regex_handler splits its line the same way.
+	"regex": true,
 }
 
 // recordRaw keeps the raw rest of a script keyword's line, up to a brace
