@@ -44,6 +44,9 @@ type Env struct {
 	Runner notify.Runner
 	// Users resolves MISC_CHECK users (nil: notify.OSUserDB).
 	Users notify.UserDB
+	// Log receives the lines a checker logs while it runs (the regex
+	// matcher's); nil drops them.
+	Log func(string)
 }
 
 // kindSpec is one row of the checker table: how to build the checker and

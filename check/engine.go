@@ -240,7 +240,7 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
 	vsStr, rsStr := r.vsKey, r.rsKey
-	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner})
+	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner, Log: e.logLine})
 	if err != nil {
 		if errors.Is(err, ErrNotSupported) {
 			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)
@@ -614,6 +614,9 @@ func (e *Engine) setDelta(c *ckRun, delta int, reason string) {
 	e.emit(e.event(r, c.kind, reason))
 }
 
+// logLine logs one line a checker produced while it ran.
+func (e *Engine) logLine(s string) { e.log.Info(s) }
+
 // logAttempt writes keepalived's per-checker lines.
 func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	rs, vs := c.rs.rsKey, c.rs.vsKey
@@ -642,6 +645,9 @@ func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 			if h, ok := c.checker.(*HTTPCheck); ok && o.Step < len(h.Targets) {
 				if h.Targets[o.Step].Digest != nil {
 					what = "MD5 digest"
+				}
+				if h.Targets[o.Step].Regex != nil {
+					what = "Regex match"
 				}
 				e.log.Infof("%s success to %s url(%s)", what, rs, h.Targets[o.Step].Path)
 			}

@@ -3,9 +3,11 @@ package check
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/pcre"
 )
 
 // HTTPCheck is HTTP_GET / SSL_GET: one httpget.Target per url block, one
@@ -47,7 +49,8 @@ func newHTTP(ck *config.Checker, env Env) (Checker, error) {
 		vsVhost = env.VS.VirtualHost
 	}
 	c := &HTTPCheck{}
-	for _, u := range h.URLs {
+	for i := range h.URLs {
+		u := &h.URLs[i]
 		t := httpget.Target{
 			Addr:          co.Dst,
 			Bind:          co.Bind,
@@ -61,6 +64,7 @@ func newHTTP(ck *config.Checker, env Env) (Checker, error) {
 			VirtualHost:   httpget.PickVirtualHost(u.VirtualHost, h.VirtualHost, rsVhost, vsVhost),
 			Timeout:       ck.ConnectTimeout,
 			MaxBodySize:   MaxBodySize,
+			Regex:         newRegex(u, env),
 		}
 		for _, r := range u.StatusCodes {
 			t.StatusCodes.AddRange(r.Min, r.Max)
@@ -106,3 +110,64 @@ func isSocketSetup(err error) bool {
 	var he *httpget.Error
 	return asHTTPError(err, &he) && he.Kind == httpget.ErrSocket
 }
+
+// newRegex builds url u's regex check; nil when it has none.
+func newRegex(u *config.URL, env Env) *httpget.Regex {
+	if u.Regex == "" {
+		return nil
+	}
+	re := &httpget.Regex{
+		Pattern:   u.Regex,
+		NoMatch:   u.RegexNoMatch,
+		MinOffset: u.RegexMinOffset,
+		MaxOffset: u.RegexMaxOffset,
+		Limits:    pcre.JITStackLimits(pcre.JITStackKiB),
+		Log:       env.Log,
+	}
+	if !u.RegexInvalid {
+		// The config compiled it already; an error here cannot differ.
+		re.Code, _ = pcre.Compile(u.Regex, u.RegexOptions)
+	}
+	if u.RegexUseStack {
+		// keepalived's JIT stack is one for all urls with regex_stack,
+		// sized by the largest max any of them asked for.
+		re.Limits = pcre.JITStackLimits(int(min(regexStackMax(env.Config, u), 1<<40) / 1024))
+	}
+	return re
+}
+
+// regexStackMax is the largest regex_stack max of cfg's urls (u's when
+// cfg is nil), computed once per config.
+func regexStackMax(cfg *config.Config, u *config.URL) uint64 {
+	if cfg == nil {
+		return u.RegexStack[1]
+	}
+	stackMaxMu.Lock()
+	defer stackMaxMu.Unlock()
+	if stackMaxCfg == cfg {
+		return stackMax
+	}
+	m := u.RegexStack[1]
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			for _, ck := range rs.Checkers {
+				if ck.HTTP == nil {
+					continue
+				}
+				for i := range ck.HTTP.URLs {
+					if x := &ck.HTTP.URLs[i]; x.RegexUseStack {
+						m = max(m, x.RegexStack[1])
+					}
+				}
+			}
+		}
+	}
+	stackMaxCfg, stackMax = cfg, m
+	return m
+}
+
+var (
+	stackMaxMu  sync.Mutex
+	stackMaxCfg *config.Config
+	stackMax    uint64
+)
