@@ -110,7 +110,8 @@ type ckRun struct {
 	checker Checker
 	timing  Timing
 	up      bool
-	cur     int // weight delta
+	cur     int  // weight delta
+	ran     bool // an attempt has been judged (keepalived's has_run)
 }
 
 type probeResult struct {
@@ -538,6 +539,7 @@ func (e *Engine) handle(p probeResult) {
 		return
 	}
 	e.logAttempt(c, o, p.err)
+	c.ran = true
 	if p.hasW && p.delta != c.cur && (o.Verdict != Down) {
 		e.setDelta(c, p.delta, "dynamic weight")
 	}
@@ -620,7 +622,10 @@ func (e *Engine) logLine(s string) { e.log.Info(s) }
 // logAttempt writes keepalived's per-checker lines.
 func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	rs, vs := c.rs.rsKey, c.rs.vsKey
-	if err != nil && c.cfg.LogAllFailures && c.up {
+	// HTTP_GET's timeout_epilog also logs the failure of a checker's
+	// first attempt (alpha: it starts down).
+	http := c.kind == config.HTTPGet || c.kind == config.SSLGet
+	if err != nil && c.cfg.LogAllFailures && (c.up || http && !c.ran) {
 		e.log.Infof("%s", failureText(c.kind, rs, err))
 	}
 	switch c.kind {

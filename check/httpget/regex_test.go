@@ -2,6 +2,7 @@ package httpget
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +24,9 @@ func mustRegex(t testing.TB, pattern string, opts uint32) *Regex {
 // returns whether the regex matched and the lines it logged.
 func feedRegex(re *Regex, pieces ...string) (bool, []string) {
 	var logs []string
-	re.Log = func(s string) { logs = append(logs, s) }
+	if re != nil {
+		re.Log = func(s string) { logs = append(logs, s) }
+	}
 	r := newRespReader(false)
 	r.reset(re)
 	defer r.re.release()
@@ -164,4 +167,43 @@ func randomBody(rng *rand.Rand, n int) string {
 		b.WriteString(words[rng.IntN(len(words))])
 	}
 	return b.String()
+}
+
+// TestRegexMemoryBounded: a server that never stops sending a body that
+// keeps a partial match open costs the 4 KB buffer and nothing more.
+func TestRegexMemoryBounded(t *testing.T) {
+	re := mustRegex(t, `<x>[^<]*</x>`, 0)
+	var logs int
+	re.Log = func(string) { logs++ }
+	s := &Session{}
+	s.Reset(&Target{Regex: re})
+	defer s.rr.re.release()
+	chunk := []byte(strings.Repeat("a", 4095))
+	var before, after runtime.MemStats
+	feed := func(p []byte) {
+		for len(p) > 0 {
+			k := copy(s.ReadBuf(), p)
+			if err := s.Read(k); err != nil {
+				t.Fatal(err)
+			}
+			p = p[k:]
+		}
+	}
+	feed([]byte("HTTP/1.0 200 OK\r\n\r\n<x>"))
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 16<<10; i++ { // 64 MiB
+		feed(chunk)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Errorf("heap grew by %d bytes over 64 MiB of body", grew)
+	}
+	if logs == 0 {
+		t.Error("the too-long partial match was never discarded")
+	}
+	if _, err := s.End(true); err == nil || err.(*Error).Kind != ErrRegex {
+		t.Errorf("End: %v, want a regex failure", err)
+	}
 }
