@@ -78,7 +78,7 @@ func (b *builder) urlRegexKeyword(st *parser.Stmt, r *URLRegex) bool {
 			b.report(st, parser.SevUnmatchedQuote, "%s", se.Msg)
 		}
 		if len(words) != 1 {
-			b.report(st, parser.SevNone, "regex missing or too many fields")
+			b.reportGlobal(parser.SevNone, "regex missing or too many fields")
 			return true
 		}
 		r.Regex = words[0]
@@ -109,12 +109,12 @@ func (b *builder) urlRegexKeyword(st *parser.Stmt, r *URLRegex) bool {
 // 0 after a message when it is missing or not a number.
 func (b *builder) regexOffset(st *parser.Stmt, which string) uint64 {
 	if len(st.Args) != 1 {
-		b.report(st, parser.SevNone, "Missing or too may options for regex_%s_offset", which)
+		b.reportGlobal(parser.SevNone, "Missing or too may options for regex_%s_offset", which)
 		return 0
 	}
 	v, ok := strtoul(st.Args[0].Value())
 	if !ok {
-		b.report(st, parser.SevNone, "Invalid regex_%s_offset %s specified", which, st.Args[0].Value())
+		b.reportGlobal(parser.SevNone, "Invalid regex_%s_offset %s specified", which, st.Args[0].Value())
 		return 0
 	}
 	return v
@@ -123,21 +123,21 @@ func (b *builder) regexOffset(st *parser.Stmt, which string) uint64 {
 // regexStack is check_http.c regex_stack_handler.
 func (b *builder) regexStack(st *parser.Stmt, r *URLRegex) {
 	if len(st.Args) != 2 {
-		b.report(st, parser.SevNone, "regex_stack requires start and max values")
+		b.reportGlobal(parser.SevNone, "regex_stack requires start and max values")
 		return
 	}
 	start, ok := strtoul(st.Args[0].Value())
 	if !ok {
-		b.report(st, parser.SevNone, "regex_stack invalid start value")
+		b.reportGlobal(parser.SevNone, "regex_stack invalid start value")
 		return
 	}
 	maxv, ok := strtoul(st.Args[1].Value())
 	if !ok {
-		b.report(st, parser.SevNone, "regex_stack invalid max value")
+		b.reportGlobal(parser.SevNone, "regex_stack invalid max value")
 		return
 	}
 	if start > maxv {
-		b.report(st, parser.SevNone, "regex stack start cannot exceed max value")
+		b.reportGlobal(parser.SevNone, "regex stack start cannot exceed max value")
 		return
 	}
 	r.RegexStack = [2]uint64{start, maxv}
@@ -156,15 +156,15 @@ func (b *builder) urlRegexEnd(st *parser.Stmt, r *URLRegex) {
 			if ce == nil {
 				ce = &pcre.CompileError{Msg: err.Error()}
 			}
-			b.report(st, parser.SevNone, "Invalid regex: '%s' at offset %d: %s", r.Regex, ce.Offset, ce.Msg)
+			b.reportGlobal(parser.SevNone, "Invalid regex: '%s' at offset %d: %s", r.Regex, ce.Offset, ce.Msg)
 			r.RegexInvalid = true
 		}
 	case r.RegexOptions != 0 || r.RegexNoMatch || r.RegexMinOffset != 0 || r.RegexMaxOffset != 0 || r.RegexUseStack:
-		b.report(st, parser.SevNone, "regex parameters specified without regex")
+		b.reportGlobal(parser.SevNone, "regex parameters specified without regex")
 		*r = URLRegex{}
 	}
 	if r.RegexMaxOffset != 0 && r.RegexMinOffset >= r.RegexMaxOffset {
-		b.report(st, parser.SevNone, "regex min offset %d > regex_max_offset %d - ignoring", r.RegexMinOffset, r.RegexMaxOffset-1)
+		b.reportGlobal(parser.SevNone, "regex min offset %d > regex_max_offset %d - ignoring", r.RegexMinOffset, r.RegexMaxOffset-1)
 		r.RegexMinOffset, r.RegexMaxOffset = 0, 0
 	}
 }
