@@ -41,6 +41,9 @@ type Env struct {
 	TLS *tls.Config
 	// Runner runs MISC_CHECK scripts (nil: script.ExecRunner).
 	Runner script.Runner
+	// Log receives the lines a checker logs while it runs (the regex
+	// matcher's); nil drops them.
+	Log func(string)
 }
 
 // FilePollInterval is how often FILE_CHECK files are re-read.

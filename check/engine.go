@@ -130,7 +130,8 @@ type ckRun struct {
 	checker Checker
 	timing  Timing
 	up      bool
-	cur     int // weight delta
+	cur     int  // weight delta
+	ran     bool // an attempt has been judged (keepalived's has_run)
 	// counters for Status
 	attempts, failures uint64
 	last               time.Time
@@ -253,7 +254,7 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
 	vsStr, rsStr := r.vsKey, r.rsKey
-	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner})
+	chk, err := NewChecker(ck, Env{VS: r.vs, RS: r.rs, Config: cfg, TLS: e.opts.TLS, Runner: e.opts.Runner, Log: e.logLine})
 	var disabled *ScriptDisabledError
 	if errors.As(err, &disabled) {
 		if l := disabled.logLine(); l != "" {
@@ -566,6 +567,7 @@ func (e *Engine) handle(p probeResult) {
 	}
 	c.last, c.lastErr = p.end, p.err
 	e.logAttempt(c, o, p.err)
+	c.ran = true
 	if p.hasW && p.delta != c.cur && (o.Verdict != Down) {
 		e.setDelta(c, p.delta, "dynamic weight")
 	}
@@ -648,3 +650,6 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// logLine logs one line a checker produced while it ran.
+func (e *Engine) logLine(s string) { e.log.Info(s) }

@@ -6,6 +6,7 @@ import (
 
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
+	"keepalived-go/internal/pcre"
 )
 
 // HTTPCheck is HTTP_GET / SSL_GET: one httpget.Target per url block, one
@@ -47,7 +48,8 @@ func newHTTP(ck *config.Checker, env Env) (Checker, error) {
 		vsVhost = env.VS.VirtualHost
 	}
 	c := &HTTPCheck{}
-	for _, u := range h.URLs {
+	for i := range h.URLs {
+		u := &h.URLs[i]
 		t := httpget.Target{
 			Addr:          co.Dst,
 			Bind:          co.Bind,
@@ -61,6 +63,7 @@ func newHTTP(ck *config.Checker, env Env) (Checker, error) {
 			VirtualHost:   httpget.PickVirtualHost(u.VirtualHost, h.VirtualHost, rsVhost, vsVhost),
 			Timeout:       ck.ConnectTimeout,
 			MaxBodySize:   MaxBodySize,
+			Regex:         newRegex(u, env),
 		}
 		for _, r := range u.StatusCodes {
 			t.StatusCodes.AddRange(r.Min, r.Max)
@@ -105,4 +108,29 @@ func (c *HTTPCheck) Check(ctx context.Context) error {
 func isSocketSetup(err error) bool {
 	var he *httpget.Error
 	return asHTTPError(err, &he) && he.Kind == httpget.ErrSocket
+}
+
+// newRegex builds url u's regex check; nil when it has none.
+func newRegex(u *config.URL, env Env) *httpget.Regex {
+	if !u.HasRegex {
+		return nil
+	}
+	re := &httpget.Regex{
+		Pattern:   u.Regex,
+		NoMatch:   u.RegexNoMatch,
+		MinOffset: u.RegexMinOffset,
+		MaxOffset: u.RegexMaxOffset,
+		Limits:    pcre.JITStackLimits(pcre.JITStackKiB),
+		Log:       env.Log,
+	}
+	if !u.RegexInvalid {
+		// The config compiled it already; an error here cannot differ.
+		re.Code, _ = pcre.Compile(u.Regex, u.RegexOptions)
+	}
+	if u.RegexStack && env.Config != nil {
+		// keepalived's JIT stack is one for all urls with regex_stack,
+		// sized by the largest max any of them asked for.
+		re.Limits = pcre.JITStackLimits(int(min(env.Config.Checker.RegexStackMax, 1<<40) / 1024))
+	}
+	return re
 }

@@ -112,6 +112,9 @@ func logHTTPStep(e *Engine, c *ckRun, o Outcome, _ error) bool {
 	if h.Targets[o.Step].Digest != nil {
 		what = "MD5 digest"
 	}
+	if h.Targets[o.Step].Regex != nil {
+		what = "Regex match"
+	}
 	e.log.Infof("%s success to %s url(%s)", what, c.rs.rsKey, h.Targets[o.Step].Path)
 	return false
 }
@@ -196,7 +199,10 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	row := kinds[c.kind]
 	rs, vs := c.rs.rsKey, c.rs.vsKey
-	if err != nil && c.cfg.LogAllFailures && c.up {
+	// HTTP_GET's timeout_epilog also logs the failure of a checker's
+	// first attempt (alpha: it starts down).
+	http := c.kind == config.HTTPGet || c.kind == config.SSLGet
+	if err != nil && c.cfg.LogAllFailures && (c.up || http && !c.ran) {
 		e.log.Info(failureText(row, c.kind, rs, err))
 	}
 	if row != nil && row.attempt != nil && row.attempt(e, c, o, err) {

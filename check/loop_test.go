@@ -148,6 +148,7 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 		want   string // substring of the outcome
 		digest string
 		limit  bool
+		regex  config.URL
 	}{
 		{name: "ok", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: "ok", digest: pageDigest()},
 		{name: "digest", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond("other")) }, want: `"MD5 digest error to"`, digest: pageDigest()},
@@ -181,6 +182,24 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 			return peer(t, respond(strings.Repeat("x", MaxBodySize+10)))
 		}, want: `reply/read/"Read error with"`, limit: true},
 		{name: "bind fails", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, bind: "203.0.113.1", want: "socket=true"},
+		{name: "regex", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: "ok",
+			regex: config.URL{Regex: `<h1>\w+ (?=works)`, HasRegex: true}},
+		{name: "regex fails", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: `"Regex match failed"`,
+			regex: config.URL{Regex: `(?<!It )works`, HasRegex: true}},
+		{name: "regex_no_match", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: `"Regex match failed"`,
+			regex: config.URL{Regex: `It works`, HasRegex: true, RegexNoMatch: true}},
+		{name: "regex over many reads", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) {
+				readReq(c)
+				c.SetNoDelay(true)
+				body := strings.Repeat("filler ", 1500) + "status=UP;"
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+				for i := 0; i < len(body); i += 700 {
+					c.Write([]byte(body[i:min(i+700, len(body))]))
+					time.Sleep(time.Millisecond)
+				}
+			})
+		}, want: "ok", regex: config.URL{Regex: `status=(?:UP|OK);`, HasRegex: true}},
 		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
 		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
 		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
@@ -194,7 +213,7 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 			}
 			if tc.kind == config.HTTPGet {
 				ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
-					StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}}}}
+					StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
 			}
 			c := ckRunOf(t, ck, ap)
 			if !loopable(c, 0) {

@@ -3,9 +3,11 @@ package config
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 
+	"keepalived-go/internal/pcre"
 	"keepalived-go/parser"
 )
 
@@ -29,14 +31,21 @@ var regexOptionBits = []struct {
 	{"alt_circumflex", 0x00200000}, {"alt_verbnames", 0x00400000}, {"use_offset_limit", 0x00800000},
 }
 
-// compileRegex is the hook where the PCRE2 port compiles a url's regex as
-// keepalived's prepare_regex does (pcre2_compile, then pcre2_jit_compile).
-// It returns keepalived's log line on failure ("Invalid regex: '%s' at
-// offset %zu: %s" or "Regex JIT compilation failed: '%s': %s"), which is a
-// log message, not a configuration error: keepalived -t says nothing, and
-// the url is left with a regex that never matches. nil: every pattern
-// compiles.
-var compileRegex func(pattern string, options uint32) (logLine string, ok bool)
+// compileRegex is keepalived's prepare_regex: pcre2_compile with the url's
+// options. It returns keepalived's log line on failure ("Invalid regex:
+// '%s' at offset %zu: %s"), which is a log message, not a configuration
+// error: keepalived -t says nothing, and the url is left with a regex that
+// never matches.
+func compileRegex(pattern string, options uint32) (logLine string, ok bool) {
+	if _, err := pcre.Compile(pattern, options); err != nil {
+		ce, _ := err.(*pcre.CompileError)
+		if ce == nil {
+			ce = &pcre.CompileError{Msg: err.Error()}
+		}
+		return fmt.Sprintf("Invalid regex: '%s' at offset %d: %s", pattern, ce.Offset, ce.Msg), false
+	}
+	return "", true
+}
 
 // httpStart is http_get_handler and alloc_http_get.
 func (s *checkState) httpStart(v parser.Strvec) {
@@ -283,12 +292,11 @@ func (s *checkState) urlCheck() {
 	case s.regexPattern != nil:
 		u.Regex, u.RegexOptions, u.HasRegex = *s.regexPattern, s.regexOptions, true
 		s.regexPattern = nil
-		if compileRegex != nil {
-			if _, ok := compileRegex(u.Regex, u.RegexOptions); !ok {
-				// keepalived logs the compile error and keeps a url whose
-				// regex is unusable.
-				u.RegexInvalid = true
-			}
+		if line, ok := compileRegex(u.Regex, u.RegexOptions); !ok {
+			// keepalived logs the compile error and keeps a url whose
+			// regex is unusable.
+			s.l.logMessage("%s", line)
+			u.RegexInvalid = true
 		}
 	case s.regexOptions != 0 || u.RegexNoMatch || u.RegexMinOffset != 0 || u.RegexMaxOffset != 0 || u.RegexStack:
 		// keepalived logs "regex parameters specified without regex"

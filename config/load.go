@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -310,6 +311,12 @@ func (l *loader) report(sev parser.Severity, format string, args ...any) {
 		return
 	}
 	l.diags.Global(sev, format, args...)
+}
+
+// logMessage is keepalived's log_message while it reads the file: a line
+// for the daemon's log (Config.LoadLog), which -t does not print.
+func (l *loader) logMessage(format string, args ...any) {
+	l.cfg.LoadLog = append(l.cfg.LoadLog, fmt.Sprintf(format, args...))
 }
 
 // pos is where the current line is (for the model's positions).

@@ -61,6 +61,9 @@ type Config struct {
 	// ScriptUser is who runs scripts that name no user (nil when no user
 	// can run them), as the load or ResolveScripts decided.
 	ScriptUser *script.DefaultUser `dump:"-" json:"-"`
+	// LoadLog are the lines keepalived logs (log_message, not a config
+	// error) while it reads the file; the daemon logs them, -t does not.
+	LoadLog []string `dump:"-" json:"-"`
 	// loaded: read by Load, which resolved its scripts as keepalived does.
 	loaded bool
 	// Monitor is which route and rule changes keepalived asks netlink for

@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
       qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
-      lintian debootstrap wrk bc snmpd snmp snmptrapd
+      lintian debootstrap wrk bc snmpd snmp snmptrapd pcre2-utils
       dbus-daemon dbus-bin systemd libglib2.0-0 gcc util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -51,6 +51,8 @@ type Target struct {
 	StatusCodes StatusSet
 	// Digest, when set, must equal the MD5 of the body.
 	Digest *Digest
+	// Regex, when set, is matched against the response (see Regex).
+	Regex *Regex
 	// MaxBodySize stops reading after that many body bytes; 0 means
 	// unlimited like keepalived (memory use is bounded either way).
 	MaxBodySize int64
@@ -111,7 +113,9 @@ type Result struct {
 	// LengthMismatch is keepalived's "content_length does not match
 	// received bytes" condition, which it logs but does not fail on.
 	LengthMismatch bool
-	Timings        Timings
+	// RegexMatched: Target.Regex matched the response.
+	RegexMatched bool
+	Timings      Timings
 }
 
 // Option configures Check.
@@ -145,6 +149,9 @@ func (t Target) Verify(r Result) error {
 	}
 	if t.Digest != nil && *t.Digest != r.Digest {
 		return &Error{Kind: ErrDigestMismatch, Phase: PhaseVerify, Msg: "MD5 digest error to"}
+	}
+	if t.Regex != nil && r.RegexMatched == t.Regex.NoMatch {
+		return &Error{Kind: ErrRegex, Phase: PhaseVerify, Msg: "Regex match failed"}
 	}
 	return nil
 }
@@ -221,6 +228,8 @@ func handshake(ctx context.Context, conn net.Conn, t Target, connDeadline time.T
 // verdict) into res, timing the first byte from sent.
 func readResponse(ctx context.Context, conn net.Conn, t Target, c config, res *Result, sent time.Time) (Result, error) {
 	rr := newRespReader(c.trace != nil)
+	rr.re.reset(t.Regex)
+	defer rr.re.release()
 	flush := func() {
 		if out := rr.takeOut(); len(out) > 0 && c.trace != nil {
 			c.trace.Write(out)

@@ -31,6 +31,8 @@ var (
 	ErrStatus = errors.New("HTTP status code error")
 	// ErrDigestMismatch: the body digest differs from Target.Digest.
 	ErrDigestMismatch = errors.New("MD5 digest error")
+	// ErrRegex: the regex did not match (or, with regex_no_match, did).
+	ErrRegex = errors.New("regex match failed")
 	// ErrCanceled: the context was canceled (not a deadline).
 	ErrCanceled = errors.New("check canceled")
 
@@ -52,7 +54,7 @@ const (
 	PhaseWrite                  // sending the request
 	PhaseFirstRead              // waiting for the first response bytes
 	PhaseRead                   // reading the rest of the response
-	PhaseVerify                 // status code and digest checks
+	PhaseVerify                 // status code, digest and regex checks
 )
 
 func (p Phase) String() string {

@@ -31,8 +31,10 @@ type respReader struct {
 	header    []byte
 	status    int
 	clen      uint64 // math.MaxUint64: no Content-Length
-	rx        uint64 // body bytes received, past Content-Length too
+	rx        uint64 // body bytes received, past Content-Length too (kept regex bytes count again, as in keepalived)
+	got       uint64 // body bytes received, each once
 	md5       hash.Hash
+	re        regexState
 
 	verbose bool
 	out     []byte // pending -v trace
@@ -60,7 +62,21 @@ func (r *respReader) bodyWanted() bool { return r.clen == math.MaxUint64 || r.cl
 
 // complete: the header block and Content-Length body bytes are in.
 func (r *respReader) complete() bool {
-	return r.extracted && r.clen != math.MaxUint64 && r.rx >= r.clen
+	return r.extracted && r.clen != math.MaxUint64 && r.got >= r.clen
+}
+
+// reset prepares r for a new exchange checking re (nil: no regex).
+func (r *respReader) reset(re *Regex) {
+	r.md5.Reset()
+	r.n, r.extracted, r.header, r.status = 0, false, nil, 0
+	r.clen, r.rx, r.got = math.MaxUint64, 0, 0
+	r.re.reset(re)
+}
+
+// regexKeep runs the regex over the buffer, when there is one, and
+// reports whether its bytes must stay for the next read.
+func (r *respReader) regexKeep() bool {
+	return r.re.re != nil && r.re.check(r.buf[:], &r.n)
 }
 
 func (r *respReader) commit(k int) {
@@ -93,8 +109,11 @@ func (r *respReader) commit(k int) {
 				r.out = AppendHexDump(r.out, r.buf[end:end+int(m)])
 			}
 		}
-		r.rx = body
-		r.n = 0
+		r.rx, r.got = body, body
+		// The first piece matched is the whole buffer, header included.
+		if body == 0 || !r.regexKeep() {
+			r.n = 0
+		}
 		return
 	}
 	if r.n == 0 {
@@ -108,7 +127,10 @@ func (r *respReader) commit(k int) {
 		}
 	}
 	r.rx += uint64(r.n)
-	r.n = 0
+	r.got += uint64(k)
+	if !r.regexKeep() {
+		r.n = 0
+	}
 }
 
 // finish returns the digest; with dump set (clean end of stream) the -v

@@ -25,9 +25,7 @@ func (s *Session) Reset(t *Target) {
 	if s.rr.md5 == nil {
 		s.rr.md5 = md5.New()
 	}
-	s.rr.md5.Reset()
-	s.rr.n, s.rr.extracted, s.rr.header, s.rr.status = 0, false, nil, 0
-	s.rr.clen, s.rr.rx = math.MaxUint64, 0
+	s.rr.reset(t.Regex)
 	s.res = Result{ContentLength: -1}
 	s.gotFirst = false
 }
@@ -115,6 +113,7 @@ func fillResult(res *Result, rr *respReader) {
 	res.StatusCode = rr.status
 	res.Header = rr.header
 	res.BodyBytes = int64(min(rr.rx, math.MaxInt64))
+	res.RegexMatched = rr.re.matched
 	if rr.clen != math.MaxUint64 {
 		res.ContentLength = int64(min(rr.clen, math.MaxInt64))
 		res.LengthMismatch = rr.clen != rr.rx
