@@ -151,6 +151,9 @@ func (d *daemon) load(strict bool) (*config.Config, error) {
 	if strict && diags.Syntax() {
 		return nil, errors.New("configuration has syntax errors")
 	}
+	for _, l := range cfg.LoadLog {
+		d.log.Info(l)
+	}
 	for _, l := range resolveScripts(cfg) {
 		d.log.Info(l)
 	}
