@@ -52,8 +52,8 @@ virtual_server 198.51.100.30 80 {
     lb_kind DR
     protocol TCP
     quorum 150
-    quorum_up "/bin/up"
-    quorum_down "/bin/down"
+    quorum_up "/bin/true up"
+    quorum_down "/bin/true down"
     sorry_server 198.51.100.99 80
     real_server 198.51.100.11 80 {
         weight 100
@@ -191,7 +191,7 @@ func TestManagerHealthQuorumReloadStop(t *testing.T) {
 		if !e.Up || !e.Init {
 			t.Errorf("start event %+v", e)
 		}
-		if e.VirtualServer == "[198.51.100.30]:tcp:80" && (e.Script == nil || e.Script.Command != "/bin/up") {
+		if e.VirtualServer == "[198.51.100.30]:tcp:80" && (e.Script == nil || e.Script.Command != "/bin/true up") {
 			t.Errorf("quorum_up script %+v", e.Script)
 		}
 	}
@@ -222,7 +222,7 @@ func TestManagerHealthQuorumReloadStop(t *testing.T) {
 	if got := h.ops(); !slices.Equal(got, want) {
 		t.Errorf("quorum lost: %q", got)
 	}
-	if e := h.nextQuorum(); e.Up || e.Init || e.LiveWeight != 100 || e.Script == nil || e.Script.Command != "/bin/down" {
+	if e := h.nextQuorum(); e.Up || e.Init || e.LiveWeight != 100 || e.Script == nil || e.Script.Command != "/bin/true down" {
 		t.Errorf("quorum down event %+v", e)
 	}
 	h.health("[198.51.100.30]:tcp:80", "198.51.100.12:80", true)
@@ -248,8 +248,8 @@ func TestManagerHealthQuorumReloadStop(t *testing.T) {
 	// weights changed in the file, the one of a down server cannot show,
 	// the other is exactly one update.
 	changed := replaceOnce(t, managerConf, "weight 10\n", "weight 20\n")
-	changed = replaceOnce(t, changed, "quorum_down \"/bin/down\"\n    sorry_server 198.51.100.99 80\n    real_server 198.51.100.11 80 {\n        weight 100",
-		"quorum_down \"/bin/down\"\n    sorry_server 198.51.100.99 80\n    real_server 198.51.100.11 80 {\n        weight 90")
+	changed = replaceOnce(t, changed, "quorum_down \"/bin/true down\"\n    sorry_server 198.51.100.99 80\n    real_server 198.51.100.11 80 {\n        weight 100",
+		"quorum_down \"/bin/true down\"\n    sorry_server 198.51.100.99 80\n    real_server 198.51.100.11 80 {\n        weight 90")
 	if err := h.m.Reload(loadConf(t, changed)); err != nil {
 		t.Fatal(err)
 	}
