@@ -87,7 +87,7 @@ type Model struct {
 // (Manager) then feeds health in. Virtual servers keepalived would ignore
 // (no real servers) are left out.
 func FromConfig(cfg *config.Config) (*Model, error) {
-	m := &Model{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop}
+	m := &Model{Flush: cfg.Global.LVSFlush, FlushOnStop: flushOnStop[cfg.Global.LVSFlushOnStop]}
 	t := cfg.Global.LVSTimeouts
 	m.Timeouts = Timeouts{TCP: secs(t.TCP), TCPFin: secs(t.TCPFin), UDP: secs(t.UDP)}
 	if sd := cfg.Global.LVSSyncDaemon; sd != nil {
@@ -369,3 +369,6 @@ func virtualServer(cvs *config.VirtualServer, grp *config.VirtualServerGroup) (*
 	vs.Pool = p
 	return vs, nil
 }
+
+// flushOnStop maps the config's lvs_flush_onstop (FULL, VS) to the model's.
+var flushOnStop = map[string]string{"FULL": "all", "VS": "vs"}
