@@ -75,7 +75,12 @@ func newSeed(t *testing.T) *seed {
 			if f == n.conf {
 				dst = "keepalived.conf"
 			}
-			os.WriteFile(filepath.Join(n.node.etc, dst), b, 0o700)
+			mode := os.FileMode(0o700)
+			if f == n.conf {
+				// keepalived skips an executable configuration file
+				mode = 0o644
+			}
+			os.WriteFile(filepath.Join(n.node.etc, dst), b, mode)
 		}
 		s.startWeb(n.node)
 	}
@@ -138,6 +143,11 @@ func (s *seed) ab(n, c int, extra ...string) abResult {
 // up brings the pair up: A MASTER with the VIP, both real servers checked.
 func (s *seed) up() {
 	s.startDaemon(s.a)
+	s.t.Cleanup(func() {
+		if s.t.Failed() {
+			s.t.Logf("A's daemon said:\n%s", s.a.daemon.Output())
+		}
+	})
 	nettest.WaitFor(s.t, 15*time.Second, "A MASTER with the VIP", func() bool { return s.watchA.Has(vip) })
 	s.startDaemon(s.b)
 	nettest.WaitFor(s.t, 15*time.Second, "both real servers up on A", func() bool {
