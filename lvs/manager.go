@@ -89,6 +89,10 @@ type Options struct {
 	OnSuspend func(SuspendEvent)
 	// OpTimeout bounds each kernel transaction; default 30s.
 	OpTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between attempts after a
+	// failed kernel write (defaults DefaultRetryMin, DefaultRetryMax);
+	// LogEvery is the most a persisting failure is logged (DefaultLogEvery).
+	RetryMin, RetryMax, LogEvery time.Duration
 }
 
 type health struct {
@@ -125,6 +129,7 @@ type Manager struct {
 	r      *Reconciler
 	known  Table // what the backend holds for our services, as last applied
 	stale  bool  // known may be wrong: list before the next change
+	retry  *retry
 	syncOn *SyncDaemon
 
 	events eventQueue
@@ -147,6 +152,7 @@ func NewManager(cfg *config.Config, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{}}
+	m.retry = newRetry(opts, opts.Log)
 	m.events.wake = make(chan struct{}, 1)
 	m.ready = make(chan struct{})
 	m.kind = opts.Backend
@@ -324,11 +330,8 @@ func (m *Manager) start() error {
 	if err := m.setTimeouts(ctx, Timeouts{}); err != nil {
 		m.log.Warnf("%v", err)
 	}
-	if err := m.reconcileAll(ctx); err != nil {
-		// Carry on like keepalived: what failed is logged and retried on
-		// the next change.
-		m.log.Errorf("programming ipvs: %v", err)
-	}
+	// Carry on like keepalived; what fails is logged and retried (retry.go).
+	m.reconcileAll(ctx)
 	m.syncFollow(ctx)
 	return nil
 }
@@ -360,6 +363,7 @@ func (m *Manager) stop() error {
 		_, err := m.r.Release(ctx)
 		errs = append(errs, err)
 	}
+	m.retry.stop()
 	m.closeBackend()
 	return errors.Join(errs...)
 }
@@ -377,11 +381,33 @@ func (m *Manager) reconcileAll(ctx context.Context) error {
 	ops, err := m.r.Reconcile(ctx, desired)
 	m.logOps(ops)
 	if err != nil {
-		m.stale = true
+		m.kernelFailed(err)
 		return err
 	}
 	m.known, m.stale = desired, false
+	m.retry.succeeded(kernelWrite)
 	return nil
+}
+
+const kernelWrite = "lvs: programming the kernel's table"
+
+// kernelFailed marks the kernel's table as not what was last asked for
+// and schedules the next attempt.
+func (m *Manager) kernelFailed(err error) {
+	m.stale = true
+	m.retry.schedule(m.retry.failed(kernelWrite, err), m.retryNow)
+}
+
+// retryNow is the retry timer: it converges the whole table again.
+func (m *Manager) retryNow() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.b == nil || !m.stale || !m.retry.due() {
+		return
+	}
+	ctx, cancel := m.ctx()
+	defer cancel()
+	m.reconcileAll(ctx)
 }
 
 // reconcileVS converges the services of one virtual server against what
@@ -391,6 +417,9 @@ func (m *Manager) reconcileVS(ctx context.Context, v *vsRun) error {
 		return nil // applied by Run
 	}
 	if m.stale {
+		if !m.retry.due() {
+			return nil // recorded; the next attempt applies it
+		}
 		return m.reconcileAll(ctx)
 	}
 	desired := Table{}
@@ -398,7 +427,7 @@ func (m *Manager) reconcileVS(ctx context.Context, v *vsRun) error {
 	ops, err := m.r.ReconcileKnown(ctx, desired, m.known)
 	m.logOps(ops)
 	if err != nil {
-		m.stale = true
+		m.kernelFailed(err)
 		return err
 	}
 	maps.Copy(m.known, desired)
@@ -416,7 +445,10 @@ func (m *Manager) logOps(ops []Op) {
 // the consequences at once: the destination enters or leaves the table
 // (or goes to weight 0 with inhibit_on_failure), quorum and the sorry
 // server follow. While a virtual server's checkers are suspended
-// (ha_suspend) its health is frozen and the call is ignored.
+// (ha_suspend) its health is frozen and the call is ignored. A kernel
+// write that fails is not an error of the call: the engine logs it (at
+// a bounded rate) and applies the change on its next attempt, with
+// backoff; KernelStatus says what the kernel holds meanwhile.
 func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -451,7 +483,8 @@ func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 	}
 	ctx, cancel := m.ctx()
 	defer cancel()
-	return m.reconcileVS(ctx, v)
+	m.reconcileVS(ctx, v)
+	return nil
 }
 
 func (m *Manager) rsName(v *vsRun, i int) string {

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 const managerConf = `
@@ -392,35 +396,85 @@ func TestManagerBackendChoice(t *testing.T) {
 	}
 }
 
+// TestManagerRetriesAfterFailedApply: a failed kernel write is retried
+// with a bounded backoff, not on every health change; the changes made
+// meanwhile are applied by the next attempt, the status says the kernel
+// does not hold them, and a failure that lasts is logged about once a
+// minute.
 func TestManagerRetriesAfterFailedApply(t *testing.T) {
-	h := newHarness(t, managerConf, Options{})
+	logger, hook := logtest.NewNullLogger()
+	h := newHarness(t, managerConf, Options{Log: logrus.NewEntry(logger), RetryMin: time.Hour, RetryMax: time.Hour})
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	h.m.mu.Lock()
+	h.m.retry.now = func() time.Time { return now }
+	h.m.retry.min, h.m.retry.max = time.Second, 30*time.Second
+	h.m.mu.Unlock()
 	h.ops()
 	fail := true
+	attempts := 0
 	h.b.MemBackend.mu.Lock()
 	h.b.MemBackend.Fail = func(Op) error {
 		if fail {
+			attempts++
 			return errors.New("injected")
 		}
 		return nil
 	}
 	h.b.MemBackend.mu.Unlock()
-	k := RSKey{VS: "[198.51.100.10]:tcp:80", Addr: netip.MustParseAddrPort("198.51.100.12:80")}
-	if err := h.m.SetHealth(k, false, -1); err == nil {
-		t.Fatal("apply error not reported")
+	vs := "[198.51.100.10]:tcp:80"
+	h.health(vs, "198.51.100.12:80", false) // fails: not an error of the call
+	st := h.m.KernelStatus()
+	if st.Programmed || st.Failures != 1 || !slices.Equal(st.Pending, []string{vs}) || !st.NextRetry.Equal(now.Add(time.Second)) {
+		t.Fatalf("after a failed write: %+v", st)
 	}
+	// Ten minutes of failure and a health change every second: attempts
+	// back off (1s, 2s, 4s ... 30s), log lines stay few.
+	h.b.MemBackend.mu.Lock()
+	attempts = 0
+	h.b.MemBackend.mu.Unlock()
+	hook.Reset()
+	up := true
+	for range 600 {
+		now = now.Add(time.Second)
+		h.health(vs, "198.51.100.11:80", up)
+		up = !up
+		h.m.retryNow()
+		for len(h.quorum) > 0 { // the flaps gain and lose quorum
+			<-h.quorum
+		}
+	}
+	h.b.MemBackend.mu.Lock()
+	n := attempts
+	h.b.MemBackend.mu.Unlock()
+	lines := 0
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "programming the kernel") {
+			lines++
+		}
+	}
+	t.Logf("10 minutes of failure, 600 health changes: %d failed attempts, %d log lines (%.1f per minute)", n, lines, float64(lines)/10)
+	if n > 30 || n < 15 {
+		t.Errorf("%d attempts in 10 minutes: want the 30s backoff bound (about 24)", n)
+	}
+	if lines < 8 || lines > 11 {
+		t.Errorf("%d log lines in 10 minutes, want about one a minute", lines)
+	}
+	// The kernel comes back: the next attempt converges everything,
+	// including the changes made meanwhile, and logs the recovery.
 	h.b.MemBackend.mu.Lock()
 	fail = false
 	h.b.MemBackend.mu.Unlock()
 	h.ops()
-	// The next change lists the backend again and converges everything,
-	// including the failed removal.
-	h.health("[198.51.100.10]:tcp:80", "198.51.100.11:80", false)
-	want := []string{
-		"del-dest 198.51.100.11:80 Route weight 100 in TCP 198.51.100.10:80",
-		"del-dest 198.51.100.12:80 Route weight 100 in TCP 198.51.100.10:80",
-	}
-	if got := h.ops(); !slices.Equal(got, want) {
+	now = now.Add(time.Minute)
+	h.m.retryNow()
+	if got := h.ops(); !slices.Contains(got, "del-dest 198.51.100.12:80 Route weight 100 in TCP 198.51.100.10:80") {
 		t.Errorf("retry: %q", got)
+	}
+	if st := h.m.KernelStatus(); !st.Programmed || st.Failures != 0 || len(st.Pending) != 0 {
+		t.Errorf("after recovery: %+v", st)
+	}
+	if last := hook.LastEntry(); last == nil || !strings.Contains(last.Message, "succeeded after") {
+		t.Errorf("recovery not logged: %v", last)
 	}
 }
 

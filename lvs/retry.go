@@ -1,0 +1,102 @@
+package lvs
+
+import (
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Kernel writes that fail are retried by the engine itself, with a
+// bounded exponential backoff, and logged at a bounded rate: the first
+// failure, then at most one line per LogEvery while it lasts, then the
+// recovery. Health changes that arrive meanwhile are recorded and applied
+// by the next attempt, not each by a full rewrite of the table (which is
+// what spun a core and filled the log when the kernel refused a table).
+
+// Defaults of the retry pacing.
+const (
+	DefaultRetryMin = time.Second
+	DefaultRetryMax = 30 * time.Second
+	DefaultLogEvery = time.Minute
+)
+
+// retry is the pacing state; the Manager's mu guards it.
+type retry struct {
+	min, max, logEvery time.Duration
+	now                func() time.Time
+	log                *logrus.Entry
+
+	failures   int // consecutive failed attempts
+	since      time.Time
+	next       time.Time
+	lastErr    error
+	lastLog    time.Time
+	suppressed int
+	timer      *time.Timer
+}
+
+func newRetry(o Options, log *logrus.Entry) *retry {
+	r := &retry{min: o.RetryMin, max: o.RetryMax, logEvery: o.LogEvery, now: time.Now, log: log}
+	if r.min <= 0 {
+		r.min = DefaultRetryMin
+	}
+	if r.max < r.min {
+		r.max = max(r.min, DefaultRetryMax)
+	}
+	if r.logEvery <= 0 {
+		r.logEvery = DefaultLogEvery
+	}
+	return r
+}
+
+// due reports whether an attempt may be made now.
+func (r *retry) due() bool { return r.failures == 0 || !r.now().Before(r.next) }
+
+// failed records a failed attempt and returns the wait before the next.
+func (r *retry) failed(what string, err error) time.Duration {
+	now := r.now()
+	r.failures++
+	if r.failures == 1 {
+		r.since = now
+	}
+	d := r.min << min(r.failures-1, 30)
+	if d > r.max || d <= 0 {
+		d = r.max
+	}
+	r.next, r.lastErr = now.Add(d), err
+	switch {
+	case r.failures == 1:
+		r.log.Errorf("%s failed: %v; retrying in %v", what, err, d)
+		r.lastLog = now
+	case now.Sub(r.lastLog) >= r.logEvery:
+		r.log.Errorf("%s still failing after %d attempts since %s (%d failures not logged): %v; next attempt in %v",
+			what, r.failures, r.since.Format(time.TimeOnly), r.suppressed, err, d)
+		r.lastLog, r.suppressed = now, 0
+	default:
+		r.suppressed++
+	}
+	return d
+}
+
+// succeeded records a successful attempt; it logs the recovery.
+func (r *retry) succeeded(what string) {
+	if r.failures == 0 {
+		return
+	}
+	r.log.Infof("%s succeeded after %d failed attempts over %v", what, r.failures, r.now().Sub(r.since).Round(time.Millisecond))
+	r.failures, r.suppressed, r.lastErr = 0, 0, nil
+	r.stop()
+}
+
+// schedule arms the timer that makes the next attempt.
+func (r *retry) schedule(d time.Duration, fire func()) {
+	r.stop()
+	r.timer = time.AfterFunc(d, fire)
+}
+
+func (r *retry) stop() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
