@@ -92,6 +92,9 @@ type Backend struct {
 	res   Resolver
 	nlh   *netlink.Handle
 	stat  statRecorder
+	// closed ends Run when the backend is closed.
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	mu     sync.Mutex
 	active map[netip.Addr]bool
@@ -144,7 +147,7 @@ func New(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open nftables: %w", err)
 	}
-	b := &Backend{log: opts.Log, opts: opts, copts: copts, rconn: rconn, res: opts.Resolver,
+	b := &Backend{log: opts.Log, opts: opts, copts: copts, rconn: rconn, res: opts.Resolver, closed: make(chan struct{}),
 		active: map[netip.Addr]bool{}, notes: map[lvs.ServiceKey]string{}}
 	if b.res == nil {
 		ns := opts.NetNS
@@ -169,12 +172,18 @@ func New(opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// Close releases the backend's handles; the kernel state stays.
+// Close releases the backend's handles and ends Run; the kernel state
+// stays.
 func (b *Backend) Close() error {
-	if b.nlh != nil {
-		b.nlh.Close()
-	}
-	return b.rconn.CloseLasting()
+	var err error
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.nlh != nil {
+			b.nlh.Close()
+		}
+		err = b.rconn.CloseLasting()
+	})
+	return err
 }
 
 func (b *Backend) clearDispatch() error {
@@ -418,7 +427,7 @@ func hopsEqual(a, b map[netip.Addr]Hop) bool {
 }
 
 // Run refreshes on every neighbour change in our namespace and every
-// interval (default 30s) until ctx ends.
+// interval (default 30s) until ctx ends or the backend is closed.
 func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = 30 * time.Second
@@ -441,6 +450,8 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-b.closed:
 			return nil
 		case u := <-ch:
 			if !b.isDest(u.IP) {
