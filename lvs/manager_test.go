@@ -421,6 +421,18 @@ func TestManagerRetriesAfterFailedApply(t *testing.T) {
 		return nil
 	}
 	h.b.MemBackend.mu.Unlock()
+	// The flaps below gain and lose quorum: take those events as they come.
+	drained := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-h.quorum:
+			case <-drained:
+				return
+			}
+		}
+	}()
+	defer func() { h.stop(); close(drained) }()
 	vs := "[198.51.100.10]:tcp:80"
 	h.health(vs, "198.51.100.12:80", false) // fails: not an error of the call
 	st := h.m.KernelStatus()
@@ -439,9 +451,6 @@ func TestManagerRetriesAfterFailedApply(t *testing.T) {
 		h.health(vs, "198.51.100.11:80", up)
 		up = !up
 		h.m.retryNow()
-		for len(h.quorum) > 0 { // the flaps gain and lose quorum
-			<-h.quorum
-		}
 	}
 	h.b.MemBackend.mu.Lock()
 	n := attempts

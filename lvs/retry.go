@@ -1,16 +1,20 @@
 package lvs
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
 // Kernel writes that fail are retried by the engine itself, with a
-// bounded exponential backoff, and logged at a bounded rate: the first
-// failure, then at most one line per LogEvery while it lasts, then the
-// recovery. Health changes that arrive meanwhile are recorded and applied
-// by the next attempt, not each by a full rewrite of the table (which is
+// bounded exponential backoff, and logged at a bounded rate: a failure,
+// then at most one line per LogEvery while it lasts, then its recovery;
+// a new failure within LogEvery of the last line is counted and told in
+// the next line rather than logged (changes that come and go, each
+// failing and then matching the kernel again, would otherwise log twice
+// each). Health changes that arrive meanwhile are recorded and applied by
+// the next attempt, not each by a full rewrite of the table (which is
 // what spun a core and filled the log when the kernel refused a table).
 
 // Defaults of the retry pacing.
@@ -31,7 +35,8 @@ type retry struct {
 	next       time.Time
 	lastErr    error
 	lastLog    time.Time
-	suppressed int
+	suppressed int  // failures not logged since the last line
+	logged     bool // this run of failures was logged
 	timer      *time.Timer
 }
 
@@ -64,18 +69,26 @@ func (r *retry) failed(what string, err error) time.Duration {
 		d = r.max
 	}
 	r.next, r.lastErr = now.Add(d), err
+	quiet := !r.lastLog.IsZero() && now.Sub(r.lastLog) < r.logEvery
 	switch {
-	case r.failures == 1:
-		r.log.Errorf("%s failed: %v; retrying in %v", what, err, d)
-		r.lastLog = now
-	case now.Sub(r.lastLog) >= r.logEvery:
-		r.log.Errorf("%s still failing after %d attempts since %s (%d failures not logged): %v; next attempt in %v",
-			what, r.failures, r.since.Format(time.TimeOnly), r.suppressed, err, d)
-		r.lastLog, r.suppressed = now, 0
-	default:
+	case quiet:
 		r.suppressed++
+	case r.failures == 1:
+		r.log.Errorf("%s failed%s: %v; retrying in %v", what, r.notLogged(), err, d)
+		r.lastLog, r.suppressed, r.logged = now, 0, true
+	default:
+		r.log.Errorf("%s still failing after %d attempts since %s%s: %v; next attempt in %v",
+			what, r.failures, r.since.Format(time.TimeOnly), r.notLogged(), err, d)
+		r.lastLog, r.suppressed, r.logged = now, 0, true
 	}
 	return d
+}
+
+func (r *retry) notLogged() string {
+	if r.suppressed == 0 {
+		return ""
+	}
+	return " (" + strconv.Itoa(r.suppressed) + " failed attempts not logged)"
 }
 
 // succeeded records a successful attempt; it logs the recovery.
@@ -83,8 +96,11 @@ func (r *retry) succeeded(what string) {
 	if r.failures == 0 {
 		return
 	}
-	r.log.Infof("%s succeeded after %d failed attempts over %v", what, r.failures, r.now().Sub(r.since).Round(time.Millisecond))
-	r.failures, r.suppressed, r.lastErr = 0, 0, nil
+	if r.logged {
+		r.log.Infof("%s succeeded after %d failed attempts over %v", what, r.failures, r.now().Sub(r.since).Round(time.Millisecond))
+		r.lastLog = r.now()
+	}
+	r.failures, r.lastErr, r.logged = 0, nil, false
 	r.stop()
 }
 

@@ -60,6 +60,8 @@ var (
 	descLVSFailing    = prometheus.NewDesc("keepalived_lvs_write_failures", "Consecutive failed attempts to program the kernel's load-balancing table.", nil, nil)
 	descLVSPending    = prometheus.NewDesc("keepalived_lvs_pending_virtual_servers", "Virtual servers whose wanted state the kernel does not hold.", nil, nil)
 	descLVSHeld       = prometheus.NewDesc("keepalived_lvs_kernel_destinations", "Real servers (destinations) the kernel holds for us, as last programmed or read back.", nil, nil)
+	descLVSTxMsgs     = prometheus.NewDesc("keepalived_lvs_last_transaction_messages", "Netlink messages in the last nftables transaction.", nil, nil)
+	descLVSTxBytes    = prometheus.NewDesc("keepalived_lvs_last_transaction_bytes", "Size bound of the last nftables transaction, in bytes.", nil, nil)
 	checkDuration     = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keepalived_check_duration_seconds", Help: "Duration of health check attempts.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"checker", "result"})
 	scriptRuns        = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keepalived_script_runs_total", Help: "Notify and check scripts run, by result.", ConstLabels: nil}, []string{"result"})
 	discardReasons    = map[error]string{packet.ErrLength: "length", packet.ErrTTL: "ttl", packet.ErrVersion: "version", packet.ErrType: "type", packet.ErrVRID: "vrid", packet.ErrChecksum: "checksum", packet.ErrAddrList: "addr_list", packet.ErrAuthType: "auth_type", packet.ErrAuth: "auth", packet.ErrReplay: "replay", packet.ErrInterval: "interval", packet.ErrDestination: "destination", packet.ErrPeer: "peer", packet.ErrNotVRRP: "not_vrrp"}
@@ -77,7 +79,7 @@ type collector struct{ d *daemon }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descState, descGARP, descPriority, descDiscards, descRSUp, descRSWeight, descLVSWrites,
-		descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld} {
+		descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld, descLVSTxMsgs, descLVSTxBytes} {
 		ch <- d
 	}
 	for _, d := range descCounters {
@@ -166,6 +168,10 @@ func collectKernel(ch chan<- prometheus.Metric, ks lvs.KernelStatus) {
 	ch <- prometheus.MustNewConstMetric(descLVSPending, prometheus.GaugeValue, float64(len(ks.Pending)))
 	if ks.Backend.Kind != "" {
 		ch <- prometheus.MustNewConstMetric(descLVSHeld, prometheus.GaugeValue, float64(ks.Backend.Dests))
+	}
+	if ks.Backend.Kind == "nftables" {
+		ch <- prometheus.MustNewConstMetric(descLVSTxMsgs, prometheus.GaugeValue, float64(ks.Backend.LastBatchMessages))
+		ch <- prometheus.MustNewConstMetric(descLVSTxBytes, prometheus.GaugeValue, float64(ks.Backend.LastBatchBytes))
 	}
 }
 

@@ -90,7 +90,7 @@ func TestMetricNamesLint(t *testing.T) {
 type kernelCollector struct{}
 
 func (kernelCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld} {
+	for _, d := range []*prometheus.Desc{descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld, descLVSTxMsgs, descLVSTxBytes} {
 		ch <- d
 	}
 }
@@ -110,7 +110,7 @@ func TestKernelMetricsLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 	got, err := testutil.GatherAndCount(reg)
-	if err != nil || got != 4 {
+	if err != nil || got != 6 {
 		t.Errorf("%d series, %v", got, err)
 	}
 }

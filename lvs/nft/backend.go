@@ -264,7 +264,8 @@ func (b *Backend) List(ctx context.Context) (lvs.Table, error) {
 // Apply performs ops on the table our kernel state describes and commits
 // the result in one transaction. An op that is invalid against the table
 // (EEXIST, ESRCH, ENOENT as IPVS would answer) or that this data plane
-// cannot program fails alone; a failed commit fails every op.
+// cannot program fails alone; a failed commit fails every op, reported
+// as one error naming the first.
 func (b *Backend) Apply(ctx context.Context, ops []lvs.Op) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -297,9 +298,13 @@ func (b *Backend) Apply(ctx context.Context, ops []lvs.Op) error {
 	}
 	if len(done) > 0 {
 		if err := b.commitSettled(ctx, change{sub: sub, keys: keys}); err != nil {
-			for _, op := range done {
-				errs = append(errs, &lvs.OpError{Op: op, Err: err})
+			// Every op failed with the transaction: one error names the
+			// first and counts the others (a reload's thousands of ops
+			// would otherwise make one log line of megabytes).
+			if len(done) > 1 {
+				err = fmt.Errorf("%w (and %d more changes in the same transaction)", err, len(done)-1)
 			}
+			errs = append(errs, &lvs.OpError{Op: done[0], Err: err})
 		}
 	}
 	return errors.Join(errs...)
@@ -495,6 +500,15 @@ func (b *Backend) isDest(ip net.IP) bool {
 // resolve finds the hops of addrs; the unreachable are left out (they
 // get no traffic) and logged.
 func (b *Backend) resolve(ctx context.Context, addrs []netip.Addr) map[netip.Addr]Hop {
+	if br, ok := b.res.(batchResolver); ok && len(addrs) > 1 {
+		hops, errs := br.ResolveAll(ctx, addrs)
+		for _, a := range addrs {
+			if err := errs[a]; err != nil {
+				b.log.WithError(err).Warnf("nftables: real server %s unreachable for direct routing, no traffic sent to it", a)
+			}
+		}
+		return hops
+	}
 	hops := map[netip.Addr]Hop{}
 	for _, a := range addrs {
 		h, err := b.res.Resolve(ctx, a)

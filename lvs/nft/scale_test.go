@@ -2,8 +2,10 @@ package nft
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,5 +135,77 @@ func kernelScale(t *testing.T, n, perService int) {
 	}
 	if out := ns.run(t, "nft", "list", "tables"); strings.Contains(out, DefaultTable) {
 		t.Errorf("tables left after the last service went:\n%s", out)
+	}
+}
+
+// TestKernelScaleDR10k: 10,000 direct-routing real servers (IPv6,
+// on-link, 100 services of 100) are resolved with one neighbour listing
+// and programmed in one transaction; one real server down is a small one,
+// and a refresh with no next hop changed writes nothing.
+func TestKernelScaleDR10k(t *testing.T) {
+	needKernel(t)
+	ns := newNS(t, "dr10k")
+	ns.run(t, "ip", "link", "add", "eth0", "address", "02:00:00:00:06:01", "type", "veth", "peer", "name", "peer0")
+	ns.run(t, "ip", "link", "set", "peer0", "up")
+	ns.run(t, "ip", "link", "set", "eth0", "up")
+	ns.run(t, "ip", "addr", "add", "2001:db8::1/64", "dev", "eth0", "nodad")
+	const n, per = 10000, 100
+	var batch strings.Builder
+	addr := func(i int) netip.Addr {
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte((i + 2) >> 8), 15: byte(i + 2)})
+	}
+	for i := range n {
+		fmt.Fprintf(&batch, "neigh add %s lladdr 02:00:00:%02x:%02x:%02x dev eth0 nud permanent\n", addr(i), (i>>16)&0xff, (i>>8)&0xff, i&0xff)
+	}
+	f := filepath.Join(t.TempDir(), "neigh")
+	os.WriteFile(f, []byte(batch.String()), 0o644)
+	ns.run(t, "ip", "-batch", f)
+	want := lvs.Table{}
+	for s := range n / per {
+		vip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(s + 1)})
+		svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.AddrPortFrom(vip, 80)), Scheduler: "rr"}
+		var ds []lvs.Destination
+		for i := range per {
+			ds = append(ds, lvs.Dest(netip.AddrPortFrom(addr(s*per+i), 80), lvs.DR, 1))
+		}
+		want = want.Add(svc, ds...)
+	}
+	b, err := New(Options{NetNS: ns.h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := lvs.NewReconciler(b)
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := r.Reconcile(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	st := b.Stats()
+	t.Logf("%d DR real servers: resolved and programmed in %v, one transaction of %d messages, <= %d bytes",
+		n, time.Since(start).Round(time.Millisecond), st.Last.Messages, st.Last.Bytes)
+	if out := ns.run(t, "nft", "list", "chain", "netdev", DefaultTable, rsChainName(addr(n-1))); !strings.Contains(out, "dup to") {
+		t.Errorf("last real server's chain does not forward:\n%s", out)
+	}
+	k := want.Keys()[7]
+	d := want[k].SortedDests()[3]
+	d.Weight = 0
+	want[k].Dests[d.DestKey] = d
+	if _, err := r.Reconcile(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	st = b.Stats()
+	t.Logf("one DR real server down: %d messages, <= %d bytes", st.Last.Messages, st.Last.Bytes)
+	if st.Last.Messages > 12 || st.Last.Bytes > 8<<10 {
+		t.Errorf("one real server's change: %d messages, %d bytes", st.Last.Messages, st.Last.Bytes)
+	}
+	commits := st.Commits
+	start = time.Now()
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("refresh of %d next hops, none changed: %v", n, time.Since(start).Round(time.Millisecond))
+	if b.Stats().Commits != commits {
+		t.Error("a refresh with no next hop changed wrote to the kernel")
 	}
 }
