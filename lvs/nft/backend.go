@@ -332,7 +332,7 @@ func (b *Backend) Flush(ctx context.Context) error {
 	if b.st.dev {
 		bt.delTables = append(bt.delTables, nftables.TableFamilyNetdev)
 	}
-	err := b.flush(bt)
+	err := b.transact(bt.filler(b.opts.Table))
 	b.st = nil
 	return err
 }

@@ -24,10 +24,11 @@ type change struct {
 	hops map[netip.Addr]Hop
 }
 
-// planned is one service's new plan and objects.
+// planned is one service's new plan and (for a difference) objects.
 type planned struct {
 	k    lvs.ServiceKey
 	p    svcPlan
+	pc   persistChoice
 	so   svcObjects
 	gone bool
 }
@@ -59,7 +60,7 @@ func (b *Backend) commit(ctx context.Context, ch change) error {
 		x.hops = ch.hops
 	}
 	x.hops = b.resolveNew(ctx, ch, x.hops, full)
-	ps, err := b.planAll(ctx, ch, x)
+	ps, err := b.planAll(ctx, ch, x, !full)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,6 @@ func (b *Backend) commit(ctx context.Context, ch change) error {
 		base = &fresh
 	}
 	d := newDelta()
-	bt := newBatch(func(n objName) []nftables.SetElement { return base.sharedElems(n, d) })
 	remaining := len(st.table)
 	if full {
 		remaining = len(ch.sub)
@@ -87,19 +87,37 @@ func (b *Backend) commit(ctx context.Context, ch change) error {
 	if remaining == 0 && !st.foreign[nftables.TableFamilyINet] && !st.foreign[nftables.TableFamilyNetdev] {
 		return b.dropTables(x)
 	}
+	var fill func(c *nftables.Conn) (batchStats, error)
 	if full {
-		b.diffFull(bt, ps, x, d)
-	} else {
-		b.diffDelta(bt, ps, x, d, ch.hops != nil)
+		// Counted first, each service's objects built and dropped, so
+		// that the rewrite below holds one service's at a time.
+		for _, pl := range ps {
+			if !pl.gone {
+				d.account(serviceObjects(pl.p, x, pl.pc), pl.p, x, 1)
+			}
+		}
 	}
 	sh := base.shape(d, st.dev, x.masq, b.opts.Interfaces)
+	var tables []nftables.TableFamily
 	if !st.inet {
-		bt.addTables = append(bt.addTables, nftables.TableFamilyINet)
+		tables = append(tables, nftables.TableFamilyINet)
 	}
 	if sh.dev && !st.dev {
-		bt.addTables = append(bt.addTables, nftables.TableFamilyNetdev)
+		tables = append(tables, nftables.TableFamilyNetdev)
 	}
-	if err := b.flush(bt); err != nil {
+	if full {
+		fill = func(c *nftables.Conn) (batchStats, error) { return b.emitFull(c, ps, x, d, sh, tables) }
+	} else {
+		bt := newBatch(func(n objName) []nftables.SetElement { return base.sharedElems(n, d) })
+		b.diffDelta(bt, ps, x, d, ch.hops != nil)
+		bt.addTables = tables
+		if bt.empty() {
+			fill = nil
+		} else {
+			fill = func(c *nftables.Conn) (batchStats, error) { return bt.emit(c, b.opts.Table) }
+		}
+	}
+	if err := b.transact(fill); err != nil {
 		return err
 	}
 	// The kernel holds it: the state follows.
@@ -137,7 +155,7 @@ func (b *Backend) dropTables(x rctx) error {
 	if st.dev {
 		bt.delTables = append(bt.delTables, nftables.TableFamilyNetdev)
 	}
-	if err := b.flush(bt); err != nil {
+	if err := b.transact(bt.filler(b.opts.Table)); err != nil {
 		return err
 	}
 	genid, stale := st.genid, st.stale
@@ -183,8 +201,8 @@ func (b *Backend) resolveNew(ctx context.Context, ch change, hops map[netip.Addr
 	return out
 }
 
-// planAll plans every service of ch.
-func (b *Backend) planAll(ctx context.Context, ch change, x rctx) ([]planned, error) {
+// planAll plans every service of ch, with its objects when asked.
+func (b *Backend) planAll(ctx context.Context, ch change, x rctx, objects bool) ([]planned, error) {
 	st := b.st
 	eligible := func(d lvs.Destination) bool {
 		_, ok := x.hops[d.Addr]
@@ -229,44 +247,116 @@ func (b *Backend) planAll(ctx context.Context, ch change, x rctx) ([]planned, er
 				pc.carry = b.carry(ctx, k, p)
 			}
 		}
-		out = append(out, planned{k: k, p: p, so: serviceObjects(p, x, pc)})
+		pl := planned{k: k, p: p, pc: pc}
+		if objects {
+			pl.so = serviceObjects(p, x, pc)
+		}
+		out = append(out, pl)
 	}
 	return out, nil
 }
 
-// diffFull renders everything over a state known by names only.
-func (b *Backend) diffFull(bt *batch, ps []planned, x rctx, d *delta) {
+// emitFull queues the rewrite of every object of ours over a state known
+// by names only, one service at a time, so that only one service's
+// element specs are alive at once:
+//  1. new tables; every old chain flushed, every old set deleted (the
+//     persistence maps that stay excepted), old chains not wanted deleted;
+//  2. the shared maps (empty) and base chains, the DR real servers' chains;
+//  3. each service: its chains, its sets with their elements, its rules;
+//  4. the services' elements of the shared maps.
+func (b *Backend) emitFull(c *nftables.Conn, ps []planned, x rctx, d *delta, sh shape, tables []nftables.TableFamily) (batchStats, error) {
 	st := b.st
-	var old, next group
-	for _, n := range sortedObjNamesOf(st.sets) {
-		if ours(n.name) {
-			old.sets = append(old.sets, &setSpec{name: n})
+	var total batchStats
+	run := func(bt *batch) error {
+		bt.flushChains = nil // step 1 flushed every chain that stays
+		s, err := bt.emit(c, b.opts.Table)
+		total.add(s)
+		return err
+	}
+	g := globalObjects(sh)
+	want, kept := map[objName]bool{}, map[objName]bool{}
+	for _, ch := range g.chains {
+		want[ch.name] = true
+	}
+	for a, n := range d.rs {
+		if n > 0 {
+			want[devName(rsChainName(a))] = true
 		}
 	}
+	for _, pl := range ps {
+		if !pl.gone {
+			want[inetName(chainName(pl.k))] = true
+			want[devName(chainName(pl.k))] = pl.p.Mode == modeDR
+			kept[inetName(chainName(pl.k)+"_persist")] = pl.pc.keep
+		}
+	}
+	bt := newBatch(nil)
+	bt.addTables = tables
 	for _, n := range sortedObjNamesOf(st.chains) {
-		if ours(n.name) {
-			old.chains = append(old.chains, &chainSpec{name: n})
+		bt.flushChains = append(bt.flushChains, n)
+		if !want[n] {
+			bt.delChains = append(bt.delChains, n)
 		}
 	}
-	var svcs group
+	for _, n := range sortedObjNamesOf(st.sets) {
+		if !kept[n] {
+			bt.delSets = append(bt.delSets, n)
+		}
+	}
+	s, err := bt.emit(c, b.opts.Table)
+	total.add(s)
+	if err != nil {
+		return total, err
+	}
+	shells := func(chains []*chainSpec) []*chainSpec {
+		var out []*chainSpec
+		for _, ch := range chains {
+			if st.chains[ch.name] {
+				out = append(out, &chainSpec{name: ch.name})
+			}
+		}
+		return out
+	}
+	bt = newBatch(func(objName) []nftables.SetElement { return nil })
+	bt.diffGroup(&group{chains: shells(g.chains)}, &g, false)
+	for _, a := range sortedAddrs(d.rs) {
+		if d.rs[a] > 0 {
+			nc := rsChain(a, x.hops[a])
+			var oc *chainSpec
+			if st.chains[nc.name] {
+				oc = &chainSpec{name: nc.name}
+			}
+			bt.diffChain(oc, nc, false)
+		}
+	}
+	if err := run(bt); err != nil {
+		return total, err
+	}
 	for _, pl := range ps {
 		if pl.gone {
 			continue
 		}
-		d.account(pl.so, pl.p, x, 1)
-		svcs.chains = append(svcs.chains, pl.so.chains...)
-		svcs.sets = append(svcs.sets, pl.so.sets...)
-	}
-	empty := newAggregate()
-	g := globalObjects(empty.shape(d, st.dev, x.masq, b.opts.Interfaces))
-	next.chains = append(g.chains, svcs.chains...)
-	next.sets = append(g.sets, svcs.sets...)
-	for _, a := range sortedAddrs(d.rs) {
-		if d.rs[a] > 0 {
-			next.chains = append(next.chains, rsChain(a, x.hops[a]))
+		so := serviceObjects(pl.p, x, pl.pc)
+		old := group{chains: shells(so.chains)}
+		for _, set := range so.sets {
+			if kept[set.name] {
+				old.sets = append(old.sets, set)
+			}
+		}
+		bt = newBatch(nil)
+		bt.diffGroup(&old, &so.group, false)
+		if err := run(bt); err != nil {
+			return total, err
 		}
 	}
-	bt.diffGroup(&old, &next, true)
+	bt = newBatch(nil)
+	fresh := newAggregate()
+	for _, set := range g.sets {
+		if set.shared {
+			bt.addElems.add(set.name, set.decl, fresh.sharedElems(set.name, d)...)
+		}
+	}
+	return total, run(bt)
 }
 
 // diffDelta renders the changed services against what they were.
@@ -326,9 +416,10 @@ func (b *Backend) diffDelta(bt *batch, ps []planned, x rctx, d *delta, hopsChang
 	}
 }
 
-// flush sends bt as one transaction on a socket sized for it.
-func (b *Backend) flush(bt *batch) error {
-	if bt.empty() {
+// transact sends what fill queues as one transaction, on a socket sized
+// for it; a nil fill sends nothing.
+func (b *Backend) transact(fill func(c *nftables.Conn) (batchStats, error)) error {
+	if fill == nil {
 		return nil
 	}
 	var sz sockSizes
@@ -340,7 +431,7 @@ func (b *Backend) flush(bt *batch) error {
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
-	stats, err := bt.emit(c, b.opts.Table)
+	stats, err := fill(c)
 	if err != nil {
 		return err
 	}

@@ -240,6 +240,20 @@ type batchStats struct {
 	Elements int
 }
 
+func (s *batchStats) add(o batchStats) {
+	s.Messages += o.Messages
+	s.Bytes += o.Bytes
+	s.Elements += o.Elements
+}
+
+// filler is b as a transaction's contents (nil when b changes nothing).
+func (b *batch) filler(name string) func(c *nftables.Conn) (batchStats, error) {
+	if b.empty() {
+		return nil
+	}
+	return func(c *nftables.Conn) (batchStats, error) { return b.emit(c, name) }
+}
+
 // emit queues b on c for our tables named name.
 func (b *batch) emit(c *nftables.Conn, name string) (batchStats, error) {
 	var st batchStats

@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/userdata"
@@ -57,9 +60,13 @@ func (b *Backend) genID() (uint32, error) {
 }
 
 // read lists our tables and decodes the services they describe, at a
-// consistent generation (a dump interleaved with someone's commit is
-// read again).
+// consistent generation (a dump interleaved with someone's commit is read
+// again). A table is read until two readings agree: the kernel resizes a
+// large set's hash table in the background after it grew, and a dump
+// taken meanwhile can miss elements (seen right after programming 50,000
+// real servers in one set).
 func (b *Backend) read(ctx context.Context) (*kstate, error) {
+	var prev *kstate
 	for try := 0; ; try++ {
 		g1, gerr := b.genID()
 		st, err := b.readOnce(ctx)
@@ -67,15 +74,39 @@ func (b *Backend) read(ctx context.Context) (*kstate, error) {
 			return nil, err
 		}
 		g2, gerr2 := b.genID()
-		if gerr != nil || gerr2 != nil {
-			st.stale = true // no generation: read again next time
+		st.genid = g1
+		st.stale = gerr != nil || gerr2 != nil || g1 != g2
+		agree := prev != nil && !prev.stale && !st.stale && prev.genid == st.genid && sameRead(prev, st)
+		if agree || len(st.table) == 0 && !st.stale || try == 5 {
+			if !agree && len(st.table) > 0 {
+				st.stale = true // read again before the next change
+			}
 			return st, nil
 		}
-		if g1 == g2 || try == 3 {
-			st.genid, st.stale = g1, g1 != g2
-			return st, nil
+		prev = st
+		if try > 0 {
+			t := time.NewTimer(time.Duration(try) * 50 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
+}
+
+// sameRead reports whether two readings of our tables agree.
+func sameRead(a, b *kstate) bool {
+	if len(a.table) != len(b.table) || len(lvs.Diff(a.table, b.table)) != 0 || len(a.slots) != len(b.slots) {
+		return false
+	}
+	for k, s := range a.slots {
+		if !slices.Equal(s, b.slots[k]) {
+			return false
+		}
+	}
+	return maps.Equal(a.chains, b.chains) && maps.Equal(a.sets, b.sets)
 }
 
 func (b *Backend) readOnce(ctx context.Context) (*kstate, error) {
