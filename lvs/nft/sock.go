@@ -125,4 +125,7 @@ func (r *statRecorder) get() Stats {
 	return r.s
 }
 
-var _ lvs.StatusBackend = (*Backend)(nil)
+var (
+	_ lvs.StatusBackend = (*Backend)(nil)
+	_ lvs.ActiveSetter  = (*Backend)(nil) // the Manager gates DR forwarding on VRRP through it
+)
