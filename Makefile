@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test demo deps vet fuzz deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
+.PHONY: all build test scale demo deps vet fuzz deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
 
 all: build
 
@@ -25,6 +25,14 @@ vet:
 # about the machine rather than the daemon.
 test: deps build vet
 	$(GO) test -race -count=1 -p 1 -timeout 25m ./...
+
+# Scale and endurance runs kept out of `make test` (about three minutes):
+# the nftables plane with 50,000 real servers (backend and daemon, with a
+# 75 s forced failure), and 2,000 idle metrics clients until the idle
+# timeout has closed them. Root.
+scale: build
+	KGNFT_SCALE=1 KG_SCALE=1 $(GO) test -count=1 -v -timeout 20m \
+		-run 'TestKernelScale|TestNFTScale|TestMetricsIdleClients' ./lvs/nft ./cmd/keepalived
 
 # The main job: the seed scenario (for now: what the parser makes of it).
 demo: deps build

@@ -97,6 +97,10 @@ type Options struct {
 	OnSuspend func(SuspendEvent)
 	// OpTimeout bounds each kernel transaction; default 30s.
 	OpTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between attempts after a
+	// failed kernel write (defaults DefaultRetryMin, DefaultRetryMax);
+	// LogEvery is the most a persisting failure is logged (DefaultLogEvery).
+	RetryMin, RetryMax, LogEvery time.Duration
 }
 
 type health struct {
@@ -114,8 +118,10 @@ type vsRun struct {
 // configuration and the real servers' health call for. One goroutine owns
 // it (Run's, on an evloop.Loop); every method is safe for concurrent use
 // and is run by that owner, which makes the kernel writes a call causes
-// before it returns (as keepalived's checker process does), so a SetHealth
-// that returns nil has been applied.
+// before it returns (as keepalived's checker process does). A write the
+// kernel refuses is not the caller's error: the owner records it and
+// retries with backoff on its loop's timer (retry.go), and Status().Kernel
+// says what the kernel does not hold meanwhile.
 type Manager struct {
 	log  *logrus.Entry
 	opts Options
@@ -135,6 +141,8 @@ type Manager struct {
 	r      *Reconciler
 	known  Table // what the backend holds for our services, as last applied
 	stale  bool  // known may be wrong: list before the next change
+	retry  *retry
+	loop   *evloop.Loop // Run's, while it runs: the retry timer is its
 	syncOn *SyncDaemon
 
 	events *outbox.Outbox[func()]
@@ -157,7 +165,7 @@ func NewManager(cfg *config.Config, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{},
-		events: outbox.New(func(f func()) { f() }), ready: make(chan struct{})}
+		retry: newRetry(opts, opts.Log), events: outbox.New(func(f func()) { f() }), ready: make(chan struct{})}
 	m.kind = opts.Backend
 	if m.kind == "" {
 		m.kind = cfg.Global.LVSBackend
@@ -298,17 +306,18 @@ func (m *Manager) open() (Backend, error) {
 // the way out it stops the sync daemon and removes our services, unless
 // KeepIPVS (or flushes everything with lvs_flush_onstop).
 func (m *Manager) Run(ctx context.Context) error {
-	var err error
-	m.own.Do(func() { err = m.start() })
+	// The loop exists before start: a first write that fails arms the
+	// retry on it.
+	loop, err := evloop.New()
 	if err != nil {
+		return err
+	}
+	m.own.Do(func() { err = m.start(loop) })
+	if err != nil {
+		loop.Close()
 		return err
 	}
 	close(m.ready)
-	loop, err := evloop.New()
-	if err != nil {
-		m.own.Do(func() { err = errors.Join(err, m.stop()) })
-		return err
-	}
 	m.own.Serve(loop)
 	m.events.Start()
 	var stopErr error
@@ -317,14 +326,15 @@ func (m *Manager) Run(ctx context.Context) error {
 		_ = loop.Post(func() { stopErr = m.stop() })
 		loop.Stop()
 	}()
-	err = loop.Run(nil, nil)
+	err = loop.Run(m.retryNow, nil)
 	m.own.Done()
+	m.own.Do(func() { m.loop = nil })
 	loop.Close()
 	m.events.Close()
 	return errors.Join(err, stopErr)
 }
 
-func (m *Manager) start() error {
+func (m *Manager) start(loop *evloop.Loop) error {
 	if m.b != nil {
 		return errors.New("lvs: Run called twice")
 	}
@@ -332,7 +342,7 @@ func (m *Manager) start() error {
 	if err != nil {
 		return err
 	}
-	m.b, m.r = b, NewReconciler(b)
+	m.b, m.r, m.loop = b, NewReconciler(b), loop
 	ctx, cancel := m.ctx()
 	defer cancel()
 	if m.model.Flush {
@@ -344,11 +354,8 @@ func (m *Manager) start() error {
 	if err := m.setTimeouts(ctx, Timeouts{}); err != nil {
 		m.log.Warnf("%v", err)
 	}
-	if err := m.reconcileAll(ctx); err != nil {
-		// Carry on like keepalived: what failed is logged and retried on
-		// the next change.
-		m.log.Errorf("programming ipvs: %v", err)
-	}
+	// Carry on like keepalived; what fails is logged and retried (retry.go).
+	m.reconcileAll(ctx)
 	m.syncFollow(ctx)
 	for in := range m.vrrp {
 		m.gate(in)
@@ -381,6 +388,7 @@ func (m *Manager) stop() error {
 		_, err := m.r.Release(ctx)
 		errs = append(errs, err)
 	}
+	m.disarmRetry()
 	m.closeBackend()
 	return errors.Join(errs...)
 }
@@ -389,7 +397,7 @@ func (m *Manager) closeBackend() {
 	if c, ok := m.b.(io.Closer); ok {
 		c.Close()
 	}
-	m.b, m.r, m.known = nil, nil, nil
+	m.b, m.r, m.known, m.loop = nil, nil, nil, nil
 }
 
 // reconcileAll lists the backend and converges every service of ours.
@@ -398,11 +406,54 @@ func (m *Manager) reconcileAll(ctx context.Context) error {
 	ops, err := m.r.Reconcile(ctx, desired)
 	m.logOps(ops)
 	if err != nil {
-		m.stale = true
+		m.kernelFailed(err)
 		return err
 	}
 	m.known, m.stale = desired, false
+	m.retry.succeeded(kernelWrite)
+	m.disarmRetry()
 	return nil
+}
+
+const kernelWrite = "lvs: programming the kernel's table"
+
+// kernelFailed marks the kernel's table as not what was last asked for
+// and schedules the next attempt.
+func (m *Manager) kernelFailed(err error) {
+	m.stale = true
+	m.armRetry(m.retry.failed(kernelWrite, err))
+}
+
+// armRetry sets the owner loop's timer to fire in d: the retry is an
+// event of the loop that owns the engine (Run's onTimer is retryNow).
+// The retry is the only deadline this loop has, so it is set exactly.
+func (m *Manager) armRetry(d time.Duration) {
+	if m.loop != nil {
+		m.loop.Set(m.loop.Now() + max(d, time.Nanosecond))
+	}
+}
+
+// disarmRetry clears the timer (a success, or stop).
+func (m *Manager) disarmRetry() {
+	if m.loop != nil {
+		m.loop.Set(0)
+	}
+}
+
+// retryNow is the retry timer's event, on the owner: it converges the
+// whole table again. Fired before the attempt is due by the pacing's
+// clock, it sets the timer for the rest.
+func (m *Manager) retryNow() {
+	if m.b == nil || !m.stale {
+		return
+	}
+	if !m.retry.due() {
+		m.armRetry(m.retry.wait())
+		return
+	}
+	ctx, cancel := m.ctx()
+	defer cancel()
+	m.reconcileAll(ctx)
 }
 
 // reconcileVS converges the services of one virtual server against what
@@ -412,6 +463,9 @@ func (m *Manager) reconcileVS(ctx context.Context, v *vsRun) error {
 		return nil // applied by Run
 	}
 	if m.stale {
+		if !m.retry.due() {
+			return nil // recorded; the next attempt applies it
+		}
 		return m.reconcileAll(ctx)
 	}
 	desired := Table{}
@@ -419,7 +473,7 @@ func (m *Manager) reconcileVS(ctx context.Context, v *vsRun) error {
 	ops, err := m.r.ReconcileKnown(ctx, desired, m.known)
 	m.logOps(ops)
 	if err != nil {
-		m.stale = true
+		m.kernelFailed(err)
 		return err
 	}
 	maps.Copy(m.known, desired)
@@ -437,7 +491,10 @@ func (m *Manager) logOps(ops []Op) {
 // the consequences at once: the destination enters or leaves the table
 // (or goes to weight 0 with inhibit_on_failure), quorum and the sorry
 // server follow. While a virtual server's checkers are suspended
-// (ha_suspend) its health is frozen and the call is ignored.
+// (ha_suspend) its health is frozen and the call is ignored. A kernel
+// write that fails is not an error of the call: the engine logs it (at
+// a bounded rate) and applies the change on its next attempt, with
+// backoff; KernelStatus says what the kernel holds meanwhile.
 func (m *Manager) SetHealth(key RSKey, up bool, weight int) error {
 	var err error
 	m.own.Do(func() { err = m.setHealth(key, up, weight) })
@@ -476,7 +533,8 @@ func (m *Manager) setHealth(key RSKey, up bool, weight int) error {
 	}
 	ctx, cancel := m.ctx()
 	defer cancel()
-	return m.reconcileVS(ctx, v)
+	m.reconcileVS(ctx, v)
+	return nil
 }
 
 func (m *Manager) quorumEvent(v *vsRun, ev QuorumEvent, init bool) {

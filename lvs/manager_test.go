@@ -8,7 +8,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"keepalived-go/config"
 )
@@ -395,35 +400,100 @@ func TestManagerBackendChoice(t *testing.T) {
 	}
 }
 
+// TestManagerRetriesAfterFailedApply: a failed kernel write is retried
+// with a bounded backoff, not on every health change; the changes made
+// meanwhile are applied by the next attempt, the status says the kernel
+// does not hold them, and a failure that lasts is logged about once a
+// minute. The pacing runs on a fake clock; the owner loop's timer still
+// fires in real time, and an attempt it makes when due by the fake clock
+// is one the test's own retryNow would have made at the same fake time.
 func TestManagerRetriesAfterFailedApply(t *testing.T) {
-	h := newHarness(t, managerConf, Options{})
+	logger, hook := logtest.NewNullLogger()
+	h := newHarness(t, managerConf, Options{Log: logrus.NewEntry(logger), RetryMin: time.Hour, RetryMax: time.Hour})
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Int64 // fake time since start; the owner reads it
+	now := func() time.Time { return start.Add(time.Duration(clock.Load())) }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	retryNow := func() { h.m.own.Do(h.m.retryNow) }
+	h.m.own.Do(func() {
+		h.m.retry.now = now
+		h.m.retry.min, h.m.retry.max = time.Second, 30*time.Second
+	})
 	h.ops()
 	fail := true
+	attempts := 0
 	h.b.MemBackend.mu.Lock()
 	h.b.MemBackend.Fail = func(Op) error {
 		if fail {
+			attempts++
 			return errors.New("injected")
 		}
 		return nil
 	}
 	h.b.MemBackend.mu.Unlock()
-	k := RSKey{VS: "[198.51.100.10]:tcp:80", RS: "[198.51.100.12]:tcp:80"}
-	if err := h.m.SetHealth(k, false, -1); err == nil {
-		t.Fatal("apply error not reported")
+	// The flaps below gain and lose quorum: take those events as they come.
+	drained := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-h.quorum:
+			case <-drained:
+				return
+			}
+		}
+	}()
+	defer func() { h.stop(); close(drained) }()
+	vs := "[198.51.100.10]:tcp:80"
+	h.health(vs, "198.51.100.12:80", false) // fails: not an error of the call
+	st := h.m.KernelStatus()
+	if st.Programmed || st.Failures != 1 || !slices.Equal(st.Pending, []string{vs}) || !st.NextRetry.Equal(now().Add(time.Second)) {
+		t.Fatalf("after a failed write: %+v", st)
 	}
+	// Ten minutes of failure and a health change every second: attempts
+	// back off (1s, 2s, 4s ... 30s), log lines stay few.
+	h.b.MemBackend.mu.Lock()
+	attempts = 0
+	h.b.MemBackend.mu.Unlock()
+	hook.Reset()
+	up := true
+	for range 600 {
+		advance(time.Second)
+		h.health(vs, "198.51.100.11:80", up)
+		up = !up
+		retryNow()
+	}
+	h.b.MemBackend.mu.Lock()
+	n := attempts
+	h.b.MemBackend.mu.Unlock()
+	lines := 0
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "programming the kernel") {
+			lines++
+		}
+	}
+	t.Logf("10 minutes of failure, 600 health changes: %d failed attempts, %d log lines (%.1f per minute)", n, lines, float64(lines)/10)
+	if n > 30 || n < 15 {
+		t.Errorf("%d attempts in 10 minutes: want the 30s backoff bound (about 24)", n)
+	}
+	if lines < 8 || lines > 11 {
+		t.Errorf("%d log lines in 10 minutes, want about one a minute", lines)
+	}
+	// The kernel comes back: the next attempt converges everything,
+	// including the changes made meanwhile, and logs the recovery.
 	h.b.MemBackend.mu.Lock()
 	fail = false
 	h.b.MemBackend.mu.Unlock()
 	h.ops()
-	// The next change lists the backend again and converges everything,
-	// including the failed removal.
-	h.health("[198.51.100.10]:tcp:80", "198.51.100.11:80", false)
-	want := []string{
-		"del-dest 198.51.100.11:80 Route weight 100 in TCP 198.51.100.10:80",
-		"del-dest 198.51.100.12:80 Route weight 100 in TCP 198.51.100.10:80",
-	}
-	if got := h.ops(); !slices.Equal(got, want) {
+	advance(time.Minute)
+	retryNow()
+	if got := h.ops(); !slices.Contains(got, "del-dest 198.51.100.12:80 Route weight 100 in TCP 198.51.100.10:80") {
 		t.Errorf("retry: %q", got)
+	}
+	if st := h.m.KernelStatus(); !st.Programmed || st.Failures != 0 || len(st.Pending) != 0 {
+		t.Errorf("after recovery: %+v", st)
+	}
+	if last := hook.LastEntry(); last == nil || !strings.Contains(last.Message, "succeeded after") {
+		t.Errorf("recovery not logged: %v", last)
 	}
 }
 

@@ -92,6 +92,9 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	var seen []string
 	add := func(list []config.Setting) {
 		for _, s := range list {
+			if s.Keyword == "umask" {
+				continue // applied by applyConfigUmask
+			}
 			k := s.Block + " " + s.Keyword
 			if s.Block == "" {
 				k = s.Keyword
@@ -171,7 +174,8 @@ func (d *daemon) run(ctx context.Context) int {
 		return 1
 	}
 	sizeProcs(cfg, d.log)
-	if err := d.pids.write(); err != nil {
+	d.applyConfigUmask(cfg)
+	if err := d.pids.write(d.log); err != nil {
 		d.log.Errorf("%v", err)
 		return 1
 	}
@@ -283,6 +287,7 @@ func (d *daemon) reload() {
 		return
 	}
 	d.reportUnsupported(cfg)
+	d.applyConfigUmask(cfg)
 	for _, e := range d.engines {
 		if err := e.Reload(cfg); err != nil {
 			d.log.Errorf("Reload of %s failed, it keeps its previous configuration: %v", e.name, err)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 
 	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/lvs"
 	"keepalived-go/notify"
 	"keepalived-go/vrrp"
 	vrrpengine "keepalived-go/vrrp/engine"
@@ -47,15 +50,23 @@ var (
 		{"keepalived_priority_zero_sent_total", "Priority zero sent"},
 	}
 	// Ours.
-	descPriority   = prometheus.NewDesc("keepalived_vrrp_effective_priority", "Effective VRRP priority of an instance.", []string{"iname", "intf", "vrid"}, nil)
-	descDiscards   = prometheus.NewDesc("keepalived_vrrp_packets_dropped_total", "VRRP packets dropped, by reason.", []string{"reason"}, nil)
-	descRSUp       = prometheus.NewDesc("keepalived_real_server_up", "Whether a real server passes its checks (1) or not (0).", []string{"virtual_server", "real_server"}, nil)
-	descRSWeight   = prometheus.NewDesc("keepalived_real_server_weight", "Effective weight of a real server.", []string{"virtual_server", "real_server"}, nil)
-	descLVSWrites  = prometheus.NewDesc("keepalived_lvs_kernel_writes_total", "Requests that changed the kernel's load-balancing table.", nil, nil)
-	checkDuration  = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keepalived_check_duration_seconds", Help: "Duration of health check attempts.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"checker", "result"})
-	scriptRuns     = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keepalived_script_runs_total", Help: "Notify and check scripts run, by result.", ConstLabels: nil}, []string{"result"})
-	discardReasons = map[error]string{packet.ErrLength: "length", packet.ErrTTL: "ttl", packet.ErrVersion: "version", packet.ErrType: "type", packet.ErrVRID: "vrid", packet.ErrChecksum: "checksum", packet.ErrAddrList: "addr_list", packet.ErrAuthType: "auth_type", packet.ErrInvalidAuthType: "invalid_auth_type", packet.ErrAuth: "auth", packet.ErrReplay: "replay", packet.ErrInterval: "interval", packet.ErrDestination: "destination", packet.ErrPeer: "peer", packet.ErrNotVRRP: "not_vrrp"}
-	metricsOnce    sync.Once
+	descPriority  = prometheus.NewDesc("keepalived_vrrp_effective_priority", "Effective VRRP priority of an instance.", []string{"iname", "intf", "vrid"}, nil)
+	descDiscards  = prometheus.NewDesc("keepalived_vrrp_packets_dropped_total", "VRRP packets dropped, by reason.", []string{"reason"}, nil)
+	descRSUp      = prometheus.NewDesc("keepalived_real_server_up", "Whether a real server passes its checks (1) or not (0).", []string{"virtual_server", "real_server"}, nil)
+	descRSWeight  = prometheus.NewDesc("keepalived_real_server_weight", "Effective weight of a real server.", []string{"virtual_server", "real_server"}, nil)
+	descLVSWrites = prometheus.NewDesc("keepalived_lvs_kernel_writes_total", "Requests that changed the kernel's load-balancing table.", nil, nil)
+	// What the kernel really holds: a table the kernel refused is not
+	// programmed, whatever the checkers say of the real servers.
+	descLVSProgrammed = prometheus.NewDesc("keepalived_lvs_programmed", "Whether the kernel holds the load-balancing table the checkers and config call for (1) or a write failed and is being retried (0).", nil, nil)
+	descLVSFailing    = prometheus.NewDesc("keepalived_lvs_write_failures", "Consecutive failed attempts to program the kernel's load-balancing table.", nil, nil)
+	descLVSPending    = prometheus.NewDesc("keepalived_lvs_pending_virtual_servers", "Virtual servers whose wanted state the kernel does not hold.", nil, nil)
+	descLVSHeld       = prometheus.NewDesc("keepalived_lvs_kernel_destinations", "Real servers (destinations) the kernel holds for us, as last programmed or read back.", nil, nil)
+	descLVSTxMsgs     = prometheus.NewDesc("keepalived_lvs_last_transaction_messages", "Netlink messages in the last nftables transaction.", nil, nil)
+	descLVSTxBytes    = prometheus.NewDesc("keepalived_lvs_last_transaction_bytes", "Size bound of the last nftables transaction, in bytes.", nil, nil)
+	checkDuration     = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keepalived_check_duration_seconds", Help: "Duration of health check attempts.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"checker", "result"})
+	scriptRuns        = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keepalived_script_runs_total", Help: "Notify and check scripts run, by result.", ConstLabels: nil}, []string{"result"})
+	discardReasons    = map[error]string{packet.ErrLength: "length", packet.ErrTTL: "ttl", packet.ErrVersion: "version", packet.ErrType: "type", packet.ErrVRID: "vrid", packet.ErrChecksum: "checksum", packet.ErrAddrList: "addr_list", packet.ErrAuthType: "auth_type", packet.ErrInvalidAuthType: "invalid_auth_type", packet.ErrAuth: "auth", packet.ErrReplay: "replay", packet.ErrInterval: "interval", packet.ErrDestination: "destination", packet.ErrPeer: "peer", packet.ErrNotVRRP: "not_vrrp"}
+	metricsOnce       sync.Once
 )
 
 func init() {
@@ -68,7 +79,8 @@ func init() {
 type collector struct{ d *daemon }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descState, descGARP, descPriority, descDiscards, descRSUp, descRSWeight, descLVSWrites} {
+	for _, d := range []*prometheus.Desc{descUp, descState, descGARP, descPriority, descDiscards, descRSUp, descRSWeight, descLVSWrites,
+		descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld, descLVSTxMsgs, descLVSTxBytes} {
 		ch <- d
 	}
 	for _, d := range descCounters {
@@ -111,7 +123,27 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if mgr != nil {
-		ch <- prometheus.MustNewConstMetric(descLVSWrites, prometheus.CounterValue, float64(mgr.Counters().Writes))
+		st := mgr.Status() // one snapshot from the engine's owner
+		ch <- prometheus.MustNewConstMetric(descLVSWrites, prometheus.CounterValue, float64(st.Counters.Writes))
+		collectKernel(ch, st.Kernel)
+	}
+}
+
+// collectKernel reports what the kernel holds against what is wanted.
+func collectKernel(ch chan<- prometheus.Metric, ks lvs.KernelStatus) {
+	programmed := 0.0
+	if ks.Programmed {
+		programmed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLVSProgrammed, prometheus.GaugeValue, programmed)
+	ch <- prometheus.MustNewConstMetric(descLVSFailing, prometheus.GaugeValue, float64(ks.Failures))
+	ch <- prometheus.MustNewConstMetric(descLVSPending, prometheus.GaugeValue, float64(len(ks.Pending)))
+	if ks.Backend.Kind != "" {
+		ch <- prometheus.MustNewConstMetric(descLVSHeld, prometheus.GaugeValue, float64(ks.Backend.Dests))
+	}
+	if ks.Backend.Kind == "nftables" {
+		ch <- prometheus.MustNewConstMetric(descLVSTxMsgs, prometheus.GaugeValue, float64(ks.Backend.LastBatchMessages))
+		ch <- prometheus.MustNewConstMetric(descLVSTxBytes, prometheus.GaugeValue, float64(ks.Backend.LastBatchBytes))
 	}
 }
 
@@ -164,17 +196,33 @@ func observeScript(r notify.Result) {
 	scriptRuns.WithLabelValues(result).Inc()
 }
 
+// Limits of the metrics server. A scraper (one request every few seconds,
+// answered in milliseconds) never meets them; a client that connects and
+// says nothing, sends slowly, reads slowly or keeps an idle connection is
+// cut off, and beyond maxConns connections are closed as they come, so
+// descriptors and memory stay bounded whatever the clients do.
+type metricsLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxConns, maxHeaderBytes      int
+}
+
+var defaultMetricsLimits = metricsLimits{
+	readHeader: 5 * time.Second, read: 10 * time.Second, write: 30 * time.Second, idle: 30 * time.Second,
+	maxConns: 32, maxHeaderBytes: 8 << 10,
+}
+
 // metricsServer serves /metrics while the daemon runs.
 type metricsServer struct {
-	addr string
-	reg  *prometheus.Registry
-	log  *logrus.Logger
+	addr   string
+	reg    *prometheus.Registry
+	log    *logrus.Logger
+	limits metricsLimits
 }
 
 func newMetricsServer(d *daemon, addr string) *metricsServer {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{d}, checkDuration, scriptRuns)
-	return &metricsServer{addr: addr, reg: reg, log: d.log}
+	return &metricsServer{addr: addr, reg: reg, log: d.log, limits: defaultMetricsLimits}
 }
 
 func (m *metricsServer) Run(ctx context.Context) error {
@@ -184,8 +232,14 @@ func (m *metricsServer) Run(ctx context.Context) error {
 	}
 	m.log.Infof("Serving metrics on http://%s/metrics", l.Addr())
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{MaxRequestsInFlight: m.limits.maxConns}))
+	lim := m.limits
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: lim.readHeader, ReadTimeout: lim.read,
+		WriteTimeout: lim.write, IdleTimeout: lim.idle, MaxHeaderBytes: lim.maxHeaderBytes,
+		ErrorLog: stdlog.New(io.Discard, "", 0)}
+	cl := newConnLimiter(l, lim.maxConns)
+	srv.ConnState = cl.connState
+	l = cl
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -197,3 +251,95 @@ func (m *metricsServer) Run(ctx context.Context) error {
 }
 
 func (m *metricsServer) Reload(*config.Config) error { return nil }
+
+// connLimiter holds at most max connections. At the limit, a new
+// connection takes the place of the one quiet the longest (connected and
+// silent, or a keep-alive idle between scrapes: a scraper sends its
+// request at once, so the oldest quiet connections are the parked ones),
+// or, when all are busy answering, is closed at once. A client that parks
+// connections cannot lock a scraper out, and nothing waits in the kernel's
+// backlog or holds a goroutine and buffers.
+type connLimiter struct {
+	net.Listener
+	max int
+
+	mu      sync.Mutex
+	open    map[net.Conn]bool
+	quiet   map[net.Conn]time.Time // not serving a request, since
+	shed    uint64
+	evicted uint64
+}
+
+func newConnLimiter(l net.Listener, max int) *connLimiter {
+	return &connLimiter{Listener: l, max: max, open: map[net.Conn]bool{}, quiet: map[net.Conn]time.Time{}}
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		var evict net.Conn
+		if len(l.open) >= l.max {
+			var since time.Time
+			for ic, t := range l.quiet {
+				if evict == nil || t.Before(since) {
+					evict, since = ic, t
+				}
+			}
+			if evict == nil {
+				l.shed++
+				l.mu.Unlock()
+				c.Close()
+				continue
+			}
+			l.evicted++
+			l.forget(evict)
+		}
+		lc := &limitedConn{Conn: c, l: l}
+		l.open[lc], l.quiet[lc] = true, time.Now()
+		l.mu.Unlock()
+		if evict != nil {
+			evict.Close()
+		}
+		return lc, nil
+	}
+}
+
+// forget drops c from the books; called with mu held.
+func (l *connLimiter) forget(c net.Conn) {
+	delete(l.open, c)
+	delete(l.quiet, c)
+}
+
+// connState is the http.Server's ConnState hook: it tells connections
+// serving a request from quiet ones.
+func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.open[c] {
+		return
+	}
+	switch st {
+	case http.StateIdle:
+		l.quiet[c] = time.Now()
+	case http.StateActive:
+		delete(l.quiet, c)
+	case http.StateClosed, http.StateHijacked:
+		l.forget(c)
+	}
+}
+
+type limitedConn struct {
+	net.Conn
+	l *connLimiter
+}
+
+func (c *limitedConn) Close() error {
+	c.l.mu.Lock()
+	c.l.forget(c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}

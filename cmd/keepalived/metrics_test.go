@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"keepalived-go/internal/nettest"
+	"keepalived-go/lvs"
 )
 
 func metricValue(t *testing.T, text, series string) string {
@@ -78,5 +83,111 @@ func TestMetricNamesLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+// kernelCollector emits the LVS kernel status metrics, for the lint.
+type kernelCollector struct{}
+
+func (kernelCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLVSProgrammed, descLVSFailing, descLVSPending, descLVSHeld, descLVSTxMsgs, descLVSTxBytes} {
+		ch <- d
+	}
+}
+
+func (kernelCollector) Collect(ch chan<- prometheus.Metric) {
+	collectKernel(ch, lvs.KernelStatus{Failures: 3, Pending: []string{"vs"}, Backend: lvs.BackendStatus{Kind: "nftables", Dests: 7}})
+}
+
+func TestKernelMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(kernelCollector{})
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	got, err := testutil.GatherAndCount(reg)
+	if err != nil || got != 6 {
+		t.Errorf("%d series, %v", got, err)
+	}
+}
+
+// TestConnLimiter: at the limit a new connection replaces the one quiet
+// (silent or idle) the longest; with all busy it is closed at once.
+func TestConnLimiter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newConnLimiter(ln, 2)
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}),
+		ConnState: cl.connState, ReadHeaderTimeout: time.Minute}
+	go srv.Serve(cl)
+	defer srv.Close()
+	addr := ln.Addr().String()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// request sends one keep-alive request and reads the answer; false
+	// when the server closed the connection instead.
+	request := func(c net.Conn) bool {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return false
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return true
+	}
+	a, b := dial(), dial()
+	if !request(a) || !request(b) {
+		t.Fatal("first two connections not served")
+	}
+	// Both are idle now: a third takes a's place (idle the longest).
+	c := dial()
+	if !request(c) {
+		t.Fatal("third connection not served though two were idle")
+	}
+	if request(a) {
+		t.Error("the longest idle connection was not closed")
+	}
+	if !request(b) {
+		t.Error("b was closed, not the longest idle")
+	}
+	// b and c are busy (their handlers run): a fourth is closed at once.
+	defer close(release)
+	io.WriteString(b, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "two active connections", func() bool {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		return len(cl.quiet) == 0
+	})
+	if request(dial()) {
+		t.Error("a connection beyond the limit was served")
+	}
+	cl.mu.Lock()
+	shed, evicted := cl.shed, cl.evicted
+	cl.mu.Unlock()
+	if shed != 1 || evicted != 1 {
+		t.Errorf("shed %d evicted %d, want 1 and 1", shed, evicted)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -36,6 +35,8 @@ type options struct {
 	logFacility     string
 	noSyslog        bool
 	umask           string
+	umaskVal        int  // the umask in force
+	umaskCmdline    bool // -u took effect
 	releaseVIPs     bool
 	dontReleaseVRRP bool
 	dontReleaseIPVS bool
@@ -179,11 +180,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
 	}
-	if o.umask != "" {
-		if m, err := strconv.ParseUint(o.umask, 0, 32); err == nil {
-			syscall.Umask(int(m))
-		}
-	}
+	// keepalived's umask: 0177 unless -u says otherwise (or, without -u,
+	// global_defs umask once the config is read).
+	o.umaskVal, o.umaskCmdline = cmdlineUmask(o.umask, stderr)
+	syscall.Umask(o.umaskVal)
 	return newDaemon(o, log, loadOpts).run(context.Background())
 }
 

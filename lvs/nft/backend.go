@@ -7,11 +7,18 @@
 // picks a real server per connection by a stateless hash and rewrites the
 // MACs towards it (or accepts, when the real server is this node).
 //
-// Each Apply writes the whole of our state in one batch (Conn.Flush), so a
-// health change or reload switches atomically. The service settings and
-// destinations are kept in the kernel (a comment on each service chain's
-// first rule, element comments in its "_rs" set), so List after a restart
-// returns what the previous daemon programmed.
+// Each Apply is one transaction (one netlink batch, all or nothing), so a
+// health change or reload switches atomically, at any table size: the
+// socket is sized to the batch. The backend keeps what it programmed and
+// writes only the difference: one real server's change rewrites a few
+// elements of its service's maps. The ruleset's generation id tells
+// whether anyone else changed the ruleset since; then, and after a start,
+// the tables are read back and the next change refills all of them.
+//
+// The service settings and destinations are kept in the kernel (a comment
+// on each service chain's first rule, element comments in its "_rs"
+// set), so List after a restart returns what the previous daemon
+// programmed. When no service is left, the tables are deleted.
 //
 // DR rules forward only for VIPs made active with SetActive, which the
 // daemon calls from VRRP state changes; a new Backend starts with none.
@@ -29,7 +36,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
-	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink/nltest"
 	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netlink"
@@ -77,19 +83,24 @@ func nsOpen(h netns.NsHandle) bool { return h > 0 }
 
 // Backend is the nftables lvs.Backend. It is safe for concurrent use.
 type Backend struct {
-	log  *logrus.Entry
-	opts Options
-	conn *nftables.Conn
-	res  Resolver
-	nlh  *netlink.Handle
+	log   *logrus.Entry
+	opts  Options
+	copts []nftables.ConnOption
+	// rconn reads (dumps) over one lasting socket; each transaction
+	// opens its own, sized to it.
+	rconn *nftables.Conn
+	res   Resolver
+	nlh   *netlink.Handle
+	stat  statRecorder
+	// closed ends Run when the backend is closed.
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	mu     sync.Mutex
 	active map[netip.Addr]bool
-	hops   map[netip.Addr]Hop
 	notes  map[lvs.ServiceKey]string
-	// last is the table of the last commit: a neighbour change is checked
-	// against it before the kernel's ruleset is read back.
-	last lvs.Table
+	// st is what our tables hold; nil until first read.
+	st *kstate
 }
 
 var (
@@ -132,12 +143,12 @@ func New(opts Options) (*Backend, error) {
 	case nsOpen(opts.NetNS):
 		copts = append(copts, nftables.WithNetNSFd(int(opts.NetNS)))
 	}
-	conn, err := nftables.New(copts...)
+	rconn, err := nftables.New(append(slices.Clone(copts), nftables.AsLasting())...)
 	if err != nil {
 		return nil, fmt.Errorf("open nftables: %w", err)
 	}
-	b := &Backend{log: opts.Log, opts: opts, conn: conn, res: opts.Resolver,
-		active: map[netip.Addr]bool{}, hops: map[netip.Addr]Hop{}, notes: map[lvs.ServiceKey]string{}}
+	b := &Backend{log: opts.Log, opts: opts, copts: copts, rconn: rconn, res: opts.Resolver, closed: make(chan struct{}),
+		active: map[netip.Addr]bool{}, notes: map[lvs.ServiceKey]string{}}
 	if b.res == nil {
 		ns := opts.NetNS
 		if !nsOpen(ns) {
@@ -145,6 +156,7 @@ func New(opts Options) (*Backend, error) {
 		}
 		h, err := netlink.NewHandleAt(ns)
 		if err != nil {
+			rconn.CloseLasting()
 			return nil, fmt.Errorf("open netlink: %w", err)
 		}
 		b.nlh = h
@@ -160,96 +172,169 @@ func New(opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// Close releases the backend's handles; the kernel state stays.
+// Close releases the backend's handles and ends Run; the kernel state
+// stays.
 func (b *Backend) Close() error {
-	if b.nlh != nil {
-		b.nlh.Close()
-	}
-	return nil
+	var err error
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.nlh != nil {
+			b.nlh.Close()
+		}
+		err = b.rconn.CloseLasting()
+	})
+	return err
 }
 
 func (b *Backend) clearDispatch() error {
-	tables, err := b.conn.ListTablesOfFamily(nftables.TableFamilyNetdev)
+	tables, err := b.rconn.ListTablesOfFamily(nftables.TableFamilyNetdev)
 	if err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
+	}
+	c, err := nftables.New(b.copts...)
+	if err != nil {
+		return err
 	}
 	for _, t := range tables {
 		if t.Name != b.opts.Table {
 			continue
 		}
-		sets, err := b.conn.GetSets(t)
+		sets, err := b.rconn.GetSets(t)
 		if err != nil {
 			return fmt.Errorf("list sets of netdev %s: %w", t.Name, err)
 		}
 		for _, s := range sets {
 			if s.Name == "dr4" || s.Name == "dr6" {
-				b.conn.FlushSet(s)
+				c.FlushSet(s)
 			}
 		}
 	}
-	if err := b.conn.Flush(); err != nil {
+	if err := c.Flush(); err != nil {
 		return fmt.Errorf("clear DR dispatch: %w", err)
 	}
 	return nil
+}
+
+// sync makes b.st what the kernel holds: kept when the ruleset's
+// generation is the one it was programmed or read at, read back
+// otherwise.
+func (b *Backend) sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.st != nil && !b.st.stale {
+		if g, err := b.genID(); err == nil && g == b.st.genid {
+			return nil
+		}
+	}
+	st, err := b.read(ctx)
+	if err != nil {
+		return err
+	}
+	b.st = st
+	return nil
+}
+
+// settle records the generation after a transaction: the next one when
+// only ours happened (or, after a failure, the same one), else the state
+// is stale and read again before the next change.
+func (b *Backend) settle(before uint32, committed bool) {
+	g, err := b.genID()
+	want := before
+	if committed {
+		want++
+	}
+	if err != nil || g != want {
+		b.st.stale = true
+		return
+	}
+	b.st.genid = g
 }
 
 // List returns the services in our tables.
 func (b *Backend) List(ctx context.Context) (lvs.Table, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	o, err := b.read(ctx)
-	if err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
-	return o.table, nil
+	return b.st.table.Clone(), nil
 }
 
 // Apply performs ops on the table our kernel state describes and commits
 // the result in one transaction. An op that is invalid against the table
 // (EEXIST, ESRCH, ENOENT as IPVS would answer) or that this data plane
-// cannot program fails alone; a failed commit fails every op.
+// cannot program fails alone; a failed commit fails every op, reported
+// as one error naming the first.
 func (b *Backend) Apply(ctx context.Context, ops []lvs.Op) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	o, err := b.read(ctx)
-	if err != nil {
+	if err := b.sync(ctx); err != nil {
 		return fmt.Errorf("read nftables state: %w", err)
 	}
-	next := o.table.Clone()
+	sub := lvs.Table{}
+	var keys []lvs.ServiceKey
+	seen := map[lvs.ServiceKey]bool{}
+	for _, op := range ops {
+		k := op.Service.ServiceKey
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		keys = append(keys, k)
+		if vs, ok := b.st.table[k]; ok {
+			sub[k] = vs
+		}
+	}
 	var errs []error
 	var done []lvs.Op
+	ed := newEditor(sub)
 	for _, op := range ops {
-		if err := applyOp(next, op); err != nil {
+		if err := ed.apply(op); err != nil {
 			errs = append(errs, &lvs.OpError{Op: op, Err: err})
 			continue
 		}
 		done = append(done, op)
 	}
 	if len(done) > 0 {
-		if err := b.commit(ctx, o, next); err != nil {
-			for _, op := range done {
-				errs = append(errs, &lvs.OpError{Op: op, Err: err})
+		if err := b.commitSettled(ctx, change{sub: sub, keys: keys}); err != nil {
+			// Every op failed with the transaction: one error names the
+			// first and counts the others (a reload's thousands of ops
+			// would otherwise make one log line of megabytes).
+			if len(done) > 1 {
+				err = fmt.Errorf("%w (and %d more changes in the same transaction)", err, len(done)-1)
 			}
+			errs = append(errs, &lvs.OpError{Op: done[0], Err: err})
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// commitSettled commits and records the generation it leaves.
+func (b *Backend) commitSettled(ctx context.Context, ch change) error {
+	before := b.st.genid
+	err := b.commit(ctx, ch)
+	b.settle(before, err == nil)
+	return err
 }
 
 // Flush removes our tables (lvs_flush): the whole of our state.
 func (b *Backend) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	o, err := b.read(ctx)
-	if err != nil {
+	if err := b.sync(ctx); err != nil {
 		return err
 	}
-	if o.inetTable {
-		b.conn.DelTable(&nftables.Table{Name: b.opts.Table, Family: nftables.TableFamilyINet})
+	bt := newBatch(nil)
+	if b.st.inet {
+		bt.delTables = append(bt.delTables, nftables.TableFamilyINet)
 	}
-	if o.devTable {
-		b.conn.DelTable(&nftables.Table{Name: b.opts.Table, Family: nftables.TableFamilyNetdev})
+	if b.st.dev {
+		bt.delTables = append(bt.delTables, nftables.TableFamilyNetdev)
 	}
-	return b.conn.Flush()
+	err := b.transact(bt.filler(b.opts.Table))
+	b.st = nil
+	return err
 }
 
 // SetActive turns DR forwarding for vip on (this node holds it: VRRP
@@ -269,11 +354,20 @@ func (b *Backend) SetActive(vip netip.Addr, active bool) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+b.opts.ResolveTimeout)
 	defer cancel()
-	o, err := b.read(ctx)
-	if err != nil {
+	if err := b.sync(ctx); err != nil {
 		return fmt.Errorf("read nftables state: %w", err)
 	}
-	if err := b.commit(ctx, o, o.table); err != nil {
+	var keys []lvs.ServiceKey
+	for k, vs := range b.st.table {
+		if m, err := serviceMode(vs); err == nil && m == modeDR && k.Addr == vip {
+			keys = append(keys, k)
+		}
+	}
+	if b.st.known && len(keys) == 0 {
+		b.st.x.active = copyActive(b.active)
+		return nil
+	}
+	if err := b.commitSettled(ctx, change{sub: b.st.table, keys: keys}); err != nil {
 		return fmt.Errorf("set %s %s: %w", vip, map[bool]string{true: "active", false: "inactive"}[active], err)
 	}
 	return nil
@@ -291,29 +385,40 @@ func (b *Backend) Active() []netip.Addr {
 	return out
 }
 
-// Refresh resolves the DR real servers' MACs again and rewrites our state
-// if any changed (a real server replaced, a server that was unreachable
-// now answering). The daemon calls it on neighbour changes or a timer.
+// Refresh resolves the DR real servers' MACs again and rewrites their
+// chains if any changed (a real server replaced, a server that was
+// unreachable now answering). The daemon calls it on neighbour changes
+// or a timer.
 func (b *Backend) Refresh(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// Reading the ruleset back costs more than the whole idle daemon
-	// otherwise does; most neighbour changes move no next hop.
-	if b.last != nil && maps_equal(b.resolveAll(ctx, b.last), b.hops) {
-		return nil
-	}
-	o, err := b.read(ctx)
-	if err != nil {
+	if err := b.sync(ctx); err != nil {
 		return err
 	}
-	hops := b.resolveAll(ctx, o.table)
-	if maps_equal(hops, b.hops) {
+	var want []netip.Addr
+	var keys []lvs.ServiceKey
+	seen := map[netip.Addr]bool{}
+	for _, k := range b.st.table.Keys() {
+		vs := b.st.table[k]
+		if m, err := serviceMode(vs); err != nil || m != modeDR {
+			continue
+		}
+		keys = append(keys, k)
+		for _, d := range vs.SortedDests() {
+			if d.Weight > 0 && !seen[d.Addr] {
+				seen[d.Addr] = true
+				want = append(want, d.Addr)
+			}
+		}
+	}
+	hops := b.resolve(ctx, want)
+	if b.st.known && hopsEqual(hops, b.st.x.hops) {
 		return nil
 	}
-	return b.commit(ctx, o, o.table)
+	return b.commitSettled(ctx, change{sub: b.st.table, keys: keys, hops: hops})
 }
 
-func maps_equal(a, b map[netip.Addr]Hop) bool {
+func hopsEqual(a, b map[netip.Addr]Hop) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -327,7 +432,7 @@ func maps_equal(a, b map[netip.Addr]Hop) bool {
 }
 
 // Run refreshes on every neighbour change in our namespace and every
-// interval (default 30s) until ctx ends.
+// interval (default 30s) until ctx ends or the backend is closed.
 func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = 30 * time.Second
@@ -351,6 +456,8 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-b.closed:
+			return nil
 		case u := <-ch:
 			if !b.isDest(u.IP) {
 				continue
@@ -364,8 +471,8 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// isDest reports whether ip is a destination of the last committed table
-// (true before the first commit): other neighbours do not matter.
+// isDest reports whether ip is a DR destination held (true before the
+// first read): other neighbours do not matter.
 func (b *Backend) isDest(ip net.IP) bool {
 	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
@@ -374,11 +481,14 @@ func (b *Backend) isDest(ip net.IP) bool {
 	a = a.Unmap()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.last == nil {
+	if b.st == nil {
 		return true
 	}
-	for _, vs := range b.last {
+	for _, vs := range b.st.table {
 		for _, d := range vs.Dests {
+			if d.Forward == lvs.NAT {
+				break // a NAT service has no DR destination
+			}
 			if d.Addr == a {
 				return true
 			}
@@ -387,93 +497,38 @@ func (b *Backend) isDest(ip net.IP) bool {
 	return false
 }
 
-// resolveAll finds the hop of every DR destination with weight.
-func (b *Backend) resolveAll(ctx context.Context, t lvs.Table) map[netip.Addr]Hop {
+// resolve finds the hops of addrs; the unreachable are left out (they
+// get no traffic) and logged.
+func (b *Backend) resolve(ctx context.Context, addrs []netip.Addr) map[netip.Addr]Hop {
+	if br, ok := b.res.(batchResolver); ok && len(addrs) > 1 {
+		hops, errs := br.ResolveAll(ctx, addrs)
+		for _, a := range addrs {
+			if err := errs[a]; err != nil {
+				b.log.WithError(err).Warnf("nftables: real server %s unreachable for direct routing, no traffic sent to it", a)
+			}
+		}
+		return hops
+	}
 	hops := map[netip.Addr]Hop{}
-	for _, k := range t.Keys() {
-		vs := t[k]
-		if m, err := serviceMode(vs); err != nil || m != modeDR {
+	for _, a := range addrs {
+		h, err := b.res.Resolve(ctx, a)
+		if err != nil {
+			b.log.WithError(err).Warnf("nftables: real server %s unreachable for direct routing, no traffic sent to it", a)
 			continue
 		}
-		for _, d := range vs.SortedDests() {
-			if _, ok := hops[d.Addr]; ok || d.Weight <= 0 {
-				continue
-			}
-			h, err := b.res.Resolve(ctx, d.Addr)
-			if err != nil {
-				b.log.WithError(err).Warnf("nftables: real server %s unreachable for direct routing, no traffic sent to it", d.Addr)
-				continue
-			}
-			hops[d.Addr] = h
-		}
+		hops[a] = h
 	}
 	return hops
 }
 
-// commit renders t and flushes it as one batch.
-func (b *Backend) commit(ctx context.Context, o *observed, t lvs.Table) error {
-	hops := b.resolveAll(ctx, t)
-	d := desired{hops: hops, active: b.active, masq: b.opts.Masquerade,
-		keepPersist: map[lvs.ServiceKey]bool{}, carry: map[lvs.ServiceKey][]nftables.SetElement{}}
-	ifaces := map[string]bool{}
-	for _, k := range t.Keys() {
-		vs := t[k]
-		eligible := func(dst lvs.Destination) bool {
-			_, ok := hops[dst.Addr]
-			return ok
-		}
-		m, err := serviceMode(vs)
-		if err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-		if m == modeNAT {
-			eligible = nil
-		}
-		p, err := plan(vs, o.slots[k], eligible)
-		if err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-		if p.Note != b.notes[k] {
-			if p.Note != "" {
-				b.log.Warnf("nftables: virtual server %s: %s", k, p.Note)
-			}
-			b.notes[k] = p.Note
-		}
-		if p.Mode == modeDR {
-			for _, i := range p.Slots {
-				if h := hops[p.Dests[i].Addr]; !h.Local {
-					ifaces[h.Ifname] = true
-				}
-			}
-		}
-		if p.Mode == modeNAT && p.Service.Persistent() {
-			if old, ok := o.table[k]; ok && persistCompatible(old, p) {
-				d.keepPersist[k] = true
-			} else if ok {
-				d.carry[k] = b.carry(k, p)
-			}
-		}
-		d.plans = append(d.plans, p)
-	}
-	d.ifaces = b.opts.Interfaces
-	if len(d.ifaces) == 0 {
-		d.ifaces = sortedKeys(ifaces)
-	}
-	if err := render(b.conn, b.opts.Table, o, d); err != nil {
-		return err
-	}
-	if err := b.conn.Flush(); err != nil {
-		return fmt.Errorf("nftables transaction: %w", err)
-	}
-	b.hops, b.last = hops, t.Clone()
-	return nil
-}
-
 // carry reads the persistence entries of service k that point at a
 // destination p still has, with their remaining lifetime.
-func (b *Backend) carry(k lvs.ServiceKey, p svcPlan) []nftables.SetElement {
+func (b *Backend) carry(ctx context.Context, k lvs.ServiceKey, p svcPlan) []nftables.SetElement {
+	if ctx.Err() != nil {
+		return nil
+	}
 	s := &nftables.Set{Table: &nftables.Table{Name: b.opts.Table, Family: nftables.TableFamilyINet}, Name: chainName(k) + "_persist"}
-	elems, err := b.conn.GetSetElements(s)
+	elems, err := b.rconn.GetSetElements(s)
 	if err != nil {
 		return nil
 	}
@@ -491,126 +546,21 @@ func (b *Backend) carry(k lvs.ServiceKey, p svcPlan) []nftables.SetElement {
 	return out
 }
 
-// read lists our tables and decodes the services they describe.
-func (b *Backend) read(ctx context.Context) (*observed, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	o := newObserved()
-	inet := &nftables.Table{Name: b.opts.Table, Family: nftables.TableFamilyINet}
-	dev := &nftables.Table{Name: b.opts.Table, Family: nftables.TableFamilyNetdev}
-	for _, x := range []struct {
-		t      *nftables.Table
-		exists *bool
-		chains map[string]bool
-		sets   map[string]bool
-	}{{inet, &o.inetTable, o.inetChains, o.inetSets}, {dev, &o.devTable, o.devChains, o.devSets}} {
-		tables, err := b.conn.ListTablesOfFamily(x.t.Family)
-		if err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
-		}
-		for _, t := range tables {
-			*x.exists = *x.exists || t.Name == x.t.Name
-		}
-		if !*x.exists {
-			continue
-		}
-		chains, err := b.conn.ListChainsOfTableFamily(x.t.Family)
-		if err != nil {
-			return nil, fmt.Errorf("list chains: %w", err)
-		}
-		for _, c := range chains {
-			if c.Table.Name == x.t.Name {
-				x.chains[c.Name] = true
-			}
-		}
-		sets, err := b.conn.GetSets(x.t)
-		if err != nil {
-			return nil, fmt.Errorf("list sets: %w", err)
-		}
-		for _, s := range sets {
-			x.sets[s.Name] = true
-		}
-	}
-	for _, name := range sortedKeys(o.inetChains) {
-		if len(name) < 3 || name[:3] != "vs_" {
-			continue
-		}
-		rules, err := b.conn.GetRules(inet, &nftables.Chain{Name: name, Table: inet})
-		if err != nil {
-			return nil, fmt.Errorf("list rules of %s: %w", name, err)
-		}
-		if len(rules) == 0 {
-			continue // being built by someone else's batch? not ours yet
-		}
-		text, ok := userdata.GetString(rules[0].UserData, userdata.TypeComment)
-		if !ok {
-			return nil, fmt.Errorf("chain %s: %w: no comment", name, ErrBadDescriptor)
-		}
-		svc, err := parseDescriptor(text)
-		if err != nil {
-			return nil, err
-		}
-		vs := lvs.VirtualService{Service: svc, Dests: map[lvs.DestKey]lvs.Destination{}}
-		if o.inetSets[name+"_rs"] {
-			elems, err := b.conn.GetSetElements(&nftables.Set{Table: inet, Name: name + "_rs"})
-			if err != nil {
-				return nil, fmt.Errorf("list %s_rs: %w", name, err)
-			}
-			for _, e := range elems {
-				k, ok := parseAddrPortKey(e.Key)
-				if !ok {
-					return nil, fmt.Errorf("%w: %s_rs key %x", ErrBadDescriptor, name, e.Key)
-				}
-				d, err := parseDest(k, e.Comment)
-				if err != nil {
-					return nil, err
-				}
-				vs.Dests[k] = d
-			}
-		}
-		o.table[svc.ServiceKey] = vs
-		if err := b.readSlots(o, svc.ServiceKey, name); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
-}
+// Stats returns the transaction figures.
+func (b *Backend) Stats() Stats { return b.stat.get() }
 
-// readSlots reads the slot table of a service: from the DR verdict map's
-// element comments, or the NAT map's data.
-func (b *Backend) readSlots(o *observed, k lvs.ServiceKey, name string) error {
-	fam := nftables.TableFamilyINet
-	dr := o.devSets[name+"_slots"]
-	if dr {
-		fam = nftables.TableFamilyNetdev
-	} else if !o.inetSets[name+"_slots"] {
-		return nil
+// BackendStatus reports what the kernel holds: the services and
+// destinations as last programmed or read back, and whether the last
+// transaction failed.
+func (b *Backend) BackendStatus() lvs.BackendStatus {
+	s := b.stat.get()
+	out := lvs.BackendStatus{Kind: "nftables", Commits: s.Commits, Failures: s.Failures,
+		LastError: s.LastError, LastErrorAt: s.LastErrorAt,
+		LastBatchMessages: s.Last.Messages, LastBatchBytes: s.Last.Bytes, LargestBatchBytes: s.Largest.Bytes}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.st != nil {
+		out.Services, out.Dests = len(b.st.table), b.st.dests()
 	}
-	elems, err := b.conn.GetSetElements(&nftables.Set{Table: &nftables.Table{Name: b.opts.Table, Family: fam}, Name: name + "_slots"})
-	if err != nil {
-		return fmt.Errorf("list %s_slots: %w", name, err)
-	}
-	slots := make([]lvs.DestKey, len(elems))
-	for _, e := range elems {
-		s, ok := parseSlotKey(e.Key)
-		if !ok || s >= len(slots) {
-			return nil // not a table we can reuse; plan starts afresh
-		}
-		if dr {
-			ap, err := netip.ParseAddrPort(e.Comment)
-			if err != nil {
-				return nil
-			}
-			slots[s] = lvs.DestKey{Addr: ap.Addr(), Port: ap.Port()}
-			continue
-		}
-		if dk, ok := parseAddrPortKey(e.Val); ok {
-			slots[s] = dk
-		} else if a, ok := netip.AddrFromSlice(e.Val); ok {
-			slots[s] = lvs.DestKey{Addr: a}
-		}
-	}
-	o.slots[k] = slots
-	return nil
+	return out
 }

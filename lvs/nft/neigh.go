@@ -41,6 +41,13 @@ type Resolver interface {
 	Resolve(ctx context.Context, dst netip.Addr) (Hop, error)
 }
 
+// batchResolver is an optional Resolver capability: resolving many
+// addresses at once (one dump of addresses and neighbours, the unknown
+// probed together and waited for once) instead of one by one.
+type batchResolver interface {
+	ResolveAll(ctx context.Context, dsts []netip.Addr) (map[netip.Addr]Hop, map[netip.Addr]error)
+}
+
 // netlinkResolver resolves through a netlink handle in the backend's
 // network namespace.
 type netlinkResolver struct {
@@ -147,4 +154,117 @@ func (r *netlinkResolver) probe(dst netip.Addr) {
 		send()
 	}()
 	<-done
+}
+
+// ResolveAll resolves dsts with one listing of our addresses, links and
+// neighbours and one route lookup each; the real servers without a
+// neighbour entry are probed together, and the neighbours listed again
+// until all answered or the probe time is up.
+func (r *netlinkResolver) ResolveAll(ctx context.Context, dsts []netip.Addr) (map[netip.Addr]Hop, map[netip.Addr]error) {
+	hops, errs := map[netip.Addr]Hop{}, map[netip.Addr]error{}
+	local := map[netip.Addr]bool{}
+	if addrs, err := r.h.AddrList(nil, netlink.FAMILY_ALL); err == nil {
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok {
+				local[ip.Unmap()] = true
+			}
+		}
+	}
+	links := map[int]netlink.Link{}
+	pending := map[netip.Addr]Hop{} // on-link, MAC not known yet
+	for _, dst := range dsts {
+		if local[dst] {
+			hops[dst] = Hop{Local: true}
+			continue
+		}
+		hop, err := r.route(dst, links)
+		switch {
+		case err != nil:
+			errs[dst] = err
+		case hop.Local:
+			hops[dst] = hop
+		default:
+			pending[dst] = hop
+		}
+	}
+	for try := 0; len(pending) > 0; try++ {
+		macs := r.neighbours()
+		for dst, hop := range pending {
+			if mac, ok := macs[neighKey{hop.Ifindex, dst}]; ok {
+				hop.MAC = mac
+				hops[dst] = hop
+				delete(pending, dst)
+			}
+		}
+		if len(pending) == 0 || try >= r.probes {
+			break
+		}
+		if try == 0 {
+			for dst := range pending {
+				r.probe(dst)
+			}
+		}
+		t := time.NewTimer(r.every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			for dst := range pending {
+				errs[dst] = ctx.Err()
+			}
+			return hops, errs
+		case <-t.C:
+		}
+	}
+	for dst, hop := range pending {
+		errs[dst] = fmt.Errorf("%s on %s: %w", dst, hop.Ifname, ErrNoNeighbour)
+	}
+	return hops, errs
+}
+
+// route finds the link a real server is reached on (links caches them).
+func (r *netlinkResolver) route(dst netip.Addr, links map[int]netlink.Link) (Hop, error) {
+	routes, err := r.h.RouteGet(dst.AsSlice())
+	if err != nil || len(routes) == 0 {
+		return Hop{}, fmt.Errorf("route to %s: %w", dst, errors.Join(err, ErrNoNeighbour))
+	}
+	rt := routes[0]
+	if rt.Type == unix.RTN_LOCAL {
+		return Hop{Local: true}, nil
+	}
+	if rt.Gw != nil {
+		return Hop{}, fmt.Errorf("%s is behind gateway %s, not on a local network: %w", dst, rt.Gw, ErrNoNeighbour)
+	}
+	link, ok := links[rt.LinkIndex]
+	if !ok {
+		if link, err = r.h.LinkByIndex(rt.LinkIndex); err != nil {
+			return Hop{}, fmt.Errorf("link %d: %w", rt.LinkIndex, err)
+		}
+		links[rt.LinkIndex] = link
+	}
+	a := link.Attrs()
+	return Hop{Ifname: a.Name, Ifindex: a.Index, OwnMAC: a.HardwareAddr}, nil
+}
+
+type neighKey struct {
+	ifindex int
+	addr    netip.Addr
+}
+
+// neighbours lists the usable neighbour entries of every link.
+func (r *netlinkResolver) neighbours() map[neighKey]net.HardwareAddr {
+	out := map[neighKey]net.HardwareAddr{}
+	const usable = unix.NUD_REACHABLE | unix.NUD_STALE | unix.NUD_DELAY | unix.NUD_PROBE | unix.NUD_PERMANENT | unix.NUD_NOARP
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		neighs, err := r.h.NeighList(0, fam)
+		if err != nil {
+			continue
+		}
+		for _, n := range neighs {
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if ok && n.State&usable != 0 && len(n.HardwareAddr) == 6 {
+				out[neighKey{n.LinkIndex, ip.Unmap()}] = n.HardwareAddr
+			}
+		}
+	}
+	return out
 }

@@ -176,11 +176,11 @@ func gcd(a, b int) int {
 	return a
 }
 
-// cycle returns a weighted round robin over w as slot -> index, smoothly
-// interleaved (nginx's smooth weighted round robin) so that any window of
-// the cycle is close to the weights, not only the whole cycle.
-func cycle(w []int) []int {
-	g, total := 0, 0
+// cycleShares returns each server's number of slots in the round robin
+// cycle over w: the weights reduced by their gcd, scaled down when the
+// cycle would be longer than maxCycle (every server keeps a slot).
+func cycleShares(w []int) []int {
+	g := 0
 	for _, x := range w {
 		if x > 0 {
 			g = gcd(g, x)
@@ -190,22 +190,30 @@ func cycle(w []int) []int {
 		return nil
 	}
 	norm := make([]int, len(w))
+	total := 0
 	for i, x := range w {
 		norm[i] = x / g
 		total += norm[i]
 	}
 	if total > maxCycle {
-		total = 0
-		sum := 0
-		for _, x := range norm {
-			sum += x
-		}
+		sum := total
 		for i, x := range norm {
 			if x > 0 {
 				norm[i] = max(1, x*maxCycle/sum)
-				total += norm[i]
 			}
 		}
+	}
+	return norm
+}
+
+// cycle returns a weighted round robin over w as slot -> index, smoothly
+// interleaved (nginx's smooth weighted round robin) so that any window of
+// the cycle is close to the weights, not only the whole cycle.
+func cycle(w []int) []int {
+	norm := cycleShares(w)
+	total := 0
+	for _, x := range norm {
+		total += x
 	}
 	out := make([]int, 0, total)
 	cur := make([]int, len(norm))
@@ -222,6 +230,68 @@ func cycle(w []int) []int {
 		}
 		cur[bi] -= total
 		out = append(out, bi)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// smoothCycle is the longest cycle interleaved smoothly and recomputed
+// afresh on every change (the smooth interleave costs cycle length times
+// servers); a longer one is interleaved in turns and keeps its slots in
+// place (stableCycle).
+const smoothCycle = 64
+
+// stableCycle is the round robin over w for a service whose slot table
+// is prev (slot -> index, -1 for none): a cycle longer than smoothCycle
+// keeps every slot whose server is still under its share, so one
+// server's change rewrites only its slots (and the last one, when the
+// cycle shrinks), not the interleaving of thousands.
+func stableCycle(w []int, prev []int) []int {
+	norm := cycleShares(w)
+	total := 0
+	for _, x := range norm {
+		total += x
+	}
+	if total <= smoothCycle {
+		return cycle(w)
+	}
+	return fillSlots(norm, total, prev)
+}
+
+// fillSlots makes a table of n slots where server i has q[i] of them,
+// keeping each slot of prev whose server is under its share and handing
+// the free slots out in turn to the servers below it.
+func fillSlots(q []int, n int, prev []int) []int {
+	out := make([]int, n)
+	have := make([]int, len(q))
+	for s := range out {
+		out[s] = -1
+		if s < len(prev) {
+			if i := prev[s]; i >= 0 && i < len(q) && have[i] < q[i] {
+				out[s] = i
+				have[i]++
+			}
+		}
+	}
+	next := 0
+	for s := range out {
+		if out[s] >= 0 {
+			continue
+		}
+		for range len(q) {
+			i := next
+			next = (next + 1) % len(q)
+			if have[i] < q[i] {
+				out[s] = i
+				have[i]++
+				break
+			}
+		}
+	}
+	if len(out) > 0 && out[0] < 0 {
+		return nil // no weight at all
 	}
 	return out
 }
@@ -262,37 +332,10 @@ func quotas(w []int, n int) []int {
 // neither does the slot it lands in. Free slots are handed out in turn
 // to the servers below their quota, which interleaves a fresh table.
 func hashTable(w []int, n int, prev []int) []int {
-	q := quotas(w, n)
-	out := make([]int, n)
-	have := make([]int, len(w))
-	for s := range out {
-		out[s] = -1
-		if s < len(prev) && len(prev) == n {
-			if i := prev[s]; i >= 0 && i < len(w) && have[i] < q[i] {
-				out[s] = i
-				have[i]++
-			}
-		}
+	if len(prev) != n {
+		prev = nil // another modulus: no slot means the same
 	}
-	next := 0
-	for s := range out {
-		if out[s] >= 0 {
-			continue
-		}
-		for range len(w) {
-			i := next
-			next = (next + 1) % len(w)
-			if have[i] < q[i] {
-				out[s] = i
-				have[i]++
-				break
-			}
-		}
-	}
-	if len(out) > 0 && out[0] < 0 {
-		return nil // no weight at all
-	}
-	return out
+	return fillSlots(quotas(w, n), n, prev)
 }
 
 // hashSize is the slot table size for n servers: large enough that the
@@ -316,10 +359,6 @@ func plan(vs lvs.VirtualService, prev []lvs.DestKey, eligible func(lvs.Destinati
 	p := svcPlan{Service: vs.Service, Dests: vs.SortedDests(), Mode: m}
 	p.Pick, p.Key, p.Note = schedule(vs.Service, m)
 	w := weights(vs.Service, p.Dests, eligible)
-	if p.Pick == pickNumgen {
-		p.Slots = cycle(w)
-		return p, nil
-	}
 	idx := make(map[lvs.DestKey]int, len(p.Dests))
 	for i, d := range p.Dests {
 		idx[d.DestKey] = i
@@ -330,6 +369,10 @@ func plan(vs lvs.VirtualService, prev []lvs.DestKey, eligible func(lvs.Destinati
 		if i, ok := idx[k]; ok {
 			old[s] = i
 		}
+	}
+	if p.Pick == pickNumgen {
+		p.Slots = stableCycle(w, old)
+		return p, nil
 	}
 	p.Slots = hashTable(w, hashSize(len(p.Dests)), old)
 	return p, nil

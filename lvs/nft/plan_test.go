@@ -1,12 +1,14 @@
 package nft
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"testing"
 
 	"github.com/cloudflare/ipvs/netmask"
 	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nltest"
 	"golang.org/x/sys/unix"
 
 	"keepalived-go/lvs"
@@ -162,67 +164,138 @@ func FuzzParseDescriptor(f *testing.F) {
 	})
 }
 
-// TestApplyOneBatch checks at the message level that a health change is
-// one transaction: BATCH_BEGIN, the changes, BATCH_END, in one send.
-func TestApplyOneBatch(t *testing.T) {
-	var sends [][]netlink.Message
-	dial := func(req []netlink.Message) ([]netlink.Message, error) {
-		sends = append(sends, req)
-		var out []netlink.Message
-		for _, m := range req {
-			if m.Header.Flags&netlink.Acknowledge != 0 {
-				out = append(out, netlink.Message{Header: netlink.Header{Type: netlink.Error, Sequence: m.Header.Sequence, PID: m.Header.PID}, Data: make([]byte, 4)})
-			}
+// fakeKernel answers the messages of a backend over nltest: an ack for
+// each message that asks for one, an empty dump, and a generation id
+// that every batch increments.
+type fakeKernel struct {
+	gen     uint32
+	batches [][]netlink.Message
+	cur     []netlink.Message
+}
+
+func (k *fakeKernel) dial(req []netlink.Message) ([]netlink.Message, error) {
+	var out []netlink.Message
+	for _, m := range req {
+		switch {
+		case m.Header.Type == netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN):
+			k.cur = nil
+		case m.Header.Type == netlink.HeaderType(unix.NFNL_MSG_BATCH_END):
+			k.batches = append(k.batches, k.cur)
+			k.gen++
+		case m.Header.Type == netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETGEN):
+			attrs := nltest.MustMarshalAttributes([]netlink.Attribute{{Type: unix.NFTA_GEN_ID, Data: binary.BigEndian.AppendUint32(nil, k.gen)}})
+			out = append(out, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWGEN),
+				Sequence: m.Header.Sequence, PID: m.Header.PID}, Data: append([]byte{0, 0, 0, 0}, attrs...)})
+			continue
+		case m.Header.Flags&netlink.Dump != 0:
+			continue
+		default:
+			k.cur = append(k.cur, m)
 		}
-		return out, nil
+		if m.Header.Flags&netlink.Acknowledge != 0 {
+			out = append(out, netlink.Message{Header: netlink.Header{Type: netlink.Error, Sequence: m.Header.Sequence, PID: m.Header.PID}, Data: make([]byte, 4)})
+		}
 	}
-	b, err := New(Options{TestDial: dial})
+	return out, nil
+}
+
+func kinds(msgs []netlink.Message) map[int]int {
+	out := map[int]int{}
+	for _, m := range msgs {
+		out[int(m.Header.Type)&0xff]++
+	}
+	return out
+}
+
+// TestApplyOneSmallBatch checks at the message level that a start is one
+// transaction and a health change one small one: the changed elements of
+// the one service, no object created or deleted.
+func TestApplyOneSmallBatch(t *testing.T) {
+	k := &fakeKernel{gen: 7}
+	b, err := New(Options{TestDial: func(req []netlink.Message) ([]netlink.Message, error) {
+		if req == nil {
+			return nil, nil
+		}
+		return k.dial(req)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := newObserved()
-	o.inetTable = true
-	svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.MustParseAddrPort("203.0.113.10:80")), Scheduler: "rr"}
-	for _, n := range []string{chainPre, chainOut, chainPost, chainName(svc.ServiceKey)} {
-		o.inetChains[n] = true
+	tbl := lvs.Table{}
+	for i := range 50 {
+		svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.AddrPortFrom(netip.MustParseAddr("203.0.113.10"), uint16(1000+i))), Scheduler: "wrr"}
+		tbl = tbl.Add(svc, dests(1, 1, 1, 1)...)
 	}
-	for _, n := range []string{"svc4", "svc6", "fwm4", "fwm6", "masq4", "masq6", chainName(svc.ServiceKey) + "_rs", chainName(svc.ServiceKey) + "_slots"} {
-		o.inetSets[n] = true
-	}
-	if err := b.commit(t.Context(), o, lvs.Table{}.Add(svc, dests(1, 0)...)); err != nil {
+	r := lvs.NewReconciler(b)
+	if _, err := r.Reconcile(t.Context(), tbl); err != nil {
 		t.Fatal(err)
 	}
-	// nltest hands the messages over one by one; together they must be
-	// exactly one batch.
-	var msgs []netlink.Message
-	for _, s := range sends {
-		msgs = append(msgs, s...)
+	if len(k.batches) != 1 {
+		t.Fatalf("start: %d batches, want 1", len(k.batches))
 	}
-	begins := 0
-	for _, m := range msgs {
-		if m.Header.Type == netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN) {
-			begins++
+	start := len(k.batches[0])
+	// One destination of one service goes down.
+	svc := tbl.Keys()[17]
+	vs := tbl[svc]
+	down := dests(1, 1, 1, 1)[2]
+	down.Weight = 0
+	vs.Dests[down.DestKey] = down
+	if _, err := r.Reconcile(t.Context(), tbl); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.batches) != 2 {
+		t.Fatalf("%d batches after a health change, want 2", len(k.batches))
+	}
+	msgs := k.batches[1]
+	got := kinds(msgs)
+	t.Logf("start: %d messages; health change: %d messages %v", start, len(msgs), got)
+	for _, kind := range []int{unix.NFT_MSG_NEWCHAIN, unix.NFT_MSG_NEWSET, unix.NFT_MSG_NEWTABLE, unix.NFT_MSG_DELCHAIN, unix.NFT_MSG_DELSET} {
+		if got[kind] != 0 {
+			t.Errorf("message type %d sent %d times in a health change", kind, got[kind])
 		}
 	}
-	if begins != 1 {
-		t.Fatalf("%d batches, want one", begins)
+	// The weight in the rs set's comment, the cycle shrinking from 4 to
+	// 3 slots (one moved, one deleted), the chain's rules (new modulus).
+	if got[unix.NFT_MSG_DELSETELEM] != 2 || got[unix.NFT_MSG_NEWSETELEM] != 2 || len(msgs) > 10 {
+		t.Errorf("health change: %d messages %v, want a few for one service", len(msgs), got)
 	}
-	first, last := msgs[0].Header.Type, msgs[len(msgs)-1].Header.Type
-	if first != netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN) || last != netlink.HeaderType(unix.NFNL_MSG_BATCH_END) {
-		t.Errorf("batch framed by %d..%d", first, last)
+}
+
+// TestStableCycle: a long round robin keeps its slots in place, so one
+// server's change rewrites one or two slots, and the shares stay exact.
+func TestStableCycle(t *testing.T) {
+	w := make([]int, 300)
+	for i := range w {
+		w[i] = 1 + i%3
 	}
-	// Existing objects are flushed and refilled, never recreated: no
-	// NEWCHAIN, NEWSET or NEWTABLE in a health change.
-	kinds := map[int]int{}
-	for _, m := range msgs[1 : len(msgs)-1] {
-		kinds[int(m.Header.Type)&0xff]++
+	fresh := stableCycle(w, nil)
+	if !slices.Equal(share(fresh, len(w)), share(cycle(w), len(w))) {
+		t.Fatal("the long cycle's shares differ from the smooth one's")
 	}
-	for _, k := range []int{unix.NFT_MSG_NEWCHAIN, unix.NFT_MSG_NEWSET, unix.NFT_MSG_NEWTABLE, unix.NFT_MSG_DELCHAIN, unix.NFT_MSG_DELSET} {
-		if kinds[k] != 0 {
-			t.Errorf("message type %d sent %d times in a health change", k, kinds[k])
+	changed := func(a, b []int) int {
+		n := max(len(a), len(b)) - min(len(a), len(b))
+		for s := range min(len(a), len(b)) {
+			if a[s] != b[s] {
+				n++
+			}
 		}
+		return n
 	}
-	if kinds[unix.NFT_MSG_NEWSETELEM] == 0 || kinds[unix.NFT_MSG_DELSETELEM] == 0 || kinds[unix.NFT_MSG_NEWRULE] == 0 {
-		t.Errorf("message kinds %v: want set flushes, elements and rules", kinds)
+	down := slices.Clone(w)
+	down[42] = 0 // weight 1
+	d := stableCycle(down, fresh)
+	if got := share(d, len(w)); got[42] != 0 || len(d) != len(fresh)-1 {
+		t.Fatalf("server 42 down: shares %v, len %d", got[42], len(d))
+	}
+	if n := changed(fresh, d); n > 2 {
+		t.Errorf("one server down rewrote %d slots, want at most 2", n)
+	}
+	up := stableCycle(w, d)
+	if n := changed(d, up); n > 1 || !slices.Equal(share(up, len(w)), share(fresh, len(w))) {
+		t.Errorf("server back: %d slots rewritten, shares equal %v", n, slices.Equal(share(up, len(w)), share(fresh, len(w))))
+	}
+	// Small cycles stay smooth: recomputed afresh.
+	if got := stableCycle([]int{3, 1}, []int{1, 1, 0, 0}); !slices.Equal(got, []int{0, 0, 1, 0}) {
+		t.Errorf("small cycle %v, want the smooth one", got)
 	}
 }

@@ -76,7 +76,7 @@ func dispatch(f lvs.Family, set *nftables.Set) []expr.Any {
 		loadAddr(f, false, reg1),
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg32(n)},
 		loadPort(false, reg32(n+1)),
-		&expr.Lookup{SourceRegister: reg1, SetName: set.Name, SetID: set.ID, DestRegister: 0, IsDestRegSet: true},
+		&expr.Lookup{SourceRegister: reg1, SetName: set.Name, DestRegister: 0, IsDestRegSet: true},
 	}
 }
 
@@ -163,7 +163,7 @@ func persistKey(s lvs.Service) []expr.Any {
 }
 
 func refresh(s lvs.Service, persist *nftables.Set) *expr.Dynset {
-	return &expr.Dynset{SrcRegKey: reg1, SrcRegData: reg2, SetName: persist.Name, SetID: persist.ID,
+	return &expr.Dynset{SrcRegKey: reg1, SrcRegData: reg2, SetName: persist.Name,
 		Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: time.Duration(s.Timeout) * time.Second}
 }
 
@@ -175,7 +175,7 @@ func natRules(p svcPlan, slots, persist *nftables.Set, withPort bool) [][]expr.A
 	if persist != nil {
 		r := persistKey(p.Service)
 		r = append(r,
-			&expr.Lookup{SourceRegister: reg1, SetName: persist.Name, SetID: persist.ID, DestRegister: reg2, IsDestRegSet: true},
+			&expr.Lookup{SourceRegister: reg1, SetName: persist.Name, DestRegister: reg2, IsDestRegSet: true},
 			refresh(p.Service, persist),
 			natTarget(p, withPort))
 		rules = append(rules, r)
@@ -184,7 +184,7 @@ func natRules(p svcPlan, slots, persist *nftables.Set, withPort bool) [][]expr.A
 		return rules
 	}
 	r := pickExprs(p)
-	r = append(r, &expr.Lookup{SourceRegister: reg1, SetName: slots.Name, SetID: slots.ID, DestRegister: reg2, IsDestRegSet: true})
+	r = append(r, &expr.Lookup{SourceRegister: reg1, SetName: slots.Name, DestRegister: reg2, IsDestRegSet: true})
 	if persist != nil {
 		r = append(r, persistKey(p.Service)...)
 		r = append(r, refresh(p.Service, persist))
@@ -196,7 +196,7 @@ func natRules(p svcPlan, slots, persist *nftables.Set, withPort bool) [][]expr.A
 // of the real server: "jhash ... mod N vmap @slots".
 func drRule(p svcPlan, slots *nftables.Set) []expr.Any {
 	r := pickExprs(p)
-	return append(r, &expr.Lookup{SourceRegister: reg1, SetName: slots.Name, SetID: slots.ID, DestRegister: 0, IsDestRegSet: true})
+	return append(r, &expr.Lookup{SourceRegister: reg1, SetName: slots.Name, DestRegister: 0, IsDestRegSet: true})
 }
 
 // forwardRule sends the frame to a remote real server as IPVS's DR does:
@@ -234,7 +234,7 @@ func masqRule(f lvs.Family, set *nftables.Set) []expr.Any {
 		loadAddr(f, false, reg1),
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg32(n)},
 		loadPort(false, reg32(n+1)),
-		&expr.Lookup{SourceRegister: reg1, SetName: set.Name, SetID: set.ID},
+		&expr.Lookup{SourceRegister: reg1, SetName: set.Name},
 		&expr.Masq{},
 	)
 }
