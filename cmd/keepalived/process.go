@@ -75,65 +75,16 @@ func cmdlineUmask(opt string, stderr io.Writer) (mask int, ok bool) {
 	return int(n), true
 }
 
-// configUmask is keepalived's umask_handler() for global_defs umask: a
-// number, or permission bit names joined by '|' (IRUSR|IWGRP ...). A bad
-// value gives keepalived's message instead.
-func configUmask(args []string) (int, string) {
-	if len(args) == 0 {
-		return 0, "Missing parameter(s) to umask option"
-	}
-	if c := args[0][0]; c >= '0' && c <= '9' {
-		if len(args) != 1 {
-			return 0, "Extra parameter(s) to umask option"
-		}
-		n, err := strconv.ParseInt(args[0], 0, 64)
-		if err != nil || n < 0 || n&^0o777 != 0 {
-			return 0, "invalid umask value " + args[0]
-		}
-		return int(n), ""
-	}
-	bits := map[string]int{"IRUSR": 0o400, "IWUSR": 0o200, "IXUSR": 0o100, "IRGRP": 0o40, "IWGRP": 0o20,
-		"IXGRP": 0o10, "IROTH": 0o4, "IWOTH": 0o2, "IXOTH": 0o1}
-	mask, needOr := 0, false
-	for _, a := range args {
-		for p := a; p != ""; {
-			if needOr {
-				if p[0] != '|' {
-					return 0, "Unknown umask bit " + p
-				}
-				needOr, p = false, p[1:]
-				continue
-			}
-			if len(p) < 5 || bits[p[:5]] == 0 {
-				return 0, "Unknown umask bit " + p
-			}
-			mask |= bits[p[:5]]
-			p, needOr = p[5:], true
-		}
-	}
-	if !needOr {
-		return 0, "umask missing bit value"
-	}
-	return mask, ""
-}
-
 // applyConfigUmask sets the process umask from global_defs umask unless
 // -u was given, as keepalived does when it reads the config.
 func (d *daemon) applyConfigUmask(cfg *config.Config) {
-	for _, s := range append(append([]config.Setting(nil), cfg.Other...), cfg.Global.Other...) {
-		if s.Keyword != "umask" {
-			continue
-		}
-		if d.opts.umaskCmdline {
-			d.log.Info("umask command line option specified, ignoring config option")
-			return
-		}
-		m, msg := configUmask(s.Args)
-		if msg != "" {
-			d.log.Infof("%s:%d: %s", s.Pos.File, s.Pos.Line, msg)
-			return
-		}
-		d.opts.umaskVal = m
-		syscall.Umask(m)
+	if cfg.Global.Umask == nil {
+		return
 	}
+	if d.opts.umaskCmdline {
+		d.log.Info("umask command line option specified, ignoring config option")
+		return
+	}
+	d.opts.umaskVal = int(*cfg.Global.Umask)
+	syscall.Umask(d.opts.umaskVal)
 }
