@@ -61,6 +61,10 @@ type Config struct {
 	// ScriptUser is who runs scripts that name no user (nil when no user
 	// can run them), as the load or ResolveScripts decided.
 	ScriptUser *script.DefaultUser `dump:"-" json:"-"`
+	// InsecureScripts are the scripts keepalived's security pass found a
+	// non-root user could change, kept or dropped (the daemon refuses them
+	// under enable_script_security).
+	InsecureScripts []*Script `dump:"-" json:"-"`
 	// LoadLog are the lines keepalived logs (log_message, not a config
 	// error) while it reads the file; the daemon logs them, -t does not.
 	LoadLog []string `dump:"-" json:"-"`

@@ -38,6 +38,9 @@ func (l *loader) checkScriptSecure(s *Script) scriptFlags {
 		s.Args = rep.Argv
 	}
 	s.Flags = uint(rep.Flags)
+	if rep.Flags&script.FlagInsecure != 0 {
+		l.cfg.InsecureScripts = append(l.cfg.InsecureScripts, s)
+	}
 	s.Cmd = &script.Resolved{Spec: script.Spec{Argv: s.Args, User: s.User, Group: s.Group},
 		Cmd:   script.Command{Argv: s.Args, UID: uint32(s.UID), GID: uint32(s.GID)},
 		Flags: rep.Flags, Messages: rep.Messages, Err: rep.Err()}

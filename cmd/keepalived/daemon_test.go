@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,15 +112,25 @@ func TestConfigTestReportsInsecureScripts(t *testing.T) {
 	os.WriteFile(inWWDir, []byte("#!/bin/sh\nexit 0\n"), 0o755)
 	other := mk("other.sh", 0o755)
 	os.Chown(other, 65534, 65534)
+	// keepalived refuses a loopback interface for VRRP: the instance's
+	// interface is a veth in a namespace of the test's own.
+	ns := fmt.Sprintf("kgsec%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0").CombinedOutput(); err != nil {
+		t.Fatalf("ip link add: %v %s", err, out)
+	}
 	for _, c := range []struct {
 		script string
 		bad    bool
 	}{{secure, false}, {worldWritable, true}, {inWWDir, true}, {other, true}} {
 		conf := filepath.Join(dir, "k.conf")
 		os.WriteFile(conf, []byte("global_defs {\n  enable_script_security\n  script_user root\n}\n"+
-			"vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 1\n  virtual_ipaddress {\n    203.0.113.1/32\n  }\n"+
+			"vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    203.0.113.1/32\n  }\n"+
 			"  notify_master \""+c.script+"\"\n}\n"), 0o644)
-		out, err := exec.Command(bin, "-t", "-f", conf).CombinedOutput()
+		out, err := exec.Command("ip", "netns", "exec", ns, bin, "-t", "-f", conf).CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
 			code = ee.ExitCode()

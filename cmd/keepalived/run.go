@@ -211,9 +211,21 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 		bw.WriteString(d.Keepalived())
 		bw.WriteByte('\n')
 	}
-	_, diags := config.Load(o.useFile, opts)
-	bw.Flush()
+	cfg, diags := config.Load(o.useFile, opts)
 	code := diags.ExitCode()
+	// Beyond keepalived: with enable_script_security, the scripts the
+	// daemon will refuse (keepalived only logs that when it starts, and
+	// its -t passes) are reported with their place, exit status 6.
+	if cfg != nil && cfg.Global.EnableScriptSecurity && len(cfg.InsecureScripts) > 0 {
+		if bad := insecureScripts(cfg); len(bad) > 0 {
+			for _, l := range bad {
+				bw.WriteString(l)
+				bw.WriteByte('\n')
+			}
+			code = 6 // keepalived's exit status for script security problems
+		}
+	}
+	bw.Flush()
 	return code
 }
 
@@ -223,12 +235,6 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 // 0.15 s more).
 var configTestGCPercent = 10
 
-func hasScripts(cfg *config.Config) bool {
-	for range cfg.AllScripts() {
-		return true
-	}
-	return false
-}
 
 func interfaceExists(name string) bool {
 	_, err := net.InterfaceByName(name)

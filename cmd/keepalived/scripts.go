@@ -44,13 +44,21 @@ func runnable(s *config.Script) *notify.Script {
 func insecureScripts(cfg *config.Config) []string {
 	resolveScripts(cfg)
 	var lines []string
-	for s := range cfg.AllScripts() {
-		if !s.Cmd.Insecure() {
-			continue
+	seen := map[*config.Script]bool{}
+	report := func(s *config.Script) {
+		if seen[s] || !s.Cmd.Insecure() {
+			return
 		}
+		seen[s] = true
 		for _, m := range s.Cmd.Messages {
 			lines = append(lines, fmt.Sprintf("(%s: Line %d) %s", s.Pos.File, s.Pos.Line, m))
 		}
+	}
+	for _, s := range cfg.InsecureScripts {
+		report(s)
+	}
+	for s := range cfg.AllScripts() {
+		report(s)
 	}
 	return lines
 }
