@@ -242,6 +242,7 @@ func (l *loader) run(path string) {
 		return
 	}
 	l.bfd.complete()
+	l.finalScriptUser()
 }
 
 // runPass reads the configuration once with the keyword tables of one

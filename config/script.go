@@ -113,6 +113,26 @@ func (l *loader) defaultScriptUser() (uid, gid int, ok bool) {
 	return db.defaultUID, db.defaultGID, true
 }
 
+// finalScriptUser records the default script user as keepalived's dump
+// asks for it (get_default_script_user once the file is read): the one
+// resolved, else keepalived_script, else our own ids; none when it failed.
+func (l *loader) finalScriptUser() {
+	db := l.users
+	if db.defaultFail {
+		return
+	}
+	uid, gid := db.defaultUID, db.defaultGID
+	if !db.defaultSet {
+		uid, gid = os.Getuid(), os.Getgid()
+		if u, g, found := db.setUIDGID("keepalived_script", "", false); found {
+			uid, gid = u, g
+		} else if db.security {
+			return
+		}
+	}
+	l.cfg.ScriptUser = &script.DefaultUser{UID: uint32(uid), GID: uint32(gid)}
+}
+
 // scriptUIDGID is keepalived's set_script_uid_gid on words[off:].
 func (l *loader) scriptUIDGID(words []string, off int) (uid, gid int, ok bool) {
 	group, hasGroup := "", false

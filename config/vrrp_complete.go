@@ -40,13 +40,14 @@ func (s *vrrpState) fail() {
 func (s *vrrpState) completeInit() bool {
 	l := s.l
 	g := &l.cfg.Global
-	if g.GarpLowerPrioRepeat == nil {
-		r := g.GarpMasterRepeat
-		g.GarpLowerPrioRepeat = &r
+	// The VRRP process's global lower-priority GARP settings default to
+	// the master ones; the model keeps them unset, as the parent has them.
+	s.lpRepeat, s.lpDelay = g.GarpMasterRepeat, g.GarpMasterDelay
+	if g.GarpLowerPrioRepeat != nil {
+		s.lpRepeat = *g.GarpLowerPrioRepeat
 	}
-	if g.GarpLowerPrioDelay == nil {
-		d := g.GarpMasterDelay
-		g.GarpLowerPrioDelay = &d
+	if g.GarpLowerPrioDelay != nil {
+		s.lpDelay = *g.GarpLowerPrioDelay
 	}
 	s.checkScriptSecurity()
 	for _, in := range l.cfg.Instances {
@@ -529,7 +530,7 @@ func (s *vrrpState) moveExcessVIPs(in *VRRPInstance, x *vrrpExt) {
 func (s *vrrpState) completeGarp(in *VRRPInstance, x *vrrpExt, strict bool, rep func(string, ...any)) {
 	g := &s.l.cfg.Global
 	if x.garpLowerPrioRepeat == -1 {
-		x.garpLowerPrioRepeat = *g.GarpLowerPrioRepeat
+		x.garpLowerPrioRepeat = s.lpRepeat
 		if strict {
 			x.garpLowerPrioRepeat = 0
 		}
@@ -538,7 +539,7 @@ func (s *vrrpState) completeGarp(in *VRRPInstance, x *vrrpExt, strict bool, rep 
 		x.garpLowerPrioRepeat = 0
 	}
 	if x.garpLowerPrioDelay == nil {
-		d := *g.GarpLowerPrioDelay
+		d := s.lpDelay
 		if strict {
 			d = 0
 		}

@@ -14,8 +14,11 @@ import (
 
 // vrrpState is what the VRRP process's handlers keep besides the model.
 type vrrpState struct {
-	l   *loader
-	ifs *ifTable
+	// lpRepeat, lpDelay: the global lower-priority GARP settings, resolved
+	lpRepeat int
+	lpDelay  time.Duration
+	l        *loader
+	ifs      *ifTable
 
 	// Per-instance values keepalived keeps "unset" until vrrp_complete_instance.
 	ext map[*VRRPInstance]*vrrpExt
