@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,78 @@ func TestHarnessAgreesWithItself(t *testing.T) {
 		}
 		if r.Recorded == "" || len(r.Drift) > 0 {
 			t.Errorf("%s: record %q, drift %q", it.ID, r.Recorded, r.Drift)
+		}
+	}
+}
+
+func TestRewriteKeepsTheNetworkRule(t *testing.T) {
+	in := `global_defs {
+    smtp_server 192.168.1.25
+    vrrp_rt_priority 99
+    enable_dbus
+    vrrp_notify_fifo /run/ka.fifo
+}
+vrrp_instance VI_1 {
+    interface ens192
+    unicast_src_ip 10.0.0.11
+    unicast_peer {
+        10.0.0.12
+    }
+    virtual_ipaddress {
+        10.0.0.100/24 dev ens224 # gateway 172.16.5.1
+        2a01:4f8::10/64
+    }
+    virtual_routes {
+        0.0.0.0/0 via 10.0.0.1
+    }
+    notify_master "/usr/bin/systemctl stop haproxy"
+}
+virtual_server_group G { 10.0.0.5-9 80 }
+virtual_server 10.0.0.100 80 {
+    persistence_granularity 255.255.255.0
+    real_server 192.168.1.10 80 { MISC_CHECK { misc_path "/etc/keepalived/check.sh 10.0.0.1" } }
+}`
+	m := newAddrMapper()
+	out := rewriteConfig(in, "/tmp/d", m)
+	if err := checkAddresses(out); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"203.0.113.11", "203.0.113.12", "203.0.113.100/24 dev ens224", "2001:db8:0:1::10/64",
+		"0.0.0.0/0 via 203.0.113.1", "203.0.113.5-9 80", "255.255.255.0", "smtp_server 198.51.100.25",
+		`notify_master /bin/true`, "misc_path /bin/true", "vrrp_notify_fifo /tmp/d/file1",
+		"# compat: dropped: vrrp_rt_priority 99", "# compat: dropped: enable_dbus",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rewritten config lacks %q:\n%s", want, out)
+		}
+	}
+	if again := rewriteConfig(in, "/tmp/d", newAddrMapper()); again != out {
+		t.Error("the rewrite is not deterministic")
+	}
+	ifs := interfacesOf(in, []string{"(x.conf: Line 3) WARNING - interface bond0.7 for vrrp_instance VI_1 doesn't exist"})
+	if !equal(ifs, []string{"bond0.7", "ens192", "ens224", "eth0"}) {
+		t.Errorf("interfaces %q", ifs)
+	}
+	if checkAddresses("x 10.1.2.3 y") == nil || checkAddresses("x 8.8.8.8") == nil {
+		t.Error("checkAddresses lets a private or public address through")
+	}
+}
+
+func TestAddressMapKeepsDistinctAddressesDistinct(t *testing.T) {
+	m := newAddrMapper()
+	seen := map[string]string{}
+	for a := 0; a < 3; a++ {
+		for h := 1; h < 150; h++ {
+			orig := "10.0." + strconv.Itoa(a) + "." + strconv.Itoa(h)
+			got := m.map4addr(orig)
+			if prev, dup := seen[got]; dup {
+				t.Fatalf("%s and %s both map to %s", prev, orig, got)
+			}
+			seen[got] = orig
+			if !allowed4(got) || reserved4(got) {
+				t.Fatalf("%s maps to %s", orig, got)
+			}
 		}
 	}
 }
