@@ -30,21 +30,12 @@ type extracted struct {
 // to the man page, so it yields nothing) into dir/<source>/.
 func extractDocs(dir string) ([]extracted, error) {
 	var out []extracted
-	f, err := os.Open(manPage)
+	text, err := readGzip(manPage)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", manPage, err)
-	}
-	text, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", manPage, err)
 	}
 	docs := manExamples(string(text))
 	if b, err := os.ReadFile(synopsis); err == nil {
@@ -65,6 +56,24 @@ func extractDocs(dir string) ([]extracted, error) {
 		out = append(out, extracted{source: d.source, name: d.name, path: p})
 	}
 	return out, nil
+}
+
+// readGzip reads a gzip'd file.
+func readGzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
 }
 
 type docConfig struct {
@@ -400,6 +409,8 @@ var contextFill = map[string][]string{
 	"virtual_server":       {"lb_algo rr", "lb_kind NAT", "protocol TCP"},
 	"real_server":          {"weight 1"},
 	"url":                  {"path /"},
+	"HTTP_GET":             {"url {", "path /", "}"},
+	"SSL_GET":              {"url {", "path /", "}"},
 	"virtual_server_group": {"198.51.100.10 80"},
 }
 

@@ -73,6 +73,7 @@ func realMain(args []string) int {
 	fs.DurationVar(&c.settleMin, "settle-min", 3*time.Second, "dump mode: earliest dump after start")
 	fs.DurationVar(&c.settleQuiet, "settle-quiet", 2*time.Second, "dump mode: keepalived's log silent this long means settled")
 	fs.DurationVar(&c.settleMax, "settle-max", 20*time.Second, "dump mode: latest dump after start")
+	gen := fs.Bool("gen", false, "write testdata/compat/generated/ (one-feature configs per keyword and per validation rule) and exit")
 	fs.BoolVar(&c.keepTmp, "keep", false, "keep the temporary directory (extracted and rewritten configs, dumps)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: compat [flags] [FILE|DIR...]\n")
@@ -91,6 +92,24 @@ func realMain(args []string) int {
 	}
 	if *src != "" {
 		c.sources = splitComma(*src)
+	}
+	if *gen {
+		root := c.root
+		if root == "" {
+			r, err := findRoot()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "compat:", err)
+				return 1
+			}
+			root = r
+		}
+		n, err := generate(root)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compat: -gen:", err)
+			return 1
+		}
+		fmt.Printf("generated %d files in testdata/compat/generated\n", n)
+		return 0
 	}
 	if err := prepare(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "compat:", err)

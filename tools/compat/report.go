@@ -251,7 +251,11 @@ func printReport(w io.Writer, results []result, verbose bool, maxLines int) {
 	}
 	if len(excluded) > 0 {
 		fmt.Fprintf(w, "\n== keepalived crashed or hung (left out of the percentages): %d\n", len(excluded))
-		for _, r := range excluded {
+		for i, r := range excluded {
+			if i == 30 && !verbose {
+				fmt.Fprintf(w, "  ... %d more (-v, or the JSON report)\n", len(excluded)-i)
+				break
+			}
 			fmt.Fprintf(w, "  %s: %s; ours: %s\n", r.ID, r.Excluded, r.Ours.verdict())
 		}
 	}
