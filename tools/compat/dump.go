@@ -22,9 +22,12 @@ import (
 // asked for SIGUSR1's data dump at the same moment, their dumps compared.
 //
 // The moment: keepalived's log (-l -D) has been silent for -settle-quiet
-// (default 2 s), and at least -settle-min (3 s) have passed since the start;
-// at the latest -settle-max (20 s). Both daemons get SIGUSR1 then, so they
-// are compared at the same time after their start.
+// (default 1.5 s), and at least -settle-min (2 s) have passed since the
+// start; at the latest -settle-max (15 s). Both daemons get SIGUSR1 then, so
+// they are compared at the same time after their start. With the defaults an
+// instance with advert_int 1 is dumped before its master-down timer (3.6 s)
+// fires: both daemons are still in their initial state, which is what the
+// dump compares most reliably.
 
 // dumpFiles are what SIGUSR1 writes, in keepalived 2.2.7's names.
 var dumpFiles = []string{"keepalived_parent.data", "keepalived.data", "keepalived_check.data"}
@@ -439,7 +442,7 @@ func (d *daemon) stop() {
 	d.signal(syscall.SIGTERM)
 	select {
 	case <-d.done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(3 * time.Second):
 		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 		<-d.done
 	}

@@ -70,9 +70,9 @@ func realMain(args []string) int {
 	fs.Float64Var(&c.minExit, "min-exit", 0, "fail unless exit codes agree on at least this percentage")
 	fs.Float64Var(&c.minDiag, "min-diag", 0, "fail unless diagnostics (as a set) agree on at least this percentage")
 	fs.Float64Var(&c.minDump, "min-dump", 0, "dump mode: fail unless dumps agree on at least this percentage")
-	fs.DurationVar(&c.settleMin, "settle-min", 3*time.Second, "dump mode: earliest dump after start")
-	fs.DurationVar(&c.settleQuiet, "settle-quiet", 2*time.Second, "dump mode: keepalived's log silent this long means settled")
-	fs.DurationVar(&c.settleMax, "settle-max", 20*time.Second, "dump mode: latest dump after start")
+	fs.DurationVar(&c.settleMin, "settle-min", 2*time.Second, "dump mode: earliest dump after start")
+	fs.DurationVar(&c.settleQuiet, "settle-quiet", 1500*time.Millisecond, "dump mode: keepalived's log silent this long means settled")
+	fs.DurationVar(&c.settleMax, "settle-max", 15*time.Second, "dump mode: latest dump after start")
 	gen := fs.Bool("gen", false, "write testdata/compat/generated/ (one-feature configs per keyword and per validation rule) and exit")
 	fs.BoolVar(&c.keepTmp, "keep", false, "keep the temporary directory (extracted and rewritten configs, dumps)")
 	fs.Usage = func() {
