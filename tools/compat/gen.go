@@ -248,14 +248,19 @@ func generate(root string) (int, error) {
 	}
 	docs := docValues()
 	base := filepath.Join(root, "testdata", "compat", "generated")
+	// The configs are rewritten; records stay unless their config is gone.
 	for _, sub := range []string{"keywords", "rules"} {
-		if err := os.RemoveAll(filepath.Join(base, sub)); err != nil {
-			return 0, err
-		}
 		if err := os.MkdirAll(filepath.Join(base, sub), 0o755); err != nil {
 			return 0, err
 		}
+		old, _ := filepath.Glob(filepath.Join(base, sub, "*.conf"))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return 0, err
+			}
+		}
 	}
+	defer pruneRecords(base)
 	n := 0
 	seen := map[string]bool{}
 	var werr error
@@ -288,4 +293,15 @@ func generate(root string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// pruneRecords removes the records of configs the generator no longer
+// writes.
+func pruneRecords(base string) {
+	recs, _ := filepath.Glob(filepath.Join(base, "*", "*.keepalived"))
+	for _, r := range recs {
+		if _, err := os.Stat(strings.TrimSuffix(r, ".keepalived") + ".conf"); os.IsNotExist(err) {
+			os.Remove(r)
+		}
+	}
 }

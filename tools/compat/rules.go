@@ -45,6 +45,13 @@ func rule(name, where, text string) {
 }
 
 func init() {
+	vrrpRules()
+	globalRules()
+	lvsRules()
+	parserRules()
+}
+
+func vrrpRules() {
 	v := "vrrp/vrrp.c vrrp_complete_instance"
 	rule("vrrp-no-vip", v, vi("VI_1", "state BACKUP"))
 	rule("vrrp-no-vrid", v, "vrrp_instance VI_1 {\n    interface eth0\n    priority 100\n    virtual_ipaddress {\n        198.51.100.10/24\n    }\n}\n")
@@ -114,7 +121,9 @@ func init() {
 	rule("vrrp-garp-delay-out-of-range", "vrrp/vrrp_parser.c vrrp_garp_delay_handler", vi("VI_1", "garp_master_delay 100000\ngarp_master_repeat 0\n"+vip("198.51.100.10/24")))
 	rule("vrrp-virtual-routes-bad", "vrrp/vrrp_iproute.c alloc_route", vi("VI_1", vip("198.51.100.10/24")+"\nvirtual_routes {\n    198.51.100.0/24 via 203.0.113.1 dev eth9\n    nonsense route\n    203.0.113.0/24 table main metric abc\n}"))
 	rule("vrrp-virtual-rules-no-action", "vrrp/vrrp_iprule.c alloc_rule", vi("VI_1", vip("198.51.100.10/24")+"\nvirtual_rules {\n    from 198.51.100.0/24\n    to 203.0.113.0/24 table 100 preference 10\n}"))
+}
 
+func globalRules() {
 	g := "core/global_parser.c"
 	rule("global-empty-notification-email", g, "global_defs {\n    notification_email {\n    }\n}\n")
 	rule("global-invalid-smtp-server", g, "global_defs {\n    smtp_server not..an..address 99999\n}\n")
@@ -131,7 +140,9 @@ func init() {
 	rule("global-vrrp-iptables-unsupported", g, "global_defs {\n    vrrp_iptables KEEPALIVED_VIP\n}\n")
 	rule("global-smtp-alert-bad-value", g, "global_defs {\n    smtp_alert maybe\n    smtp_alert_vrrp 2\n}\n")
 	rule("global-notify-fifo-missing-name", g, "global_defs {\n    notify_fifo\n    vrrp_notify_fifo_script /bin/true\n}\n")
+}
 
+func lvsRules() {
 	c := "check/check_data.c validate_check_config"
 	rule("lvs-no-real-servers", c, "virtual_server 198.51.100.10 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n}\n")
 	rule("lvs-no-protocol", c, vs("198.51.100.10 80", "lb_algo rr\nlb_kind NAT", ""))
@@ -174,7 +185,9 @@ func init() {
 	rule("check-bfd-missing", "check/check_bfd.c", vs("198.51.100.10 80", "lb_algo rr\nlb_kind NAT\nprotocol TCP", "real_server 198.51.100.20 80 {\n    BFD_CHECK {\n        name nosuchbfd\n    }\n}"))
 	rule("check-file-missing", "check/check_file.c", vs("198.51.100.10 80", "lb_algo rr\nlb_kind NAT\nprotocol TCP", "real_server 198.51.100.20 80 {\n    FILE_CHECK {\n        track_file nosuchfile\n    }\n}"))
 	rule("check-connect-ip-family", "check/check_api.c co_ip_handler", vs("198.51.100.10 80", "lb_algo rr\nlb_kind NAT\nprotocol TCP", "real_server 198.51.100.20 80 {\n    TCP_CHECK {\n        connect_ip 2001:db8::20\n        bindto 198.51.100.2\n    }\n}"))
+}
 
+func parserRules() {
 	p := "lib/parser.c"
 	rule("parser-unknown-keyword", p, "global_defs {\n    no_such_keyword 1\n}\n")
 	rule("parser-unbalanced-open", p, vi("VI_1", vip("198.51.100.10/24"))+"vrrp_instance VI_2 {\n    interface eth0\n")
