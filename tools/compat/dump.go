@@ -720,12 +720,18 @@ func printDumpReport(w io.Writer, rs []dumpResult, verbose bool, maxLines int) {
 		}
 	}
 	fmt.Fprintf(w, "\n== not compared\n")
+	nodump := 0
 	for _, r := range rs {
-		if r.Skipped != "" {
+		if strings.HasPrefix(r.Skipped, "compat-nodump:") {
+			nodump++
+		} else if r.Skipped != "" {
 			fmt.Fprintf(w, "  %s: skipped: %s\n", r.ID, r.Skipped)
 		} else if r.KANoRun != "" {
 			fmt.Fprintf(w, "  %s: keepalived does not start: %s\n", r.ID, r.KANoRun)
 		}
+	}
+	if nodump > 0 {
+		fmt.Fprintf(w, "  %d files marked \"# compat-nodump:\" (the generator's edge-value variants)\n", nodump)
 	}
 	cats := categorizeDumps(rs)
 	if len(cats) > 0 {

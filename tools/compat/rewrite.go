@@ -200,7 +200,7 @@ func rewriteConfig(text, dir string, m *addrMapper) string {
 	for _, l := range strings.Split(text, "\n") {
 		code, comment := splitComment(l)
 		if sm := condPrefixRe.FindStringSubmatch(code); sm != nil && droppedKeywords[sm[2]] {
-			out = append(out, "# compat: dropped: "+strings.TrimSpace(l))
+			out = append(out, "# compat: dropped: "+m.mapAddresses(strings.TrimSpace(l)))
 			continue
 		}
 		code = rewriteValues(code, func(kw string) string {
