@@ -680,12 +680,7 @@ func sortCats(cats map[string]*category) []category {
 	for _, c := range cats {
 		out = append(out, *c)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Kind+out[i].Template < out[j].Kind+out[j].Template
-	})
+	sortCategories(out)
 	return out
 }
 
@@ -735,13 +730,13 @@ func printDumpReport(w io.Writer, rs []dumpResult, verbose bool, maxLines int) {
 	}
 	cats := categorizeDumps(rs)
 	if len(cats) > 0 {
-		fmt.Fprintf(w, "\n== dump differences by file and field (- keepalived only, + ours only, ~ other value, ! missing)\n")
+		fmt.Fprintf(w, "\n== dump differences by file and field, most configs first (configs, lines; - keepalived only, + ours only, ~ other value, ! missing)\n")
 		for _, c := range cats {
 			ex := c.Files
 			if len(ex) > 3 {
 				ex = ex[:3]
 			}
-			fmt.Fprintf(w, "%5d %-2s %s\n         e.g. %s\n", c.Count, c.Kind, c.Template, strings.Join(ex, ", "))
+			fmt.Fprintf(w, "%5d %5d %-2s %s\n               e.g. %s\n", len(c.Files), c.Count, c.Kind, c.Template, strings.Join(ex, ", "))
 		}
 	}
 	bySource := map[string][]dumpResult{}

@@ -151,8 +151,8 @@ func pct(n, d int) string {
 type category struct {
 	Kind     string   `json:"kind"`
 	Template string   `json:"template"`
-	Count    int      `json:"count"`
-	Files    []string `json:"files"`
+	Count    int      `json:"count"` // lines
+	Files    []string `json:"files"` // each file once
 }
 
 // categorize groups the differing diagnostic lines of all results by
@@ -207,13 +207,22 @@ func categorize(results []result) []category {
 	for _, c := range cats {
 		out = append(out, *c)
 	}
+	sortCategories(out)
+	return out
+}
+
+// sortCategories orders categories by how many files they touch, then by
+// how many lines.
+func sortCategories(out []category) {
 	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].Files) != len(out[j].Files) {
+			return len(out[i].Files) > len(out[j].Files)
+		}
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count
 		}
 		return out[i].Kind+out[i].Template < out[j].Kind+out[j].Template
 	})
-	return out
 }
 
 // printReport writes the human summary of a -t run.
@@ -276,13 +285,13 @@ func printReport(w io.Writer, results []result, verbose bool, maxLines int) {
 	}
 	cats := categorize(results)
 	if len(cats) > 0 {
-		fmt.Fprintf(w, "\n== differences by message template (- keepalived only, + ours only, ~ both but other details)\n")
+		fmt.Fprintf(w, "\n== differences by message template, most files first (files, lines; - keepalived only, + ours only, ~ both but other details)\n")
 		for _, c := range cats {
 			ex := c.Files
 			if len(ex) > 3 {
 				ex = ex[:3]
 			}
-			fmt.Fprintf(w, "%5d %-4s %s\n           e.g. %s\n", c.Count, c.Kind, c.Template, strings.Join(ex, ", "))
+			fmt.Fprintf(w, "%5d %5d %-4s %s\n                 e.g. %s\n", len(c.Files), c.Count, c.Kind, c.Template, strings.Join(ex, ", "))
 		}
 	}
 	fmt.Fprintf(w, "\n== summary (-t)\n%-16s %6s %6s %6s %6s  %-15s %-15s %-15s\n", "source", "files", "crash", "hang", "drift", "exit agree", "diag set", "diag ordered")
