@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test scale demo deps vet fuzz deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
+.PHONY: all build test scale demo deps vet fuzz compat compat-dump deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
 
 all: build
 
@@ -63,6 +63,16 @@ bench-daemon: deps build
 
 bench-dataplane: deps build
 	@./bench/dataplane.sh
+
+# keepalived-go against Debian's keepalived on the corpus (root; not part of
+# `make test`). compat compares `-t` verdicts and diagnostics, compat-dump the
+# SIGUSR1 data dumps of both daemons started on each config. Pass options in
+# COMPAT_ARGS, e.g. COMPAT_ARGS='-run man5/ -v' or '-record'. tools/compat/README.md.
+compat: deps build
+	$(GO) run ./tools/compat -ours bin/keepalived $(COMPAT_ARGS)
+
+compat-dump: deps build
+	$(GO) run ./tools/compat -mode dump -ours bin/keepalived $(COMPAT_ARGS)
 
 # The Debian package (dist/keepalived-go_<version>_amd64.deb).
 deb: build
