@@ -97,11 +97,7 @@ func (b *builder) top(st *parser.Stmt) {
 		}
 		b.cfg.TrackProcesses = append(b.cfg.TrackProcesses, tp)
 	case "bfd_instance":
-		bi := &BFDInstance{Pos: toPos(st.Pos), Name: firstArg(st)}
-		for _, c := range st.Children() {
-			bi.Settings = append(bi.Settings, b.keep(c, "bfd_instance"))
-		}
-		b.cfg.BFDInstances = append(b.cfg.BFDInstances, bi)
+		b.bfdInstance(st)
 	default:
 		b.keepTree(st, "", &b.cfg.Other)
 	}

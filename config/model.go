@@ -499,11 +499,6 @@ type FileOptions struct {
 	WeightReverse bool
 }
 
-// BFDOptions holds BFD_CHECK settings (BFD is not implemented yet).
-type BFDOptions struct {
-	Name string
-}
-
 // URL is one url block of HTTP_GET / SSL_GET.
 type URL struct {
 	Path         string
@@ -517,10 +512,3 @@ type URL struct {
 
 // StatusRange is an inclusive range of HTTP status codes.
 type StatusRange struct{ Min, Max int }
-
-// BFDInstance is bfd_instance (kept; BFD is not implemented yet).
-type BFDInstance struct {
-	Pos      Pos
-	Name     string
-	Settings []Setting
-}
