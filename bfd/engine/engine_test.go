@@ -76,31 +76,38 @@ func (l *logSink) has(s string) bool {
 }
 
 type running struct {
-	e      *Engine
-	cancel context.CancelFunc
-	done   chan error
-	log    *logSink
-	events chan Event
-	once   sync.Once
-	err    error
+	e       *Engine
+	cancel  context.CancelFunc
+	done    chan error
+	log     *logSink
+	events  chan seenEvent
+	pending []seenEvent // read, not yet waited for
+	once    sync.Once
+	err     error
 }
 
 func start(t *testing.T, listen string, port uint16, insts ...*config.BFDInstance) *running {
+	t.Helper()
+	return startEngine(t, Options{Listen: netip.AddrPortFrom(netip.MustParseAddr(listen), port), PeerPort: port}, insts...)
+}
+
+// startEngine runs an engine with opts (its Log replaced by a collector)
+// until the test ends; its events are copied to r.events.
+func startEngine(t *testing.T, opts Options, insts ...*config.BFDInstance) *running {
 	t.Helper()
 	sink := &logSink{}
 	l := logrus.New()
 	l.SetLevel(logrus.DebugLevel)
 	l.SetOutput(nopWriter{})
 	l.AddHook(sink)
-	e := New(&config.Config{BFDInstances: insts}, Options{
-		Log: logrus.NewEntry(l), Listen: netip.AddrPortFrom(netip.MustParseAddr(listen), port), PeerPort: port,
-	})
+	opts.Log = logrus.NewEntry(l)
+	e := New(&config.Config{BFDInstances: insts}, opts)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{e: e, cancel: cancel, done: make(chan error, 1), log: sink, events: make(chan Event, 1000)}
+	r := &running{e: e, cancel: cancel, done: make(chan error, 1), log: sink, events: make(chan seenEvent, 1000)}
 	go func() { r.done <- e.Run(ctx) }()
 	go func() {
 		for ev := range e.Events() {
-			r.events <- ev
+			r.events <- seenEvent{ev, time.Now()}
 		}
 		close(r.events)
 	}()
@@ -119,9 +126,25 @@ type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-// waitEvent waits for the next event of name with state up.
-func (r *running) waitEvent(t *testing.T, name string, up bool, within time.Duration) Event {
+// seenEvent is an event and when the test read it.
+type seenEvent struct {
+	Event
+	Seen time.Time
+}
+
+// waitEvent waits for the next event of name with state up; events of
+// other sessions read meanwhile stay for later waits.
+func (r *running) waitEvent(t *testing.T, name string, up bool, within time.Duration) seenEvent {
 	t.Helper()
+	for i := 0; i < len(r.pending); i++ {
+		if ev := r.pending[i]; ev.Name == name {
+			r.pending = append(r.pending[:i:i], r.pending[i+1:]...)
+			i--
+			if ev.Up == up {
+				return ev
+			}
+		}
+	}
 	deadline := time.After(within)
 	for {
 		select {
@@ -129,7 +152,11 @@ func (r *running) waitEvent(t *testing.T, name string, up bool, within time.Dura
 			if !ok {
 				t.Fatalf("events closed waiting for %s up=%v", name, up)
 			}
-			if ev.Name == name && ev.Up == up {
+			if ev.Name != name {
+				r.pending = append(r.pending, ev)
+				continue
+			}
+			if ev.Up == up {
 				return ev
 			}
 		case <-deadline:
