@@ -222,6 +222,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrStopped
 	default:
 	}
+	// From here requests wait in the inbox for the loop, or for done.
+	e.live.Store(true)
+	defer e.live.Store(false)
 	evDone := make(chan struct{})
 	go e.deliver(evDone)
 	defer func() {
@@ -249,9 +252,6 @@ func (e *Engine) Run(ctx context.Context) error {
 			s.close()
 		}
 	}()
-	// Requests queue in the inbox until the loop serves them.
-	e.live.Store(true)
-	defer e.live.Store(false)
 	e.startAll(false)
 	return e.loop(ctx)
 }

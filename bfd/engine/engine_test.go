@@ -105,6 +105,15 @@ func startEngine(t *testing.T, opts Options, insts ...*config.BFDInstance) *runn
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{e: e, cancel: cancel, done: make(chan error, 1), log: sink, events: make(chan seenEvent, 1000)}
 	go func() { r.done <- e.Run(ctx) }()
+	// Status and Reload work once Run has begun.
+	for deadline := time.Now().Add(5 * time.Second); !e.live.Load() && time.Now().Before(deadline); {
+		select {
+		case <-e.done:
+			t.Fatalf("Run ended: %v", <-r.done)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
 	go func() {
 		for ev := range e.Events() {
 			r.events <- seenEvent{ev, time.Now()}
@@ -161,6 +170,18 @@ func (r *running) waitEvent(t *testing.T, name string, up bool, within time.Dura
 			}
 		case <-deadline:
 			t.Fatalf("no event %s up=%v within %v", name, up, within)
+		}
+	}
+}
+
+// drain forgets every event read or ready so far.
+func (r *running) drain() {
+	r.pending = nil
+	for {
+		select {
+		case <-r.events:
+		default:
+			return
 		}
 	}
 }
