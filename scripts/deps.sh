@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
       qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
-      lintian debootstrap wrk bc snmpd snmp snmptrapd pcre2-utils
+      lintian debootstrap wrk bc snmpd snmp snmptrapd pcre2-utils frr
       dbus-daemon dbus-bin systemd libglib2.0-0 gcc util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -21,5 +21,6 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian enables keepalived's unit on install; our tests start their own.
+# Debian enables keepalived's and frr's units on install; our tests start their own.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
+systemctl disable --now frr >/dev/null 2>&1 || true

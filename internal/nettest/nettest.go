@@ -46,6 +46,8 @@ type LAN struct {
 	NS     string
 	nodes  []*Node
 	ports  int
+	hmu    sync.Mutex
+	h      *netlink.Handle // in NS, for Cable
 }
 
 // Node is a namespace with eth0 on the LAN.
@@ -53,6 +55,7 @@ type Node struct {
 	lan  *LAN
 	Name string
 	NS   string
+	port string // eth0's peer on the bridge
 }
 
 // NewLAN creates the bridge namespace; everything is removed at test end,
@@ -86,6 +89,7 @@ func (l *LAN) AddNode(name string, addrs ...string) *Node {
 	l.must("ip", "netns", "add", n.NS)
 	l.nodes = append(l.nodes, n)
 	peer := fmt.Sprintf("p%d", len(l.nodes))
+	n.port = peer
 	l.must("ip", "link", "add", "eth0", "netns", n.NS, "type", "veth", "peer", "name", peer, "netns", l.NS)
 	l.must("ip", "-n", l.NS, "link", "set", peer, "master", "br0", "up")
 	l.must("ip", "-n", n.NS, "link", "set", "lo", "up")
@@ -120,8 +124,44 @@ func (l *LAN) Attach(n *Node, ifname string, addrs ...string) {
 	l.must("ip", "-n", n.NS, "link", "set", ifname, "up")
 }
 
+// Cable cuts (up false) or restores the node's link at the bridge: its
+// port goes down, so nothing passes either way, and the change is made
+// when Cable returns (a netlink call, no process started). The node's eth0
+// loses carrier as a pulled cable makes it; other nodes see no change.
+func (n *Node) Cable(up bool) error {
+	l := n.lan
+	l.hmu.Lock()
+	defer l.hmu.Unlock()
+	if l.h == nil {
+		ns, err := netns.GetFromPath("/var/run/netns/" + l.NS)
+		if err != nil {
+			return err
+		}
+		h, err := netlink.NewHandleAt(ns)
+		ns.Close()
+		if err != nil {
+			return err
+		}
+		l.h = h
+	}
+	link, err := l.h.LinkByName(n.port)
+	if err != nil {
+		return err
+	}
+	if up {
+		return l.h.LinkSetUp(link)
+	}
+	return l.h.LinkSetDown(link)
+}
+
 // Close kills every process in the namespaces and deletes them.
 func (l *LAN) Close() {
+	l.hmu.Lock()
+	if l.h != nil {
+		l.h.Close()
+		l.h = nil
+	}
+	l.hmu.Unlock()
 	nss := []string{l.NS}
 	for _, n := range l.nodes {
 		nss = append(nss, n.NS)
