@@ -350,6 +350,10 @@ type VRRPInstance struct {
 	StrictMode              bool
 	DontTrackPrimary        bool
 	TrackInterfaces         []TrackRef
+	// SyncGroupTrackSkip are the sync group's tracked interfaces this
+	// instance tracks itself: keepalived keeps one entry (the instance's,
+	// carrying the group's weight), so the group's does not count again.
+	SyncGroupTrackSkip []string `dump:"-"`
 	TrackScripts            []TrackRef
 	TrackFiles              []TrackRef
 	TrackProcesses          []TrackRef

@@ -135,6 +135,9 @@ func (l *loader) finalScriptUser() {
 
 // scriptUIDGID is keepalived's set_script_uid_gid on words[off:].
 func (l *loader) scriptUIDGID(words []string, off int) (uid, gid int, ok bool) {
+	if off >= len(words) {
+		l.p.Strvec(words).Slot(off) // strvec_slot: missing parameter, exit 2
+	}
 	group, hasGroup := "", false
 	if len(words) > off+1 {
 		group, hasGroup = words[off+1], true
@@ -154,6 +157,9 @@ func (l *loader) notifyScript(extraParams int, typ string) *Script {
 		return nil
 	}
 	if len(words) < 2 {
+		// set_script_params_array leaves no args and keepalived's message
+		// reads strvec_slot(strvec_qe, 1): a missing parameter, exit 2
+		l.p.Strvec(words).Slot(1)
 		return nil
 	}
 	args, ok := parser.SplitQuotedEscaped(words[1], l.report)

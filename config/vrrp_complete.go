@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -647,9 +646,9 @@ func (s *vrrpState) completeVMAC(in *VRRPInstance, x *vrrpExt, strict bool, rep 
 				sameIf := a.Dev == "" || (x.configured != nil && a.Dev == x.configured.Name)
 				fam := familyOf(a.Prefix.Addr())
 				if sameIf && in.UseVMAC && fam == x.family {
-					rep("(%s) use_vmac specified for VIP/eVIP %s and vrrp instance", in.Name, a.Prefix.Addr())
+					rep("(%s) use_vmac specified for VIP/eVIP %s and vrrp instance", in.Name, ipaddresstos(a.Prefix))
 				} else if (!sameIf || fam != x.family) && in.VMACAddr {
-					rep("(%s) use_vmac_addr specified and use_vmac specified for VIP/eVIP %s", in.Name, a.Prefix.Addr())
+					rep("(%s) use_vmac_addr specified and use_vmac specified for VIP/eVIP %s", in.Name, ipaddresstos(a.Prefix))
 				} else {
 					a.UseVMAC = true
 				}
@@ -688,7 +687,7 @@ func (s *vrrpState) completeVMAC(in *VRRPInstance, x *vrrpExt, strict bool, rep 
 // ipAddressString is keepalived's ipaddresstos: "addr/len" (IPv6 or a
 // prefix shorter than the address), else the address.
 func ipAddressString(a VirtualAddress) string {
-	return fmt.Sprintf("%s/%d", a.Prefix.Addr(), a.Prefix.Bits())
+	return ipaddresstos(a.Prefix)
 }
 
 // completeTracking is the weights part of vrrp_complete_instance.
@@ -1009,6 +1008,9 @@ func (s *vrrpState) syncGroupTrackingInit() {
 				s.l.report(parser.SevGeneral, "(%s) Cannot have weighted track interface '%s' with member having priority %d - clearing weight", sg.Name, t.ifp.Name, 255)
 				t.weight = 0
 			}
+			for _, in := range x.instances {
+				s.sgTrackInterface(in, t)
+			}
 		}
 		if x.smtpAlert == -1 {
 			switch {
@@ -1020,6 +1022,35 @@ func (s *vrrpState) syncGroupTrackingInit() {
 				x.smtpAlert = 0
 			}
 		}
+	}
+}
+
+// sgTrackInterface is add_vrrp_to_interface(TRACK_SG) for a sync group's
+// tracked interface t on member in: an interface the instance already
+// tracks itself (its own interface, or a track_interface) is one tracking
+// entry in keepalived, which says so, and keeps the group's weight unless
+// the instance's is unweighted. The instance then skips the group's entry
+// (SyncGroupTrackSkip) and carries the resulting weight in its own.
+func (s *vrrpState) sgTrackInterface(in *VRRPInstance, t *trackedIf) {
+	x := s.ext[in]
+	if x.ifp == t.ifp {
+		if in.DontTrackPrimary {
+			return // VRRP_NOT_TRACK_IF: a separate entry, no message
+		}
+		s.l.report(parser.SevGeneral, "(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", in.Name, t.ifp.Name)
+		in.SyncGroupTrackSkip = addName(in.SyncGroupTrackSkip, t.ifp.Name)
+		return
+	}
+	for _, own := range x.trackIfs {
+		if own.ifp != t.ifp {
+			continue
+		}
+		s.l.report(parser.SevGeneral, "(%s) track_interface %s is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", in.Name, t.ifp.Name)
+		if own.weight != 0 {
+			own.weight, own.reverse = t.weight, t.reverse
+		}
+		in.SyncGroupTrackSkip = addName(in.SyncGroupTrackSkip, t.ifp.Name)
+		return
 	}
 }
 
@@ -1175,4 +1206,13 @@ func trackBFDRefs(l []*trackedBFD) []TrackRef {
 		out = append(out, TrackRef{Name: t.bfd.name, Weight: t.weight, HasWeight: true, Reverse: t.reverse})
 	}
 	return out
+}
+
+// ipaddresstos is keepalived's: the address, with its prefix length unless
+// it is a host one.
+func ipaddresstos(p netip.Prefix) string {
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.String()
 }

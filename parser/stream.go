@@ -83,6 +83,11 @@ func (v Strvec) Slot(i int) string {
 	return ""
 }
 
+// Strvec wraps words a handler split itself (keepalived's
+// alloc_strvec_quoted_escaped) so that Slot reports a missing word as
+// keepalived's strvec_slot does.
+func (p *Parser) Strvec(w []string) Strvec { return Strvec{W: w, p: p} }
+
 // Parser returns the parser the line came from.
 func (v Strvec) Parser() *Parser { return v.p }
 

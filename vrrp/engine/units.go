@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -112,7 +113,13 @@ func (e *Engine) groupOf(m *inst) *config.SyncGroup {
 func (e *Engine) trackRefs(m *inst) (ifaces, scripts, files []config.TrackRef) {
 	ifaces, scripts, files = m.cfg.TrackInterfaces, m.cfg.TrackScripts, m.cfg.TrackFiles
 	if g := e.groupOf(m); g != nil {
-		ifaces = append(append([]config.TrackRef(nil), ifaces...), g.TrackInterfaces...)
+		ifaces = append([]config.TrackRef(nil), ifaces...)
+		for _, r := range g.TrackInterfaces {
+			// one entry in keepalived when the instance tracks it too
+			if !slices.Contains(m.cfg.SyncGroupTrackSkip, r.Name) {
+				ifaces = append(ifaces, r)
+			}
+		}
 		scripts = append(append([]config.TrackRef(nil), scripts...), g.TrackScripts...)
 		files = append(append([]config.TrackRef(nil), files...), g.TrackFiles...)
 	}
