@@ -222,7 +222,34 @@ func (in *Instance) step(ev Event) {
 		in.shutdown(now, ev.Deleted)
 	case AddressesChanged:
 		in.setAddresses(ev.VIPs, ev.Exclude)
+	case SetBackup:
+		in.setBackup(now)
+	case SetSource:
+		if ev.Addr.IsValid() && ev.Addr.Is6() == in.cfg.IPv6 {
+			in.cfg.SrcAddr = ev.Addr
+		}
 	}
+}
+
+// setBackup is set_vrrp_backup (see SetBackup).
+func (in *Instance) setBackup(now time.Duration) {
+	if in.state != StateMaster {
+		return
+	}
+	in.wantState = StateBackup
+	in.leaveMaster(now, true, ReasonRemoved)
+	if in.sync != nil {
+		for _, m := range in.sync.members {
+			if m != in && m.state == StateMaster {
+				m.wantState = StateBackup
+				m.leaveMaster(now, true, ReasonSync)
+				m.sands = now + m.SkewTime()
+			}
+		}
+		// keepalived sets the group's state without notifying it.
+		in.sync.state = StateBackup
+	}
+	in.sands = now + in.SkewTime()
 }
 
 // setAddresses swaps the address lists in place (see AddressesChanged).
