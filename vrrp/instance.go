@@ -327,7 +327,10 @@ func (in *Instance) start(now time.Duration) {
 	}
 	if len(in.faults) > 0 || newState == StateFault {
 		in.state = StateFault
-		in.log("Entering FAULT STATE (init)")
+		// keepalived 2.2.7 puts a faulty instance in FAULT while it
+		// completes the configuration (vrrp_complete_init), and logs it
+		// there; vrrp_init_state then finds it FAULT already.
+		in.log("entering FAULT state")
 		in.notify(now, StateInit, ReasonFault)
 		return
 	}
@@ -463,7 +466,7 @@ func (in *Instance) masterTx(now time.Duration) {
 			in.masterAdverInt/time.Millisecond, in.cfg.AdvertInt/time.Millisecond)
 	}
 	in.masterAdverInt = in.cfg.AdvertInt
-	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 	in.vipSet = true
 	in.sendGratuitous(in.cfg.GarpMasterRepeat)
 	if in.cfg.GarpMasterRefresh > 0 {
@@ -493,7 +496,7 @@ func (in *Instance) restoreInterface(sendStop bool) {
 	}
 	in.garpDelayAt, in.garpLowerPrioAt, in.garpRefreshAt = never, never, never
 	if in.vipSet {
-		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 		in.vipSet = false
 	}
 }

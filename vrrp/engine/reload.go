@@ -9,10 +9,15 @@ import (
 
 // applyReload is the running engine's half of Reload.
 func (e *Engine) applyReload(cfg *config.Config) error {
+	if err := e.reloadCheck(cfg); err != nil {
+		return err
+	}
 	units, err := e.build(cfg)
 	if err != nil {
 		return err
 	}
+	e.firewallReload(cfg)
+	e.reloadStatics(cfg)
 	oldCfg := e.cfg
 	oldByName := map[string]*inst{}
 	for _, u := range e.units {
@@ -40,8 +45,9 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		// intervals; anything else in global_defs leaves instances alone.
 		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
 	}
-	// addressesOnly: the instance differs only in its VIP lists, the usual
-	// reload (a VIP added); it keeps running and just changes addresses.
+	// addressesOnly: the instance differs only in its VIP lists, routes
+	// and rules, the usual reload (a VIP added); it keeps running and just
+	// changes what it holds in the kernel.
 	addressesOnly := func(m *inst) bool {
 		o := oldByName[m.cfg.Name]
 		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
@@ -49,8 +55,11 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		}
 		oc, nc := *o.cfg, *m.cfg
 		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
+		oc.Routes, nc.Routes, oc.Rules, nc.Rules = nil, nil, nil, nil
+		oc.RouteInterfaces, nc.RouteInterfaces, oc.StaticInterfaces, nc.StaticInterfaces = nil, nil, nil, nil
 		ob, nb := o.built, m.built
 		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
+		ob.Routes, nb.Routes, ob.Rules, nb.Rules = nil, nil, nil, nil
 		return sameConfig(oc, nc) && sameConfig(ob, nb)
 	}
 	now := e.now()
@@ -75,10 +84,15 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 			for p, a := range m.addrs {
 				o.addrs[p] = a
 			}
+			oldCfg := o.cfg
 			o.cfg, o.built = m.cfg, m.built
 			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
-			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			if !sameConfig(oldCfg.VIPs, m.cfg.VIPs) || !sameConfig(oldCfg.ExcludedVIPs, m.cfg.ExcludedVIPs) {
+				e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			}
+			e.replaceRoutes(o, m.cfg)
 			e.step(ou, o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs})
+			e.restoreRoutes(o)
 		}
 		for _, m := range ou.members {
 			kept[m.cfg.Name] = true
@@ -115,5 +129,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		e.startUnit(u)
 	}
 	e.refreshAll()
+	e.addStatics()
+	e.watchKernel(e.runCtx)
 	return nil
 }
