@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+
 	"keepalived-go/internal/nettest"
 )
 
@@ -275,9 +278,8 @@ func compareSnaps(t *testing.T, state string, ours, theirs snapshot) {
 // a TCP connection to port 8080, each within a second.
 func reach(t *testing.T, c *nettest.Node, addr string) (ping, tcp bool) {
 	t.Helper()
-	_, err := c.Exec("ping", "-c", "1", "-W", "1", addr)
-	ping = err == nil
-	err = c.Do(func() error {
+	ping = pingOnce(t, c, addr)
+	err := c.Do(func() error {
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort(addr, "8080"), time.Second)
 		if err == nil {
 			conn.Close()
@@ -285,6 +287,38 @@ func reach(t *testing.T, c *nettest.Node, addr string) (ping, tcp bool) {
 		return err
 	})
 	return ping, err == nil
+}
+
+// pingOnce sends one ICMP echo request from node c and waits a second
+// for the reply.
+func pingOnce(t *testing.T, c *nettest.Node, addr string) bool {
+	t.Helper()
+	var pc *icmp.PacketConn
+	if err := c.Do(func() (err error) { pc, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	id := os.Getpid() & 0xffff
+	b, _ := (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: 1, Data: []byte("kgvk")}}).Marshal(nil)
+	dst := &net.IPAddr{IP: net.ParseIP(addr)}
+	if _, err := pc.WriteTo(b, dst); err != nil {
+		return false
+	}
+	pc.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return false
+		}
+		m, err := icmp.ParseMessage(1, buf[:n])
+		if err != nil || m.Type != ipv4.ICMPTypeEchoReply || from.String() != addr {
+			continue
+		}
+		if e, ok := m.Body.(*icmp.Echo); ok && e.ID == id {
+			return true
+		}
+	}
 }
 
 // serve accepts TCP connections on port 8080 of node n until the test ends.

@@ -262,3 +262,98 @@ func TestKernelParityVMACAddresses(t *testing.T) {
 	compareWalks(t, ours, theirs)
 	t.Logf("MASTER addresses with use_vmac (ours = keepalived):\n%s", ours["MASTER"]["ip -d addr"])
 }
+
+const strictConf = `global_defs {
+    router_id A
+    vrrp_strict
+}
+vrrp_instance VI {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    track_interface {
+        trk0
+    }
+    notify @NOTIFY@
+    virtual_ipaddress {
+        198.51.100.10/24
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::10/64
+        fe80::10/64
+    }
+}
+vrrp_instance VA {
+    state MASTER
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    version 3
+    accept
+    virtual_ipaddress {
+        198.51.100.50/24
+    }
+}
+`
+
+// traffic is what the client got from each address: "ping/tcp" with
+// "answered" or "dropped".
+type traffic map[string]string
+
+func probe(t *testing.T, l *klab, addrs ...string) traffic {
+	out := traffic{}
+	word := map[bool]string{true: "answered", false: "dropped"}
+	for _, a := range addrs {
+		p, c := reach(t, l.c, a)
+		out[a] = "ping " + word[p] + ", tcp " + word[c]
+	}
+	return out
+}
+
+// TestKernelParityStrict: vrrp_strict's nftables ruleset, read back with
+// nft list ruleset, equals keepalived's in every state, and traffic to the
+// VIPs is answered or dropped as under keepalived: dropped for the
+// instance without accept, answered for the one with it (VRRPv3: strict
+// mode resets accept on v2) and for the node's own address.
+func TestKernelParityStrict(t *testing.T) {
+	peer := peerOf(strictConf)
+	type result struct {
+		snaps          map[string]snapshot
+		master, backup traffic
+	}
+	ours, theirs := bothImpls(t, func(t *testing.T, l *klab) result {
+		serve(t, l.a)
+		var r result
+		r.snaps = walk(t, l, strictConf, peer, func() {
+			r.master = probe(t, l, "198.51.100.10", "198.51.100.50", "198.51.100.11")
+		}, func() {
+			r.backup = probe(t, l, "198.51.100.11")
+		})
+		return r
+	})
+	if t.Failed() {
+		return
+	}
+	compareWalks(t, ours.snaps, theirs.snaps)
+	for _, c := range []struct {
+		name         string
+		ours, theirs traffic
+	}{{"MASTER", ours.master, theirs.master}, {"BACKUP", ours.backup, theirs.backup}} {
+		for a, got := range c.ours {
+			t.Logf("%s traffic to %s: ours %s | keepalived %s", c.name, a, got, c.theirs[a])
+			if got != c.theirs[a] {
+				t.Errorf("%s: traffic to %s: ours %s, keepalived %s", c.name, a, got, c.theirs[a])
+			}
+		}
+	}
+	if ours.master["198.51.100.10"] != "ping dropped, tcp dropped" || ours.master["198.51.100.50"] != "ping answered, tcp answered" {
+		t.Errorf("strict mode traffic %v", ours.master)
+	}
+	if !strings.Contains(ours.snaps["MASTER"]["nft list ruleset"], "198.51.100.10") {
+		t.Errorf("no VIP in the ruleset:\n%s", ours.snaps["MASTER"]["nft list ruleset"])
+	}
+	t.Logf("MASTER ruleset (ours = keepalived):\n%s", ours.snaps["MASTER"]["nft list ruleset"])
+}
