@@ -170,6 +170,16 @@ func (p *kproc) stop(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 }
 
+// reload writes conf (with @NOTIFY@ resolved) and sends SIGHUP.
+func (p *kproc) reload(t *testing.T, conf string) {
+	t.Helper()
+	conf = strings.ReplaceAll(conf, "@NOTIFY@", filepath.Join(p.dir, "notify.sh"))
+	if err := os.WriteFile(filepath.Join(p.dir, "keepalived.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+}
+
 // state is the last state the notify script recorded.
 func (p *kproc) state() string {
 	b, _ := os.ReadFile(filepath.Join(p.dir, "state"))

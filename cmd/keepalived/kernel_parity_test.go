@@ -20,6 +20,7 @@ func walk(t *testing.T, l *klab, conf, peerConf string, atMaster, atBackup func(
 	snaps := map[string]snapshot{}
 	settle := func() { time.Sleep(700 * time.Millisecond) }
 	subj := l.start(l.a, l.impl, conf)
+	l.subj = subj
 	subj.waitState(t, "MASTER", 15*time.Second)
 	settle()
 	snaps["MASTER"] = snap(t, l.a)
@@ -92,6 +93,7 @@ static_routes {
     203.0.113.64/26 via 198.51.100.1 dev eth0
     2001:db8:2::/64 dev eth0 metric 5
     203.0.113.32/27 dev aux0 table 110 no_track
+    203.0.113.160/27 dev aux0 table 111
 }
 static_rules {
     from 203.0.113.7 table 200
@@ -119,6 +121,7 @@ vrrp_instance VI {
         blackhole 203.0.113.192/26 table 100
         2001:db8:4:1::/64 via 2001:db8:4::2 dev eth0 table 101
         198.51.100.128/25 dev eth0 scope link table 102 no_track
+        203.0.113.96/27 dev aux0 table 112
     }
     virtual_rules {
         from 198.51.100.10 table 100 priority 100
@@ -129,41 +132,78 @@ vrrp_instance VI {
 }
 `
 
+// routesReloaded is routesConf after an edit: a virtual route and a
+// static one changed, a static rule added, a VIP added.
+var routesReloaded = strings.NewReplacer(
+	"        203.0.113.0/26 via 198.51.100.1 dev eth0\n", "        203.0.113.0/27 via 198.51.100.1 dev eth0\n",
+	"    203.0.113.64/26 via 198.51.100.1 dev eth0\n", "    203.0.113.64/27 via 198.51.100.1 dev eth0\n",
+	"    to 2001:db8:3::/64 table 201\n", "    to 2001:db8:3::/64 table 201\n    from 203.0.113.8 table 202\n",
+	"        198.51.100.10/24\n", "        198.51.100.10/24\n        198.51.100.15/24\n",
+).Replace(routesConf)
+
 // TestKernelParityRoutes: static and virtual routes and rules, and the
-// static address, as keepalived holds them in every state; then a static
-// route and a virtual one deleted by hand: keepalived puts the static one
-// back and sends the instance to BACKUP and back for the virtual one.
+// static address, as keepalived holds them in every state; then, in
+// MASTER: a static route and a virtual one deleted by hand (keepalived
+// puts the static one back and sends the instance to BACKUP and back for
+// the virtual one); aux0, which a virtual route and static ones use, down
+// (FAULT) and up (the static routes on it put back); a reload that
+// changes routes, rules and addresses.
 func TestKernelParityRoutes(t *testing.T) {
 	peer := peerOf(routesConf)
-	type result struct {
-		snaps   map[string]snapshot
-		removed snapshot
-	}
-	ours, theirs := bothImpls(t, func(t *testing.T, l *klab) result {
-		var r result
-		r.snaps = walk(t, l, routesConf, peer, func() {
+	ours, theirs := bothImpls(t, func(t *testing.T, l *klab) map[string]snapshot {
+		extra := map[string]snapshot{}
+		snaps := walk(t, l, routesConf, peer, func() {
 			l.a.MustExec("ip", "route", "del", "203.0.113.64/26", "via", "198.51.100.1", "dev", "eth0")
 			l.a.MustExec("ip", "route", "del", "203.0.113.0/26", "via", "198.51.100.1", "dev", "eth0")
 			// The instance leaves MASTER and comes back after Skew_Time.
 			time.Sleep(2 * time.Second)
-			r.removed = snap(t, l.a)
+			extra["MASTER, routes deleted by hand"] = snap(t, l.a)
+			l.a.MustExec("ip", "link", "set", "aux0", "down")
+			l.subj.waitState(t, "FAULT", 5*time.Second)
+			time.Sleep(700 * time.Millisecond)
+			extra["FAULT, aux0 down"] = snap(t, l.a)
+			l.a.MustExec("ip", "link", "set", "aux0", "up")
+			l.subj.waitState(t, "MASTER", 10*time.Second)
+			time.Sleep(700 * time.Millisecond)
+			extra["MASTER, aux0 up again"] = snap(t, l.a)
+			l.subj.reload(t, routesReloaded)
+			until(t, "the reload's route", 10*time.Second, func() bool {
+				out, _ := l.a.Exec("ip", "route", "show", "203.0.113.0/27")
+				return strings.Contains(out, "via 198.51.100.1")
+			})
+			time.Sleep(700 * time.Millisecond)
+			extra["MASTER, reloaded"] = snap(t, l.a)
+			l.subj.reload(t, routesConf)
+			time.Sleep(1500 * time.Millisecond)
 		}, nil)
-		return r
+		for k, v := range extra {
+			snaps[k] = v
+		}
+		return snaps
 	})
 	if t.Failed() {
 		return
 	}
-	compareWalks(t, ours.snaps, theirs.snaps)
-	compareSnaps(t, "MASTER after routes deleted by hand", ours.removed, theirs.removed)
+	compareWalks(t, ours, theirs)
+	for _, st := range []string{"MASTER, routes deleted by hand", "FAULT, aux0 down", "MASTER, aux0 up again", "MASTER, reloaded"} {
+		if ours[st] == nil || theirs[st] == nil {
+			t.Fatalf("%s: no snapshot", st)
+		}
+		compareSnaps(t, st, ours[st], theirs[st])
+	}
+	routes := func(st string) string { return ours[st]["ip route show table all"] }
 	for _, want := range []string{"203.0.113.64/26 via 198.51.100.1 dev eth0", "203.0.113.0/26 via 198.51.100.1 dev eth0"} {
-		if !strings.Contains(ours.removed["ip route show table all"], want) {
+		if !strings.Contains(routes("MASTER, routes deleted by hand"), want) {
 			t.Errorf("ours did not put back %q", want)
 		}
 	}
-	if !strings.Contains(ours.snaps["MASTER"]["ip route show table all"], "table 100") {
-		t.Errorf("no virtual route in MASTER:\n%s", ours.snaps["MASTER"]["ip route show table all"])
+	if !strings.Contains(routes("MASTER, aux0 up again"), "203.0.113.160/27 dev aux0 table 111") {
+		t.Errorf("static route on aux0 not put back:\n%s", routes("MASTER, aux0 up again"))
 	}
-	t.Logf("MASTER routes (ours = keepalived):\n%s\nrules:\n%s", ours.snaps["MASTER"]["ip route show table all"], ours.snaps["MASTER"]["ip rule"])
+	if !strings.Contains(routes("MASTER, reloaded"), "203.0.113.0/27 via") || strings.Contains(routes("MASTER, reloaded"), "203.0.113.0/26 via") {
+		t.Errorf("reload did not replace the virtual route:\n%s", routes("MASTER, reloaded"))
+	}
+	t.Logf("MASTER routes (ours = keepalived):\n%s\nrules:\n%s", routes("MASTER"), ours["MASTER"]["ip rule"])
 }
 
 const addrsConf = `global_defs {
