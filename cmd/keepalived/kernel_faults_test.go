@@ -44,7 +44,13 @@ func watchPair(l *klab) holders { return holders{l.a.Watch("eth0"), l.b.Watch("e
 // or fails after within.
 func until(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
+	return untilFrom(t, time.Now(), what, within, cond)
+}
+
+// untilFrom is until timed from start (when the fault was made, before
+// the command that made it returned).
+func untilFrom(t *testing.T, start time.Time, what string, within time.Duration, cond func() bool) time.Duration {
+	t.Helper()
 	for !cond() {
 		if time.Since(start) > within {
 			t.Fatalf("%s: not within %v", what, within)
@@ -88,8 +94,9 @@ func TestFaultVIPDeleted(t *testing.T) {
 	ours, theirs := bothImpls(t, func(t *testing.T, l *klab) faultOutcome {
 		h := startPair(t, l)
 		peerTook := false
+		t0 := time.Now()
 		l.a.MustExec("ip", "addr", "del", pairVIP+"/24", "dev", "eth0")
-		back := until(t, "VIP back on a", 5*time.Second, func() bool {
+		back := untilFrom(t, t0, "VIP back on a", 5*time.Second, func() bool {
 			peerTook = peerTook || h.b.Has(pairVIP)
 			return h.a.Has(pairVIP)
 		})
@@ -114,13 +121,15 @@ func TestFaultVIPDeleted(t *testing.T) {
 func TestFaultPrimaryAddressRemoved(t *testing.T) {
 	ours, theirs := bothImpls(t, func(t *testing.T, l *klab) faultOutcome {
 		h := startPair(t, l)
+		t0 := time.Now()
 		l.a.MustExec("ip", "addr", "del", "198.51.100.11/24", "dev", "eth0")
-		takeover := until(t, "b takes the VIP", 5*time.Second, func() bool { return h.b.Has(pairVIP) })
+		takeover := untilFrom(t, t0, "b takes the VIP", 5*time.Second, func() bool { return h.b.Has(pairVIP) })
 		l.subj.waitState(t, "FAULT", 3*time.Second)
 		time.Sleep(500 * time.Millisecond)
 		during := "a holds=" + yes(h.a.Has(pairVIP)) + " b holds=" + yes(h.b.Has(pairVIP)) + " a=" + l.subj.state()
+		t1 := time.Now()
 		l.a.MustExec("ip", "addr", "add", "198.51.100.11/24", "dev", "eth0")
-		recovered := until(t, "a takes the VIP back", 10*time.Second, func() bool { return h.a.Has(pairVIP) && !h.b.Has(pairVIP) })
+		recovered := untilFrom(t, t1, "a takes the VIP back", 10*time.Second, func() bool { return h.a.Has(pairVIP) && !h.b.Has(pairVIP) })
 		time.Sleep(time.Second)
 		return faultOutcome{
 			Outcome: "during: " + during + "; after: a holds=" + yes(h.a.Has(pairVIP)) + " b holds=" + yes(h.b.Has(pairVIP)) +
@@ -159,8 +168,9 @@ func TestFaultNoIPv4Address(t *testing.T) {
 		logged := strings.Contains(l.subj.out.String(), "(VI) entering FAULT state (no IPv4 address for interface)")
 		during := "a took the VIP=" + yes(aTook) + " b holds=" + yes(h.b.Has(pairVIP)) + " a=" + l.subj.state() +
 			" b=" + l.peer.state() + " logged=" + yes(logged)
+		t1 := time.Now()
 		l.a.MustExec("ip", "addr", "add", "198.51.100.11/24", "dev", "eth0")
-		up := until(t, "a preempts", 10*time.Second, func() bool { return h.a.Has(pairVIP) && !h.b.Has(pairVIP) })
+		up := untilFrom(t, t1, "a preempts", 10*time.Second, func() bool { return h.a.Has(pairVIP) && !h.b.Has(pairVIP) })
 		time.Sleep(time.Second)
 		return faultOutcome{
 			Outcome: "during: " + during + "; after: a=" + l.subj.state() + " b=" + l.peer.state(),

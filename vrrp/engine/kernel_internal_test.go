@@ -332,6 +332,16 @@ static_rules {
 		!h.logged("Restoring deleted static address 203.0.113.7/24 dev eth0 scope global label eth0:st set") {
 		t.Fatalf("not restored: %q", h.opsSince(n))
 	}
+	// The interface down and up again: keepalived's interface_up puts the
+	// static address and route on it back (static_track_group_reinstate_config).
+	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: false})
+	n = len(h.kn.ops)
+	h.e.linkEvent(netio.LinkEvent{Iface: "eth0", Up: true})
+	if up := h.opsSince(n); !slices.Contains(up, "add 203.0.113.7/24 dev eth0") ||
+		!slices.Contains(up, "route add prepend 203.0.113.64/26 via inet 198.51.100.1 dev eth0 proto 18") ||
+		!h.logged("Restoring deleted static route prepend 203.0.113.64/26 via inet 198.51.100.1 dev eth0 proto 18") {
+		t.Fatalf("link up: %q", up)
+	}
 	st := h.e.status()
 	if len(st.StaticAddresses) != 1 || !st.StaticAddresses[0].Set || !st.StaticRoutes[0].Set || !st.StaticRules[0].Set {
 		t.Fatalf("status %+v", st)

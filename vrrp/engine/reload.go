@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"time"
 
 	"keepalived-go/config"
 	"keepalived-go/vrrp"
@@ -99,21 +100,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		}
 		keep = append(keep, ou)
 	}
-	for _, u := range e.units {
-		for i, m := range u.members {
-			if kept[m.cfg.Name] {
-				continue
-			}
-			e.step(u, i, vrrp.Shutdown{Now: now, Deleted: true})
-			m.removed = true
-			e.removeVMAC(m)
-			delete(e.byName, m.cfg.Name)
-			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
-		}
-		if !kept[u.members[0].cfg.Name] {
-			e.unqueue(u)
-		}
-	}
+	e.removeUnits(kept, now)
 	e.cfg = cfg
 	e.units = append(keep, fresh...)
 	for i, u := range e.units {
@@ -132,4 +119,23 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	e.addStatics()
 	e.watchKernel(e.runCtx)
 	return nil
+}
+
+// removeUnits stops (DELETED) the running instances a reload did not keep.
+func (e *Engine) removeUnits(kept map[string]bool, now time.Duration) {
+	for _, u := range e.units {
+		for i, m := range u.members {
+			if kept[m.cfg.Name] {
+				continue
+			}
+			e.step(u, i, vrrp.Shutdown{Now: now, Deleted: true})
+			m.removed = true
+			e.removeVMAC(m)
+			delete(e.byName, m.cfg.Name)
+			delete(e.byKey, rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID})
+		}
+		if !kept[u.members[0].cfg.Name] {
+			e.unqueue(u)
+		}
+	}
 }

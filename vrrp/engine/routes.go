@@ -131,6 +131,21 @@ func (e *Engine) addStatics() {
 		e.logErrs("", rt.RuleList(e.kern.rules, iproute.Add, false))
 	}
 	e.rebuildTracker()
+	// The links the statics are on are watched from now, so that only a
+	// change of their state puts anything back.
+	var devs []string
+	for _, s := range e.kern.addrs {
+		devs = append(devs, s.a.Dev)
+	}
+	for _, st := range e.kern.routes {
+		devs = append(devs, st.Route.Dev)
+	}
+	for _, d := range devs {
+		if _, known := e.links[d]; d != "" && !known {
+			up, _ := e.net.LinkUp(d)
+			e.links[d] = up
+		}
+	}
 }
 
 // kernelStop is stop_vrrp's part after the instances stopped: static
