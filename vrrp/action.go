@@ -34,16 +34,20 @@ func (s SendAdvert) Encode(dst netip.Addr, ipID uint16) ([]byte, error) {
 }
 
 // AddVIPs installs the virtual addresses, then routes and rules (opaque
-// config items from Config).
+// config items from Config). All is set when the instance takes its whole
+// set (becoming MASTER); a reload's new addresses come without it.
 type AddVIPs struct {
 	VIPs, Excluded []netip.Prefix
 	Routes, Rules  []any
+	All            bool
 }
 
-// DelVIPs removes them, rules and routes first.
+// DelVIPs removes them, rules and routes first. All is set when the
+// instance releases everything it holds (leaving MASTER, stopping).
 type DelVIPs struct {
 	VIPs, Excluded []netip.Prefix
 	Routes, Rules  []any
+	All            bool
 }
 
 // SendGratuitous asks for Repeat rounds of gratuitous ARP (IPv4) or

@@ -67,7 +67,25 @@ type AddressesChanged struct {
 	VIPs, Exclude []netip.Prefix
 }
 
+// SetBackup is keepalived's set_vrrp_backup: one of a MASTER's VIPs,
+// eVIPs, tracked virtual routes or rules was removed under it. It leaves
+// MASTER for BACKUP (priority 0 sent, addresses, routes and rules
+// removed) with a master down timer of only Skew_Time, so that it soon
+// takes over again and puts everything back; the MASTER members of its
+// sync group do the same. An instance that is not MASTER ignores it.
+type SetBackup struct{ Now time.Duration }
+
+// SetSource gives the instance a new source address for its adverts
+// (the interface's primary address changed, or came back after it was
+// removed); an invalid one leaves the address as it was.
+type SetSource struct {
+	Now  time.Duration
+	Addr netip.Addr
+}
+
 func (e Start) now() time.Duration            { return e.Now }
+func (e SetBackup) now() time.Duration        { return e.Now }
+func (e SetSource) now() time.Duration        { return e.Now }
 func (e AddressesChanged) now() time.Duration { return e.Now }
 func (e Tick) now() time.Duration             { return e.Now }
 func (e AdvertReceived) now() time.Duration   { return e.Now }

@@ -222,7 +222,34 @@ func (in *Instance) step(ev Event) {
 		in.shutdown(now, ev.Deleted)
 	case AddressesChanged:
 		in.setAddresses(ev.VIPs, ev.Exclude)
+	case SetBackup:
+		in.setBackup(now)
+	case SetSource:
+		if ev.Addr.IsValid() && ev.Addr.Is6() == in.cfg.IPv6 {
+			in.cfg.SrcAddr = ev.Addr
+		}
 	}
+}
+
+// setBackup is set_vrrp_backup (see SetBackup).
+func (in *Instance) setBackup(now time.Duration) {
+	if in.state != StateMaster {
+		return
+	}
+	in.wantState = StateBackup
+	in.leaveMaster(now, true, ReasonRemoved)
+	if in.sync != nil {
+		for _, m := range in.sync.members {
+			if m != in && m.state == StateMaster {
+				m.wantState = StateBackup
+				m.leaveMaster(now, true, ReasonSync)
+				m.sands = now + m.SkewTime()
+			}
+		}
+		// keepalived sets the group's state without notifying it.
+		in.sync.state = StateBackup
+	}
+	in.sands = now + in.SkewTime()
 }
 
 // setAddresses swaps the address lists in place (see AddressesChanged).
@@ -300,7 +327,10 @@ func (in *Instance) start(now time.Duration) {
 	}
 	if len(in.faults) > 0 || newState == StateFault {
 		in.state = StateFault
-		in.log("Entering FAULT STATE (init)")
+		// keepalived 2.2.7 puts a faulty instance in FAULT while it
+		// completes the configuration (vrrp_complete_init), and logs it
+		// there; vrrp_init_state then finds it FAULT already.
+		in.log("entering FAULT state")
 		in.notify(now, StateInit, ReasonFault)
 		return
 	}
@@ -436,7 +466,7 @@ func (in *Instance) masterTx(now time.Duration) {
 			in.masterAdverInt/time.Millisecond, in.cfg.AdvertInt/time.Millisecond)
 	}
 	in.masterAdverInt = in.cfg.AdvertInt
-	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 	in.vipSet = true
 	in.sendGratuitous(in.cfg.GarpMasterRepeat)
 	if in.cfg.GarpMasterRefresh > 0 {
@@ -466,7 +496,7 @@ func (in *Instance) restoreInterface(sendStop bool) {
 	}
 	in.garpDelayAt, in.garpLowerPrioAt, in.garpRefreshAt = never, never, never
 	if in.vipSet {
-		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 		in.vipSet = false
 	}
 }

@@ -27,18 +27,24 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.SendAdvert:
 			e.sendAdvert(m, a)
 		case vrrp.AddVIPs:
-			if e.opts.LogDetail {
-				e.log.Infof("(%s) setting VIPs.", m.cfg.Name)
+			if a.All {
+				e.firewallVIPs(m, true)
 			}
 			e.setAddrs(m, a.VIPs, a.Excluded, true)
+			if a.All {
+				e.setRoutes(m, true)
+			}
 		case vrrp.DelVIPs:
 			if e.stopping && e.opts.KeepVIPs {
 				continue
 			}
-			if e.opts.LogDetail {
-				e.log.Infof("(%s) removing VIPs.", m.cfg.Name)
+			if a.All {
+				e.setRoutes(m, false)
 			}
 			e.setAddrs(m, a.VIPs, a.Excluded, false)
+			if a.All {
+				e.firewallVIPs(m, false)
+			}
 		case vrrp.SendGratuitous:
 			e.gratuitous(m, a, now)
 		case vrrp.Notify:
@@ -80,7 +86,17 @@ func (e *Engine) sendAdvert(m *inst, a vrrp.SendAdvert) {
 }
 
 func (e *Engine) setAddrs(m *inst, vips, excluded []netip.Prefix, add bool) {
-	for _, list := range [][]netip.Prefix{vips, excluded} {
+	for i, list := range [][]netip.Prefix{vips, excluded} {
+		if e.opts.LogDetail && len(list) > 0 {
+			verb, kind := "remov", ""
+			if add {
+				verb = "sett"
+			}
+			if i == 1 {
+				kind = "E-"
+			}
+			e.log.Infof("(%s) %sing %sVIPs.", m.cfg.Name, verb, kind)
+		}
 		for _, p := range list {
 			a, ok := m.addrs[p]
 			if !ok {
@@ -92,6 +108,7 @@ func (e *Engine) setAddrs(m *inst, vips, excluded []netip.Prefix, add bool) {
 			} else {
 				err = e.net.DelAddr(a)
 			}
+			m.k.set[p] = add && err == nil
 			if err != nil {
 				e.actErrs++
 				e.log.Errorf("(%s) %v", m.cfg.Name, err)
@@ -165,6 +182,7 @@ func (e *Engine) shutdown() {
 			}
 		}
 	}
+	e.kernelStop()
 }
 
 // ensureVMACs creates the use_vmac interfaces of units before their
@@ -178,7 +196,9 @@ func (e *Engine) ensureVMACs(units []*unit) {
 			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
 				e.actErrs++
 				e.log.Errorf("(%s) %v", m.cfg.Name, err)
+				continue
 			}
+			e.firewallVMAC(m, true)
 		}
 	}
 }
@@ -190,4 +210,5 @@ func (e *Engine) removeVMAC(m *inst) {
 	if err := e.net.RemoveVMAC(m.vmac); err != nil {
 		e.log.Errorf("(%s) %v", m.cfg.Name, err)
 	}
+	e.firewallVMAC(m, false)
 }

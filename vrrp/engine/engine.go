@@ -10,14 +10,19 @@
 // lock guards the engine's state; Status is asked of the owner, never
 // read behind its back.
 //
+// It follows the kernel as keepalived does (kernel.go): addresses,
+// routes and rules removed under it, the interface's address lost or
+// missing; it installs static and virtual routes and rules (routes.go)
+// and keepalived's nftables firewall for strict mode, no_accept and
+// use_vmac (firewall.go).
+//
 // Where it differs from keepalived 2.2.7, or does less:
 //   - track_file is polled once a second (keepalived uses inotify).
 //   - A reload restarts an instance whose configuration changed (removed
-//     as DELETED, started again); unchanged ones keep state and VIPs.
-//   - virtual_routes and virtual_rules are logged as unsupported.
+//     as DELETED, started again); unchanged ones, and those whose only
+//     changes are their addresses, routes and rules, keep state.
 //   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
-//   - accept/no_accept (strict mode firewall rules) and track_process are
-//     not implemented.
+//   - track_process is not implemented.
 package engine
 
 import (
@@ -60,6 +65,13 @@ type Options struct {
 	// is nearly due (check.Engine.Awake) can share the wakeup. It must
 	// return at once.
 	OnWake func()
+	// Routes installs routes and rules; nil opens rtnetlink in the
+	// current network namespace when the configuration has any.
+	Routes RouteHandle
+	// Firewall is keepalived's nftables firewall; nil opens vrrp/nftfw in
+	// the current network namespace when the configuration names a table.
+	// The engine stops and closes it when it stops.
+	Firewall Firewall
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
@@ -154,6 +166,9 @@ type Engine struct {
 	runCtx context.Context // scripts' context
 	scWG   sync.WaitGroup
 	events *outbox.Outbox[Event]
+	// kern is what the engine holds in the kernel besides instances'
+	// addresses (routes.go).
+	kern kernelState
 }
 
 type connKey struct {
@@ -197,6 +212,7 @@ type inst struct {
 	weight  int
 	faults  map[string]bool
 	removed bool
+	k       instKernel
 	// statsBase is subtracted from the FSM's counters (ClearStats), and
 	// statsSince is when that happened.
 	statsBase  Counters
@@ -313,12 +329,12 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	if err != nil {
 		return nil, err
 	}
-	addrs := vipAddrs(vc.Interface, ci.VIPs)
-	for p, a := range vipAddrs(vc.Interface, ci.ExcludedVIPs) {
+	addrs := vipAddrs(base, vmac, vc.IPv6, ci.VIPs)
+	for p, a := range vipAddrs(base, vmac, vc.IPv6, ci.ExcludedVIPs) {
 		addrs[p] = a
 	}
 	return &inst{base: base, vmac: vmac, cfg: ci, built: vc, vc: fsm.Config(), fsm: fsm, addrs: addrs,
-		faults: map[string]bool{}, statsSince: time.Now()}, nil
+		faults: map[string]bool{}, statsSince: time.Now(), k: newInstKernel(ci)}, nil
 }
 
 func (u *unit) stepFSM(i int, ev vrrp.Event) []vrrp.GroupAction {
@@ -371,7 +387,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.net.WatchLinks(watchCtx, func(le netio.LinkEvent) { e.post(func() { e.linkEvent(le) }) }); err != nil {
 		e.log.Warnf("Link watching unavailable: %v", err)
 	}
-	e.begin()
+	e.begin(watchCtx)
 	e.arm()
 	go func() {
 		<-watchCtx.Done()
@@ -394,7 +410,8 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // begin opens sockets and starts every unit.
-func (e *Engine) begin() {
+func (e *Engine) begin(ctx context.Context) {
+	e.kernelBegin(ctx)
 	e.setupScripts(e.cfg, nil)
 	e.ensureVMACs(e.units)
 	e.syncConns()

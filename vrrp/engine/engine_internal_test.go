@@ -132,7 +132,7 @@ func newHarness(t *testing.T, conf string, mod func(*Options)) *harness {
 	}
 	e.post = func(f func()) { h.posted <- f }
 	h.e = e
-	e.begin()
+	e.begin(context.Background())
 	return h
 }
 
@@ -336,7 +336,7 @@ func TestEngineResidualVIPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if n.addrs[vipKey] || !slices.Contains(n.ops, "del "+vipKey) {
 		t.Errorf("residual VIP not removed at start: %v", n.ops)
 	}
@@ -510,7 +510,7 @@ func TestEngineMissingInterfaceFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if st := e.Status().Instances[0].State; st != vrrp.StateFault {
 		t.Errorf("state %v with eth0 down at start, want FAULT", st)
 	}
@@ -615,7 +615,7 @@ func TestStartPreparesTakeoverInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if !slices.Contains(pn.prepared, "eth0") {
 		t.Fatalf("prepared %v, want eth0", pn.prepared)
 	}

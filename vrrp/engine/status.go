@@ -36,6 +36,11 @@ type Status struct {
 	// ActionErrors counts failed sends, address changes and gratuitous
 	// packets.
 	ActionErrors uint64
+	// StaticAddresses, StaticRoutes and StaticRules are static_ipaddress,
+	// static_routes and static_rules with their set state.
+	StaticAddresses []AddrStatus
+	StaticRoutes    []RouteStatus
+	StaticRules     []RuleStatus
 }
 
 // InstanceStatus is one vrrp_instance.
@@ -86,6 +91,14 @@ type InstanceStatus struct {
 	VIPSet       bool
 	VIPs         []netip.Prefix // advertised
 	ExcludedVIPs []netip.Prefix
+	// Addresses are the VIPs then the eVIPs, each with its interface and
+	// set state; Routes and Rules the virtual_routes and virtual_rules.
+	Addresses []AddrStatus
+	Routes    []RouteStatus
+	Rules     []RuleStatus
+	// NoAddress: the interface has no address to advertise from, which
+	// holds the instance in FAULT.
+	NoAddress bool
 
 	SrcAddr           netip.Addr
 	SrcAddrFromConfig bool
@@ -280,6 +293,7 @@ func (e *Engine) status() Status {
 		}
 	}
 	s.Sockets = e.socketStatus()
+	e.staticStatus(&s)
 	return s
 }
 
@@ -333,6 +347,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		is.AuthPass = is.AuthPass[:packet.AuthDataLen]
 	}
 	is.Tracking = e.trackingStatus(m)
+	e.kernelStatus(m, &is)
 	for _, r := range m.cfg.TrackScripts {
 		if sp := e.scripts[r.Name]; sp != nil && !sp.known && !sp.bad {
 			is.ScriptsInit++

@@ -18,22 +18,7 @@ func (e *Engine) startUnit(u *unit) {
 	for _, m := range u.members {
 		e.byName[m.cfg.Name] = m
 		e.byKey[rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID}] = m
-		if !m.vc.SrcAddr.IsValid() {
-			if a, err := e.net.PrimaryAddr(m.base, m.vc.IPv6); err == nil {
-				m.vc.SrcAddr = a
-				if fsm, err := vrrp.New(m.vc); err == nil {
-					m.fsm = fsm
-				}
-			} else {
-				e.log.Warnf("(%s) no source address on %s: %v", m.cfg.Name, m.base, err)
-			}
-		}
-		for _, r := range m.cfg.Routes {
-			e.warnOnce("routes "+m.cfg.Name, "(%s) virtual_routes are not supported yet: %v ignored", m.cfg.Name, r.Words)
-		}
-		for _, r := range m.cfg.Rules {
-			e.warnOnce("rules "+m.cfg.Name, "(%s) virtual_rules are not supported yet: %v ignored", m.cfg.Name, r.Words)
-		}
+		e.initSource(m)
 	}
 	if len(u.members) > 1 || u.name != "" {
 		var fsms []*vrrp.Instance
@@ -49,7 +34,7 @@ func (e *Engine) startUnit(u *unit) {
 	}
 	// Initial faults and weights go in before Start (the FSM's contract).
 	for _, m := range u.members {
-		ifaces := []string{m.base}
+		ifaces := append([]string{m.base}, m.kernelIfaces()...)
 		for _, r := range m.cfg.TrackInterfaces {
 			ifaces = append(ifaces, r.Name)
 		}
@@ -156,8 +141,13 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		if !ok {
 			continue
 		}
-		apply("interface:"+r.Name, true, up != r.Reverse, r.Weight)
+		w := r.Weight
+		if m.weightless(r.Name) {
+			w = 0
+		}
+		apply("interface:"+r.Name, true, up != r.Reverse, w)
 	}
+	e.kernelFaults(m, faults)
 	for _, r := range scripts {
 		s := e.scripts[r.Name]
 		if s == nil || s.bad {
@@ -248,7 +238,7 @@ func (e *Engine) linkEvent(le netio.LinkEvent) {
 	if old, ok := e.links[le.Iface]; ok && old == le.Up {
 		return
 	}
-	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) {
+	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) && !e.kernelLinks(le.Iface) {
 		return
 	}
 	e.links[le.Iface] = le.Up
@@ -258,6 +248,7 @@ func (e *Engine) linkEvent(le netio.LinkEvent) {
 		e.log.Infof("Netlink reports %s down", le.Iface)
 	}
 	e.refreshAll()
+	e.kernelLink(le.Iface, le.Up)
 }
 
 func (e *Engine) tracksLink(iface string) bool {
