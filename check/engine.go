@@ -313,6 +313,11 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	return nil
 }
 
+// Validate is the first phase of the daemon's all-or-nothing reload. The
+// checker engine refuses no config: as keepalived does, a checker that
+// cannot be built is logged and left out when the config is applied.
+func (e *Engine) Validate(*config.Config) error { return nil }
+
 // Suspend pauses (true) or resumes the checkers of a virtual server, by
 // its name (config.VirtualServer.Name), as ha_suspend does while none of
 // the virtual server's addresses is on this node: due attempts are

@@ -250,6 +250,8 @@ func (m *metricsServer) Run(ctx context.Context) error {
 	return nil
 }
 
+func (m *metricsServer) Validate(*config.Config) error { return nil }
+
 func (m *metricsServer) Reload(*config.Config) error { return nil }
 
 // connLimiter holds at most max connections. At the limit, a new
