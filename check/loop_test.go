@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
 	"keepalived-go/internal/evloop"
@@ -38,6 +40,35 @@ func peer(t *testing.T, serve func(c *net.TCPConn)) netip.AddrPort {
 		}
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// fullBacklog is a listener whose accept queue is full: the kernel drops
+// further SYNs, so a connect to it times out.
+func fullBacklog(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(netip.AddrFrom4(sa.(*unix.SockaddrInet4).Addr), uint16(sa.(*unix.SockaddrInet4).Port))
+	// Backlog 0 queues one connection; it is never accepted.
+	c, err := net.Dial("tcp", ap.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ap
 }
 
 func readReq(c net.Conn) {
@@ -200,6 +231,24 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 				}
 			})
 		}, want: "ok", regex: config.URL{Regex: `status=(?:UP|OK);`, HasRegex: true}},
+		{name: "slow body, each read within connect_timeout", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			// 10 reads 120 ms apart: 1.2 s in all, six times connect_timeout,
+			// each read within it; keepalived re-arms connect_timeout per
+			// read and judges the page (issue 19 finding 8).
+			return peer(t, func(c *net.TCPConn) {
+				readReq(c)
+				c.SetNoDelay(true)
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", len(page))
+				for i := 0; i < 10; i++ {
+					time.Sleep(timeout * 6 / 10)
+					c.Write([]byte(page[i*len(page)/10 : (i+1)*len(page)/10]))
+				}
+			})
+		}, want: "ok", digest: pageDigest()},
+		{name: "connect timeout", kind: config.HTTPGet, addr: func() netip.AddrPort { return fullBacklog(t) },
+			want: `timeout/connect/"Timeout connecting"`},
+		{name: "tcp connect timeout", kind: config.TCPCheck, addr: func() netip.AddrPort { return fullBacklog(t) },
+			want: "timeout/socket=false"},
 		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
 		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
 		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
@@ -220,7 +269,7 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 				t.Fatal("not loopable")
 			}
 			got := outcome(runOnLoop(t, c))
-			ctx, cancel := context.WithTimeout(context.Background(), c.timing.AttemptTimeout)
+			ctx, cancel := attemptContext(context.Background(), c.timing, time.Now())
 			defer cancel()
 			var gerr error
 			if sc, ok := c.checker.(StepChecker); ok {
