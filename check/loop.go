@@ -116,7 +116,7 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 		o = sock.Options{Dst: ch.Conn.Dst, Bind: ch.Conn.Bind, Interface: ch.Conn.BindIf, Mark: ch.Conn.FWMark}
 	}
 	l.live[p] = true
-	fd, pending, err := sock.Start(o)
+	fd, _, err := sock.Start(o)
 	if err != nil {
 		l.finish(p, p.connectError(err))
 		return
@@ -128,9 +128,12 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 	}
 	p.state = stateConnecting
 	l.arm(p, now)
-	if !pending {
-		l.step(p, now)
-	}
+	// Look at once rather than after the next wait: a connect to this
+	// host is done by now, and a server that accepts and closes at once
+	// must not win the race against our first look (keepalived, awake
+	// on the socket a few microseconds after the handshake, reads
+	// success from such a server on a multi-core host).
+	l.step(p, now)
 }
 
 func (l *ioLoop) get() *loopProbe {
@@ -166,7 +169,7 @@ func (l *ioLoop) step(p *loopProbe, now time.Duration) {
 			if !done {
 				return
 			}
-			if err != nil {
+			if err != nil && !(p.http == nil && connectedThenReset(err)) {
 				l.finish(p, p.connectError(err))
 				return
 			}

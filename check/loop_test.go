@@ -249,6 +249,9 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 			want: `timeout/connect/"Timeout connecting"`},
 		{name: "tcp connect timeout", kind: config.TCPCheck, addr: func() netip.AddrPort { return fullBacklog(t) },
 			want: "timeout/socket=false"},
+		{name: "tcp accept then reset", kind: config.TCPCheck, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) { c.SetLinger(0) })
+		}, want: "ok"},
 		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
 		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
 		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
@@ -285,6 +288,23 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 				t.Errorf("outcome %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A server that accepts and resets at once gets one verdict, attempt
+// after attempt: up, as keepalived's TCP_CHECK gives it on a multi-core
+// host (issue 19 finding 8; it flapped under ours).
+func TestTCPAcceptResetDoesNotFlap(t *testing.T) {
+	ap := peer(t, func(c *net.TCPConn) { c.SetLinger(0) })
+	c := ckRunOf(t, &config.Checker{Kind: config.TCPCheck, ConnectTimeout: time.Second, DelayLoop: time.Second}, ap)
+	fails := 0
+	for i := 0; i < 200; i++ {
+		if err := runOnLoop(t, c); err != nil {
+			fails++
+		}
+	}
+	if fails > 0 {
+		t.Errorf("%d of 200 attempts failed on a server that accepts and resets", fails)
 	}
 }
 

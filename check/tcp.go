@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"errors"
+	"syscall"
 	"time"
 
 	"keepalived-go/config"
@@ -27,7 +29,19 @@ func (c *TCPCheck) Check(ctx context.Context) error {
 	}
 	conn, err := c.Conn.dial(ctx, "tcp")
 	if err != nil {
+		if connectedThenReset(err) {
+			return nil
+		}
 		return err
 	}
 	return conn.Close()
 }
+
+// connectedThenReset reports a connect whose socket says ECONNRESET: the
+// handshake completed (a reset in SYN_SENT is ECONNREFUSED) and the
+// server reset the connection after accepting it. TCP_CHECK asks whether
+// a connection completes, and keepalived, reading SO_ERROR as soon as
+// the socket turns writable, finds it connected in all but a lost race;
+// counting the reset as the success it nearly always is keeps a server
+// that accepts and resets from flapping (issue 19 finding 8).
+func connectedThenReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
