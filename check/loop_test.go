@@ -171,16 +171,7 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 		ln.Close()
 		return ap
 	}
-	cases := []struct {
-		name   string
-		kind   config.CheckerKind
-		addr   func() netip.AddrPort
-		bind   string
-		want   string // substring of the outcome
-		digest string
-		limit  bool
-		regex  config.URL
-	}{
+	cases := []loopCase{
 		{name: "ok", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: "ok", digest: pageDigest()},
 		{name: "digest", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond("other")) }, want: `"MD5 digest error to"`, digest: pageDigest()},
 		{name: "refused", kind: config.HTTPGet, addr: closed, want: `connect/connect/"Connection failed"`},
@@ -231,6 +222,70 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 				}
 			})
 		}, want: "ok", regex: config.URL{Regex: `status=(?:UP|OK);`, HasRegex: true}},
+		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
+		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
+		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { loopMatches(t, tc, timeout) })
+	}
+}
+
+// loopCase is a server behaviour and the outcome the loop and the
+// goroutine path must both give.
+type loopCase struct {
+	name   string
+	kind   config.CheckerKind
+	addr   func() netip.AddrPort
+	bind   string
+	want   string // substring of the outcome
+	digest string
+	limit  bool
+	regex  config.URL
+}
+
+// loopMatches runs tc on the loop and on the goroutine path, with
+// connect_timeout timeout, and compares.
+func loopMatches(t *testing.T, tc loopCase, timeout time.Duration) {
+	t.Helper()
+	ap := tc.addr()
+	ck := &config.Checker{Kind: tc.kind, ConnectTimeout: timeout, DelayLoop: time.Second}
+	if tc.bind != "" {
+		ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
+	}
+	if tc.kind == config.HTTPGet {
+		ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
+			StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
+	}
+	c := ckRunOf(t, ck, ap)
+	if !loopable(c, 0) {
+		t.Fatal("not loopable")
+	}
+	got := outcome(runOnLoop(t, c))
+	ctx, cancel := attemptContext(context.Background(), c.timing, time.Now())
+	defer cancel()
+	var gerr error
+	if sc, ok := c.checker.(StepChecker); ok {
+		gerr = sc.CheckStep(ctx, 0)
+	} else {
+		gerr = c.checker.Check(ctx)
+	}
+	want := outcome(gerr)
+	if got != want {
+		t.Errorf("loop %s, goroutine path %s", got, want)
+	}
+	if !strings.Contains(got, tc.want) {
+		t.Errorf("outcome %s, want %s", got, tc.want)
+	}
+}
+
+// keepalived's timeouts, on the loop and the goroutine path alike:
+// connect_timeout per I/O step and none on the whole attempt, and a
+// server that accepts and resets is connected to (issue 19 finding 8).
+func TestLoopTimeoutsMatchGoroutinePath(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	page := "<html><body><h1>It works!</h1></body></html>"
+	cases := []loopCase{
 		{name: "slow body, each read within connect_timeout", kind: config.HTTPGet, addr: func() netip.AddrPort {
 			// 10 reads 120 ms apart: 1.2 s in all, six times connect_timeout,
 			// each read within it; keepalived re-arms connect_timeout per
@@ -252,42 +307,9 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 		{name: "tcp accept then reset", kind: config.TCPCheck, addr: func() netip.AddrPort {
 			return peer(t, func(c *net.TCPConn) { c.SetLinger(0) })
 		}, want: "ok"},
-		{name: "tcp ok", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, want: "ok"},
-		{name: "tcp refused", kind: config.TCPCheck, addr: closed, want: "connect/socket=false"},
-		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ap := tc.addr()
-			ck := &config.Checker{Kind: tc.kind, ConnectTimeout: timeout, DelayLoop: time.Second}
-			if tc.bind != "" {
-				ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
-			}
-			if tc.kind == config.HTTPGet {
-				ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
-					StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
-			}
-			c := ckRunOf(t, ck, ap)
-			if !loopable(c, 0) {
-				t.Fatal("not loopable")
-			}
-			got := outcome(runOnLoop(t, c))
-			ctx, cancel := attemptContext(context.Background(), c.timing, time.Now())
-			defer cancel()
-			var gerr error
-			if sc, ok := c.checker.(StepChecker); ok {
-				gerr = sc.CheckStep(ctx, 0)
-			} else {
-				gerr = c.checker.Check(ctx)
-			}
-			want := outcome(gerr)
-			if got != want {
-				t.Errorf("loop %s, goroutine path %s", got, want)
-			}
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("outcome %s, want %s", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { loopMatches(t, tc, timeout) })
 	}
 }
 
