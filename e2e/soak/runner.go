@@ -189,6 +189,11 @@ func (s *soak) client(ctx context.Context) {
 		}
 		s.mu.Unlock()
 	}
+	if !failSince.IsZero() { // an outage lasting to the end
+		s.mu.Lock()
+		s.rep.LongestOutage = max(s.rep.LongestOutage, time.Since(failSince))
+		s.mu.Unlock()
+	}
 }
 
 func get(ctx context.Context, c *http.Client, url string, limit int64) (string, error) {
