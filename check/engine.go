@@ -313,6 +313,11 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	return nil
 }
 
+// Validate is the first phase of the daemon's all-or-nothing reload. The
+// checker engine refuses no config: as keepalived does, a checker that
+// cannot be built is logged and left out when the config is applied.
+func (e *Engine) Validate(*config.Config) error { return nil }
+
 // Suspend pauses (true) or resumes the checkers of a virtual server, by
 // its name (config.VirtualServer.Name), as ha_suspend does while none of
 // the virtual server's addresses is on this node: due attempts are
@@ -518,7 +523,7 @@ func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, loop *evloop.Lo
 	// The deadline runs from the real start: an attempt that waited for
 	// a free slot must not inherit a shortened timeout.
 	start := time.Now()
-	pctx, cancel := context.WithDeadline(ctx, start.Add(c.timing.AttemptTimeout))
+	pctx, cancel := attemptContext(ctx, c.timing, start)
 	var err error
 	var delta int
 	hasW := false
@@ -538,6 +543,15 @@ func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, loop *evloop.Lo
 	}
 	r := probeResult{id: c.id, err: err, delta: delta, hasW: hasW, end: end}
 	_ = loop.Post(func() { e.finished(r) })
+}
+
+// attemptContext is the context of an attempt started at start: bounded
+// by Timing.AttemptTimeout when the kind has a bound on the whole attempt.
+func attemptContext(ctx context.Context, t Timing, start time.Time) (context.Context, context.CancelFunc) {
+	if t.AttemptTimeout > 0 {
+		return context.WithDeadline(ctx, start.Add(t.AttemptTimeout))
+	}
+	return context.WithCancel(ctx)
 }
 
 // handle applies one probe result.

@@ -531,7 +531,7 @@ func TestUDPCheck(t *testing.T) {
 	go serve(pc)
 	t.Cleanup(func() { pcMu.Lock(); pc.Close(); pcMu.Unlock() })
 	ck := fastChecker(config.UDPCheck)
-	ck.UDP = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2}
+	ck.UDP = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2, MaxReplyLength: 255}
 	h := start(t, oneServer(netip.MustParseAddrPort(addr), "UDP", ck))
 	for _, fail := range []string{"drop", "wrong", "long", "refused"} {
 		t.Run(fail, func(t *testing.T) {

@@ -17,8 +17,12 @@ import (
 // holds the two tables to the same kinds.
 type kind struct {
 	policy Policy
-	// phases: how many connect_timeout periods one attempt may use
-	// (keepalived arms connect_timeout per I/O step).
+	// phases bounds one attempt at that many connect_timeout periods;
+	// 0 for the kinds whose every I/O step (connect, each write, each
+	// read) has connect_timeout of its own and the attempt as a whole no
+	// bound, as keepalived re-arms connection_to at each step of
+	// HTTP_GET, SSL_GET, TCP_CHECK and SMTP_CHECK: a server that answers
+	// slowly but within connect_timeout at each step stays up.
 	phases int
 	build  func(ck *config.Checker, env Env) (Checker, error)
 	// timing adjusts the scheduler timing of a block (nil: none).
@@ -38,19 +42,19 @@ type kind struct {
 
 // kinds is the one table of checker kinds.
 var kinds = map[config.CheckerKind]*kind{
-	config.HTTPGet: {policy: PolicyHTTP, phases: 4, build: newHTTP, attempt: logHTTPStep,
+	config.HTTPGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
 		success:   "Remote Web server %[1]s succeed on service.",
 		down:      "HTTP_CHECK on service %[1]s failed.",
 		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SSLGet: {policy: PolicyHTTP, phases: 4, build: newHTTP, attempt: logHTTPStep,
+	config.SSLGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
 		success:   "Remote Web server %[1]s succeed on service.",
 		down:      "HTTP_CHECK on service %[1]s failed.",
 		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.TCPCheck: {policy: PolicyTCP, phases: 1, build: newTCP, failure: tcpFailure,
+	config.TCPCheck: {policy: PolicyTCP, build: newTCP, failure: tcpFailure,
 		success:   "TCP connection to %[1]s success.",
 		down:      "TCP_CHECK on service %[1]s failed.",
 		downAfter: "TCP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SMTPCheck: {policy: PolicySMTP, phases: 7, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
+	config.SMTPCheck: {policy: PolicySMTP, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
 		success: "Remote SMTP server %[1]s succeed on service."},
 	config.DNSCheck: {policy: PolicyDNS, phases: 1, build: newDNS, attempt: logDNSDown, failure: dnsFailure},
 	config.UDPCheck: {policy: PolicyUDP, phases: 1, build: newUDP, failure: udpFailure,
@@ -189,7 +193,7 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 	if row.timing != nil {
 		row.timing(&t, ck)
 	}
-	if t.AttemptTimeout <= 0 {
+	if t.AttemptTimeout <= 0 && (row.phases > 0 || row.timing != nil) {
 		t.AttemptTimeout = 5 * time.Second
 	}
 	return t, nil

@@ -674,12 +674,20 @@ type Checker struct {
 // Connection overrides where and how a checker connects
 // (connect_ip, connect_port, bindto, bind_port, bind_if, fwmark).
 type Connection struct {
-	ConnectIP   netip.Addr
+	ConnectIP netip.Addr
+	// ConnectPort is the port to connect to where it is not the real
+	// server's; 0 with ConnectPortZero unset means the real server's.
 	ConnectPort int
-	BindTo      netip.Addr
-	BindPort    int
-	BindIf      string
-	FWMark      uint32
+	// ConnectPortZero: the checker connects to port 0 where the real
+	// server has a port, as keepalived's does when the real server was
+	// written without one (its checkers copied the address in
+	// queue_checker, before validate_check_config gave the real server
+	// the virtual server's port).
+	ConnectPortZero bool
+	BindTo          netip.Addr
+	BindPort        int
+	BindIf          string
+	FWMark          uint32
 }
 
 // HTTPOptions holds HTTP_GET / SSL_GET settings.

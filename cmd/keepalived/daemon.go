@@ -35,9 +35,14 @@ const (
 
 // engine is what the daemon needs from vrrp, check and lvs: run until the
 // context ends (cleaning up as keepalived does on stop) and take a new
-// config, applying only the difference.
+// config in two phases. Validate says whether the engine would take cfg
+// and changes nothing; Reload, called only once every engine has
+// validated cfg, applies the difference. An error from Reload is one of
+// applying (a kernel refusing, retried by the engine), not a refusal: the
+// engine runs the new config from then on.
 type engine interface {
 	Run(ctx context.Context) error
+	Validate(cfg *config.Config) error
 	Reload(cfg *config.Config) error
 }
 
@@ -143,16 +148,28 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 // load reads the config file; a config that cannot run is an error, and on
 // reload (strict) so is a malformed one.
 func (d *daemon) load(strict bool) (*config.Config, error) {
+	return d.loadWith(strict, nil)
+}
+
+// loadWith is load with one more verdict on the findings (nil: none).
+func (d *daemon) loadWith(strict bool, verdict func(*parser.Diagnostics) error) (*config.Config, error) {
 	if _, err := os.Stat(d.opts.useFile); err != nil {
 		return nil, fmt.Errorf("Configuration file '%s' not found: %w", d.opts.useFile, err)
 	}
 	cfg, diags := config.Load(d.opts.useFile, d.loadOpts)
 	d.logDiags(diags)
+	var checked error
+	if verdict != nil {
+		checked = verdict(diags)
+	}
 	if diags.Fatal() {
 		return nil, errors.New("configuration cannot be run")
 	}
 	if strict && diags.Syntax() {
 		return nil, errors.New("configuration has syntax errors")
+	}
+	if checked != nil {
+		return nil, checked
 	}
 	for _, l := range cfg.LoadLog {
 		d.log.Info(l)
@@ -275,14 +292,27 @@ func sizeProcs(cfg *config.Config, log *logrus.Logger) {
 	log.Debugf("using %d processor(s) for %d checkers", n, checkers)
 }
 
-// reload parses the file again and swaps it in only when it can run; on any
-// error the running config stays, untouched.
+// reload parses the file again and swaps it in only when every engine
+// takes it: each validates the new config first, and only then does any
+// of them, or the daemon's own settings (global_defs, umask, what dumps
+// show), change. On any error the running config stays, untouched.
 func (d *daemon) reload() {
 	sdNotify(reloadingState())
 	defer sdNotify("READY=1")
 	d.log.Info("Reloading ...")
-	cfg, err := d.load(true)
+	checkLog := d.reloadCheckLog()
+	cfg, err := d.loadForReload(checkLog)
+	if err == nil {
+		err = d.validate(cfg)
+		checkLog.add(err)
+	}
+	checkLog.close(d.log)
 	if err != nil {
+		if checkLog != nil {
+			// keepalived's words when its reload_check_config child
+			// refuses a file (main.c reload_check_child_thread).
+			d.log.Infof("New config failed validation, see %s for details", checkLog.path)
+		}
 		d.log.Errorf("Reload failed, keeping the running configuration: %v", err)
 		return
 	}
@@ -290,13 +320,24 @@ func (d *daemon) reload() {
 	d.applyConfigUmask(cfg)
 	for _, e := range d.engines {
 		if err := e.Reload(cfg); err != nil {
-			d.log.Errorf("Reload of %s failed, it keeps its previous configuration: %v", e.name, err)
+			d.log.Errorf("Reload of %s: %v", e.name, err)
 		}
 	}
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("Reload finished")
+}
+
+// validate is the first phase of a reload: every engine is asked whether
+// it takes cfg; the first refusal names the engine.
+func (d *daemon) validate(cfg *config.Config) error {
+	for _, e := range d.engines {
+		if err := e.Validate(cfg); err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	return nil
 }
 
 // dump answers the data/stats/json signals (dumps.go).

@@ -362,6 +362,10 @@ func (n *notifications) Run(ctx context.Context) error {
 	return nil
 }
 
+// Validate takes any config: scripts that may not run and FIFOs that
+// cannot be opened are logged and left out, as keepalived does.
+func (n *notifications) Validate(*config.Config) error { return nil }
+
 // Reload rebuilds scripts, FIFOs and mail settings from the new config.
 func (n *notifications) Reload(cfg *config.Config) error {
 	n.configure(cfg)

@@ -229,6 +229,9 @@ type Proc struct {
 // two concurrent waits on one process can block forever.
 func (p *Proc) Wait() { <-p.done }
 
+// Done is closed once the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
 // Output is what the process wrote so far (stdout and stderr).
 func (p *Proc) Output() string { return p.out.String() }
 

@@ -441,6 +441,22 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	return err
 }
 
+// Validate reports whether Reload would accept cfg, and changes nothing:
+// the first phase of the daemon's all-or-nothing reload (no engine takes
+// a config that another refuses). Instances are built as Reload builds
+// them and dropped.
+func (e *Engine) Validate(cfg *config.Config) error {
+	var err error
+	e.own.Do(func() {
+		if e.stopped {
+			err = ErrStopped
+			return
+		}
+		_, err = e.build(cfg)
+	})
+	return err
+}
+
 func (e *Engine) emit(ev Event) { e.events.Push(ev) }
 
 func (e *Engine) warnOnce(key, format string, a ...any) {
