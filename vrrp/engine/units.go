@@ -194,6 +194,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 		weight += v
 	}
+	e.bfdTrack(m, faults, &weight)
 	return faults, weight
 }
 
