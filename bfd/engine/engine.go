@@ -162,6 +162,10 @@ func sessionsOf(cfg *config.Config) []*config.BFDInstance {
 	return cfg.BFDInstances
 }
 
+// Epoch is the wall time of the engine clock's zero, from which Event.At
+// and SessionStatus.LastSeen count, when Options.Now is nil.
+func (e *Engine) Epoch() time.Time { return e.start }
+
 // Events delivers state changes in order. It is closed after Run returns.
 func (e *Engine) Events() <-chan Event { return e.events }
 

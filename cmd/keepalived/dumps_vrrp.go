@@ -108,7 +108,7 @@ func broadcastOf(p netip.Prefix, how string) string {
 // vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees
 // them, the VRRP topology, socket pool, sync groups, scripts and the
 // interfaces keepalived knows.
-func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
+func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []byte {
 	var c confWriter
 	writeGlobal(&c, env, procVRRP)
 	cfg := env.cfg
@@ -185,6 +185,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			writeTrackRefs(&c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
 			writeTrackRefs(&c, "   Tracked scripts :", sg.TrackScripts, cfg)
 			writeTrackRefs(&c, "   Tracked files :", sg.TrackFiles, nil)
+			writeTrackedBFDs(&c, sg.TrackBFDs)
 			writeNotify(&c, cfg, "Backup", sg.NotifyBackup)
 			writeNotify(&c, cfg, "Master", sg.NotifyMaster)
 			writeNotify(&c, cfg, "Fault", sg.NotifyFault)
@@ -227,6 +228,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 		}
 	}
+	writeVRRPTrackBFDs(&c, cfg, bfdUp)
 	writeInterfaces(&c, snap)
 	return c.b.Bytes()
 }
@@ -447,6 +449,7 @@ func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSt
 	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
 	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
 	writeTrackRefs(c, "   Tracked files :", in.TrackFiles, nil)
+	writeTrackedBFDs(c, in.TrackBFDs)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
 	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
 	writeNotify(c, cfg, "Backup", in.NotifyBackup)

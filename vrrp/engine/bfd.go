@@ -153,3 +153,15 @@ func (e *Engine) bfdTracking(m *inst) []TrackStatus {
 	}
 	return out
 }
+
+// BFDStates are the sessions reported to VRRP and whether each is Up
+// (keepalived's vrrp_tracked_bfd bfd_up), for the dumps.
+func (e *Engine) BFDStates() map[string]bool {
+	out := map[string]bool{}
+	e.own.Do(func() {
+		for k, v := range e.bfdUp {
+			out[k] = v
+		}
+	})
+	return out
+}
