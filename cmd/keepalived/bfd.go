@@ -15,6 +15,7 @@ import (
 	bfdengine "keepalived-go/bfd/engine"
 	"keepalived-go/check"
 	"keepalived-go/config"
+	"keepalived-go/internal/outbox"
 	vrrpengine "keepalived-go/vrrp/engine"
 )
 
@@ -119,15 +120,28 @@ func (p *bfdProc) startLocked(cfg *config.Config) {
 }
 
 // forward hands every event to the engines the bfd_instance names, in
-// order: keepalived's two pipes, one per process.
+// order for each: keepalived's two pipes, one per process. Each engine
+// has its own queue, so neither waits for the other to take an event.
 func (p *bfdProc) forward(eng *bfdengine.Engine, start time.Time) {
+	var toVRRP *outbox.Outbox[vrrpengine.BFDState]
+	var toCheck *outbox.Outbox[check.BFDState]
+	if p.vrrp != nil {
+		toVRRP = outbox.New(p.vrrp.SetBFD)
+		toVRRP.Start()
+		defer toVRRP.Close()
+	}
+	if p.chk != nil {
+		toCheck = outbox.New(p.chk.SetBFD)
+		toCheck.Start()
+		defer toCheck.Close()
+	}
 	for ev := range eng.Events() {
 		sent := start.Add(ev.At)
-		if ev.VRRP && p.vrrp != nil {
-			p.vrrp.SetBFD(vrrpengine.BFDState{Name: ev.Name, Up: ev.Up, Sent: sent})
+		if ev.VRRP {
+			toVRRP.Push(vrrpengine.BFDState{Name: ev.Name, Up: ev.Up, Sent: sent})
 		}
-		if ev.Checker && p.chk != nil {
-			p.chk.SetBFD(check.BFDState{Name: ev.Name, Up: ev.Up, Sent: sent})
+		if ev.Checker {
+			toCheck.Push(check.BFDState{Name: ev.Name, Up: ev.Up, Sent: sent})
 		}
 	}
 }

@@ -357,6 +357,33 @@ func report(t *testing.T, title string, rs []cutResult) {
 	t.Log("\n" + b.String())
 }
 
+var expiredRE = regexp.MustCompile(`\((\w+)\) Expired after \d+ ms \((\d+) usec overdue\)`)
+
+// overdue summarises how late each daemon's detection timer fired, from
+// the "Expired after" lines both log with -D: how much of the time
+// from a cut is the timer's lateness (a loaded host), not the path after.
+func overdue(t *testing.T, ours, ka *bfdDaemon) {
+	t.Helper()
+	get := func(d *bfdDaemon) []time.Duration {
+		var out []time.Duration
+		for _, m := range expiredRE.FindAllStringSubmatch(d.proc.Output(), -1) {
+			us, _ := strconv.Atoi(m[2])
+			out = append(out, time.Duration(us)*time.Microsecond)
+		}
+		return out
+	}
+	o, k := get(ours), get(ka)
+	t.Logf("log lines: ours %d, keepalived %d", strings.Count(ours.proc.Output(), "\n"), strings.Count(ka.proc.Output(), "\n"))
+	if len(o) == 0 || len(k) == 0 {
+		t.Logf("expiries logged: ours %d, keepalived %d", len(o), len(k))
+		return
+	}
+	t.Logf("overdue ours %v keepalived %v", o, k)
+	t.Logf("detection timer overdue: p50 ours %d us keepalived %d us; p99 ours %d us keepalived %d us; max ours %d us keepalived %d us",
+		pctl(o, .5).Microseconds(), pctl(k, .5).Microseconds(), pctl(o, .99).Microseconds(), pctl(k, .99).Microseconds(),
+		pctl(o, 1).Microseconds(), pctl(k, 1).Microseconds())
+}
+
 // Must-show 1 with FRR's bfdd as the peer of ours and of Debian's
 // keepalived at once: both reach Up; a cut of FRR's path moves both
 // tracking VRRP instances to FAULT (VIP removed), and ours' BFD_CHECK
@@ -386,6 +413,7 @@ func TestBFDWithFRRPeer(t *testing.T) {
 	ka := startBFDDaemon(t, "keepalived", kn, "/usr/sbin/keepalived", bfdConf("ka", "198.51.100.2", "198.51.100.3", 212, "198.51.100.101", ""), "198.51.100.101")
 	res := measureCuts(t, peer, ours, ka, nw)
 	report(t, "BFD cut, FRR bfdd peer: VRRP FAULT (ours, keepalived) and BFD_CHECK real server (ours, nftables)", res)
+	overdue(t, ours, ka)
 	out := ours.proc.Output()
 	for _, s := range []string{"BFD check of [peer] RS([198.51.100.2]:tcp:80) is DOWN", "Removing service [198.51.100.2]:tcp:80 from VS [198.51.100.200]:tcp:80",
 		"BFD check of [peer] RS([198.51.100.2]:tcp:80) is UP", "Adding service [198.51.100.2]:tcp:80 to VS [198.51.100.200]:tcp:80",
@@ -413,6 +441,7 @@ func TestBFDWithKeepalivedPeer(t *testing.T) {
 	ours := startBFDDaemon(t, "ours", us, bin, bfdConf("ours", "198.51.100.3", "198.51.100.1", 211, "198.51.100.100", ""), "198.51.100.100")
 	res := measureCuts(t, kn, ours, ka, nil)
 	report(t, "BFD cut, ours and Debian's keepalived as each other's peer: VRRP FAULT", res)
+	overdue(t, ours, ka)
 }
 
 const bfdDumpConf = `global_defs {
