@@ -87,6 +87,7 @@ type bfdDaemon struct {
 	proc *nettest.Proc
 	vip  string
 	w    *vipWatch
+	dir  string // its keepalived.conf and pid files
 }
 
 // startBFDDaemon runs argv0 in node with conf; pid files (the BFD one
@@ -99,7 +100,7 @@ func startBFDDaemon(t *testing.T, name string, node *nettest.Node, argv0, conf, 
 	}
 	args := append([]string{argv0, "-n", "-l", "-D", "-f", dir + "/keepalived.conf", "-p", dir + "/k.pid",
 		"-r", dir + "/v.pid", "-c", dir + "/c.pid", "-b", dir + "/b.pid"}, extra...)
-	d := &bfdDaemon{name: name, node: node, vip: vip, w: watchVIP(t, node, vip)}
+	d := &bfdDaemon{name: name, node: node, vip: vip, w: watchVIP(t, node, vip), dir: dir}
 	d.proc = node.Start(nil, args...)
 	t.Cleanup(func() {
 		d.proc.Signal(syscall.SIGTERM)
@@ -598,5 +599,57 @@ func compareMasked(t *testing.T, what, want, got string) {
 		if w, g := maskBFD(wl[i]), maskBFD(gl[i]); w != g {
 			t.Errorf("%s line %d:\n keepalived: %q\n ours:       %q", what, i+1, wl[i], gl[i])
 		}
+	}
+}
+
+// keepalived starts its BFD child on the first reload that brings BFD
+// (start_bfd_child in reload): so do we. Before it, the instance has no
+// track_bfd; after it, it tracks the session, stays MASTER while the
+// session is Up and goes FAULT when the path is cut. With -B no BFD runs.
+func TestBFDStartsOnReload(t *testing.T) {
+	needBFDPeers(t, "keepalived", "nft")
+	bin := buildSelf(t)
+	lan := nettest.NewLAN(t)
+	us := lan.AddNode("us", "198.51.100.1/24")
+	kn := lan.AddNode("ka", "198.51.100.3/24")
+	startBFDDaemon(t, "keepalived", kn, "/usr/sbin/keepalived", bfdConf("ka", "198.51.100.1", "198.51.100.3", 212, "198.51.100.101", ""), "198.51.100.101")
+	full := bfdConf("ours", "198.51.100.3", "198.51.100.1", 211, "198.51.100.100", "")
+	plain := full[:strings.Index(full, "bfd_instance")] + full[strings.Index(full, "vrrp_instance"):strings.Index(full, "    track_bfd")] + "}\n"
+	ours := startBFDDaemon(t, "ours", us, bin, plain, "198.51.100.100")
+	nettest.WaitFor(t, 10*time.Second, "ours MASTER without BFD", ours.w.has)
+	if strings.Contains(ours.proc.Output(), "Starting BFD child process") {
+		t.Fatal("BFD started without bfd_instance")
+	}
+	conf := filepath.Join(ours.dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(full), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours.proc.Signal(syscall.SIGHUP)
+	nettest.WaitFor(t, 15*time.Second, "ours' session Up at 150 ms after the reload", func() bool { return ours.negotiated("peer") })
+	if !strings.Contains(ours.proc.Output(), "Starting BFD child process") {
+		t.Error("no 'Starting BFD child process' after the reload")
+	}
+	nettest.WaitFor(t, 10*time.Second, "ours MASTER with the session Up", ours.w.has)
+	ours.w.drain()
+	if err := kn.Block(true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ours.w.del:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("the reloaded instance kept its VIP with the path cut\n%s", tail(ours.proc.Output()))
+	}
+	kn.Block(false)
+
+	// -B: the same configuration runs no BFD, and the instance tracking
+	// a session nobody runs stays in FAULT (keepalived: bfd_up false).
+	nb := lan.AddNode("nb", "198.51.100.5/24")
+	noBFD := startBFDDaemon(t, "ours -B", nb, bin, bfdConf("nb", "198.51.100.3", "198.51.100.5", 213, "198.51.100.105", ""), "198.51.100.105", "-B")
+	nettest.WaitFor(t, 10*time.Second, "-B: the instance in FAULT", func() bool {
+		return strings.Contains(noBFD.proc.Output(), "(VB) Entering FAULT STATE")
+	})
+	time.Sleep(time.Second)
+	if out := noBFD.proc.Output(); strings.Contains(out, "Starting BFD child process") || noBFD.w.has() {
+		t.Errorf("-B ran BFD or the instance took its VIP:\n%s", out)
 	}
 }
