@@ -358,6 +358,8 @@ func report(t *testing.T, title string, rs []cutResult) {
 	t.Log("\n" + b.String())
 }
 
+var deliveredRE = regexp.MustCompile(`Received BFD event: instance peer is in state \w+ \(delivered in (\d+) usec\)`)
+
 var expiredRE = regexp.MustCompile(`\((\w+)\) Expired after \d+ ms \((\d+) usec overdue\)`)
 
 // overdue summarises how late each daemon's detection timer fired, from
@@ -374,6 +376,16 @@ func overdue(t *testing.T, ours, ka *bfdDaemon) {
 		return out
 	}
 	o, k := get(ours), get(ka)
+	for _, d := range []*bfdDaemon{ours, ka} {
+		var ds []time.Duration
+		for _, m := range deliveredRE.FindAllStringSubmatch(d.proc.Output(), -1) {
+			us, _ := strconv.Atoi(m[1])
+			ds = append(ds, time.Duration(us)*time.Microsecond)
+		}
+		if len(ds) > 0 {
+			t.Logf("%s: BFD event to VRRP delivered in p50 %d us, max %d us (%d events)", d.name, pctl(ds, .5).Microseconds(), pctl(ds, 1).Microseconds(), len(ds))
+		}
+	}
 	t.Logf("log lines: ours %d, keepalived %d", strings.Count(ours.proc.Output(), "\n"), strings.Count(ka.proc.Output(), "\n"))
 	if len(o) == 0 || len(k) == 0 {
 		t.Logf("expiries logged: ours %d, keepalived %d", len(o), len(k))
@@ -438,11 +450,42 @@ func TestBFDWithKeepalivedPeer(t *testing.T) {
 	lan := nettest.NewLAN(t)
 	us := lan.AddNode("us", "198.51.100.1/24")
 	kn := lan.AddNode("ka", "198.51.100.3/24")
-	ka := startBFDDaemon(t, "keepalived", kn, "/usr/sbin/keepalived", bfdConf("ka", "198.51.100.1", "198.51.100.3", 212, "198.51.100.101", ""), "198.51.100.101")
-	ours := startBFDDaemon(t, "ours", us, bin, bfdConf("ours", "198.51.100.3", "198.51.100.1", 211, "198.51.100.100", ""), "198.51.100.100")
+	ka := startBFDDaemon(t, "keepalived", kn, "/usr/sbin/keepalived", bfdConf("ka", "198.51.100.1", "198.51.100.3", 212, "198.51.100.101", weighted(222, "198.51.100.111")), "198.51.100.101")
+	ours := startBFDDaemon(t, "ours", us, bin, bfdConf("ours", "198.51.100.3", "198.51.100.1", 211, "198.51.100.100", weighted(221, "198.51.100.110")), "198.51.100.100")
 	res := measureCuts(t, kn, ours, ka, nil)
 	report(t, "BFD cut, ours and Debian's keepalived as each other's peer: VRRP FAULT", res)
 	overdue(t, ours, ka)
+	// The weighted instance: each cut lowers its priority by the weight,
+	// each return raises it again, in both daemons.
+	for _, d := range []*bfdDaemon{ours, ka} {
+		out := d.proc.Output()
+		down, up := strings.Count(out, "(VW) Changing effective priority from 100 to 50"), strings.Count(out, "(VW) Changing effective priority from 50 to 100")
+		t.Logf("%s: weighted instance lowered %d times, raised %d times", d.name, down, up)
+		if down != len(res)+1 || up < len(res) {
+			t.Errorf("%s: weighted instance lowered %d times, raised %d times, for %d cuts (and the start)", d.name, down, up, len(res))
+		}
+		if strings.Contains(out, "(VW) Entering FAULT STATE") {
+			t.Errorf("%s: a weighted track_bfd put VW in FAULT", d.name)
+		}
+	}
+}
+
+// weighted is a second VRRPv3 instance tracking the session with weight
+// -50: Down lowers its priority from 100 to 50.
+func weighted(vrid int, vip string) string {
+	return fmt.Sprintf(`vrrp_instance VW {
+    interface eth0
+    virtual_router_id %d
+    priority 100
+    advert_int 0.1
+    virtual_ipaddress {
+        %s/24
+    }
+    track_bfd {
+        peer weight -50
+    }
+}
+`, vrid, vip)
 }
 
 const bfdDumpConf = `global_defs {
