@@ -153,15 +153,15 @@ func bfdTrackers(cfg *config.Config) map[string][]bfdTracker {
 		}
 	}
 	for _, sg := range cfg.SyncGroups {
-	refs:
 		for _, r := range sg.TrackBFDs {
+		members:
 			for _, m := range sg.Members {
 				for i, t := range out[r.Name] {
 					if t.instance == m {
 						if t.weight != 0 {
 							out[r.Name][i].weight, out[r.Name][i].reverse = r.Weight, r.Reverse
 						}
-						continue refs
+						continue members
 					}
 				}
 				out[r.Name] = append(out[r.Name], bfdTracker{m, r.Weight, r.Reverse})
