@@ -113,7 +113,7 @@ func (p *bfdProc) startLocked(cfg *config.Config) {
 	go func() {
 		defer close(done)
 		if err := eng.Run(p.runCtx); err != nil && !errors.Is(err, context.Canceled) {
-			p.log.Info("BFD exited with permanent error FATAL. Terminating")
+			p.log.Infof("pid %d exited with permanent error FATAL. Terminating", os.Getpid())
 			p.failed <- err
 		}
 	}()

@@ -737,3 +737,37 @@ func TestBFDStartsOnReload(t *testing.T) {
 		t.Errorf("-B ran BFD or the instance took its VIP:\n%s", out)
 	}
 }
+
+// keepalived's BFD process cannot run without its listening socket, and
+// the parent terminates on its fatal exit: so do we, with its lines.
+func TestBFDListenFailureStops(t *testing.T) {
+	needBFDPeers(t, "keepalived")
+	bin := buildSelf(t)
+	lan := nettest.NewLAN(t)
+	us := lan.AddNode("us", "198.51.100.1/24")
+	hold, err := us.ListenPacket("udp", ":3784")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	conf := bfdConf("x", "198.51.100.3", "198.51.100.1", 211, "198.51.100.100", "")
+	for _, argv0 := range []string{"/usr/sbin/keepalived", bin} {
+		d := startBFDDaemon(t, argv0, us, argv0, conf, "198.51.100.100")
+		done := make(chan struct{})
+		go func() { d.proc.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s kept running without its BFD listening socket\n%s", argv0, d.proc.Output())
+		}
+		if code := d.proc.Cmd.ProcessState.ExitCode(); code != 1 {
+			t.Errorf("%s: exit code %d, want 1", argv0, code)
+		}
+		out := d.proc.Output()
+		for _, s := range []string{"bind() error 98 (Address already in use)", "Unable to open listening socket", "exited with permanent error FATAL. Terminating"} {
+			if !strings.Contains(out, s) {
+				t.Errorf("%s did not log %q:\n%s", argv0, s, out)
+			}
+		}
+	}
+}
