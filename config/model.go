@@ -341,24 +341,24 @@ type VRRPInstance struct {
 	// tracking is unweighted: keepalived merges it with any weighted
 	// track_interface of the same interface, which then puts the instance
 	// in FAULT while the interface is down, whatever its weight.
-	RouteInterfaces         []string
-	StaticInterfaces        []string
-	UnicastSrcIP            netip.Addr
-	UnicastPeers            []UnicastPeer
-	UnicastTTL              int
-	McastSrcIP              netip.Addr
-	McastDstIP              netip.Addr
-	Preempt                 bool
-	PreemptDelay            time.Duration
-	Accept                  *bool
-	SkipCheckAdvAddr        bool
-	StrictMode              bool
-	DontTrackPrimary        bool
-	TrackInterfaces         []TrackRef
+	RouteInterfaces  []string
+	StaticInterfaces []string
+	UnicastSrcIP     netip.Addr
+	UnicastPeers     []UnicastPeer
+	UnicastTTL       int
+	McastSrcIP       netip.Addr
+	McastDstIP       netip.Addr
+	Preempt          bool
+	PreemptDelay     time.Duration
+	Accept           *bool
+	SkipCheckAdvAddr bool
+	StrictMode       bool
+	DontTrackPrimary bool
+	TrackInterfaces  []TrackRef
 	// SyncGroupTrackSkip are the sync group's tracked interfaces this
 	// instance tracks itself: keepalived keeps one entry (the instance's,
 	// carrying the group's weight), so the group's does not count again.
-	SyncGroupTrackSkip []string `dump:"-"`
+	SyncGroupTrackSkip      []string `dump:"-"`
 	TrackScripts            []TrackRef
 	TrackFiles              []TrackRef
 	TrackProcesses          []TrackRef

@@ -29,7 +29,10 @@ func TestBlock(t *testing.T) {
 	}()
 	reach := func() bool {
 		var c net.Conn
-		err := a.inNS(func() (err error) { c, err = net.DialTimeout("tcp", "198.51.100.2:7", 300*time.Millisecond); return err })
+		err := a.inNS(func() (err error) {
+			c, err = net.DialTimeout("tcp", "198.51.100.2:7", 300*time.Millisecond)
+			return err
+		})
 		if err == nil {
 			c.Close()
 		}
