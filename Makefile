@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test scale soak demo deps vet fuzz compat compat-dump deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
+.PHONY: all build test scale soak demo deps vet fuzz compat compat-dump deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane bench-bfd clean
 
 all: build
 
@@ -53,13 +53,14 @@ soak: deps
 demo: deps build
 	@./scripts/demo.sh
 
-# Fuzz the lexer+parser (FUZZTIME=60s by default).
+# Fuzz the lexer+parser and the BFD packet decoder (FUZZTIME=60s each by default).
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./parser -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./bfd/packet -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
 # Benchmarks print tables with ratios against keepalived measured in the same run.
-bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane
+bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane bench-bfd
 
 bench-parse: deps build
 	@./bench/parse.sh
@@ -78,6 +79,9 @@ bench-daemon: deps build
 
 bench-dataplane: deps build
 	@./bench/dataplane.sh
+
+bench-bfd: deps build
+	@./bench/bfd.sh
 
 # keepalived-go against Debian's keepalived on the corpus (root; not part of
 # `make test`). compat compares `-t` verdicts and diagnostics, compat-dump the

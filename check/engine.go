@@ -44,6 +44,8 @@ type RealServerEvent struct {
 // Options configures an Engine.
 type Options struct {
 	Log *logrus.Entry
+	// LogDetail logs keepalived's --log-detail (-D) lines too.
+	LogDetail bool
 	// OnEvent receives every RealServerEvent, in order, from a goroutine
 	// of its own: a slow callback delays later events, never the checks.
 	OnEvent func(RealServerEvent)
@@ -146,8 +148,8 @@ type probeResult struct {
 	end   time.Time
 }
 
-// New builds the checkers of cfg. Checkers that cannot be built (BFD_CHECK,
-// a MISC_CHECK script that may not run) are logged and left out.
+// New builds the checkers of cfg. Checkers that cannot be built (a
+// MISC_CHECK script that may not run) are logged and left out.
 func New(cfg *config.Config, opts Options) (*Engine, error) {
 	log := opts.Log
 	if log == nil {
@@ -250,6 +252,8 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 		}
 	}
 	e.order = order
+	// register_checkers_thread: BFD events are always taken (bfd.go).
+	e.log.Info("Activating BFD healthchecker")
 }
 
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
@@ -263,11 +267,7 @@ func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config
 		return
 	}
 	if err != nil {
-		if errors.Is(err, ErrNotSupported) {
-			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)
-		} else {
-			e.log.Errorf("%s for service %s for VS %s: %v - ignoring", ck.Kind, rsStr, vsStr, err)
-		}
+		e.log.Errorf("%s for service %s for VS %s: %v - ignoring", ck.Kind, rsStr, vsStr, err)
 		return
 	}
 	t, _ := TimingOf(ck)
@@ -282,6 +282,9 @@ func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config
 		} else {
 			r.alive = false
 		}
+	}
+	if kinds[ck.Kind].passive {
+		return // no launch: events drive it (SetBFD)
 	}
 	e.log.Infof("%sctivating healthchecker for service %s for VS %s", map[bool]string{false: "A", true: "Dea"}[e.suspended[r.vsKey]], rsStr, vsStr)
 	e.sch.Add(c.id, t, now)

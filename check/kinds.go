@@ -38,6 +38,10 @@ type kind struct {
 	// attempt logs the kind's own lines about one attempt; true when
 	// they replace the success and failed lines above.
 	attempt func(e *Engine, c *ckRun, o Outcome, err error) bool
+	// passive: no probe and no schedule; events set the checker's
+	// state (BFD_CHECK, bfd.go). keepalived queues these checkers
+	// without a launch function.
+	passive bool
 }
 
 // kinds is the one table of checker kinds.
@@ -67,7 +71,7 @@ var kinds = map[config.CheckerKind]*kind{
 		downAfter: "ICMP CHECK on service %[1]s of %[2]s failed after %[3]d retries."},
 	config.MiscCheck: {policy: PolicyMisc, build: newMisc, timing: miscTiming, attempt: logMisc},
 	config.FileCheck: {policy: PolicyFile, build: newFile, timing: fileTiming},
-	config.BFDCheck:  {build: newBFD},
+	config.BFDCheck:  {build: newBFD, passive: true},
 }
 
 // kindOf is the row of a block's kind.
@@ -76,14 +80,6 @@ func kindOf(k config.CheckerKind) (*kind, error) {
 		return row, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownKind, k)
-}
-
-func newBFD(ck *config.Checker, _ Env) (Checker, error) {
-	name := ""
-	if ck.BFD != nil {
-		name = ck.BFD.Name
-	}
-	return nil, fmt.Errorf("BFD_CHECK %s: %w", name, ErrNotSupported)
 }
 
 // miscTiming: an attempt is bounded by misc_timeout, else delay_loop.

@@ -15,6 +15,7 @@ func (s *checkState) writeModel() {
 		cfg.Checker = CheckerSettings{SSL: s.ssl, SSLRequired: s.sslRequired,
 			RegexStackStart: s.jitStackStart, RegexStackMax: s.jitStackMax}
 	}
+	cfg.Checker.TrackBFDs = append([]string(nil), s.trackBFDs...)
 	for _, g := range s.vsgs {
 		if g.removed {
 			continue

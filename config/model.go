@@ -50,6 +50,11 @@ type Config struct {
 	// Checker is the checker process's settings outside virtual servers.
 	Checker      CheckerSettings
 	BFDInstances []*BFDInstance
+	// VRRPTrackBFDs are the bfd_instances as the VRRP process keeps them
+	// (vrrp_data->vrrp_track_bfds: the blocks whose events go to VRRP,
+	// whatever the BFD process made of them), with the block's weight,
+	// the default of track_bfd entries.
+	VRRPTrackBFDs []TrackRef
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
 	// Recovered is set when the file was read with layout recovery (a
@@ -534,6 +539,9 @@ type CheckerSettings struct {
 	// RegexStackStart and RegexStackMax are the largest regex_stack values
 	// of all urls: the PCRE2 JIT stack keepalived allocates.
 	RegexStackStart, RegexStackMax uint64
+	// TrackBFDs are the bfd_instance names the checker process keeps
+	// (check_data->track_bfds), in configuration order.
+	TrackBFDs []string
 }
 
 // SSLContext is the SSL block of the checkers.

@@ -1230,6 +1230,10 @@ func (s *vrrpState) resolveModel() {
 		sg.TrackProcesses = trackProcRefs(x.trackProcs)
 		sg.TrackBFDs = trackBFDRefs(x.trackBFDs)
 	}
+	s.l.cfg.VRRPTrackBFDs = nil
+	for _, b := range s.trackBFDs {
+		s.l.cfg.VRRPTrackBFDs = append(s.l.cfg.VRRPTrackBFDs, TrackRef{Name: b.name, Weight: b.weight, HasWeight: true, Reverse: b.reverse})
+	}
 }
 
 func trackIfRefs(l []*trackedIf) []TrackRef {

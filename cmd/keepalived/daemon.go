@@ -72,6 +72,8 @@ type daemon struct {
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
+	// bfd runs the bfd_instances (nil with -B).
+	bfd *bfdProc
 	// mu guards cfg and the engine pointers for readers outside the loop
 	// (metrics scrapes).
 	mu sync.Mutex
@@ -121,12 +123,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 		if !d.reported["vrrp_track_process"] {
 			d.reported["vrrp_track_process"] = true
 			seen = append(seen, fmt.Sprintf("vrrp_track_process %s (%s:%d)", tp.Name, tp.Pos.File, tp.Pos.Line))
-		}
-	}
-	for _, b := range cfg.BFDInstances {
-		if !d.reported["bfd_instance"] {
-			d.reported["bfd_instance"] = true
-			seen = append(seen, fmt.Sprintf("bfd_instance %s (%s:%d)", b.Name, b.Pos.File, b.Pos.Line))
 		}
 	}
 	sort.Strings(seen)
@@ -192,6 +188,10 @@ func (d *daemon) run(ctx context.Context) int {
 	}
 	sizeProcs(cfg, d.log)
 	d.applyConfigUmask(cfg)
+	if !d.opts.noBFD && processRunning(bfdPidPath(d.opts), d.log) {
+		d.log.Errorf("%v", errRunning)
+		return 1
+	}
 	if err := d.pids.write(d.log); err != nil {
 		d.log.Errorf("%v", err)
 		return 1

@@ -25,12 +25,13 @@ const defaultDumpUmask = 0o177
 var errNoVRRP = errors.New("no VRRP instances: nothing to dump")
 
 // writeDump answers SIGUSR1 (keepalived.data, keepalived_parent.data and,
-// with virtual servers, keepalived_check.data), SIGUSR2 (keepalived.stats),
+// with virtual servers, keepalived_check.data, with BFD running
+// keepalived_bfd.data), SIGUSR2 (keepalived.stats),
 // the JSON signal (keepalived.json) and the stats-clear signal (stats
 // written, then zeroed), in keepalived 2.2.7's formats and places.
 func writeDump(d *daemon, s os.Signal) error {
 	d.mu.Lock()
-	cfg, v, chk := d.cfg, d.vrrp, d.check
+	cfg, v, chk, b := d.cfg, d.vrrp, d.check, d.bfd
 	d.mu.Unlock()
 	if cfg == nil {
 		return errors.New("no configuration loaded yet")
@@ -45,11 +46,19 @@ func writeDump(d *daemon, s os.Signal) error {
 		errs = append(errs, w.write("keepalived_parent.data", globalDump(env, procParent)))
 		if v != nil {
 			d.log.Infof("Printing VRRP data for process(%d) on signal", pid)
-			errs = append(errs, w.write("keepalived.data", vrrpDataDump(env, v.Status())))
+			errs = append(errs, w.write("keepalived.data", vrrpDataDump(env, v.Status(), v.BFDStates())))
 		}
 		if chk != nil {
 			d.log.Infof("Printing checker data for process(%d) on signal", pid)
 			errs = append(errs, w.write("keepalived_check.data", checkDataDump(env, chk.Status())))
+		}
+		if b != nil {
+			if st, bcfg, err := b.Status(); err == nil {
+				d.log.Infof("Printing BFD data for process(%d) on signal", pid)
+				benv := env
+				benv.cfg = bcfg
+				errs = append(errs, w.write("keepalived_bfd.data", bfdDataDump(benv, st, b.epoch())))
+			}
 		}
 		return errors.Join(errs...)
 	case syscall.SIGUSR2, sigStatsClear:

@@ -108,7 +108,7 @@ func broadcastOf(p netip.Prefix, how string) string {
 // vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees
 // them, the VRRP topology, socket pool, sync groups, scripts and the
 // interfaces keepalived knows.
-func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
+func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []byte {
 	var c confWriter
 	writeGlobal(&c, env, procVRRP)
 	cfg := env.cfg
@@ -151,47 +151,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			}
 		}
 	}
-	if len(cfg.SyncGroups) > 0 {
-		c.f("------< VRRP Sync groups >------")
-		byName := map[string]*vrrpengine.InstanceStatus{}
-		for i := range snap.Instances {
-			byName[snap.Instances[i].Name] = &snap.Instances[i]
-		}
-		for _, sg := range cfg.SyncGroups {
-			st, nFault, nInit := vrrp.StateInit, 0, 0
-			for _, m := range sg.Members {
-				if is := byName[m]; is != nil {
-					switch is.State {
-					case vrrp.StateFault:
-						nFault++
-					case vrrp.StateInit:
-						nInit++
-					}
-					st = is.State
-				}
-			}
-			c.f(" VRRP Sync Group = %s, %s", sg.Name, stateName(st))
-			c.f("   Num member fault %d, num member init %d", nFault, nInit)
-			if len(sg.Members) > 0 {
-				c.f("   VRRP member instances :")
-				for _, m := range sg.Members {
-					c.f("     %s", m)
-				}
-			}
-			if sg.TrackingWeight {
-				c.f("   sync group tracking weight set")
-			}
-			c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
-			writeTrackRefs(&c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
-			writeTrackRefs(&c, "   Tracked scripts :", sg.TrackScripts, cfg)
-			writeTrackRefs(&c, "   Tracked files :", sg.TrackFiles, nil)
-			writeNotify(&c, cfg, "Backup", sg.NotifyBackup)
-			writeNotify(&c, cfg, "Master", sg.NotifyMaster)
-			writeNotify(&c, cfg, "Fault", sg.NotifyFault)
-			writeNotify(&c, cfg, "Stop", sg.NotifyStop)
-			writeNotify(&c, cfg, "Generic", sg.Notify)
-		}
-	}
+	writeSyncGroups(&c, cfg, snap)
 	if len(snap.Scripts) > 0 {
 		c.f("------< VRRP Scripts >------")
 		for _, s := range snap.Scripts {
@@ -227,8 +187,56 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 		}
 	}
+	writeVRRPTrackBFDs(&c, cfg, bfdUp)
 	writeInterfaces(&c, snap)
 	return c.b.Bytes()
+}
+
+// writeSyncGroups is dump_sync_group_list.
+func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) {
+	if len(cfg.SyncGroups) == 0 {
+		return
+	}
+	c.f("------< VRRP Sync groups >------")
+	byName := map[string]*vrrpengine.InstanceStatus{}
+	for i := range snap.Instances {
+		byName[snap.Instances[i].Name] = &snap.Instances[i]
+	}
+	for _, sg := range cfg.SyncGroups {
+		st, nFault, nInit := vrrp.StateInit, 0, 0
+		for _, m := range sg.Members {
+			if is := byName[m]; is != nil {
+				switch is.State {
+				case vrrp.StateFault:
+					nFault++
+				case vrrp.StateInit:
+					nInit++
+				}
+				st = is.State
+			}
+		}
+		c.f(" VRRP Sync Group = %s, %s", sg.Name, stateName(st))
+		c.f("   Num member fault %d, num member init %d", nFault, nInit)
+		if len(sg.Members) > 0 {
+			c.f("   VRRP member instances :")
+			for _, m := range sg.Members {
+				c.f("     %s", m)
+			}
+		}
+		if sg.TrackingWeight {
+			c.f("   sync group tracking weight set")
+		}
+		c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
+		writeTrackRefs(c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
+		writeTrackRefs(c, "   Tracked scripts :", sg.TrackScripts, cfg)
+		writeTrackRefs(c, "   Tracked files :", sg.TrackFiles, nil)
+		writeTrackedBFDs(c, sg.TrackBFDs)
+		writeNotify(c, cfg, "Backup", sg.NotifyBackup)
+		writeNotify(c, cfg, "Master", sg.NotifyMaster)
+		writeNotify(c, cfg, "Fault", sg.NotifyFault)
+		writeNotify(c, cfg, "Stop", sg.NotifyStop)
+		writeNotify(c, cfg, "Generic", sg.Notify)
+	}
 }
 
 func writeTrackRefs(c *confWriter, title string, refs []config.TrackRef, cfg *config.Config) {
@@ -447,6 +455,7 @@ func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSt
 	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
 	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
 	writeTrackRefs(c, "   Tracked files :", in.TrackFiles, nil)
+	writeTrackedBFDs(c, in.TrackBFDs)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
 	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
 	writeNotify(c, cfg, "Backup", in.NotifyBackup)

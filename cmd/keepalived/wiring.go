@@ -80,6 +80,13 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	} else {
 		close(n.vrrpDone)
 	}
+	if !d.opts.noBFD {
+		// Last, so that on reload VRRP and the checkers have their new
+		// configuration before the sessions report their states again.
+		b := newBFDProc(d, cfg, d.vrrp, chk)
+		d.bfd = b
+		out = append(out, namedEngine{"bfd", b})
+	}
 	return out, nil
 }
 

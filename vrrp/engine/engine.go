@@ -142,6 +142,7 @@ type Engine struct {
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
 	links    map[string]bool
+	bfdUp    map[string]bool // BFD sessions reported Up (bfd.go)
 	garpQ    []garpItem
 	discards map[error]uint64
 	actErrs  uint64

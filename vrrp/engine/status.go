@@ -387,7 +387,7 @@ func (e *Engine) trackingStatus(m *inst) []TrackStatus {
 		}
 		out = append(out, TrackStatus{Kind: TrackFile, Name: r.Name, Weight: w, Reverse: rev, Known: true, Up: f.value == 0, Value: f.value})
 	}
-	return out
+	return append(out, e.bfdTracking(m)...)
 }
 
 // counters maps the FSM's counters onto keepalived's, since statsBase.

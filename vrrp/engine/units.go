@@ -184,6 +184,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 		weight += v
 	}
+	e.bfdTrack(m, faults, &weight)
 	return faults, weight
 }
 
