@@ -48,6 +48,10 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
 		case vrrp.NotifyPriority:
 			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+		case vrrp.Discarded:
+			if e.opts.OnDiscard != nil {
+				e.opts.OnDiscard(Discard{Instance: m.cfg.Name, Interface: m.vc.Interface, Reason: a.Reason, Src: a.Src})
+			}
 		case vrrp.Log:
 			e.logLine(a)
 		}

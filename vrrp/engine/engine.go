@@ -60,6 +60,11 @@ type Options struct {
 	// is nearly due (check.Engine.Awake) can share the wakeup. It must
 	// return at once.
 	OnWake func()
+	// OnDiscard, when set, is called on the owner for every advert an
+	// instance drops (the SNMP authentication and protocol error
+	// notifications). It must return at once and not block: a peer
+	// decides how often it runs.
+	OnDiscard func(Discard)
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
@@ -185,18 +190,21 @@ type unit struct {
 }
 
 type inst struct {
-	base    string // the configured interface (the vmac's parent)
-	vmac    string // use_vmac interface, "" without
-	cfg     *config.VRRPInstance
-	built   vrrp.Config // as mapped from the config, before run-time resolution
-	vc      vrrp.Config
-	fsm     *vrrp.Instance
-	u       *unit
-	idx     int
-	addrs   map[netip.Prefix]netio.Addr // VIPs and excluded VIPs, resolved
-	weight  int
-	faults  map[string]bool
-	removed bool
+	base   string // the configured interface (the vmac's parent)
+	vmac   string // use_vmac interface, "" without
+	cfg    *config.VRRPInstance
+	built  vrrp.Config // as mapped from the config, before run-time resolution
+	vc     vrrp.Config
+	fsm    *vrrp.Instance
+	u      *unit
+	idx    int
+	addrs  map[netip.Prefix]netio.Addr // VIPs and excluded VIPs, resolved
+	weight int
+	// snmpPrio is what SNMP Sets added to the base priority (keepalived
+	// moves total_priority by the same amount).
+	snmpPrio int
+	faults   map[string]bool
+	removed  bool
 	// statsBase is subtracted from the FSM's counters (ClearStats), and
 	// statsSince is when that happened.
 	statsBase  Counters
@@ -294,6 +302,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	if err != nil {
 		return nil, err
 	}
+	vc.ReportDiscards = e.opts.OnDiscard != nil
 	base, vmac := vc.Interface, ""
 	if ci.UseVMAC {
 		if vc.IPv6 {
