@@ -157,6 +157,15 @@ func (e *Engine) shutdown() {
 			e.step(u, i, vrrp.Shutdown{Now: now})
 		}
 	}
+	// keepalived's notify_shutdown: every instance's STOP, then every
+	// sync group's (notify_stop scripts, FIFO lines, SNMP traps).
+	for _, sg := range e.cfg.SyncGroups {
+		for _, u := range e.units {
+			if u.name == sg.Name && u.group != nil {
+				e.emit(GroupStateChange{Group: u.name, State: vrrp.StateStop})
+			}
+		}
+	}
 	e.garpQ = nil
 	for k, c := range e.conns {
 		e.closeConn(k, c)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -84,5 +85,41 @@ func TestOnDiscard(t *testing.T) {
 	}
 	if r := h.inst("ETH0").ProtoErrReason; r != vrrp.ProtoErrTTL {
 		t.Errorf("proto error reason %v", r)
+	}
+}
+
+// On stop every instance reports STOP, then every sync group does, as
+// keepalived's notify_shutdown sends them.
+func TestShutdownGroupStop(t *testing.T) {
+	h := newHarness(t, seed+`
+vrrp_instance ETH1 {
+    interface eth0
+    virtual_router_id 11
+    priority 100
+    virtual_ipaddress {
+        198.51.100.111/24
+    }
+}
+vrrp_sync_group G1 {
+    group {
+        ETH0
+        ETH1
+    }
+}
+`, nil)
+	h.advance(5 * time.Second)
+	h.events()
+	h.e.shutdown()
+	var got []string
+	for _, ev := range h.events() {
+		switch e := ev.(type) {
+		case StateChange:
+			got = append(got, e.Instance+" "+e.To.String())
+		case GroupStateChange:
+			got = append(got, e.Group+" "+e.State.String())
+		}
+	}
+	if want := []string{"ETH0 STOP", "ETH1 STOP", "G1 STOP"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("shutdown events %q, want %q", got, want)
 	}
 }
