@@ -152,9 +152,19 @@ func (e *Engine) flushGarp(now time.Duration) {
 func (e *Engine) shutdown() {
 	e.stopping = true
 	now := e.now()
+	// Instances stop in configuration order (keepalived's vrrp list).
+	stopped := map[*inst]bool{}
+	for _, ci := range e.cfg.Instances {
+		if m := e.byName[ci.Name]; m != nil && m.cfg == ci && !stopped[m] {
+			stopped[m] = true
+			e.step(m.u, m.idx, vrrp.Shutdown{Now: now})
+		}
+	}
 	for _, u := range e.units {
-		for i := range u.members {
-			e.step(u, i, vrrp.Shutdown{Now: now})
+		for i, m := range u.members {
+			if !stopped[m] {
+				e.step(u, i, vrrp.Shutdown{Now: now})
+			}
 		}
 	}
 	// keepalived's notify_shutdown: every instance's STOP, then every

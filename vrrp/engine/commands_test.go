@@ -88,8 +88,8 @@ func TestOnDiscard(t *testing.T) {
 	}
 }
 
-// On stop every instance reports STOP, then every sync group does, as
-// keepalived's notify_shutdown sends them.
+// On stop every instance reports STOP in configuration order, then every
+// sync group does, as keepalived's notify_shutdown sends them.
 func TestShutdownGroupStop(t *testing.T) {
 	h := newHarness(t, seed+`
 vrrp_instance ETH1 {
@@ -100,10 +100,18 @@ vrrp_instance ETH1 {
         198.51.100.111/24
     }
 }
+vrrp_instance ETH2 {
+    interface eth0
+    virtual_router_id 12
+    priority 100
+    virtual_ipaddress {
+        198.51.100.112/24
+    }
+}
 vrrp_sync_group G1 {
     group {
         ETH0
-        ETH1
+        ETH2
     }
 }
 `, nil)
@@ -119,7 +127,8 @@ vrrp_sync_group G1 {
 			got = append(got, e.Group+" "+e.State.String())
 		}
 	}
-	if want := []string{"ETH0 STOP", "ETH1 STOP", "G1 STOP"}; fmt.Sprint(got) != fmt.Sprint(want) {
+	// The group's unit runs first; the STOPs still come in config order.
+	if want := []string{"ETH0 STOP", "ETH1 STOP", "ETH2 STOP", "G1 STOP"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("shutdown events %q, want %q", got, want)
 	}
 }
