@@ -18,14 +18,17 @@ const module = "keepalived-go"
 //	0 leaves (internal/...): stdlib and outside modules only, or leaves
 //	1 parser
 //	2 config
-//	3 engines: vrrp, lvs, check, notify (bfd, bgp to come)
+//	3 engines: vrrp, lvs, check, notify (bfd, bgp to come), and the
+//	  protocol surfaces that read them only through plain data the
+//	  daemon hands over: snmp (AgentX, the MIBs), dbusapi (the DBus
+//	  service)
 //	4 what wires them: cmd, and the programs and tests that run the
 //	  whole daemon (e2e, bench, tools, packaging)
 var rank = map[string]int{
 	"internal": 0,
 	"parser":   1,
 	"config":   2,
-	"vrrp":     3, "lvs": 3, "check": 3, "notify": 3, "bfd": 3, "bgp": 3,
+	"vrrp":     3, "lvs": 3, "check": 3, "notify": 3, "bfd": 3, "bgp": 3, "snmp": 3, "dbusapi": 3,
 	"cmd": 4, "e2e": 4, "bench": 4, "tools": 4, "packaging": 4,
 }
 
