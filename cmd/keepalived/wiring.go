@@ -23,7 +23,8 @@ import (
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n := newNotifications(d.log)
 	n.configure(cfg)
-	out := []namedEngine{{"notify", n}}
+	sa := newSNMPAgent(d, cfg, n.vrrpDone)
+	out := []namedEngine{{"notify", n}, {"snmp", sa}}
 	// -P runs only VRRP, -C only the checkers and LVS (keepalived's child
 	// processes); by default both run when the config has something for them.
 	runVRRP := !d.opts.checkOnly || d.opts.vrrpOnly
@@ -36,6 +37,9 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			Log:     logrus.NewEntry(d.log),
 			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
+				// The SNMP notification goes first: the quorum change the
+				// new health causes follows it, as in keepalived.
+				sa.onRealServer(ev)
 				if err := mgr.SetHealth(lvs.RSKey{VS: ev.VSKey, RS: ev.RSKey}, ev.Up, ev.Weight); err != nil {
 					d.log.Errorf("%v", err)
 				}
@@ -50,7 +54,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			Backend:   d.opts.lvsBackend,
 			Open:      openLVSBackend(d.log),
 			KeepIPVS:  d.opts.dontReleaseIPVS,
-			OnQuorum:  n.onQuorum,
+			OnQuorum:  func(ev lvs.QuorumEvent) { n.onQuorum(ev); sa.onQuorum(ev) },
 			OnSuspend: func(ev lvs.SuspendEvent) { chk.Suspend(ev.VirtualServer, ev.Suspended) },
 		})
 		if err != nil {
@@ -65,7 +69,8 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			Log:       logrus.NewEntry(d.log),
 			LogDetail: d.opts.logDetail,
 			KeepVIPs:  d.opts.dontReleaseVRRP,
-			OnEvent:   n.onVRRP,
+			OnEvent:   func(ev vrrpengine.Event) { n.onVRRP(ev); sa.onVRRP(ev) },
+			OnDiscard: sa.onDiscard,
 		}
 		if chk != nil {
 			// Checks due within their slack start on an advert's wakeup.
