@@ -155,7 +155,7 @@ func (e *Engine) shutdown() {
 	// Instances stop in configuration order (keepalived's vrrp list).
 	stopped := map[*inst]bool{}
 	for _, ci := range e.cfg.Instances {
-		if m := e.byName[ci.Name]; m != nil && m.cfg == ci && !stopped[m] {
+		if m := e.byName[ci.Name]; m != nil && !m.removed && !stopped[m] {
 			stopped[m] = true
 			e.step(m.u, m.idx, vrrp.Shutdown{Now: now})
 		}

@@ -68,7 +68,7 @@ type Options struct {
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
-// MasterRxLowerPri, PriorityChange.
+// MasterRxLowerPri, PriorityChange, Reloaded.
 type Event interface{ isEvent() }
 
 // StateChange is one instance's transition (the FSM's Notify action).
@@ -99,7 +99,13 @@ type PriorityChange struct {
 	Priority uint8
 }
 
+// Reloaded marks the point of a reload where the removed instances have
+// gone (their DELETED changes came before it) and the new ones are about
+// to start: keepalived's dbus_reload and its VrrpReloaded signal sit there.
+type Reloaded struct{}
+
 func (StateChange) isEvent()      {}
+func (Reloaded) isEvent()         {}
 func (GroupStateChange) isEvent() {}
 func (MasterRxLowerPri) isEvent() {}
 func (PriorityChange) isEvent()   {}
@@ -159,6 +165,8 @@ type Engine struct {
 	runCtx context.Context // scripts' context
 	scWG   sync.WaitGroup
 	events *outbox.Outbox[Event]
+	// ready is closed once Run started every instance.
+	ready chan struct{}
 }
 
 type connKey struct {
@@ -230,7 +238,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		scripts: map[string]*trackScript{}, files: map[string]*trackFile{}, links: map[string]bool{},
 		discards: map[error]uint64{}, warned: map[string]bool{}, polled: map[connKey]bool{},
 		post: func(func()) {}, runCtx: context.Background(),
-		events: outbox.New(opts.OnEvent),
+		events: outbox.New(opts.OnEvent), ready: make(chan struct{}),
 	}
 	units, err := e.build(cfg)
 	if err != nil {
@@ -382,6 +390,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.begin()
 	e.arm()
+	close(e.ready)
 	go func() {
 		<-watchCtx.Done()
 		_ = loop.Post(e.shutdown)
@@ -401,6 +410,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Ready is closed once Run has started every instance: their first
+// states are known (what DBus publishes when it takes the bus).
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // begin opens sockets and starts every unit.
 func (e *Engine) begin() {
