@@ -69,10 +69,10 @@ func (e *Engine) SetPreempt(name string, preempt bool) error {
 
 // SendGarp is the DBus SendGarp method (vrrp_send_link_update with one
 // repeat): one round of gratuitous ARPs or unsolicited NAs for the VIPs
-// and excluded VIPs, only while the instance holds them.
+// and excluded VIPs, only while the instance holds them. The caller logs
+// the request.
 func (e *Engine) SendGarp(name string) error {
 	return e.command(name, func(m *inst) {
-		e.log.Infof("Sending garps on %s on DBus request", name)
 		if !m.fsm.Status().VIPSet {
 			return
 		}

@@ -67,7 +67,7 @@ func TestCommandSendGarp(t *testing.T) {
 	if err := h.e.SendGarp("ETH0"); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.net.garps) != n+1 || !h.logged("Sending garps on ETH0 on DBus request") {
+	if len(h.net.garps) != n+1 {
 		t.Fatalf("%d gratuitous ARPs after SendGarp, want %d", len(h.net.garps), n+1)
 	}
 }
