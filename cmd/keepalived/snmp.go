@@ -14,6 +14,7 @@ import (
 	"keepalived-go/lvs"
 	"keepalived-go/snmp"
 	"keepalived-go/snmp/agentx"
+	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/packet"
 
 	vrrpengine "keepalived-go/vrrp/engine"
@@ -38,6 +39,7 @@ type snmpAgent struct {
 
 	mu        sync.Mutex
 	cfg       *config.Config
+	prev      *config.Config // the config before the last reload
 	vrrpStart time.Time
 	srv       *snmp.Server // nil while SNMP is off
 	sw        snmp.Switches
@@ -61,7 +63,7 @@ func newSNMPAgent(d *daemon, cfg *config.Config, vrrpDone <-chan struct{}) *snmp
 // session if the switches or the socket changed (Run decides).
 func (a *snmpAgent) Reload(cfg *config.Config) error {
 	a.mu.Lock()
-	a.cfg, a.vrrpStart = cfg, time.Now()
+	a.prev, a.cfg, a.vrrpStart = a.cfg, cfg, time.Now()
 	a.mu.Unlock()
 	select {
 	case a.reload <- struct{}{}:
@@ -306,14 +308,27 @@ func (a *snmpAgent) instance(in snmpInput, name string) (snmp.Instance, bool) {
 func (a *snmpAgent) onVRRP(ev vrrpengine.Event) {
 	switch e := ev.(type) {
 	case vrrpengine.StateChange:
+		a.mu.Lock()
+		ci := findInstance(e.Instance, a.cfg, a.prev)
+		a.mu.Unlock()
 		a.enqueue(func() [][]agentx.Varbind {
 			_, sw := a.current()
 			in := a.input()
 			inst, ok := a.instance(in, e.Instance)
 			if !ok {
-				return nil
+				if ci == nil {
+					return nil
+				}
+				// Gone from the engine (a reload removed it): what the
+				// instance trap carries is in its config.
+				inst = snmp.Instance{Name: ci.Name, InitialState: configuredState(ci)}
 			}
 			inst.State = snmpVRRPState(e.To)
+			// keepalived still reports a deleted instance as FAULT
+			// unless notify_deleted asks for DELETED.
+			if e.To == vrrp.StateDeleted && (ci == nil || !ci.NotifyDeletedSet) {
+				inst.State = snmp.StateFault
+			}
 			return snmp.StateChangeTraps(sw, in.cfg.Global.RouterID, &inst)
 		})
 	case vrrpengine.GroupStateChange:
@@ -495,4 +510,13 @@ func (s snmpSetter) SetRealServerWeight(vs *snmp.VirtualServer, rs *snmp.RealSer
 		}
 	}
 	return fmt.Errorf("real server %v:%d not found", rs.Addr, rs.Port)
+}
+
+// configuredState is vrrpInstanceInitialState from the config: MASTER as
+// written, or for an address owner left to decide; else BACKUP.
+func configuredState(ci *config.VRRPInstance) snmp.VRRPState {
+	if ci.State == config.StateMaster || ci.State == "" && ci.Priority == 255 {
+		return snmp.StateMaster
+	}
+	return snmp.StateBackup
 }
