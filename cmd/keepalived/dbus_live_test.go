@@ -15,14 +15,14 @@ import (
 )
 
 const (
-	kaPolicy   = "/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf" // Debian's keepalived
-	ourPolicy  = "../../packaging/dbus/org.keepalived.Vrrp1.conf" // what our .deb installs there
-	vrrpPath   = "/org/keepalived/Vrrp1/Vrrp"
-	vrrpIface  = "org.keepalived.Vrrp1.Vrrp"
-	instIface  = "org.keepalived.Vrrp1.Instance"
-	dbusBusName   = "org.keepalived.Vrrp1"
-	dbusVI1    = "/org/keepalived/Vrrp1/Instance/eth0/51/IPv4"
-	dbusMaster = "body=[2]"
+	kaPolicy    = "/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf" // Debian's keepalived
+	ourPolicy   = "../../packaging/dbus/org.keepalived.Vrrp1.conf" // what our .deb installs there
+	vrrpPath    = "/org/keepalived/Vrrp1/Vrrp"
+	vrrpIface   = "org.keepalived.Vrrp1.Vrrp"
+	instIface   = "org.keepalived.Vrrp1.Instance"
+	dbusBusName = "org.keepalived.Vrrp1"
+	dbusVI1     = "/org/keepalived/Vrrp1/Instance/eth0/51/IPv4"
+	dbusMaster  = "body=[2]"
 )
 
 type dbusInst struct {
@@ -159,7 +159,6 @@ func waitSignals(t *testing.T, mon *dbustest.SignalLog, s string, n int) {
 	t.Helper()
 	nettest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d signals %q", n, s), func() bool { return countLines(mon.All(), s) >= n })
 }
-
 
 // runDBusScenario runs argv0 in node with enable_dbus on a private system
 // bus holding policy: start, a reload, a stop.
