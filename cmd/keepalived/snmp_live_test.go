@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,6 +98,7 @@ type snmpRun struct {
 	stop           []string            // masked traps of a's shutdown
 	sets           []string
 	gets           []string // snmpget answers in MASTER
+	auth           []string // the distinct traps of adverts with a bad password
 	log            string
 }
 
@@ -220,7 +222,7 @@ func startSNMPNode(n *nettest.Node, argv0, dir, conf string) *nettest.Proc {
 // runSNMPScenario runs argv0 on a with every SNMP switch against Debian's
 // keepalived on b (priority 200): a settles in BACKUP and is walked, b
 // stops, a takes over and is walked, Sets are sent, and a stops.
-func runSNMPScenario(t *testing.T, lan *nettest.LAN, a, b *nettest.Node, argv0 string) *snmpRun {
+func runSNMPScenario(t *testing.T, a, b, c *nettest.Node, argv0 string) *snmpRun {
 	dir := t.TempDir()
 	td := snmptest.StartTrapd(t, a.NS)
 	d := snmptest.StartSNMPD(t, snmptest.Options{NS: a.NS, TrapSink: td.Addr, Writable: true})
@@ -261,10 +263,11 @@ func runSNMPScenario(t *testing.T, lan *nettest.LAN, a, b *nettest.Node, argv0 s
 	// 3 instances x (INIT->BACKUP, BACKUP->MASTER), the group twice and
 	// five RFC new-master notifications.
 	run.failover = waitTrapsQuiet(t, td, 13, 2*time.Second, 20*time.Second)
+	run.auth = authPhase(t, dir, c, td, countTraps(run.failover))
 	for _, c := range snmpSets {
 		run.sets = append(run.sets, strings.Join(c, " ")+" -> "+strings.TrimSpace(d.Set(c...)))
 	}
-	n := countTraps(run.failover)
+	n := countTraps(keepalivedTraps(td.Traps("")))
 	pa.Signal(syscall.SIGTERM)
 	pa.Wait()
 	all := waitTrapsQuiet(t, td, n+1, 2*time.Second, 20*time.Second)
@@ -277,6 +280,68 @@ func runSNMPScenario(t *testing.T, lan *nettest.LAN, a, b *nettest.Node, argv0 s
 		}
 	}
 	return run
+}
+
+// authConf is node c's: VI_1 with another password, so that a, MASTER,
+// drops c's adverts as authentication failures once c thinks itself
+// MASTER too.
+const authConf = `global_defs {
+	router_id kgsnmp-c
+}
+vrrp_instance VI_1 {
+	state BACKUP
+	interface eth0
+	virtual_router_id 51
+	priority 50
+	advert_int 1
+	authentication {
+		auth_type PASS
+		auth_pass wrong
+	}
+	virtual_ipaddress {
+		198.51.100.10/24
+	}
+}
+`
+
+// authPhase runs Debian's keepalived on c with a wrong password until a
+// sent an authentication failure notification, stops it, and returns the
+// distinct notifications after the first skip ones (how many adverts
+// arrive depends on timing; what each says does not).
+func authPhase(t *testing.T, dir string, c *nettest.Node, td *snmptest.Trapd, skip int) []string {
+	t.Helper()
+	conf := filepath.Join(dir, "c.conf")
+	if err := os.WriteFile(conf, []byte(authConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pc := startSNMPNode(c, "/usr/sbin/keepalived", dir, conf)
+	nettest.WaitFor(t, 20*time.Second, "an authentication failure notification", func() bool {
+		return countLines(keepalivedTraps(td.Traps("")), "TRAP .1.3.6.1.2.1.68.0.2") > 0
+	})
+	pc.Signal(syscall.SIGTERM)
+	pc.Wait()
+	all := waitTrapsQuiet(t, td, skip+1, time.Second, 10*time.Second)
+	var out []string
+	seen := map[string]bool{}
+	trap, cur := 0, ""
+	flush := func() {
+		if trap > skip && cur != "" && !seen[cur] {
+			seen[cur] = true
+			out = append(out, cur)
+		}
+	}
+	for _, l := range all {
+		if strings.HasPrefix(l, "TRAP ") {
+			flush()
+			trap++
+			cur = l
+			continue
+		}
+		cur += "\n" + l
+	}
+	flush()
+	sort.Strings(out)
+	return out
 }
 
 func diffTexts(a, b []string) string {
@@ -306,8 +371,9 @@ func TestSNMPDaemonMatchesKeepalived(t *testing.T) {
 		out, _ := a.Exec("ip", "-6", "addr", "show", "dev", "eth0", "scope", "link", "-tentative")
 		return strings.Contains(out, "fe80::")
 	})
-	theirs := runSNMPScenario(t, lan, a, b, "/usr/sbin/keepalived")
-	ours := runSNMPScenario(t, lan, a, b, bin)
+	c := lan.AddNode("c", "198.51.100.4/24")
+	theirs := runSNMPScenario(t, a, b, c, "/usr/sbin/keepalived")
+	ours := runSNMPScenario(t, a, b, c, bin)
 	total := 0
 	for _, m := range snmpMIBs {
 		for phase, pair := range map[string][2][]string{"BACKUP": {ours.backup[m.name], theirs.backup[m.name]},
@@ -324,6 +390,12 @@ func TestSNMPDaemonMatchesKeepalived(t *testing.T) {
 	if d := diffTexts(ours.failover, theirs.failover); d != "" {
 		t.Errorf("start and failover traps differ:\n%s", d)
 	}
+	if len(theirs.auth) == 0 {
+		t.Error("keepalived sent no notification for the bad password")
+	}
+	if d := diffTexts(ours.auth, theirs.auth); d != "" {
+		t.Errorf("authentication failure notifications differ:\n%s", d)
+	}
 	if d := diffTexts(ours.stop, theirs.stop); d != "" {
 		t.Errorf("shutdown traps differ:\n%s", d)
 	}
@@ -338,6 +410,6 @@ func TestSNMPDaemonMatchesKeepalived(t *testing.T) {
 			t.Errorf("our daemon did not log %q", l)
 		}
 	}
-	t.Logf("compared %d OIDs in 6 walks, %d + %d trap lines, %d Gets, %d Sets", total, len(theirs.failover), len(theirs.stop),
-		len(theirs.gets), len(theirs.sets))
+	t.Logf("compared %d OIDs in 6 walks, %d + %d trap lines, %d Gets, %d Sets; bad password notifications:\n%s", total,
+		len(theirs.failover), len(theirs.stop), len(theirs.gets), len(theirs.sets), strings.Join(theirs.auth, "\n"))
 }
