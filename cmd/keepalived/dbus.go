@@ -177,7 +177,11 @@ func (a *dbusAgent) onVRRP(ev vrrpengine.Event) {
 		if e.To == vrrp.StateDeleted && !ci.NotifyDeletedSet {
 			st = dbusapi.StateFault
 		}
-		svc.StateChanged(dbusapi.Instance{Name: ci.Name, Interface: ci.Interface, VRID: uint8(ci.VRID),
+		iface := ci.Interface
+		if iface == "" && cfgs[0] != nil {
+			iface = cfgs[0].Global.DefaultInterface
+		}
+		svc.StateChanged(dbusapi.Instance{Name: ci.Name, Interface: iface, VRID: uint8(ci.VRID),
 			Family: dbusFamily(ci.Family == "inet6"), State: st})
 	case vrrpengine.Reloaded:
 		a.mu.Lock()
