@@ -83,9 +83,28 @@ type SetSource struct {
 	Addr netip.Addr
 }
 
-func (e Start) now() time.Duration            { return e.Now }
-func (e SetBackup) now() time.Duration        { return e.Now }
-func (e SetSource) now() time.Duration        { return e.Now }
+func (e Start) now() time.Duration     { return e.Now }
+func (e SetBackup) now() time.Duration { return e.Now }
+func (e SetSource) now() time.Duration { return e.Now }
+
+// SetBasePriority changes the base priority at run time, as an SNMP Set of
+// vrrpInstanceBasePriority does (keepalived's vrrp_snmp_instance_priority):
+// the tracking weights stay and the effective priority follows them; an
+// address owner's (255) effective priority does not move. 0 is ignored.
+type SetBasePriority struct {
+	Now      time.Duration
+	Priority uint8
+}
+
+// SetPreempt turns preemption on or off at run time (an SNMP Set of
+// vrrpInstancePreempt, vrrp_snmp_instance_preempt).
+type SetPreempt struct {
+	Now     time.Duration
+	Preempt bool
+}
+
+func (e SetBasePriority) now() time.Duration  { return e.Now }
+func (e SetPreempt) now() time.Duration       { return e.Now }
 func (e AddressesChanged) now() time.Duration { return e.Now }
 func (e Tick) now() time.Duration             { return e.Now }
 func (e AdvertReceived) now() time.Duration   { return e.Now }

@@ -83,6 +83,7 @@ type Instance struct {
 	lastReason       Reason
 	masterReason     MasterReason // why it last became MASTER
 	nextMasterReason MasterReason // why it would, from the adverts heard as BACKUP
+	protoErr         ProtoErrReason
 
 	sync *SyncGroup
 	emit func(Action) // set by a SyncGroup; nil appends to acts
@@ -228,6 +229,13 @@ func (in *Instance) step(ev Event) {
 		if ev.Addr.IsValid() && ev.Addr.Is6() == in.cfg.IPv6 {
 			in.cfg.SrcAddr = ev.Addr
 		}
+	case SetBasePriority:
+		if ev.Priority != 0 {
+			in.basePrio = ev.Priority
+			in.setWeight(now, in.weight)
+		}
+	case SetPreempt:
+		in.cfg.NoPreempt = !ev.Preempt
 	}
 }
 
@@ -534,7 +542,7 @@ func (in *Instance) resetSands(now time.Duration) {
 	}
 }
 
-func (in *Instance) discard(err error) {
+func (in *Instance) discard(err error, src netip.Addr) {
 	var de *packet.DiscardError
 	reason := err
 	if errors.As(err, &de) {
@@ -542,6 +550,19 @@ func (in *Instance) discard(err error) {
 		in.add(Log{Text: de.Text})
 	}
 	in.stats.Discards[reason]++
+	// RFC 6527 vrrpStatisticsProtoErrReason, set where keepalived's
+	// vrrp_check_packet sets proto_err_reason.
+	switch {
+	case errors.Is(reason, packet.ErrTTL):
+		in.protoErr = ProtoErrTTL
+	case errors.Is(reason, packet.ErrVersion):
+		in.protoErr = ProtoErrVersion
+	case errors.Is(reason, packet.ErrChecksum):
+		in.protoErr = ProtoErrChecksum
+	}
+	if in.cfg.ReportDiscards {
+		in.add(Discarded{Reason: reason, Src: src})
+	}
 }
 
 // receive is vrrp_dispatcher_read for one packet.
@@ -572,7 +593,7 @@ func (in *Instance) check(p *packet.Received, checkVIPs bool) (packet.Advert, bo
 		}
 	}
 	if err != nil {
-		in.discard(err)
+		in.discard(err, p.Src)
 		return a, false
 	}
 	in.stats.AdvertsReceived++

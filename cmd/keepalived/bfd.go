@@ -146,6 +146,11 @@ func (p *bfdProc) forward(eng *bfdengine.Engine, start time.Time) {
 	}
 }
 
+// Validate takes any config: bfd_instances were checked when it loaded,
+// and a session the engine cannot open is logged, as keepalived's BFD
+// child does, without refusing the reload.
+func (p *bfdProc) Validate(*config.Config) error { return nil }
+
 // Reload hands the engine the new configuration; a configuration that
 // brings the first bfd_instances starts it (keepalived's start_bfd_child
 // on reload).

@@ -130,7 +130,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 		d.log.Warnf("not supported yet, ignored: %s", s)
 	}
 	for flag, set := range map[string]bool{
-		"SNMP (-x/-A)":            d.opts.snmp || d.opts.snmpAgentSocket != "",
 		"-X/--release-vips":       d.opts.releaseVIPs,
 		"-a/--address-monitoring": d.opts.addressMonitor,
 	} {

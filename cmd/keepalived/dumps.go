@@ -86,6 +86,27 @@ func writeDump(d *daemon, s os.Signal) error {
 	return fmt.Errorf("no dump for signal %v", s)
 }
 
+// writeVRRPDump writes the VRRP process's keepalived.data ("data") or
+// keepalived.stats ("stats", counters zeroed after with clear), as its
+// DBus methods do (vrrp_print_data, vrrp_print_stats).
+func writeVRRPDump(d *daemon, what string, clear bool) error {
+	d.mu.Lock()
+	cfg, v := d.cfg, d.vrrp
+	d.mu.Unlock()
+	if cfg == nil || v == nil {
+		return errNoVRRP
+	}
+	w := dumpWriter{dir: dumpDir(), umask: dumpUmask(d.opts.umask)}
+	if what == "data" {
+		return w.write("keepalived.data", vrrpDataDump(dumpEnv{cfg: cfg, opts: d.opts, now: time.Now()}, v.Status(), v.BFDStates()))
+	}
+	err := w.write("keepalived.stats", statsDump(v.Status()))
+	if clear {
+		v.ClearStats()
+	}
+	return err
+}
+
 // dumpDir is keepalived's tmp_dir: $TMPDIR when absolute, else /tmp.
 func dumpDir() string {
 	if t := os.Getenv("TMPDIR"); strings.HasPrefix(t, "/") {

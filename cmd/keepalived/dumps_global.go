@@ -198,15 +198,20 @@ func writeGlobalProcesses(c *confWriter, env dumpEnv) {
 		c.f(" %s realtime priority = 0", p)
 		c.f(" %s realtime limit = 10000", p)
 	}
-	c.f(" SNMP vrrp disabled")
-	c.f(" SNMP checker disabled")
-	c.f(" SNMP RFCv2 disabled")
-	c.f(" SNMP RFCv3 disabled")
-	c.f(" SNMP traps disabled")
-	c.f(" SNMP socket = default (unix:/var/agentx/master)")
-	c.f(" DBus disabled")
-	c.f(" DBus service name = ")
-	c.f(" Script security %s", map[bool]string{true: "enabled", false: "disabled"}[g.EnableScriptSecurity])
+	onOff := map[bool]string{true: "enabled", false: "disabled"}
+	c.f(" SNMP vrrp %s", onOff[g.EnableSNMPVRRP])
+	c.f(" SNMP checker %s", onOff[g.EnableSNMPChecker])
+	c.f(" SNMP RFCv2 %s", onOff[g.EnableSNMPRFCv2])
+	c.f(" SNMP RFCv3 %s", onOff[g.EnableSNMPRFCv3])
+	c.f(" SNMP traps %s", onOff[g.EnableTraps])
+	if g.SNMPSocket != "" {
+		c.f(" SNMP socket = %s", g.SNMPSocket)
+	} else {
+		c.f(" SNMP socket = default (unix:/var/agentx/master)")
+	}
+	c.f(" DBus %s", onOff[g.EnableDBus])
+	c.f(" DBus service name = %s", g.DBusServiceName)
+	c.f(" Script security %s", onOff[g.EnableScriptSecurity])
 	if uid, gid, ok := defaultScriptIDs(env.cfg); ok {
 		c.f(" Default script uid:gid %d:%d", uid, gid)
 	}

@@ -90,8 +90,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVarP(&o.checkersPidFile, "checkers_pid", "c", "", "Use specified pidfile for checkers child process")
 	fs.BoolVarP(&o.addressMonitor, "address-monitoring", "a", false, "Report all address additions/deletions notified via netlink")
 	fs.StringVarP(&o.bfdPidFile, "bfd_pid", "b", "", "Use specified pidfile for BFD child process")
-	fs.BoolVarP(&o.snmp, "snmp", "x", false, "Enable SNMP subsystem (not supported)")
-	fs.StringVarP(&o.snmpAgentSocket, "snmp-agent-socket", "A", "", "Use the specified socket for master agent (not supported)")
+	fs.BoolVarP(&o.snmp, "snmp", "x", false, "Enable SNMP subsystem")
+	fs.StringVarP(&o.snmpAgentSocket, "snmp-agent-socket", "A", "", "Use the specified socket for master agent")
 	fs.StringVarP(&o.namespace, "namespace", "s", "", "Run in network namespace NAME (overrides config)")
 	fs.BoolVarP(&o.coreDump, "core-dump", "m", false, "Produce core dump if terminate abnormally")
 	fs.StringVarP(&o.coreDumpPattern, "core-dump-pattern", "M", "", "Also set /proc/sys/kernel/core_pattern to PATN (default 'core')")
@@ -150,6 +150,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Interfaces:     config.SystemInterfaces(),
 		Namespace:      o.namespace,
 		EnterNamespace: enterNamespace,
+		SNMP:           o.snmp,
+		SNMPSocket:     o.snmpAgentSocket,
 	}
 	if o.configTestSet {
 		return configTest(o, loadOpts, stdout, stderr)

@@ -54,6 +54,10 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
 		case vrrp.NotifyPriority:
 			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+		case vrrp.Discarded:
+			if e.opts.OnDiscard != nil {
+				e.opts.OnDiscard(Discard{Instance: m.cfg.Name, Interface: m.vc.Interface, Reason: a.Reason, Src: a.Src})
+			}
 		case vrrp.Log:
 			e.logLine(a)
 		}
@@ -165,9 +169,28 @@ func (e *Engine) flushGarp(now time.Duration) {
 func (e *Engine) shutdown() {
 	e.stopping = true
 	now := e.now()
+	// Instances stop in configuration order (keepalived's vrrp list).
+	stopped := map[*inst]bool{}
+	for _, ci := range e.cfg.Instances {
+		if m := e.byName[ci.Name]; m != nil && !m.removed && !stopped[m] {
+			stopped[m] = true
+			e.step(m.u, m.idx, vrrp.Shutdown{Now: now})
+		}
+	}
 	for _, u := range e.units {
-		for i := range u.members {
-			e.step(u, i, vrrp.Shutdown{Now: now})
+		for i, m := range u.members {
+			if !stopped[m] {
+				e.step(u, i, vrrp.Shutdown{Now: now})
+			}
+		}
+	}
+	// keepalived's notify_shutdown: every instance's STOP, then every
+	// sync group's (notify_stop scripts, FIFO lines, SNMP traps).
+	for _, sg := range e.cfg.SyncGroups {
+		for _, u := range e.units {
+			if u.name == sg.Name && u.group != nil {
+				e.emit(GroupStateChange{Group: u.name, State: vrrp.StateStop})
+			}
 		}
 	}
 	e.garpQ = nil

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -246,7 +247,7 @@ func TestBFDStateBeforeStartAndReload(t *testing.T) {
 	}
 	h.e = e
 	e.SetBFD(BFDState{Name: "peer", Up: true})
-	e.begin()
+	e.begin(context.Background())
 	if st := h.inst("ETH0").State; st == vrrp.StateFault {
 		t.Fatal("an Up reported before start was lost")
 	}

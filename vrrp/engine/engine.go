@@ -72,10 +72,15 @@ type Options struct {
 	// the current network namespace when the configuration names a table.
 	// The engine stops and closes it when it stops.
 	Firewall Firewall
+	// OnDiscard, when set, is called on the owner for every advert an
+	// instance drops (the SNMP authentication and protocol error
+	// notifications). It must return at once and not block: a peer
+	// decides how often it runs.
+	OnDiscard func(Discard)
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
-// MasterRxLowerPri, PriorityChange.
+// MasterRxLowerPri, PriorityChange, Reloaded.
 type Event interface{ isEvent() }
 
 // StateChange is one instance's transition (the FSM's Notify action).
@@ -106,7 +111,13 @@ type PriorityChange struct {
 	Priority uint8
 }
 
+// Reloaded marks the point of a reload where the removed instances have
+// gone (their DELETED changes came before it) and the new ones are about
+// to start: keepalived's dbus_reload and its VrrpReloaded signal sit there.
+type Reloaded struct{}
+
 func (StateChange) isEvent()      {}
+func (Reloaded) isEvent()         {}
 func (GroupStateChange) isEvent() {}
 func (MasterRxLowerPri) isEvent() {}
 func (PriorityChange) isEvent()   {}
@@ -170,6 +181,8 @@ type Engine struct {
 	// kern is what the engine holds in the kernel besides instances'
 	// addresses (routes.go).
 	kern kernelState
+	// ready is closed once Run started every instance.
+	ready chan struct{}
 }
 
 type connKey struct {
@@ -214,6 +227,9 @@ type inst struct {
 	faults  map[string]bool
 	removed bool
 	k       instKernel
+	// snmpPrio is what SNMP Sets added to the base priority (keepalived
+	// moves total_priority by the same amount).
+	snmpPrio int
 	// statsBase is subtracted from the FSM's counters (ClearStats), and
 	// statsSince is when that happened.
 	statsBase  Counters
@@ -239,7 +255,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		scripts: map[string]*trackScript{}, files: map[string]*trackFile{}, links: map[string]bool{},
 		discards: map[error]uint64{}, warned: map[string]bool{}, polled: map[connKey]bool{},
 		post: func(func()) {}, runCtx: context.Background(),
-		events: outbox.New(opts.OnEvent),
+		events: outbox.New(opts.OnEvent), ready: make(chan struct{}),
 	}
 	units, err := e.build(cfg)
 	if err != nil {
@@ -311,6 +327,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	if err != nil {
 		return nil, err
 	}
+	vc.ReportDiscards = e.opts.OnDiscard != nil
 	base, vmac := vc.Interface, ""
 	if ci.UseVMAC {
 		if vc.IPv6 {
@@ -390,6 +407,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.begin(watchCtx)
 	e.arm()
+	close(e.ready)
 	go func() {
 		<-watchCtx.Done()
 		_ = loop.Post(e.shutdown)
@@ -409,6 +427,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Ready is closed once Run has started every instance: their first
+// states are known (what DBus publishes when it takes the bus).
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // begin opens sockets and starts every unit.
 func (e *Engine) begin(ctx context.Context) {

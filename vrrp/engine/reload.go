@@ -112,6 +112,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	e.setupScripts(cfg, e.scripts)
 	e.ensureVMACs(fresh)
 	e.syncConns()
+	e.emit(Reloaded{})
 	for _, u := range fresh {
 		e.startUnit(u)
 	}

@@ -83,6 +83,9 @@ type InstanceStatus struct {
 	LastTransition time.Time
 	LastReason     vrrp.Reason
 	MasterReason   vrrp.MasterReason
+	// ProtoErrReason is the last protocol error (TTL, version, checksum)
+	// of an advert (VRRPv3-MIB's ProtoErrReason).
+	ProtoErrReason vrrp.ProtoErrReason
 	// Timer is when the advert timer (MASTER) or master down timer
 	// (BACKUP) fires; zero when none runs.
 	Timer              time.Time
@@ -318,9 +321,9 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		Version: vc.Version, VRID: vc.VRID, IPv6: vc.IPv6,
 		State: fs.State, WantState: fs.State, InitialState: vc.InitialState,
 		BasePriority: fs.BasePriority, EffectivePriority: fs.EffectivePriority,
-		TotalPriority: int(vc.Priority) + m.weight,
+		TotalPriority: int(vc.Priority) + m.snmpPrio + m.weight,
 		MasterAddr:    fs.MasterAddr, MasterPriority: fs.MasterPriority, MasterAdvertInt: fs.MasterAdvertInt,
-		AdvertInt: vc.AdvertInt, LastReason: fs.LastReason, MasterReason: fs.MasterReason,
+		AdvertInt: vc.AdvertInt, LastReason: fs.LastReason, MasterReason: fs.MasterReason, ProtoErrReason: fs.ProtoErrReason,
 		MasterDownInterval: fs.MasterDownInterval, VIPSet: fs.VIPSet,
 		VIPs: vc.VIPs, ExcludedVIPs: vc.ExcludedVIPs,
 		SrcAddr: vc.SrcAddr, SrcAddrFromConfig: m.built.SrcAddr.IsValid(),
