@@ -22,6 +22,7 @@ import (
 	"keepalived-go/lvs"
 	"keepalived-go/parser"
 	vrrpengine "keepalived-go/vrrp/engine"
+	"keepalived-go/vrrp/trackproc"
 )
 
 // keepalived's banner; operators and their tooling grep for it.
@@ -64,6 +65,12 @@ type daemon struct {
 	stopTimeout time.Duration
 	// vrrp is the running VRRP engine, for dumps and metrics (nil without instances).
 	vrrp *vrrpengine.Engine
+	// procs is the VRRP engine's track_process monitor (nil without it).
+	procs *trackproc.Monitor
+	// rootNetNS is the network namespace the daemon started in (an open
+	// descriptor; 0 when it runs where it started): track_process listens
+	// there, as keepalived opens its socket before entering net_namespace.
+	rootNetNS int
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
@@ -111,12 +118,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	}
 	for _, sg := range cfg.SyncGroups {
 		add(sg.Other)
-	}
-	for _, tp := range cfg.TrackProcesses {
-		if !d.reported["vrrp_track_process"] {
-			d.reported["vrrp_track_process"] = true
-			seen = append(seen, fmt.Sprintf("vrrp_track_process %s (%s:%d)", tp.Name, tp.Pos.File, tp.Pos.Line))
-		}
 	}
 	for _, b := range cfg.BFDInstances {
 		if !d.reported["bfd_instance"] {

@@ -235,7 +235,6 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 // 0.15 s more).
 var configTestGCPercent = 10
 
-
 func interfaceExists(name string) bool {
 	_, err := net.InterfaceByName(name)
 	return err == nil

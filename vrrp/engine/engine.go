@@ -1,7 +1,8 @@
 // Package engine runs every vrrp_instance of a configuration: it maps
 // config.VRRPInstance onto the pure state machines of package vrrp,
-// performs their actions through Net, tracks scripts, interfaces and
-// files, and reports state changes as Events.
+// performs their actions through Net, tracks scripts, interfaces, files
+// and processes (a trackproc monitor's events, trackproc.go), and reports
+// state changes as Events.
 //
 // One goroutine owns all of it (Run, on an evloop.Loop): it reads the
 // VRRP sockets itself, fires the one timer for the earliest deadline and
@@ -16,8 +17,10 @@
 //     as DELETED, started again); unchanged ones keep state and VIPs.
 //   - virtual_routes and virtual_rules are logged as unsupported.
 //   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
-//   - accept/no_accept (strict mode firewall rules) and track_process are
-//     not implemented.
+//   - accept/no_accept (strict mode firewall rules) are not implemented.
+//   - A reload keeps an unchanged instance: keepalived rebuilds it and logs
+//     its start again ("Entering BACKUP STATE (init)", its priority from
+//     the base priority); ours logs only what changed.
 package engine
 
 import (
@@ -60,6 +63,9 @@ type Options struct {
 	// is nearly due (check.Engine.Awake) can share the wakeup. It must
 	// return at once.
 	OnWake func()
+	// Processes is the vrrp_track_process monitor (trackproc.go); nil
+	// when the daemon runs none.
+	Processes ProcessTracker
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
@@ -129,6 +135,7 @@ type Engine struct {
 	conns    map[connKey]Conn
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
+	procs    procTracking
 	links    map[string]bool
 	garpQ    []garpItem
 	discards map[error]uint64
@@ -372,6 +379,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Warnf("Link watching unavailable: %v", err)
 	}
 	e.begin()
+	e.forwardProcs(watchCtx, loop.Post)
 	e.arm()
 	go func() {
 		<-watchCtx.Done()
@@ -395,7 +403,9 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // begin opens sockets and starts every unit.
 func (e *Engine) begin() {
+	e.startProcs()
 	e.setupScripts(e.cfg, nil)
+	e.logProcFaults()
 	e.ensureVMACs(e.units)
 	e.syncConns()
 	for _, u := range e.units {

@@ -109,6 +109,8 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		}
 	}
 	e.setupScripts(cfg, e.scripts)
+	e.reloadProcs(cfg)
+	e.logProcFaults()
 	e.ensureVMACs(fresh)
 	e.syncConns()
 	for _, u := range fresh {

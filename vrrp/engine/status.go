@@ -111,7 +111,7 @@ type InstanceStatus struct {
 	PreemptDelay            time.Duration
 
 	// Faults lists the tracked objects that hold the instance in FAULT
-	// ("interface:NAME", "script:NAME", "file:NAME", "\x00primary" for
+	// ("interface:NAME", "script:NAME", "file:NAME", "process:NAME", "\x00primary" for
 	// its own interface), sorted.
 	Faults []string
 	// Tracking is every object the instance tracks, its sync group's
@@ -141,6 +141,7 @@ const (
 	TrackInterface TrackKind = "interface"
 	TrackScript    TrackKind = "script"
 	TrackFile      TrackKind = "file"
+	TrackProcess   TrackKind = "process"
 )
 
 // TrackStatus is one tracked object of an instance.
@@ -372,7 +373,7 @@ func (e *Engine) trackingStatus(m *inst) []TrackStatus {
 		}
 		out = append(out, TrackStatus{Kind: TrackFile, Name: r.Name, Weight: w, Reverse: rev, Known: true, Up: f.value == 0, Value: f.value})
 	}
-	return out
+	return append(out, e.procTrackingStatus(m)...)
 }
 
 // counters maps the FSM's counters onto keepalived's, since statsBase.

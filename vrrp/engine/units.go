@@ -187,6 +187,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 		weight += v
 	}
+	weight += e.procState(m, faults)
 	return faults, weight
 }
 
@@ -207,8 +208,14 @@ func (e *Engine) refreshTracking(m *inst, now time.Duration) {
 		}
 	}
 	sort.Strings(names)
-	// Clearing before setting keeps an instance from leaving FAULT when
-	// one object goes down as another comes up.
+	// The priority first, as keepalived sets it before it decides the
+	// state (initialise_tracking_priorities at start and reload): an
+	// instance leaving FAULT starts its down timer with it. Setting
+	// before clearing keeps an instance from leaving FAULT when one
+	// object goes down as another comes up.
+	if weight != m.weight {
+		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
+	}
 	for _, k := range names {
 		if faults[k] && !m.faults[k] {
 			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: true})
@@ -218,9 +225,6 @@ func (e *Engine) refreshTracking(m *inst, now time.Duration) {
 		if !faults[k] && m.faults[k] {
 			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: false})
 		}
-	}
-	if weight != m.weight {
-		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
 	}
 	m.faults, m.weight = faults, weight
 	for _, ev := range evs {
