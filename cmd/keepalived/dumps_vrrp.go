@@ -184,8 +184,8 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
 			writeTrackRefs(&c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
 			writeTrackRefs(&c, "   Tracked scripts :", sg.TrackScripts, cfg)
-			writeTrackRefs(&c, "   Tracked files :", sg.TrackFiles, nil)
-			writeProcessRefs(&c, "   Tracked process :", sg.TrackProcesses)
+			writeCommaRefs(&c, "   Tracked files :", sg.TrackFiles)
+			writeCommaRefs(&c, "   Tracked process :", sg.TrackProcesses)
 			writeNotify(&c, cfg, "Backup", sg.NotifyBackup)
 			writeNotify(&c, cfg, "Master", sg.NotifyMaster)
 			writeNotify(&c, cfg, "Fault", sg.NotifyFault)
@@ -228,6 +228,7 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 		}
 	}
+	writeTrackFiles(&c, env, snap)
 	writeTrackProcesses(&c, env)
 	writeInterfaces(&c, snap)
 	return c.b.Bytes()
@@ -448,8 +449,8 @@ func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSt
 	cfg, in := env.cfg, is.Config
 	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
 	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
-	writeTrackRefs(c, "   Tracked files :", in.TrackFiles, nil)
-	writeProcessRefs(c, "   Tracked processes :", in.TrackProcesses)
+	writeCommaRefs(c, "   Tracked files :", in.TrackFiles)
+	writeCommaRefs(c, "   Tracked processes :", in.TrackProcesses)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
 	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
 	writeNotify(c, cfg, "Backup", in.NotifyBackup)

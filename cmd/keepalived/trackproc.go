@@ -23,6 +23,16 @@ func startProcessMonitor(d *daemon, cfg *config.Config) *trackproc.Monitor {
 	})
 }
 
+// writeTracking is dump_tracking_obj_list with dump_tracking_vrrp.
+func writeTracking(c *confWriter, refs []config.TrackRef) {
+	for i, r := range refs {
+		if i == 0 {
+			c.f("   Tracking instances :")
+		}
+		c.f("     %s, weight %d%s", r.Name, r.Weight, map[bool]string{true: " reverse"}[r.Reverse])
+	}
+}
+
 // processTracking is a vrrp_track_process's tracking_vrrp list: the
 // instances tracking it directly, in configuration order, then the
 // members of the sync groups tracking it (add_vrrp_to_track_process: an
@@ -102,18 +112,14 @@ func writeTrackProcesses(c *confWriter, env dumpEnv) {
 		c.f("   Fork delay timer %srunning", map[bool]string{false: "not "}[st.ForkPending])
 		c.f("   Terminate delay timer %srunning", map[bool]string{false: "not "}[st.TerminatePending])
 		c.f("   Full command = %s", tf(p.FullCommand))
-		for i, r := range processTracking(cfg, p.Name) {
-			if i == 0 {
-				c.f("   Tracking instances :")
-			}
-			c.f("     %s, weight %d%s", r.Name, r.Weight, map[bool]string{true: " reverse"}[r.Reverse])
-		}
+		writeTracking(c, processTracking(cfg, p.Name))
 	}
 }
 
-// writeProcessRefs is dump_track_process_list (an instance's or a sync
-// group's track_process).
-func writeProcessRefs(c *confWriter, title string, refs []config.TrackRef) {
+// writeCommaRefs is dump_track_process_list and
+// dump_track_file_monitor_list (an instance's or a sync group's
+// track_process or track_file).
+func writeCommaRefs(c *confWriter, title string, refs []config.TrackRef) {
 	if len(refs) == 0 {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,7 +159,9 @@ var (
 	consoleStamp = regexp.MustCompile(`^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: (.*)$`)
 	keptLine     = regexp.MustCompile(`^(Quorum (gained|lost) for tracked process \S+|\(\S+\) Changing effective priority from \d+ to \d+|` +
 		`\(\S+\) entering FAULT state \(tracked process \S+ quorum not achieved\)|\(\S+\) Entering (FAULT|BACKUP|MASTER) STATE|` +
-		`VRRP_Group\(\S+\) Syncing instances to \S+ state|Failed to set/clear process event listen - .*)$`)
+		`VRRP_Group\(\S+\) Syncing instances to \S+ state|Failed to set/clear process event listen - .*|` +
+		`\(\S+\): entering FAULT state \(tracked file \S+ has status -?\d+\)|\(\S+\): tracked file \S+ (now|leaving) FAULT state|` +
+		`\(\S+\) Setting effective priority to \d+|Invalid number -?\d+ read from \S+ - ignoring)$`)
 )
 
 func (tr *tpTranscript) add(line string) {
@@ -210,6 +213,13 @@ type tpDaemon struct {
 // track_process lines: the instance's and sync group's tracked processes
 // and the "VRRP Track processes" section.
 func (d *tpDaemon) dumpTracking(t *testing.T) []string {
+	return d.dumpLines(t, "------< VRRP Track processes >------", "   Tracked processes :", "   Tracked process :")
+}
+
+// dumpLines asks for keepalived.data (SIGUSR1) and returns the lines of
+// the named section and of the named lists (a title and its indented
+// entries).
+func (d *tpDaemon) dumpLines(t *testing.T, sectionTitle string, listTitles ...string) []string {
 	t.Helper()
 	f := filepath.Join(d.tmp, "keepalived.data")
 	os.Remove(f)
@@ -228,9 +238,9 @@ func (d *tpDaemon) dumpTracking(t *testing.T) []string {
 	for _, l := range strings.Split(string(b), "\n") {
 		switch {
 		case strings.HasPrefix(l, "------<"):
-			section = l == "------< VRRP Track processes >------"
+			section = l == sectionTitle
 			list = false
-		case l == "   Tracked processes :" || l == "   Tracked process :":
+		case slices.Contains(listTitles, l):
 			list = true
 		case list && !strings.HasPrefix(l, "     "):
 			list = false
@@ -441,22 +451,34 @@ type tpPair struct {
 func startTPPair(t *testing.T, daemonNS bool) (*tpPair, *tpProcs) {
 	t.Helper()
 	needRootKeepalived(t)
-	bin := buildSelf(t)
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	pr := newTPProcs(t, dir)
-	p := &tpPair{t: t, t0: time.Now(), net: newTestNet(t, daemonNS)}
-	vrid := 1 + os.Getpid()%200
-	a, b := p.net.sides[0], p.net.sides[1]
-	p.ka = startTPDaemon(t, "keepalived", debianKeepalived, dir, tpConf(a, vrid), a.ns, p.t0)
-	p.ours = startTPDaemon(t, "ours", bin, dir, tpConf(b, vrid+1), b.ns, p.t0)
-	for _, d := range []*tpDaemon{p.ka, p.ours} {
-		d.waitLog(t, "Startup complete")
-		if !daemonNS {
+	p := startPair(t, daemonNS, tpConf)
+	if !daemonNS {
+		for _, d := range []*tpDaemon{p.ka, p.ours} {
 			d.waitLog(t, "proc_events has confirmed it is configured")
 		}
 	}
 	return p, pr
+}
+
+// startPair starts keepalived and ours, each on its own side of a
+// testNet, with conf's configuration for that side.
+func startPair(t *testing.T, daemonNS bool, conf func(s *vethSide, vrid int) string) *tpPair {
+	t.Helper()
+	needRootKeepalived(t)
+	bin := buildSelf(t)
+	dir := t.TempDir()
+	p := &tpPair{t: t, t0: time.Now(), net: newTestNet(t, daemonNS)}
+	vrid := 1 + os.Getpid()%200
+	a, b := p.net.sides[0], p.net.sides[1]
+	p.ka = startTPDaemon(t, "keepalived", debianKeepalived, dir, conf(a, vrid), a.ns, p.t0)
+	p.ours = startTPDaemon(t, "ours", bin, dir, conf(b, vrid+1), b.ns, p.t0)
+	for _, d := range []*tpDaemon{p.ka, p.ours} {
+		d.waitLog(t, "Startup complete")
+	}
+	return p
 }
 
 type tpStep struct {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"keepalived-go/vrrp"
@@ -47,7 +48,9 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.NotifyMasterRxLowerPri:
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
 		case vrrp.NotifyPriority:
-			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			if e.fw.prio != prioQuiet {
+				e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			}
 		case vrrp.Log:
 			e.logLine(a)
 		}
@@ -55,7 +58,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 }
 
 func (e *Engine) logLine(a vrrp.Log) {
-	if a.Detail && !e.opts.LogDetail {
+	if a.Detail && !e.opts.LogDetail || e.fw.prio == prioQuiet && strings.Contains(a.Text, ") Changing effective priority from ") {
 		return
 	}
 	e.log.Info(a.Text)

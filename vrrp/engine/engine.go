@@ -12,7 +12,6 @@
 // read behind its back.
 //
 // Where it differs from keepalived 2.2.7, or does less:
-//   - track_file is polled once a second (keepalived uses inotify).
 //   - A reload restarts an instance whose configuration changed (removed
 //     as DELETED, started again); unchanged ones keep state and VIPs.
 //   - virtual_routes and virtual_rules are logged as unsupported.
@@ -135,6 +134,7 @@ type Engine struct {
 	conns    map[connKey]Conn
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
+	fw       fileWatch
 	procs    procTracking
 	links    map[string]bool
 	garpQ    []garpItem
@@ -394,6 +394,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	scCancel()
 	e.scWG.Wait()
 	e.events.Close()
+	e.closeFileWatch()
 	loop.Close()
 	if l, ok := e.net.(*Linux); ok {
 		l.Close()
@@ -405,6 +406,7 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) begin() {
 	e.startProcs()
 	e.setupScripts(e.cfg, nil)
+	e.logFileFaults()
 	e.logProcFaults()
 	e.ensureVMACs(e.units)
 	e.syncConns()

@@ -110,6 +110,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	}
 	e.setupScripts(cfg, e.scripts)
 	e.reloadProcs(cfg)
+	e.logFileFaults()
 	e.logProcFaults()
 	e.ensureVMACs(fresh)
 	e.syncConns()

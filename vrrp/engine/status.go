@@ -200,7 +200,9 @@ type ScriptStatus struct {
 type FileStatus struct {
 	Name   string
 	Config *config.TrackFile
-	Value  int
+	// Path is the file as resolved (symlinks followed) and watched.
+	Path  string
+	Value int
 }
 
 // TrackingRef is an instance tracking an object with a weight.
@@ -277,7 +279,7 @@ func (e *Engine) status() Status {
 	}
 	for _, tf := range e.cfg.TrackFiles {
 		if f := e.files[tf.Name]; f != nil {
-			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Value: f.value})
+			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Path: f.path, Value: int(f.value)})
 		}
 	}
 	s.Sockets = e.socketStatus()
@@ -345,7 +347,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 
 // trackingStatus lists what m tracks, as trackState weighs it.
 func (e *Engine) trackingStatus(m *inst) []TrackStatus {
-	ifaces, scripts, files := e.trackRefs(m)
+	ifaces, scripts, _ := e.trackRefs(m)
 	var out []TrackStatus
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
@@ -362,17 +364,7 @@ func (e *Engine) trackingStatus(m *inst) []TrackStatus {
 		}
 		out = append(out, TrackStatus{Kind: TrackScript, Name: r.Name, Weight: w, Reverse: rev, Known: s.known, Up: s.up})
 	}
-	for _, r := range files {
-		f := e.files[r.Name]
-		if f == nil {
-			continue
-		}
-		w, rev := f.cfg.Weight, f.cfg.WeightReverse
-		if r.HasWeight {
-			w, rev = r.Weight, r.Reverse
-		}
-		out = append(out, TrackStatus{Kind: TrackFile, Name: r.Name, Weight: w, Reverse: rev, Known: true, Up: f.value == 0, Value: f.value})
-	}
+	out = append(out, e.fileTrackingStatus(m)...)
 	return append(out, e.procTrackingStatus(m)...)
 }
 

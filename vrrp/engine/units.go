@@ -7,7 +7,6 @@ import (
 	"keepalived-go/config"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
-	"keepalived-go/vrrp/packet"
 )
 
 // startUnit resolves addresses, reports what is already down and starts
@@ -143,7 +142,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 			faults["\x00primary"] = true
 		}
 	}
-	ifaces, scripts, files := e.trackRefs(m)
+	ifaces, scripts, _ := e.trackRefs(m)
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
 		if !ok {
@@ -162,31 +161,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 		apply("script:"+r.Name, s.known, s.up != rev, w)
 	}
-	for _, r := range files {
-		f := e.files[r.Name]
-		if f == nil {
-			continue
-		}
-		w, rev := f.cfg.Weight, f.cfg.WeightReverse
-		if r.HasWeight {
-			w, rev = r.Weight, r.Reverse
-		}
-		if w == 0 {
-			if f.value != 0 {
-				faults["file:"+r.Name] = true
-			}
-			continue
-		}
-		v := f.value * w
-		if rev {
-			v = -v
-		}
-		if v <= -packet.PriorityOwner+1 {
-			faults["file:"+r.Name] = true
-			continue
-		}
-		weight += v
-	}
+	weight += e.fileState(m, faults)
 	weight += e.procState(m, faults)
 	return faults, weight
 }
@@ -213,7 +188,7 @@ func (e *Engine) refreshTracking(m *inst, now time.Duration) {
 	// instance leaving FAULT starts its down timer with it. Setting
 	// before clearing keeps an instance from leaving FAULT when one
 	// object goes down as another comes up.
-	if weight != m.weight {
+	if weight != m.weight && e.fw.prio != prioHold || e.fw.prio == prioQuiet {
 		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
 	}
 	for _, k := range names {
