@@ -107,13 +107,17 @@ func (e *Engine) gratuitous(m *inst, a vrrp.SendGratuitous, now time.Duration) {
 	if len(a.Addrs) == 0 || a.Repeat <= 0 {
 		return
 	}
-	kind := "ARPs"
+	kind := "gratuitous ARPs"
 	interval := e.cfg.Global.GarpInterval
 	if m.vc.IPv6 {
-		kind, interval = "NAs", e.cfg.Global.GnaInterval
+		kind, interval = "Unsolicited Neighbour Adverts", e.cfg.Global.GnaInterval
 	}
 	if e.opts.LogDetail {
-		e.log.Infof("(%s) Sending/queueing gratuitous %s on %s for %v", m.cfg.Name, kind, m.vc.Interface, a.Addrs[0])
+		ifname := m.vc.Interface
+		if m.vmac != "" {
+			ifname = m.vmac // keepalived's vrrp->ifp, also with vmac_xmit_base
+		}
+		e.log.Infof("(%s) Sending/queueing %s on %s for %v", m.cfg.Name, kind, ifname, a.Addrs[0])
 	}
 	at := now
 	for range a.Repeat {
@@ -170,27 +174,14 @@ func (e *Engine) shutdown() {
 	}
 }
 
-// ensureVMACs creates the use_vmac interfaces of units before their
-// sockets are opened.
+// ensureVMACs creates the use_vmac and use_ipvlan interfaces of units
+// before their sockets are opened (vmac.go).
 func (e *Engine) ensureVMACs(units []*unit) {
 	for _, u := range units {
 		for _, m := range u.members {
-			if m.vmac == "" {
-				continue
-			}
-			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
-				e.actErrs++
-				e.log.Errorf("(%s) %v", m.cfg.Name, err)
-			}
+			e.ensureLinks(m)
 		}
 	}
 }
 
-func (e *Engine) removeVMAC(m *inst) {
-	if m.vmac == "" {
-		return
-	}
-	if err := e.net.RemoveVMAC(m.vmac); err != nil {
-		e.log.Errorf("(%s) %v", m.cfg.Name, err)
-	}
-}
+func (e *Engine) removeVMAC(m *inst) { e.removeLinks(m) }

@@ -15,7 +15,6 @@
 //   - A reload restarts an instance whose configuration changed (removed
 //     as DELETED, started again); unchanged ones keep state and VIPs.
 //   - virtual_routes and virtual_rules are logged as unsupported.
-//   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
 //   - accept/no_accept (strict mode firewall rules) are not implemented.
 //   - A reload keeps an unchanged instance: keepalived rebuilds it and logs
 //     its start again ("Entering BACKUP STATE (init)", its priority from
@@ -134,6 +133,7 @@ type Engine struct {
 	conns    map[connKey]Conn
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
+	plans    map[string]*linkPlan // VMACs and ipvlans, by instance (vmac.go)
 	fw       fileWatch
 	procs    procTracking
 	links    map[string]bool
@@ -192,8 +192,9 @@ type unit struct {
 }
 
 type inst struct {
-	base    string // the configured interface (the vmac's parent)
-	vmac    string // use_vmac interface, "" without
+	base    string    // the configured interface (the vmac's parent)
+	vmac    string    // use_vmac (or use_ipvlan) interface, "" without
+	link    *linkPlan // what was made for it (vmac.go)
 	cfg     *config.VRRPInstance
 	built   vrrp.Config // as mapped from the config, before run-time resolution
 	vc      vrrp.Config
@@ -248,6 +249,7 @@ func (e *Engine) now() time.Duration {
 
 // build makes units for every instance of cfg (not started).
 func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
+	e.plans = e.planLinks(cfg)
 	made := map[string]*inst{}
 	var all []*inst
 	keys := map[rxKey]string{}
@@ -301,21 +303,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	if err != nil {
 		return nil, err
 	}
-	base, vmac := vc.Interface, ""
-	if ci.UseVMAC {
-		if vc.IPv6 {
-			e.warnOnce("vmac6 "+ci.Name, "(%s) use_vmac is not supported for IPv6 yet - using %s", ci.Name, vc.Interface)
-		} else {
-			vmac = ci.VMACName
-			if vmac == "" {
-				vmac = fmt.Sprintf("vrrp.%d", vc.VRID)
-			}
-			if ci.VMACXmitBase {
-				e.warnOnce("xmitbase "+ci.Name, "(%s) vmac_xmit_base is not supported yet - sending on %s", ci.Name, vmac)
-			}
-			vc.Interface = vmac
-		}
-	}
+	base, vmac := e.applyLinkPlan(ci, &vc)
 	fsm, err := vrrp.New(vc)
 	if err != nil {
 		return nil, err
@@ -324,6 +312,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	for p, a := range vipAddrs(vc.Interface, ci.ExcludedVIPs) {
 		addrs[p] = a
 	}
+	e.placeAddrs(ci, addrs)
 	return &inst{base: base, vmac: vmac, cfg: ci, built: vc, vc: fsm.Config(), fsm: fsm, addrs: addrs,
 		faults: map[string]bool{}, statsSince: time.Now()}, nil
 }
@@ -406,9 +395,8 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) begin() {
 	e.startProcs()
 	e.setupScripts(e.cfg, nil)
-	e.logFileFaults()
-	e.logProcFaults()
 	e.ensureVMACs(e.units)
+	e.logInitFaults()
 	e.syncConns()
 	for _, u := range e.units {
 		e.startUnit(u)

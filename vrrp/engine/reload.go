@@ -110,9 +110,8 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 	}
 	e.setupScripts(cfg, e.scripts)
 	e.reloadProcs(cfg)
-	e.logFileFaults()
-	e.logProcFaults()
 	e.ensureVMACs(fresh)
+	e.logInitFaults()
 	e.syncConns()
 	for _, u := range fresh {
 		e.startUnit(u)

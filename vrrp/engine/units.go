@@ -48,6 +48,9 @@ func (e *Engine) startUnit(u *unit) {
 	// Initial faults and weights go in before Start (the FSM's contract).
 	for _, m := range u.members {
 		ifaces := []string{m.base}
+		if m.vmac != "" {
+			ifaces = append(ifaces, m.vmac)
+		}
 		for _, r := range m.cfg.TrackInterfaces {
 			ifaces = append(ifaces, r.Name)
 		}
@@ -142,6 +145,7 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 			faults["\x00primary"] = true
 		}
 	}
+	e.linkFault(m, faults)
 	ifaces, scripts, _ := e.trackRefs(m)
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
@@ -217,7 +221,7 @@ func (e *Engine) refreshAll() {
 }
 
 func (e *Engine) linkEvent(le netio.LinkEvent) {
-	if old, ok := e.links[le.Iface]; ok && old == le.Up {
+	if old, ok := e.links[le.Iface]; ok && old == le.Up || e.staleLinkEvent(le) {
 		return
 	}
 	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) {
@@ -235,7 +239,7 @@ func (e *Engine) linkEvent(le netio.LinkEvent) {
 func (e *Engine) tracksLink(iface string) bool {
 	for _, u := range e.units {
 		for _, m := range u.members {
-			if m.base == iface {
+			if m.base == iface || m.vmac == iface {
 				return true
 			}
 			for _, r := range m.cfg.TrackInterfaces {
