@@ -67,6 +67,8 @@ type daemon struct {
 	vrrp *vrrpengine.Engine
 	// procs is the VRRP engine's track_process monitor (nil without it).
 	procs *trackproc.Monitor
+	// loaded: the configuration was read once.
+	loaded bool
 	// rootNetNS is the network namespace the daemon started in (an open
 	// descriptor; 0 when it runs where it started): track_process listens
 	// there, as keepalived opens its socket before entering net_namespace.
@@ -148,15 +150,25 @@ func (d *daemon) load(strict bool) (*config.Config, error) {
 		return nil, fmt.Errorf("Configuration file '%s' not found: %w", d.opts.useFile, err)
 	}
 	cfg, diags := config.Load(d.opts.useFile, d.loadOpts)
-	d.logDiags(diags)
+	// A daemon moved into its namespace logged its first read before.
+	quiet := os.Getenv(nsEnv) != "" && !d.loaded
+	d.loaded = true
+	if !quiet {
+		d.logDiags(diags)
+		if cfg != nil {
+			for _, l := range cfg.LoadLog {
+				d.log.Info(l)
+			}
+		}
+	}
+	if diags.Stopped {
+		return nil, errStopped
+	}
 	if diags.Fatal() {
 		return nil, errors.New("configuration cannot be run")
 	}
 	if strict && diags.Syntax() {
 		return nil, errors.New("configuration has syntax errors")
-	}
-	for _, l := range cfg.LoadLog {
-		d.log.Info(l)
 	}
 	for _, l := range resolveScripts(cfg) {
 		d.log.Info(l)
@@ -164,16 +176,34 @@ func (d *daemon) load(strict bool) (*config.Config, error) {
 	return cfg, nil
 }
 
+// errStopped: keepalived ends the run early, with status 0 (a namespace
+// it cannot enter).
+var errStopped = errors.New("stopped")
+
 // run is the daemon's life: start, serve signals, stop.
 func (d *daemon) run(ctx context.Context) int {
-	d.log.Infof("Starting %s", banner)
-	d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
-	d.log.Infof("Configuration file %s", d.opts.useFile)
+	if os.Getenv(nsEnv) == "" {
+		// Moved into its namespace, the daemon said this already.
+		d.log.Infof("Starting %s", banner)
+		d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
+		d.log.Infof("Configuration file %s", d.opts.useFile)
+	}
 	cfg, err := d.load(false)
+	if errors.Is(err, errStopped) {
+		d.log.Infof("Stopped %s", banner)
+		return 0
+	}
 	if err != nil {
 		d.log.Errorf("%v - exiting", err)
 		return 1
 	}
+	d.changeIdent(cfg)
+	if !insideNamespace(cfg) {
+		return d.moveToNamespace(cfg)
+	}
+	d.rootNetNS = rootNamespace()
+	d.pids = configPidFiles(d.opts, cfg)
+	defer d.runDir(cfg)()
 	sizeProcs(cfg, d.log)
 	d.applyConfigUmask(cfg)
 	if err := d.pids.write(d.log); err != nil {
