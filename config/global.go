@@ -20,7 +20,6 @@ type globalState struct {
 	l *loader
 	// local name (get_local_name): set by initGlobalData.
 	localName string
-	usePidDir bool
 	umaskSet  bool
 }
 
@@ -67,7 +66,6 @@ func defaultGlobal(opts Options) Global {
 // globalKeywords is init_global_keywords.
 func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 	g := &l.cfg.Global
-	st := &l.g
 	root := func(name string, h func(parser.Strvec)) *parser.Keyword {
 		return &parser.Keyword{Name: name, Handler: h, Inactive: !active}
 	}
@@ -87,7 +85,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 			}
 			if g.NetNamespace == "" {
 				g.NetNamespace = v.Slot(1)
-				st.usePidDir = true
+				g.UsePidDir = true
 			} else {
 				l.report(parser.SevGeneral, "Duplicate net_namespace definition %s - ignoring", v.Slot(1))
 			}
@@ -113,7 +111,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 		}),
 		root("use_pid_dir", func(v parser.Strvec) {
 			if !v.Nil() {
-				st.usePidDir = true
+				g.UsePidDir = true
 			}
 		}),
 		root("instance", func(v parser.Strvec) {
@@ -126,7 +124,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 			}
 			if g.InstanceName == "" {
 				g.InstanceName = v.Slot(1)
-				st.usePidDir = true
+				g.UsePidDir = true
 			} else {
 				l.report(parser.SevGeneral, "Duplicate instance definition %s - ignoring", v.Slot(1))
 			}

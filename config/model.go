@@ -109,38 +109,41 @@ type Script struct {
 
 // Global is global_defs and the other parent-process keywords.
 type Global struct {
-	RouterID                    string
-	NotificationEmail           []string
-	NotificationEmailFrom       string
-	SMTPServer                  string // as written
-	SMTPServerAddr              netip.Addr
-	SMTPPort                    int
-	SMTPHeloName                string
-	SMTPConnectTimeout          time.Duration
-	SMTPAlert                   *bool
-	SMTPAlertVRRP               *bool
-	SMTPAlertChecker            *bool
-	NoEmailFaults               bool
-	NoCheckerEmails             bool
-	CheckerLogAllFailures       bool
-	ScriptUser                  string
-	ScriptGroup                 string
-	EnableScriptSecurity        bool
-	DefaultInterface            string
-	DynamicInterfaces           bool
-	AllowIfChanges              bool
-	DisableLocalIGMP            bool
-	LinkbeatUsePolling          bool
-	MaxAutoPriority             int
-	MinAutoPriorityDelay        time.Duration
-	ProcessName                 string
-	VRRPProcessName             string
-	CheckerProcessName          string
-	BFDProcessName              string
-	VRRPProcess                 ProcessSettings
-	CheckerProcess              ProcessSettings
-	BFDProcess                  ProcessSettings
-	NetNamespace                string
+	RouterID              string
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string // as written
+	SMTPServerAddr        netip.Addr
+	SMTPPort              int
+	SMTPHeloName          string
+	SMTPConnectTimeout    time.Duration
+	SMTPAlert             *bool
+	SMTPAlertVRRP         *bool
+	SMTPAlertChecker      *bool
+	NoEmailFaults         bool
+	NoCheckerEmails       bool
+	CheckerLogAllFailures bool
+	ScriptUser            string
+	ScriptGroup           string
+	EnableScriptSecurity  bool
+	DefaultInterface      string
+	DynamicInterfaces     bool
+	AllowIfChanges        bool
+	DisableLocalIGMP      bool
+	LinkbeatUsePolling    bool
+	MaxAutoPriority       int
+	MinAutoPriorityDelay  time.Duration
+	ProcessName           string
+	VRRPProcessName       string
+	CheckerProcessName    string
+	BFDProcessName        string
+	VRRPProcess           ProcessSettings
+	CheckerProcess        ProcessSettings
+	BFDProcess            ProcessSettings
+	NetNamespace          string
+	// UsePidDir: pid files go in /run/keepalived (use_pid_dir, and
+	// net_namespace or instance set it as keepalived's handlers do).
+	UsePidDir                   bool
 	NetNamespaceIPVS            *string
 	NamespaceWithIPSets         bool
 	InstanceName                string

@@ -22,6 +22,7 @@ import (
 	"keepalived-go/lvs"
 	"keepalived-go/parser"
 	vrrpengine "keepalived-go/vrrp/engine"
+	"keepalived-go/vrrp/trackproc"
 )
 
 // keepalived's banner; operators and their tooling grep for it.
@@ -69,6 +70,14 @@ type daemon struct {
 	stopTimeout time.Duration
 	// vrrp is the running VRRP engine, for dumps and metrics (nil without instances).
 	vrrp *vrrpengine.Engine
+	// procs is the VRRP engine's track_process monitor (nil without it).
+	procs *trackproc.Monitor
+	// loaded: the configuration was read once.
+	loaded bool
+	// rootNetNS is the network namespace the daemon started in (an open
+	// descriptor; 0 when it runs where it started): track_process listens
+	// there, as keepalived opens its socket before entering net_namespace.
+	rootNetNS int
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
@@ -119,12 +128,6 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	for _, sg := range cfg.SyncGroups {
 		add(sg.Other)
 	}
-	for _, tp := range cfg.TrackProcesses {
-		if !d.reported["vrrp_track_process"] {
-			d.reported["vrrp_track_process"] = true
-			seen = append(seen, fmt.Sprintf("vrrp_track_process %s (%s:%d)", tp.Name, tp.Pos.File, tp.Pos.Line))
-		}
-	}
 	sort.Strings(seen)
 	for _, s := range seen {
 		d.log.Warnf("not supported yet, ignored: %s", s)
@@ -152,7 +155,20 @@ func (d *daemon) loadWith(strict bool, verdict func(*parser.Diagnostics) error) 
 		return nil, fmt.Errorf("Configuration file '%s' not found: %w", d.opts.useFile, err)
 	}
 	cfg, diags := config.Load(d.opts.useFile, d.loadOpts)
-	d.logDiags(diags)
+	// A daemon moved into its namespace logged its first read before.
+	quiet := os.Getenv(nsEnv) != "" && !d.loaded
+	d.loaded = true
+	if !quiet {
+		d.logDiags(diags)
+		if cfg != nil {
+			for _, l := range cfg.LoadLog {
+				d.log.Info(l)
+			}
+		}
+	}
+	if diags.Stopped {
+		return nil, errStopped
+	}
 	var checked error
 	if verdict != nil {
 		checked = verdict(diags)
@@ -166,25 +182,40 @@ func (d *daemon) loadWith(strict bool, verdict func(*parser.Diagnostics) error) 
 	if checked != nil {
 		return nil, checked
 	}
-	for _, l := range cfg.LoadLog {
-		d.log.Info(l)
-	}
 	for _, l := range resolveScripts(cfg) {
 		d.log.Info(l)
 	}
 	return cfg, nil
 }
 
+// errStopped: keepalived ends the run early, with status 0 (a namespace
+// it cannot enter).
+var errStopped = errors.New("stopped")
+
 // run is the daemon's life: start, serve signals, stop.
 func (d *daemon) run(ctx context.Context) int {
-	d.log.Infof("Starting %s", banner)
-	d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
-	d.log.Infof("Configuration file %s", d.opts.useFile)
+	if os.Getenv(nsEnv) == "" {
+		// Moved into its namespace, the daemon said this already.
+		d.log.Infof("Starting %s", banner)
+		d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
+		d.log.Infof("Configuration file %s", d.opts.useFile)
+	}
 	cfg, err := d.load(false)
+	if errors.Is(err, errStopped) {
+		d.log.Infof("Stopped %s", banner)
+		return 0
+	}
 	if err != nil {
 		d.log.Errorf("%v - exiting", err)
 		return 1
 	}
+	d.changeIdent(cfg)
+	if !insideNamespace(cfg) {
+		return d.moveToNamespace(cfg)
+	}
+	d.rootNetNS = rootNamespace()
+	d.pids = configPidFiles(d.opts, cfg)
+	defer d.runDir(cfg)()
 	sizeProcs(cfg, d.log)
 	d.applyConfigUmask(cfg)
 	if !d.opts.noBFD && processRunning(bfdPidPath(d.opts), d.log) {

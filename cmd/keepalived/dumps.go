@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"keepalived-go/config"
+	"keepalived-go/vrrp/trackproc"
 )
 
 // keepalived's default umask_val: dump files come out 0600.
@@ -31,7 +32,7 @@ var errNoVRRP = errors.New("no VRRP instances: nothing to dump")
 // written, then zeroed), in keepalived 2.2.7's formats and places.
 func writeDump(d *daemon, s os.Signal) error {
 	d.mu.Lock()
-	cfg, v, chk, b := d.cfg, d.vrrp, d.check, d.bfd
+	cfg, v, chk, b, procs := d.cfg, d.vrrp, d.check, d.bfd, d.procs
 	d.mu.Unlock()
 	if cfg == nil {
 		return errors.New("no configuration loaded yet")
@@ -46,6 +47,10 @@ func writeDump(d *daemon, s os.Signal) error {
 		errs = append(errs, w.write("keepalived_parent.data", globalDump(env, procParent)))
 		if v != nil {
 			d.log.Infof("Printing VRRP data for process(%d) on signal", pid)
+			if procs != nil {
+				ps := procs.Status()
+				env.procs = &ps
+			}
 			errs = append(errs, w.write("keepalived.data", vrrpDataDump(env, v.Status(), v.BFDStates())))
 		}
 		if chk != nil {
@@ -183,6 +188,8 @@ type dumpEnv struct {
 	cfg  *config.Config
 	opts options
 	now  time.Time
+	// procs is the track_process monitor's state (nil without one).
+	procs *trackproc.Snapshot
 }
 
 // confWriter is keepalived's conf_write: one formatted line each.

@@ -187,6 +187,8 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []
 			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 		}
 	}
+	writeTrackFiles(&c, env, snap)
+	writeTrackProcesses(&c, env)
 	writeVRRPTrackBFDs(&c, cfg, bfdUp)
 	writeInterfaces(&c, snap)
 	return c.b.Bytes()
@@ -229,7 +231,8 @@ func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) 
 		c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
 		writeTrackRefs(c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
 		writeTrackRefs(c, "   Tracked scripts :", sg.TrackScripts, cfg)
-		writeTrackRefs(c, "   Tracked files :", sg.TrackFiles, nil)
+		writeCommaRefs(c, "   Tracked files :", sg.TrackFiles)
+		writeCommaRefs(c, "   Tracked process :", sg.TrackProcesses)
 		writeTrackedBFDs(c, sg.TrackBFDs)
 		writeNotify(c, cfg, "Backup", sg.NotifyBackup)
 		writeNotify(c, cfg, "Master", sg.NotifyMaster)
@@ -327,9 +330,33 @@ func writeInstanceState(c *confWriter, is *vrrpengine.InstanceStatus) {
 // writeInstanceLink is the interface and source address part.
 func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
 	in := is.Config
-	if is.VMAC != "" {
+	if in.UseVMAC && is.VMAC != "" {
 		c.f("   Use VMAC, i/f name %s, is_up = true, xmit_base = %s", is.VMAC, tf(in.VMACXmitBase))
-		c.f("   Interface = %s, vmac on %s", is.VMAC, is.BaseInterface)
+		if m := in.VMACMAC; len(m) == 6 {
+			c.f("     MAC = %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+		}
+	}
+	if in.VMACAddr {
+		c.f("   Use VMAC for VIPs on other interfaces")
+	} else if in.UseIPVLAN && is.VMAC != "" {
+		addr, mode := "", in.IPVLANType
+		if in.IPVLANAddr.IsValid() {
+			addr = ", i/f address = " + in.IPVLANAddr.String()
+		}
+		if mode == "" {
+			mode = "bridge"
+		}
+		c.f("   Use IPVLAN, i/f %s, is_up = true%s, type %s", is.VMAC, addr, mode)
+	}
+	if is.VMAC != "" {
+		kind, xmit := "vmac", ""
+		if in.UseIPVLAN {
+			kind = "ipvlan"
+		}
+		if in.VMACXmitBase {
+			xmit = ", xmit base i/f"
+		}
+		c.f("   Interface = %s, %s on %s%s", is.VMAC, kind, is.BaseInterface, xmit)
 	} else {
 		c.f("   Interface = %s", is.Interface)
 	}
@@ -454,7 +481,8 @@ func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSt
 	cfg, in := env.cfg, is.Config
 	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
 	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
-	writeTrackRefs(c, "   Tracked files :", in.TrackFiles, nil)
+	writeCommaRefs(c, "   Tracked files :", in.TrackFiles)
+	writeCommaRefs(c, "   Tracked processes :", in.TrackProcesses)
 	writeTrackedBFDs(c, in.TrackBFDs)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
 	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])

@@ -165,12 +165,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Dump(stdout)
 		return 0
 	}
-	if o.namespace != "" && os.Getenv(nsEnv) != o.namespace {
-		// Go cannot move a running process into a network namespace (it
-		// is per thread); run ourselves again inside it, as keepalived's
-		// -s does, creating the namespace when it is missing.
-		return reexecInNamespace(o.namespace, args, stderr)
-	}
 	if !o.dontFork {
 		return daemonize(args, stderr)
 	}

@@ -69,6 +69,9 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
 	}
 	if len(cfg.Instances) > 0 && runVRRP {
+		// The process monitor starts first, as keepalived's VRRP process
+		// sets up track_process before its instances.
+		procs := startProcessMonitor(d, cfg)
 		vo := vrrpengine.Options{
 			Log:       logrus.NewEntry(d.log),
 			LogDetail: d.opts.logDetail,
@@ -81,6 +84,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 				}
 			},
 			OnDiscard: sa.onDiscard,
+			Processes: procs,
 		}
 		if chk != nil {
 			// Checks due within their slack start on an advert's wakeup.
@@ -88,10 +92,11 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		}
 		v, err := vrrpengine.New(cfg, vo)
 		if err != nil {
+			procs.Close()
 			return nil, err
 		}
-		d.vrrp = v
-		out = append(out, namedEngine{"vrrp", &doneTracking{engine: v, done: n.vrrpDone}})
+		d.vrrp, d.procs = v, procs
+		out = append(out, namedEngine{"vrrp", &doneTracking{engine: v, done: n.vrrpDone, after: procs.Close}})
 	} else {
 		close(n.vrrpDone)
 	}
@@ -110,10 +115,16 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 type doneTracking struct {
 	engine
 	done chan struct{}
+	// after runs once the engine has stopped (the process monitor's
+	// Close), before done is closed.
+	after func()
 }
 
 func (t *doneTracking) Run(ctx context.Context) error {
 	defer close(t.done)
+	if t.after != nil {
+		defer t.after()
+	}
 	return t.engine.Run(ctx)
 }
 

@@ -116,12 +116,12 @@ func KVM() bool {
 type VM struct {
 	Kernel  Kernel
 	Archive *Archive
-	Memory  int           // MiB, default 512
+	Memory  int // MiB, default 512
 	// CPUs is the number of virtual processors (default 1); with more
 	// than one, TCG runs them on host threads of their own (MTTCG), so
 	// a server and a client in the VM run at the same time, as on a
 	// multi-core host.
-	CPUs int
+	CPUs    int
 	Timeout time.Duration // whole boot, default 60s (TCG is slow on a busy host)
 
 	modules []string // insmod order, paths inside the VM

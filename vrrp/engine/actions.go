@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"keepalived-go/vrrp"
@@ -53,7 +54,9 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.NotifyMasterRxLowerPri:
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
 		case vrrp.NotifyPriority:
-			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			if e.fw.prio != prioQuiet {
+				e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			}
 		case vrrp.Discarded:
 			if e.opts.OnDiscard != nil {
 				e.opts.OnDiscard(Discard{Instance: m.cfg.Name, Interface: m.vc.Interface, Reason: a.Reason, Src: a.Src})
@@ -65,7 +68,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 }
 
 func (e *Engine) logLine(a vrrp.Log) {
-	if a.Detail && !e.opts.LogDetail {
+	if a.Detail && !e.opts.LogDetail || e.fw.prio == prioQuiet && strings.Contains(a.Text, ") Changing effective priority from ") {
 		return
 	}
 	e.log.Info(a.Text)
@@ -125,13 +128,17 @@ func (e *Engine) gratuitous(m *inst, a vrrp.SendGratuitous, now time.Duration) {
 	if len(a.Addrs) == 0 || a.Repeat <= 0 {
 		return
 	}
-	kind := "ARPs"
+	kind := "gratuitous ARPs"
 	interval := e.cfg.Global.GarpInterval
 	if m.vc.IPv6 {
-		kind, interval = "NAs", e.cfg.Global.GnaInterval
+		kind, interval = "Unsolicited Neighbour Adverts", e.cfg.Global.GnaInterval
 	}
 	if e.opts.LogDetail {
-		e.log.Infof("(%s) Sending/queueing gratuitous %s on %s for %v", m.cfg.Name, kind, m.vc.Interface, a.Addrs[0])
+		ifname := m.vc.Interface
+		if m.vmac != "" {
+			ifname = m.vmac // keepalived's vrrp->ifp, also with vmac_xmit_base
+		}
+		e.log.Infof("(%s) Sending/queueing %s on %s for %v", m.cfg.Name, kind, ifname, a.Addrs[0])
 	}
 	at := now
 	for range a.Repeat {
@@ -208,30 +215,21 @@ func (e *Engine) shutdown() {
 	e.kernelStop()
 }
 
-// ensureVMACs creates the use_vmac interfaces of units before their
-// sockets are opened.
+// ensureVMACs creates the use_vmac and use_ipvlan interfaces of units
+// before their sockets are opened (vmac.go).
 func (e *Engine) ensureVMACs(units []*unit) {
 	for _, u := range units {
 		for _, m := range u.members {
-			if m.vmac == "" {
-				continue
+			if e.ensureLinks(m) && m.vmac != "" {
+				e.firewallVMAC(m, true)
 			}
-			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
-				e.actErrs++
-				e.log.Errorf("(%s) %v", m.cfg.Name, err)
-				continue
-			}
-			e.firewallVMAC(m, true)
 		}
 	}
 }
 
 func (e *Engine) removeVMAC(m *inst) {
-	if m.vmac == "" {
-		return
+	e.removeLinks(m)
+	if m.vmac != "" {
+		e.firewallVMAC(m, false)
 	}
-	if err := e.net.RemoveVMAC(m.vmac); err != nil {
-		e.log.Errorf("(%s) %v", m.cfg.Name, err)
-	}
-	e.firewallVMAC(m, false)
 }

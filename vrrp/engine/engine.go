@@ -1,7 +1,8 @@
 // Package engine runs every vrrp_instance of a configuration: it maps
 // config.VRRPInstance onto the pure state machines of package vrrp,
-// performs their actions through Net, tracks scripts, interfaces and
-// files, and reports state changes as Events.
+// performs their actions through Net, tracks scripts, interfaces, files
+// and processes (a trackproc monitor's events, trackproc.go), and reports
+// state changes as Events.
 //
 // One goroutine owns all of it (Run, on an evloop.Loop): it reads the
 // VRRP sockets itself, fires the one timer for the earliest deadline and
@@ -17,12 +18,12 @@
 // use_vmac (firewall.go).
 //
 // Where it differs from keepalived 2.2.7, or does less:
-//   - track_file is polled once a second (keepalived uses inotify).
 //   - A reload restarts an instance whose configuration changed (removed
 //     as DELETED, started again); unchanged ones, and those whose only
 //     changes are their addresses, routes and rules, keep state.
-//   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
-//   - track_process is not implemented.
+//   - A reload keeps an unchanged instance: keepalived rebuilds it and logs
+//     its start again ("Entering BACKUP STATE (init)", its priority from
+//     the base priority); ours logs only what changed.
 package engine
 
 import (
@@ -77,6 +78,9 @@ type Options struct {
 	// notifications). It must return at once and not block: a peer
 	// decides how often it runs.
 	OnDiscard func(Discard)
+	// Processes is the vrrp_track_process monitor (trackproc.go); nil
+	// when the daemon runs none.
+	Processes ProcessTracker
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
@@ -152,6 +156,9 @@ type Engine struct {
 	conns    map[connKey]Conn
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
+	plans    map[string]*linkPlan // VMACs and ipvlans, by instance (vmac.go)
+	fw       fileWatch
+	procs    procTracking
 	links    map[string]bool
 	bfdUp    map[string]bool // BFD sessions reported Up (bfd.go)
 	garpQ    []garpItem
@@ -214,8 +221,9 @@ type unit struct {
 }
 
 type inst struct {
-	base    string // the configured interface (the vmac's parent)
-	vmac    string // use_vmac interface, "" without
+	base    string    // the configured interface (the vmac's parent)
+	vmac    string    // use_vmac (or use_ipvlan) interface, "" without
+	link    *linkPlan // what was made for it (vmac.go)
 	cfg     *config.VRRPInstance
 	built   vrrp.Config // as mapped from the config, before run-time resolution
 	vc      vrrp.Config
@@ -274,6 +282,7 @@ func (e *Engine) now() time.Duration {
 
 // build makes units for every instance of cfg (not started).
 func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
+	e.plans = e.planLinks(cfg)
 	made := map[string]*inst{}
 	var all []*inst
 	keys := map[rxKey]string{}
@@ -328,21 +337,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 		return nil, err
 	}
 	vc.ReportDiscards = e.opts.OnDiscard != nil
-	base, vmac := vc.Interface, ""
-	if ci.UseVMAC {
-		if vc.IPv6 {
-			e.warnOnce("vmac6 "+ci.Name, "(%s) use_vmac is not supported for IPv6 yet - using %s", ci.Name, vc.Interface)
-		} else {
-			vmac = ci.VMACName
-			if vmac == "" {
-				vmac = fmt.Sprintf("vrrp.%d", vc.VRID)
-			}
-			if ci.VMACXmitBase {
-				e.warnOnce("xmitbase "+ci.Name, "(%s) vmac_xmit_base is not supported yet - sending on %s", ci.Name, vmac)
-			}
-			vc.Interface = vmac
-		}
-	}
+	base, vmac := e.applyLinkPlan(ci, &vc)
 	fsm, err := vrrp.New(vc)
 	if err != nil {
 		return nil, err
@@ -351,6 +346,7 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	for p, a := range vipAddrs(base, vmac, vc.IPv6, ci.ExcludedVIPs) {
 		addrs[p] = a
 	}
+	e.placeAddrs(ci, addrs)
 	return &inst{base: base, vmac: vmac, cfg: ci, built: vc, vc: fsm.Config(), fsm: fsm, addrs: addrs,
 		faults: map[string]bool{}, statsSince: time.Now(), k: newInstKernel(ci)}, nil
 }
@@ -406,6 +402,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Warnf("Link watching unavailable: %v", err)
 	}
 	e.begin(watchCtx)
+	e.forwardProcs(watchCtx, loop.Post)
 	e.arm()
 	close(e.ready)
 	go func() {
@@ -421,6 +418,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	scCancel()
 	e.scWG.Wait()
 	e.events.Close()
+	e.closeFileWatch()
 	loop.Close()
 	if l, ok := e.net.(*Linux); ok {
 		l.Close()
@@ -435,8 +433,10 @@ func (e *Engine) Ready() <-chan struct{} { return e.ready }
 // begin opens sockets and starts every unit.
 func (e *Engine) begin(ctx context.Context) {
 	e.kernelBegin(ctx)
+	e.startProcs()
 	e.setupScripts(e.cfg, nil)
 	e.ensureVMACs(e.units)
+	e.logInitFaults()
 	e.syncConns()
 	for _, u := range e.units {
 		e.startUnit(u)

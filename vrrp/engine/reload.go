@@ -110,7 +110,9 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		}
 	}
 	e.setupScripts(cfg, e.scripts)
+	e.reloadProcs(cfg)
 	e.ensureVMACs(fresh)
+	e.logInitFaults()
 	e.syncConns()
 	e.emit(Reloaded{})
 	for _, u := range fresh {

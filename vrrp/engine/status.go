@@ -127,7 +127,7 @@ type InstanceStatus struct {
 	PreemptDelay            time.Duration
 
 	// Faults lists the tracked objects that hold the instance in FAULT
-	// ("interface:NAME", "script:NAME", "file:NAME", "\x00primary" for
+	// ("interface:NAME", "script:NAME", "file:NAME", "process:NAME", "\x00primary" for
 	// its own interface), sorted.
 	Faults []string
 	// Tracking is every object the instance tracks, its sync group's
@@ -157,6 +157,7 @@ const (
 	TrackInterface TrackKind = "interface"
 	TrackScript    TrackKind = "script"
 	TrackFile      TrackKind = "file"
+	TrackProcess   TrackKind = "process"
 )
 
 // TrackStatus is one tracked object of an instance.
@@ -215,7 +216,9 @@ type ScriptStatus struct {
 type FileStatus struct {
 	Name   string
 	Config *config.TrackFile
-	Value  int
+	// Path is the file as resolved (symlinks followed) and watched.
+	Path  string
+	Value int
 }
 
 // TrackingRef is an instance tracking an object with a weight.
@@ -292,7 +295,7 @@ func (e *Engine) status() Status {
 	}
 	for _, tf := range e.cfg.TrackFiles {
 		if f := e.files[tf.Name]; f != nil {
-			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Value: f.value})
+			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Path: f.path, Value: int(f.value)})
 		}
 	}
 	s.Sockets = e.socketStatus()
@@ -362,7 +365,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 
 // trackingStatus lists what m tracks, as trackState weighs it.
 func (e *Engine) trackingStatus(m *inst) []TrackStatus {
-	ifaces, scripts, files := e.trackRefs(m)
+	ifaces, scripts, _ := e.trackRefs(m)
 	var out []TrackStatus
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
@@ -379,17 +382,8 @@ func (e *Engine) trackingStatus(m *inst) []TrackStatus {
 		}
 		out = append(out, TrackStatus{Kind: TrackScript, Name: r.Name, Weight: w, Reverse: rev, Known: s.known, Up: s.up})
 	}
-	for _, r := range files {
-		f := e.files[r.Name]
-		if f == nil {
-			continue
-		}
-		w, rev := f.cfg.Weight, f.cfg.WeightReverse
-		if r.HasWeight {
-			w, rev = r.Weight, r.Reverse
-		}
-		out = append(out, TrackStatus{Kind: TrackFile, Name: r.Name, Weight: w, Reverse: rev, Known: true, Up: f.value == 0, Value: f.value})
-	}
+	out = append(out, e.fileTrackingStatus(m)...)
+	out = append(out, e.procTrackingStatus(m)...)
 	return append(out, e.bfdTracking(m)...)
 }
 
