@@ -17,6 +17,7 @@ deps:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@$(GO) run ./tools/funclen -max 120 >/dev/null || $(GO) run ./tools/funclen -max 120
 
 # The whole suite: unit, simulation, namespace, interop and VM tests. As root
 # on Debian it first installs what the real-peer tests need. Packages run one

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,22 +162,7 @@ func TestOctaviaNetNamespace(t *testing.T) {
 		}
 		go func() {
 			defer close(d.done)
-			b := make([]byte, 4096)
-			var line strings.Builder
-			for {
-				n, err := out.Read(b)
-				for _, c := range b[:n] {
-					if c == '\n' {
-						tr.add(line.String())
-						line.Reset()
-					} else {
-						line.WriteByte(c)
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
+			tr.readLines(out)
 		}()
 		defer d.stop(t)
 		d.waitLog(t, "(kgvs_amp) Entering MASTER STATE")
@@ -197,8 +183,11 @@ func TestOctaviaNetNamespace(t *testing.T) {
 		pr.kill(c)
 		d.waitLog(t, "(kgvs_amp) Changing effective priority from 110 to 100")
 		after := rootState(t)
-		report = append(report, fmt.Sprintf("%-10s pid %d in %s: %v; pid file /run/keepalived/%s/keepalived.pid = %q; VIP on eth1 inside: %v; nftables inside: %q; tracked process seen: true; initial namespace unchanged: %v; inside, table 1 holds %d routes and %d rules (virtual_routes/rules: branch vkernel)",
+		report = append(report, fmt.Sprintf("%-10s pid %d in %s: %v; pid file /run/keepalived/%s/keepalived.pid = %q; VIP on eth1 inside: %v; nftables inside: %q; tracked process seen: true; initial namespace unchanged: %v; inside, table 1 holds %d routes and %d rules",
 			who, d.cmd.Process.Pid, amp, inside, amp, strings.TrimSpace(string(pidFile)), vip, strings.Fields(string(nft)), after == before, routes, rules))
+		if routes != 2 || rules != 1 {
+			t.Errorf("%s: table 1 in the namespace holds %d routes and %d rules, want the 2 virtual_routes and 1 virtual_rule", who, routes, rules)
+		}
 		if !inside || strings.TrimSpace(string(pidFile)) != fmt.Sprint(d.cmd.Process.Pid) || !vip {
 			t.Errorf("%s: in the namespace %v, pid file %q, VIP %v", who, inside, pidFile, vip)
 		}
@@ -230,4 +219,24 @@ func TestOctaviaNetNamespace(t *testing.T) {
 	run("keepalived", debianKeepalived, "-P")
 	run("ours", bin)
 	t.Logf("net_namespace %s, an Octavia-shaped configuration started from the initial namespace:\n%s", amp, strings.Join(report, "\n"))
+}
+
+// readLines adds each line r gives to the transcript until r ends.
+func (tr *tpTranscript) readLines(r io.Reader) {
+	b := make([]byte, 4096)
+	var line strings.Builder
+	for {
+		n, err := r.Read(b)
+		for _, c := range b[:n] {
+			if c == '\n' {
+				tr.add(line.String())
+				line.Reset()
+			} else {
+				line.WriteByte(c)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
