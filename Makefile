@@ -54,11 +54,13 @@ soak: deps
 demo: deps build
 	@./scripts/demo.sh
 
-# Fuzz the lexer+parser and the BFD packet decoder (FUZZTIME=60s each by default).
+# Fuzz the lexer+parser, the BFD packet decoder and the AgentX codec
+# (FUZZTIME=60s each by default).
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./parser -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./bfd/packet -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./snmp/agentx -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME)
 
 # Benchmarks print tables with ratios against keepalived measured in the same run.
 bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane bench-bfd
