@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 type sample struct {
 	start, end time.Time
 	ok         bool
+	err        string // why it failed
 }
 
 // load sends requests through the VIP from the client namespace, a new
@@ -55,9 +57,16 @@ func (s *seed) load(conc, limit int, stop <-chan struct{}) []sample {
 					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					ok = err == nil && resp.StatusCode == 200
+					if err == nil && !ok {
+						err = fmt.Errorf("status %s", resp.Status)
+					}
+				}
+				why := ""
+				if err != nil {
+					why = err.Error()
 				}
 				mu.Lock()
-				out = append(out, sample{st, time.Now(), ok})
+				out = append(out, sample{st, time.Now(), ok, why})
 				mu.Unlock()
 			}
 		}()

@@ -217,6 +217,11 @@ func TestSeedWebServerDies(t *testing.T) {
 	}
 	if n > 0 && (first.Before(stopped.Add(-time.Second)) || last.Sub(stopped) > removedAfter+time.Second) { // requests in flight at the stop may fail too
 		t.Errorf("failures outside the window: from %v to %v after the stop, removal after %v", first.Sub(stopped), last.Sub(stopped), removedAfter)
+		for _, x := range samples {
+			if !x.ok && x.start.Before(stopped.Add(-time.Second)) {
+				t.Logf("failed %v after the stop (%v): %s", x.start.Sub(stopped), x.end.Sub(x.start), x.err)
+			}
+		}
 	}
 	s.startWeb(s.b)
 	nettest.WaitFor(t, 20*time.Second, "B re-added", func() bool {
