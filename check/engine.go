@@ -92,6 +92,9 @@ type Engine struct {
 	servers   map[string]*rsRun
 	order     []*rsRun
 	suspended map[string]bool // virtual servers whose checkers ha_suspend paused
+	// logAll is global_defs checker_log_all_failures: every checker
+	// logs its failures as with its own log_all_failures.
+	logAll bool
 	io        *ioLoop
 	ctx       context.Context // probes' context while Run serves
 	wg        sync.WaitGroup  // probes on goroutines
@@ -198,6 +201,7 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 	keep := map[string]bool{}
 	var order []*rsRun
 	e.suspended = e.initialSuspended(cfg)
+	e.logAll = cfg.Global.CheckerLogAllFailures
 	for _, vs := range cfg.VirtualServers {
 		vsKey := vs.Name()
 		for _, rs := range vs.RealServers {
