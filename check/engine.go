@@ -94,15 +94,15 @@ type Engine struct {
 	suspended map[string]bool // virtual servers whose checkers ha_suspend paused
 	// logAll is global_defs checker_log_all_failures: every checker
 	// logs its failures as with its own log_all_failures.
-	logAll bool
-	io        *ioLoop
-	ctx       context.Context // probes' context while Run serves
-	wg        sync.WaitGroup  // probes on goroutines
-	limit     int
-	inFlight  int
-	pending   []Attempt
-	results   []probeResult
-	stats     []CheckStat
+	logAll   bool
+	io       *ioLoop
+	ctx      context.Context // probes' context while Run serves
+	wg       sync.WaitGroup  // probes on goroutines
+	limit    int
+	inFlight int
+	pending  []Attempt
+	results  []probeResult
+	stats    []CheckStat
 
 	// Awake's view of the schedule, read by other goroutines: pullFrom
 	// is when Pull would next start something, as time since epoch; 0
