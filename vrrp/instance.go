@@ -129,6 +129,7 @@ func New(cfg Config) (*Instance, error) {
 		Name: cfg.Name, Interface: cfg.Interface, Version: cfg.Version, VRID: cfg.VRID, IPv6: cfg.IPv6,
 		AuthType: cfg.AuthType, AuthData: key, AdvertInt: uint16(cfg.AdvertInt / time.Second),
 		VIPs: in.vips, Unicast: len(cfg.UnicastPeers) > 0, Peers: cfg.UnicastPeers, CheckPeer: cfg.CheckUnicastSrc,
+		PeerTTL: cfg.UnicastPeerTTL,
 	}
 	in.masterAdverInt = cfg.AdvertInt
 	return in, nil

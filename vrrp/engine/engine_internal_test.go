@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -671,5 +672,65 @@ func TestEngineOnWake(t *testing.T) {
 	case <-wakes:
 	case <-time.After(50 * time.Millisecond):
 		t.Fatal("no OnWake within 50 ms of a packet")
+	}
+}
+
+// An instance's check_unicast_src, and unicast_peer min_ttl/max_ttl
+// (which set it too), reach the FSM as keepalived's vrrp_check_packet
+// reads them: VRRP_FLAG_CHECK_UNICAST_SRC or the global flag, and each
+// peer's TTL range.
+func TestInstanceConfigUnicastSrcCheck(t *testing.T) {
+	cfg := loadConf(t, `vrrp_instance CHK {
+    interface eth0
+    virtual_router_id 8
+    unicast_src_ip 198.51.100.1
+    check_unicast_src
+    unicast_peer {
+        198.51.100.2
+    }
+    virtual_ipaddress {
+        198.51.100.120/24
+    }
+}
+vrrp_instance TTL {
+    interface eth0
+    virtual_router_id 9
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.3 min_ttl 64 max_ttl 128
+        198.51.100.4
+    }
+    virtual_ipaddress {
+        198.51.100.121/24
+    }
+}
+vrrp_instance NONE {
+    interface eth0
+    virtual_router_id 10
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.5
+    }
+    virtual_ipaddress {
+        198.51.100.122/24
+    }
+}
+`)
+	want := []struct {
+		check bool
+		ttl   map[netip.Addr]packet.TTLRange
+	}{
+		{true, nil},
+		{true, map[netip.Addr]packet.TTLRange{netip.MustParseAddr("198.51.100.3"): {Min: 64, Max: 128}}},
+		{false, nil},
+	}
+	for i, w := range want {
+		c, err := instanceConfig(&cfg.Global, cfg.Instances[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CheckUnicastSrc != w.check || !maps.Equal(c.UnicastPeerTTL, w.ttl) {
+			t.Errorf("%s: check %v ttl %v, want %v %v", c.Name, c.CheckUnicastSrc, c.UnicastPeerTTL, w.check, w.ttl)
+		}
 	}
 }
