@@ -734,3 +734,47 @@ vrrp_instance NONE {
 		}
 	}
 }
+
+// An instance with a configuration fault (here unicast_fault_no_peer
+// without peers) stays in FAULT, as keepalived's num_config_faults keeps
+// num_script_if_fault above zero; it never takes its VIP.
+func TestConfigFaultKeepsFault(t *testing.T) {
+	h := newHarness(t, `vrrp_instance NOPEER {
+    state MASTER
+    interface eth0
+    virtual_router_id 10
+    priority 200
+    advert_int 1
+    unicast_fault_no_peer
+    virtual_ipaddress {
+        198.51.100.110/24
+    }
+}
+`, nil)
+	h.advance(10 * time.Second)
+	is := h.inst("NOPEER")
+	if is.State != vrrp.StateFault || !slices.Contains(is.Faults, "config") || h.net.addrs[vipKey] {
+		t.Fatalf("state %v faults %v vip %v", is.State, is.Faults, h.net.addrs[vipKey])
+	}
+}
+
+// global_defs log_unknown_vrids logs each advert for a VRID no instance
+// on the interface has (vrrp_read_dispatcher_thread); without it such
+// adverts are only counted.
+func TestLogUnknownVRIDs(t *testing.T) {
+	const line = "Unknown VRID(42) received on interface(eth0). ignoring..."
+	for _, logIt := range []bool{false, true} {
+		conf := seed
+		if logIt {
+			conf = strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   log_unknown_vrids", 1)
+		}
+		h := newHarness(t, conf, nil)
+		h.e.receive(h.advert("198.51.100.12", 42, 100, 255))
+		if h.e.Status().Discards[packet.ErrVRID] != 1 {
+			t.Fatal("unknown VRID not counted")
+		}
+		if got := h.logged(line); got != logIt {
+			t.Errorf("log_unknown_vrids %v: line logged %v", logIt, got)
+		}
+	}
+}
