@@ -778,3 +778,37 @@ func TestLogUnknownVRIDs(t *testing.T) {
 		}
 	}
 }
+
+// global_defs vrrp_startup_delay: the master down timer of an instance
+// starting in BACKUP runs from the end of the delay (start_vrrp,
+// vrrp_init_instance_sands), so it takes over only after delay plus
+// Master_Down_Interval.
+func TestVRRPStartupDelay(t *testing.T) {
+	h := newHarness(t, strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   vrrp_startup_delay 5", 1), nil)
+	if !h.logged("Delaying startup for 5 seconds") {
+		t.Error("delay not logged")
+	}
+	h.advance(8 * time.Second) // Master_Down_Interval at 200: 3.22 s, from 5 s
+	if h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateBackup {
+		t.Fatalf("master before the startup delay ended: %v", h.inst("ETH0").State)
+	}
+	h.advance(300 * time.Millisecond)
+	if !h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateMaster {
+		t.Fatalf("not master after delay and down interval: %v", h.inst("ETH0").State)
+	}
+}
+
+// An address owner (priority 255) waits for the delay too: keepalived
+// makes it a BACKUP whose 1 µs down timer runs from the delay's end.
+func TestVRRPStartupDelayOwner(t *testing.T) {
+	conf := strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   vrrp_startup_delay 2", 1)
+	h := newHarness(t, strings.Replace(conf, "priority 200", "priority 255", 1), nil)
+	h.advance(1900 * time.Millisecond)
+	if h.net.addrs[vipKey] {
+		t.Fatal("owner master before the startup delay ended")
+	}
+	h.advance(200 * time.Millisecond)
+	if !h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateMaster {
+		t.Fatalf("owner not master after the delay: %v", h.inst("ETH0").State)
+	}
+}

@@ -68,7 +68,7 @@ func (e *Engine) startUnit(u *unit) {
 				residual = true
 			}
 		}
-		e.step(u, i, vrrp.Start{Now: now, ResidualVIPs: residual})
+		e.step(u, i, vrrp.Start{Now: now, ResidualVIPs: residual, DelayUntil: e.delayUntil})
 	}
 }
 
