@@ -312,11 +312,13 @@ func (d *daemon) reload() {
 	}
 	d.reportUnsupported(cfg)
 	d.applyConfigUmask(cfg)
+	fifoStates := d.fifoStatesOnReload(cfg)
 	for _, e := range d.engines {
 		if err := e.Reload(cfg); err != nil {
 			d.log.Errorf("Reload of %s: %v", e.name, err)
 		}
 	}
+	fifoStates()
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

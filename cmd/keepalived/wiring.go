@@ -259,7 +259,8 @@ func (n *notifications) configure(cfg *config.Config) {
 	n.instances, n.groups, n.prioNotify, n.fifos, n.mailer = instances, groups, prio, fifos, mailer
 	n.servers, n.services, n.quorum = servers, services, quorum
 	n.rsInitNotifies = g.RSInitNotifies
-	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, LVSFifos: lvsFifos, RouterID: g.RouterID}
+	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, LVSFifos: lvsFifos, RouterID: g.RouterID,
+		NoEmailFaults: g.NoEmailFaults}
 	if mailer != nil {
 		nt.Mail = mailer
 	}
