@@ -119,9 +119,6 @@ func (d *daemon) unsupportedFlags() []string {
 	if d.opts.releaseVIPs {
 		out = append(out, "-X/--release-vips")
 	}
-	if d.opts.addressMonitor {
-		out = append(out, "-a/--address-monitoring")
-	}
 	return out
 }
 

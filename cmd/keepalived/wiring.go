@@ -26,6 +26,9 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	sa := newSNMPAgent(d, cfg, n.vrrpDone)
 	da := newDBusAgent(d, cfg, n.vrrpDone)
 	out := []namedEngine{{"notify", n}, {"snmp", sa}, {"dbus", da}}
+	if d.opts.addressMonitor {
+		out = append(out, namedEngine{"address monitor", newAddrMonitor(d, cfg)})
+	}
 	// SNMP and DBus hear what keepalived's send_instance_notifies sends:
 	// an instance already in its sync group's state sends nothing more.
 	edges := newSyncFilter()
