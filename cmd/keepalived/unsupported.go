@@ -113,14 +113,13 @@ var unsupportedSettings = []unsupportedSetting{
 		fields: []string{"CheckerSettings.SSL", "SSLContext.CAFile", "SSLContext.CertFile", "SSLContext.KeyFile", "SSLContext.Password"}},
 }
 
-// unsupportedFlags are command line options taken and not acted on.
-func (d *daemon) unsupportedFlags() []string {
-	var out []string
-	if d.opts.releaseVIPs {
-		out = append(out, "-X/--release-vips")
-	}
-	return out
-}
+// Command line options are all acted on but -X/--release-vips, which is
+// taken and, as in keepalived 2.2.7, without effect: with it
+// vrrp_restore_interface removes the VIPs even when vipset is clear, but
+// netlink_iplist removes only addresses marked set, which happens only
+// with vipset (clear_diff_vrrp_vip carries it over a reload); the VRRP
+// engine removes what it set on every way out of MASTER. keepalived logs
+// nothing for it, and neither does keepalived-go.
 
 // reportUnsupported names, once per keyword, what the config asks for that
 // this build parses but does not act on, with where and why. Never silent.
@@ -166,11 +165,5 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	sort.Strings(lines)
 	for _, l := range lines {
 		d.log.Warnf("not supported yet, ignored: %s", l)
-	}
-	for _, flag := range d.unsupportedFlags() {
-		if !d.reported[flag] {
-			d.reported[flag] = true
-			d.log.Warnf("not supported yet, ignored: %s", flag)
-		}
 	}
 }
