@@ -49,7 +49,11 @@ func (m *addrMonitor) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
 	opts := netlink.AddrSubscribeOptions{Namespace: m.ns, ListExisting: true,
-		ErrorCallback: func(err error) { m.log.Infof("address monitoring: %v", err) }}
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil { // not the socket closing as we stop
+				m.log.Infof("address monitoring: %v", err)
+			}
+		}}
 	if err := netlink.AddrSubscribeWithOptions(ch, done, opts); err != nil {
 		return fmt.Errorf("address monitoring: %w", err)
 	}

@@ -24,7 +24,7 @@ type unsupportedSetting struct {
 const (
 	whyOneProcess = "keepalived-go is one process: per-process scheduling (nice, realtime priority, mlockall, " +
 		"CPU affinity, RLIMIT_RTTIME) and process names are not applied"
-	whyRcvBufs = "the socket keeps the kernel's default receive buffer size"
+	whyRcvBufs = "keep the kernel's default receive buffer size"
 )
 
 // processKeywords are global_defs' per-process scheduling keywords.
@@ -53,14 +53,14 @@ var unsupportedSettings = []unsupportedSetting{
 		reason: "keepalived-go has no child processes to wait for; its engines stop in-process (bounded by 10 s)",
 		fields: []string{"Global.ChildWaitTime"}},
 	{keywords: []string{"global_defs vrrp_rx_bufs_policy", "global_defs vrrp_rx_bufs_multiplier", "vrrp_instance kernel_rx_buf_size"},
-		reason: "VRRP " + whyRcvBufs,
+		reason: "the VRRP sockets " + whyRcvBufs,
 		fields: []string{"Global.VRRPRxBufsPolicy", "Global.VRRPRxBufsMultiples", "RxBufsPolicy.MTU", "RxBufsPolicy.Advert",
 			"RxBufsPolicy.HasSize", "RxBufsPolicy.Size", "VRRPInstance.KernelRxBufSize"}},
 	{keywords: []string{"global_defs vrrp_netlink_cmd_rcv_bufs", "global_defs vrrp_netlink_cmd_rcv_bufs_force",
 		"global_defs vrrp_netlink_monitor_rcv_bufs", "global_defs vrrp_netlink_monitor_rcv_bufs_force",
 		"global_defs lvs_netlink_cmd_rcv_bufs", "global_defs lvs_netlink_cmd_rcv_bufs_force",
 		"global_defs lvs_netlink_monitor_rcv_bufs", "global_defs lvs_netlink_monitor_rcv_bufs_force"},
-		reason: "each netlink " + whyRcvBufs,
+		reason: "the netlink sockets " + whyRcvBufs,
 		fields: []string{"NetlinkBufs.VRRPCmd", "NetlinkBufs.VRRPCmdForce", "NetlinkBufs.VRRPMonitor", "NetlinkBufs.VRRPMonitorForce",
 			"NetlinkBufs.LVSCmd", "NetlinkBufs.LVSCmdForce", "NetlinkBufs.LVSMonitor", "NetlinkBufs.LVSMonitorForce"}},
 	{keywords: []string{"linkbeat_use_polling", "linkbeat_interfaces", "vrrp_instance linkbeat_use_polling"},
