@@ -92,14 +92,17 @@ type Engine struct {
 	servers   map[string]*rsRun
 	order     []*rsRun
 	suspended map[string]bool // virtual servers whose checkers ha_suspend paused
-	io        *ioLoop
-	ctx       context.Context // probes' context while Run serves
-	wg        sync.WaitGroup  // probes on goroutines
-	limit     int
-	inFlight  int
-	pending   []Attempt
-	results   []probeResult
-	stats     []CheckStat
+	// logAll is global_defs checker_log_all_failures: every checker
+	// logs its failures as with its own log_all_failures.
+	logAll   bool
+	io       *ioLoop
+	ctx      context.Context // probes' context while Run serves
+	wg       sync.WaitGroup  // probes on goroutines
+	limit    int
+	inFlight int
+	pending  []Attempt
+	results  []probeResult
+	stats    []CheckStat
 
 	// Awake's view of the schedule, read by other goroutines: pullFrom
 	// is when Pull would next start something, as time since epoch; 0
@@ -198,6 +201,7 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 	keep := map[string]bool{}
 	var order []*rsRun
 	e.suspended = e.initialSuspended(cfg)
+	e.logAll = cfg.Global.CheckerLogAllFailures
 	for _, vs := range cfg.VirtualServers {
 		vsKey := vs.Name()
 		for _, rs := range vs.RealServers {

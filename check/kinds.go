@@ -195,6 +195,13 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 	return t, nil
 }
 
+// logsAllFailures is keepalived's test before a checker's failure lines
+// (check_tcp.c tcp_epilog and the other checkers'): the global
+// checker_log_all_failures or the checker's own log_all_failures.
+func (e *Engine) logsAllFailures(c *ckRun) bool {
+	return e.logAll || c.cfg.LogAllFailures
+}
+
 // logAttempt writes keepalived's lines about one attempt of c.
 func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	row := kinds[c.kind]
@@ -202,7 +209,7 @@ func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	// HTTP_GET's timeout_epilog also logs the failure of a checker's
 	// first attempt (alpha: it starts down).
 	http := c.kind == config.HTTPGet || c.kind == config.SSLGet
-	if err != nil && c.cfg.LogAllFailures && (c.up || http && !c.ran) {
+	if err != nil && e.logsAllFailures(c) && (c.up || http && !c.ran) {
 		e.log.Info(failureText(row, c.kind, rs, err))
 	}
 	if row != nil && row.attempt != nil && row.attempt(e, c, o, err) {

@@ -132,7 +132,7 @@ func (e *Engine) logMisc(c *ckRun, o Outcome, err error) {
 	if mc == nil {
 		return
 	}
-	if o.Verdict == Same && !(err != nil && c.cfg.LogAllFailures) {
+	if o.Verdict == Same && !(err != nil && e.logsAllFailures(c)) {
 		return
 	}
 	argv0 := mc.Argv[0]

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -74,5 +76,30 @@ func TestNoKeywordKeepalivedLacks(t *testing.T) {
 	sort.Strings(extra)
 	if len(extra) > 0 {
 		t.Errorf("%d keywords in our tables that keepalived 2.2.7 does not install:\n%s", len(extra), strings.Join(extra, "\n"))
+	}
+}
+
+// KeywordPos names where each keyword the file uses first appears, by its
+// block path, so the daemon can point at a setting it does not act on.
+func TestKeywordPos(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.conf")
+	conf := "global_defs {\n  router_id r1\n  vrrp_startup_delay 2\n}\nvrrp_instance A {\n  interface lo\n  virtual_router_id 1\n" +
+		"  notify_priority_changes\n  virtual_ipaddress {\n    198.51.100.1/24\n  }\n}\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := Load(path, Options{Hostname: "h"})
+	for key, line := range map[string]int32{
+		"global_defs vrrp_startup_delay":        3,
+		"vrrp_instance":                         5,
+		"vrrp_instance notify_priority_changes": 8,
+	} {
+		if p, ok := cfg.KeywordPos[key]; !ok || p.Line != line || p.File != path {
+			t.Errorf("%s: %+v %v, want line %d", key, p, ok, line)
+		}
+	}
+	if _, ok := cfg.KeywordPos["global_defs startup_script"]; ok {
+		t.Error("a keyword the file does not use has a position")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 
 	"keepalived-go/parser"
 )
@@ -265,7 +266,7 @@ func (l *loader) runPass(ps pass, r *parser.Reader) bool {
 	l.pass = ps
 	r.Recover = l.recover
 	l.p = parser.NewParser(r)
-	ok := l.p.Run(l.rootKeywords(ps))
+	ok := l.p.Run(l.notePositions(nil, l.rootKeywords(ps)))
 	l.p = nil
 	if l.recover {
 		rc := &r.Recovered
@@ -315,6 +316,41 @@ func (l *loader) rootKeywords(ps pass) []*parser.Keyword {
 		kws = append(kws, l.trackFileKeywords(false)...)
 	}
 	return kws
+}
+
+// notePositions returns a copy of the keyword tree kws (under path)
+// whose active handlers first note where their keyword first appears
+// (Config.KeywordPos), so the daemon can name the line of a setting it
+// does not act on.
+func (l *loader) notePositions(path []string, kws []*parser.Keyword) []*parser.Keyword {
+	out := make([]*parser.Keyword, len(kws))
+	for i, k := range kws {
+		c := *k
+		key := strings.Join(append(append([]string(nil), path...), k.Name), " ")
+		if h := k.Handler; h != nil {
+			c.Handler = func(v parser.Strvec) {
+				if !v.Nil() {
+					l.notePos(key)
+				}
+				h(v)
+			}
+		}
+		if k.Sub != nil {
+			c.Sub = l.notePositions(append(path, k.Name), k.Sub)
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// notePos records where the keyword key first appears.
+func (l *loader) notePos(key string) {
+	if l.cfg.KeywordPos == nil {
+		l.cfg.KeywordPos = map[string]Pos{}
+	}
+	if _, ok := l.cfg.KeywordPos[key]; !ok {
+		l.cfg.KeywordPos[key] = l.pos()
+	}
 }
 
 // report is keepalived's report_config_error at the current line (or with

@@ -57,6 +57,9 @@ type Config struct {
 	VRRPTrackBFDs []TrackRef
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
+	// KeywordPos is where each keyword, named by its block path and
+	// itself ("global_defs startup_script"), first appears.
+	KeywordPos map[string]Pos `dump:"-" json:"-"`
 	// Recovered is set when the file was read with layout recovery (a
 	// flattened configuration; see parser/recover.go).
 	Recovered bool

@@ -38,9 +38,12 @@ type Config struct {
 	// interface's primary address); equal priorities are broken on it.
 	SrcAddr netip.Addr
 	// McastGroup defaults to 224.0.0.18 / ff02::12.
-	McastGroup       netip.Addr
-	UnicastPeers     []netip.Addr
-	CheckUnicastSrc  bool
+	McastGroup      netip.Addr
+	UnicastPeers    []netip.Addr
+	CheckUnicastSrc bool
+	// UnicastPeerTTL are the peers' min_ttl/max_ttl (checked with
+	// CheckUnicastSrc).
+	UnicastPeerTTL   map[netip.Addr]packet.TTLRange
 	SkipCheckAdvAddr bool
 
 	GarpMasterDelay         time.Duration // second burst after becoming master; 0 = none

@@ -15,9 +15,14 @@ type Event interface{ now() time.Duration }
 // down. ResidualVIPs says the interface still carries our VIPs (a previous
 // run died as MASTER): they are removed first, as keepalived's
 // vrrp_restore_interfaces_startup does.
+//
+// DelayUntil is global_defs vrrp_startup_delay's end (0: none): until
+// then a BACKUP's master down timer runs from it, not from now, as
+// keepalived's vrrp_init_instance_sands does with vrrp_delayed_start_time.
 type Start struct {
 	Now          time.Duration
 	ResidualVIPs bool
+	DelayUntil   time.Duration
 }
 
 // Tick tells the instance the time; send one at or after NextDeadline.

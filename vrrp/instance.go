@@ -66,6 +66,7 @@ type Instance struct {
 	masterPrio     uint8
 
 	sands           time.Duration // advert timer (MASTER) or master down timer (BACKUP)
+	delayUntil      time.Duration // vrrp_startup_delay's end (Start.DelayUntil)
 	preemptAt       time.Duration
 	preemptSet      bool
 	garpDelayAt     time.Duration
@@ -129,6 +130,7 @@ func New(cfg Config) (*Instance, error) {
 		Name: cfg.Name, Interface: cfg.Interface, Version: cfg.Version, VRID: cfg.VRID, IPv6: cfg.IPv6,
 		AuthType: cfg.AuthType, AuthData: key, AdvertInt: uint16(cfg.AdvertInt / time.Second),
 		VIPs: in.vips, Unicast: len(cfg.UnicastPeers) > 0, Peers: cfg.UnicastPeers, CheckPeer: cfg.CheckUnicastSrc,
+		PeerTTL: cfg.UnicastPeerTTL,
 	}
 	in.masterAdverInt = cfg.AdvertInt
 	return in, nil
@@ -199,6 +201,7 @@ func (in *Instance) step(ev Event) {
 	switch ev := ev.(type) {
 	case Start:
 		if !in.started {
+			in.delayUntil = ev.DelayUntil
 			if ev.ResidualVIPs {
 				in.vipSet = true
 				in.restoreInterface(false)
@@ -342,6 +345,13 @@ func (in *Instance) start(now time.Duration) {
 		in.notify(now, StateInit, ReasonFault)
 		return
 	}
+	if newState == StateMaster && in.wantState == StateMaster && in.basePrio == packet.PriorityOwner && now < in.delayUntil {
+		// keepalived makes the owner a BACKUP (silently) whose down
+		// timer of 1 µs runs from the end of vrrp_startup_delay.
+		in.state = StateBackup
+		in.sands = in.delayUntil + time.Microsecond
+		return
+	}
 	if newState == StateMaster && in.wantState == StateMaster && in.basePrio == packet.PriorityOwner {
 		// keepalived makes the owner a BACKUP whose down timer expires
 		// after 1 µs; going straight to MASTER gives the same actions
@@ -354,9 +364,9 @@ func (in *Instance) start(now time.Duration) {
 	// other: keepalived 2.2.7 only uses wantstate for sync groups here.
 	if newState == StateBackup && in.wantState == StateMaster {
 		// Allow one advert interval to see if there is another master.
-		in.sands = now + in.masterAdverInt + in.skew(1)
+		in.sands = in.backupFrom(now) + in.masterAdverInt + in.skew(1)
 	} else {
-		in.sands = now + in.MasterDownInterval()
+		in.sands = in.backupFrom(now) + in.MasterDownInterval()
 	}
 	in.state = StateBackup
 	in.log("Entering BACKUP STATE (init)")
@@ -536,10 +546,16 @@ func (in *Instance) resetSands(now time.Duration) {
 	case StateMaster:
 		in.sands = now + in.cfg.AdvertInt
 	case StateBackup:
-		in.sands = now + in.MasterDownInterval()
+		in.sands = in.backupFrom(now) + in.MasterDownInterval()
 	default:
 		in.sands = never
 	}
+}
+
+// backupFrom is when a BACKUP's master down timer starts: now, or the
+// end of vrrp_startup_delay while it lasts.
+func (in *Instance) backupFrom(now time.Duration) time.Duration {
+	return max(now, in.delayUntil)
 }
 
 func (in *Instance) discard(err error, src netip.Addr) {

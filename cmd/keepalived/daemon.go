@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,47 +101,6 @@ func (d *daemon) logDiags(diags *parser.Diagnostics) {
 	}
 }
 
-// reportUnsupported names, once per keyword, what the config asks for that
-// this build parses but does not act on yet. Never silent.
-func (d *daemon) reportUnsupported(cfg *config.Config) {
-	var seen []string
-	add := func(list []config.Setting) {
-		for _, s := range list {
-			if s.Keyword == "umask" {
-				continue // applied by applyConfigUmask
-			}
-			k := s.Block + " " + s.Keyword
-			if s.Block == "" {
-				k = s.Keyword
-			}
-			if !d.reported[k] {
-				d.reported[k] = true
-				seen = append(seen, fmt.Sprintf("%s (%s:%d)", k, s.Pos.File, s.Pos.Line))
-			}
-		}
-	}
-	add(cfg.Other)
-	for _, in := range cfg.Instances {
-		add(in.Other)
-	}
-	for _, sg := range cfg.SyncGroups {
-		add(sg.Other)
-	}
-	sort.Strings(seen)
-	for _, s := range seen {
-		d.log.Warnf("not supported yet, ignored: %s", s)
-	}
-	for flag, set := range map[string]bool{
-		"-X/--release-vips":       d.opts.releaseVIPs,
-		"-a/--address-monitoring": d.opts.addressMonitor,
-	} {
-		if set && !d.reported[flag] {
-			d.reported[flag] = true
-			d.log.Warnf("not supported yet, ignored: %s", flag)
-		}
-	}
-}
-
 // load reads the config file; a config that cannot run is an error, and on
 // reload (strict) so is a malformed one.
 func (d *daemon) load(strict bool) (*config.Config, error) {
@@ -228,6 +186,11 @@ func (d *daemon) run(ctx context.Context) int {
 	}
 	defer d.pids.remove()
 	d.reportUnsupported(cfg)
+	// Signals wait in sigs while the startup script runs.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
+	defer signal.Stop(sigs)
+	d.runStartStop(cfg, true)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -253,9 +216,6 @@ func (d *daemon) run(ctx context.Context) int {
 			}
 		}(e)
 	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
-	defer signal.Stop(sigs)
 	sdNotify("READY=1")
 	d.log.Info("Startup complete")
 
@@ -290,6 +250,10 @@ loop:
 	case <-time.After(d.stopTimeout):
 		d.log.Warn("engines did not stop in time")
 	}
+	d.mu.Lock()
+	last := d.cfg
+	d.mu.Unlock()
+	d.runStartStop(last, false)
 	d.log.Infof("Stopped %s", banner)
 	return code
 }
@@ -348,11 +312,13 @@ func (d *daemon) reload() {
 	}
 	d.reportUnsupported(cfg)
 	d.applyConfigUmask(cfg)
+	fifoStates := d.fifoStatesOnReload(cfg)
 	for _, e := range d.engines {
 		if err := e.Reload(cfg); err != nil {
 			d.log.Errorf("Reload of %s: %v", e.name, err)
 		}
 	}
+	fifoStates()
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

@@ -26,6 +26,9 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	sa := newSNMPAgent(d, cfg, n.vrrpDone)
 	da := newDBusAgent(d, cfg, n.vrrpDone)
 	out := []namedEngine{{"notify", n}, {"snmp", sa}, {"dbus", da}}
+	if d.opts.addressMonitor {
+		out = append(out, namedEngine{"address monitor", newAddrMonitor(d, cfg)})
+	}
 	// SNMP and DBus hear what keepalived's send_instance_notifies sends:
 	// an instance already in its sync group's state sends nothing more.
 	edges := newSyncFilter()
@@ -167,6 +170,8 @@ type notifications struct {
 	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent VSKey + " " + RSKey
 	services   map[string]*notify.VirtualServerNotify // by virtual server name
 	quorum     map[string]*config.VirtualServer
+	// rsInitNotifies is global_defs rs_init_notifies.
+	rsInitNotifies bool
 
 	// lvs learns VRRP states for the sync daemon, ha_suspend and the
 	// nftables data plane's DR gating.
@@ -256,7 +261,9 @@ func (n *notifications) configure(cfg *config.Config) {
 	oldFifos, oldMailer := n.fifos, n.mailer
 	n.instances, n.groups, n.prioNotify, n.fifos, n.mailer = instances, groups, prio, fifos, mailer
 	n.servers, n.services, n.quorum = servers, services, quorum
-	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, LVSFifos: lvsFifos, RouterID: g.RouterID}
+	n.rsInitNotifies = g.RSInitNotifies
+	nt := &notify.Notifier{Scripts: n.disp, VRRPFifos: vrrpFifos, LVSFifos: lvsFifos, RouterID: g.RouterID,
+		NoEmailFaults: g.NoEmailFaults}
 	if mailer != nil {
 		nt.Mail = mailer
 	}
@@ -367,12 +374,14 @@ func lvsState(s vrrp.State) lvs.VRRPState {
 }
 
 // onRealServer runs notify_up / notify_down, the LVS FIFO line and mail.
+// A real server's initial state is notified only when it starts alive
+// and rs_init_notifies is set (ipwrapper.c init_service_rs).
 func (n *notifications) onRealServer(ev check.RealServerEvent) {
-	if ev.Initial {
-		return
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if ev.Initial && !(ev.Up && n.rsInitNotifies) {
+		return
+	}
 	rs := n.servers[ev.VSKey+" "+ev.RSKey]
 	if rs == nil {
 		return

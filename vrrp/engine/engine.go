@@ -167,7 +167,11 @@ type Engine struct {
 	warned   map[string]bool
 	stopping bool
 	floor    time.Duration // the latest time given for a tick or a receive
-	woke     bool          // a packet or an expiry since the last OnWake
+	// delayUntil is vrrp_startup_delay's end on the engine's clock,
+	// set once at start (reloads keep it, as keepalived's
+	// vrrp_delayed_start_time is set only when not reloading).
+	delayUntil time.Duration
+	woke       bool // a packet or an expiry since the last OnWake
 	// loopOffset turns the engine's clock into the loop's.
 	loopOffset time.Duration
 	// polled are the sockets read on a timer rather than as packets
@@ -438,6 +442,11 @@ func (e *Engine) begin(ctx context.Context) {
 	e.ensureVMACs(e.units)
 	e.logInitFaults()
 	e.syncConns()
+	if d := e.cfg.Global.VRRPStartupDelay; d > 0 {
+		// start_vrrp, when not reloading.
+		e.delayUntil = e.now() + d
+		e.log.Infof("Delaying startup for %g seconds", d.Seconds())
+	}
 	for _, u := range e.units {
 		e.startUnit(u)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -671,5 +672,143 @@ func TestEngineOnWake(t *testing.T) {
 	case <-wakes:
 	case <-time.After(50 * time.Millisecond):
 		t.Fatal("no OnWake within 50 ms of a packet")
+	}
+}
+
+// An instance's check_unicast_src, and unicast_peer min_ttl/max_ttl
+// (which set it too), reach the FSM as keepalived's vrrp_check_packet
+// reads them: VRRP_FLAG_CHECK_UNICAST_SRC or the global flag, and each
+// peer's TTL range.
+func TestInstanceConfigUnicastSrcCheck(t *testing.T) {
+	cfg := loadConf(t, `vrrp_instance CHK {
+    interface eth0
+    virtual_router_id 8
+    unicast_src_ip 198.51.100.1
+    check_unicast_src
+    unicast_peer {
+        198.51.100.2
+    }
+    virtual_ipaddress {
+        198.51.100.120/24
+    }
+}
+vrrp_instance TTL {
+    interface eth0
+    virtual_router_id 9
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.3 min_ttl 64 max_ttl 128
+        198.51.100.4
+    }
+    virtual_ipaddress {
+        198.51.100.121/24
+    }
+}
+vrrp_instance NONE {
+    interface eth0
+    virtual_router_id 10
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.5
+    }
+    virtual_ipaddress {
+        198.51.100.122/24
+    }
+}
+`)
+	want := []struct {
+		check bool
+		ttl   map[netip.Addr]packet.TTLRange
+	}{
+		{true, nil},
+		{true, map[netip.Addr]packet.TTLRange{netip.MustParseAddr("198.51.100.3"): {Min: 64, Max: 128}}},
+		{false, nil},
+	}
+	for i, w := range want {
+		c, err := instanceConfig(&cfg.Global, cfg.Instances[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CheckUnicastSrc != w.check || !maps.Equal(c.UnicastPeerTTL, w.ttl) {
+			t.Errorf("%s: check %v ttl %v, want %v %v", c.Name, c.CheckUnicastSrc, c.UnicastPeerTTL, w.check, w.ttl)
+		}
+	}
+}
+
+// An instance with a configuration fault (here unicast_fault_no_peer
+// without peers) stays in FAULT, as keepalived's num_config_faults keeps
+// num_script_if_fault above zero; it never takes its VIP.
+func TestConfigFaultKeepsFault(t *testing.T) {
+	h := newHarness(t, `vrrp_instance NOPEER {
+    state MASTER
+    interface eth0
+    virtual_router_id 10
+    priority 200
+    advert_int 1
+    unicast_fault_no_peer
+    virtual_ipaddress {
+        198.51.100.110/24
+    }
+}
+`, nil)
+	h.advance(10 * time.Second)
+	is := h.inst("NOPEER")
+	if is.State != vrrp.StateFault || !slices.Contains(is.Faults, "config") || h.net.addrs[vipKey] {
+		t.Fatalf("state %v faults %v vip %v", is.State, is.Faults, h.net.addrs[vipKey])
+	}
+}
+
+// global_defs log_unknown_vrids logs each advert for a VRID no instance
+// on the interface has (vrrp_read_dispatcher_thread); without it such
+// adverts are only counted.
+func TestLogUnknownVRIDs(t *testing.T) {
+	const line = "Unknown VRID(42) received on interface(eth0). ignoring..."
+	for _, logIt := range []bool{false, true} {
+		conf := seed
+		if logIt {
+			conf = strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   log_unknown_vrids", 1)
+		}
+		h := newHarness(t, conf, nil)
+		h.e.receive(h.advert("198.51.100.12", 42, 100, 255))
+		if h.e.Status().Discards[packet.ErrVRID] != 1 {
+			t.Fatal("unknown VRID not counted")
+		}
+		if got := h.logged(line); got != logIt {
+			t.Errorf("log_unknown_vrids %v: line logged %v", logIt, got)
+		}
+	}
+}
+
+// global_defs vrrp_startup_delay: the master down timer of an instance
+// starting in BACKUP runs from the end of the delay (start_vrrp,
+// vrrp_init_instance_sands), so it takes over only after delay plus
+// Master_Down_Interval.
+func TestVRRPStartupDelay(t *testing.T) {
+	h := newHarness(t, strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   vrrp_startup_delay 5", 1), nil)
+	if !h.logged("Delaying startup for 5 seconds") {
+		t.Error("delay not logged")
+	}
+	h.advance(8 * time.Second) // Master_Down_Interval at 200: 3.22 s, from 5 s
+	if h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateBackup {
+		t.Fatalf("master before the startup delay ended: %v", h.inst("ETH0").State)
+	}
+	h.advance(300 * time.Millisecond)
+	if !h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateMaster {
+		t.Fatalf("not master after delay and down interval: %v", h.inst("ETH0").State)
+	}
+}
+
+// An address owner (priority 255) waits for the delay too: keepalived
+// makes it a BACKUP whose 1 µs down timer runs from the delay's end.
+func TestVRRPStartupDelayOwner(t *testing.T) {
+	conf := strings.Replace(seed, "router_id HA_LVS", "router_id HA_LVS\n   vrrp_startup_delay 2", 1)
+	h := newHarness(t, strings.Replace(conf, "priority 200", "priority 255", 1), nil)
+	h.advance(1900 * time.Millisecond)
+	if h.net.addrs[vipKey] {
+		t.Fatal("owner master before the startup delay ended")
+	}
+	h.advance(200 * time.Millisecond)
+	if !h.net.addrs[vipKey] || h.inst("ETH0").State != vrrp.StateMaster {
+		t.Fatalf("owner not master after the delay: %v", h.inst("ETH0").State)
 	}
 }

@@ -215,6 +215,11 @@ func (e *Engine) receive(p netio.Packet) {
 	m := e.byKey[rxKey{p.Iface, p.IPv6, r.VRID}]
 	if m == nil || m.removed {
 		e.discards[packet.ErrVRID]++
+		if e.cfg.Global.LogUnknownVRIDs {
+			// vrrp_scheduler.c vrrp_read_dispatcher_thread, with
+			// global_defs log_unknown_vrids.
+			e.log.Infof("Unknown VRID(%d) received on interface(%s). ignoring...", r.VRID, p.Iface)
+		}
 		return
 	}
 	e.step(m.u, m.idx, vrrp.AdvertReceived{Now: e.rxTime(p), Packet: r})

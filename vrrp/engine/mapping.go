@@ -89,9 +89,18 @@ func instanceConfig(g *config.Global, in *config.VRRPInstance) (vrrp.Config, err
 	for _, p := range in.UnicastPeers {
 		if p.Addr.Is6() == c.IPv6 {
 			c.UnicastPeers = append(c.UnicastPeers, p.Addr)
+			if p.MinTTL != 0 || p.MaxTTL != 255 {
+				if c.UnicastPeerTTL == nil {
+					c.UnicastPeerTTL = map[netip.Addr]packet.TTLRange{}
+				}
+				c.UnicastPeerTTL[p.Addr] = packet.TTLRange{Min: p.MinTTL, Max: p.MaxTTL}
+			}
 		}
 	}
-	c.CheckUnicastSrc = g.VRRPCheckUnicastSrc
+	// vrrp_check_packet: the global vrrp_check_unicast_src or the
+	// instance's check_unicast_src (which unicast_peer min_ttl/max_ttl
+	// also set).
+	c.CheckUnicastSrc = g.VRRPCheckUnicastSrc || in.CheckUnicastSrc
 	c.SkipCheckAdvAddr = in.SkipCheckAdvAddr || g.VRRPSkipCheckAdvAddr
 	c.GarpMasterDelay = in.GarpMasterDelay
 	c.GarpMasterRepeat = in.GarpMasterRepeat

@@ -68,7 +68,7 @@ func (e *Engine) startUnit(u *unit) {
 				residual = true
 			}
 		}
-		e.step(u, i, vrrp.Start{Now: now, ResidualVIPs: residual})
+		e.step(u, i, vrrp.Start{Now: now, ResidualVIPs: residual, DelayUntil: e.delayUntil})
 	}
 }
 
@@ -118,6 +118,13 @@ func (e *Engine) trackRefs(m *inst) (ifaces, scripts, files []config.TrackRef) {
 func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 	faults := map[string]bool{}
 	weight := 0
+	if m.cfg.ConfigFaults > 0 {
+		// keepalived's num_config_faults (unicast_fault_no_peer without
+		// peers, a VMAC on a non-Ethernet link, no multicast without
+		// unicast, a bad ipvlan address): num_script_if_fault starts at
+		// it and nothing clears it, so the instance stays in FAULT.
+		faults["config"] = true
+	}
 	apply := func(key string, known, up bool, w int) {
 		if !known {
 			return

@@ -29,7 +29,13 @@ type Expect struct {
 	// (check_unicast_src).
 	Peers     []netip.Addr
 	CheckPeer bool
+	// PeerTTL are the unicast_peer min_ttl/max_ttl ranges, checked with
+	// CheckPeer for a peer listed here.
+	PeerTTL map[netip.Addr]TTLRange
 }
+
+// TTLRange is a unicast peer's accepted TTL / hop limit, bounds included.
+type TTLRange struct{ Min, Max int }
 
 func discard(reason error, format string, args ...any) error {
 	return &DiscardError{Reason: reason, Text: fmt.Sprintf(format, args...)}
@@ -126,6 +132,9 @@ func Check(r *Received, e *Expect) (Advert, error) {
 		}
 		if e.Unicast && e.CheckPeer && !slices.Contains(e.Peers, r.Src) {
 			return Advert{}, discard(ErrPeer, "(%s) unicast source address %s not a unicast peer", name, r.Src)
+		}
+		if rng, ok := e.PeerTTL[r.Src]; ok && e.Unicast && e.CheckPeer && r.TTL != -1 && (r.TTL < rng.Min || r.TTL > rng.Max) {
+			return Advert{}, discard(ErrTTL, "(%s) TTL/HL %d not in range %d - %d", name, r.TTL, rng.Min, rng.Max)
 		}
 	}
 	return a, nil

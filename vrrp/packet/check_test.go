@@ -126,6 +126,32 @@ func TestCheckDiscards(t *testing.T) {
 			e.Unicast, e.CheckPeer = true, true
 			e.Peers = []netip.Addr{netip.MustParseAddr("198.51.100.14")}
 		}, want: ErrPeer, text: "(ETH0) unicast source address 198.51.100.12 not a unicast peer"},
+		// unicast_peer min_ttl/max_ttl (vrrp_check_packet after the peer
+		// matched).
+		{name: "peer-ttl-low", mutate: func(h *IPv4Header, a *Advert, e *Expect) {
+			h.Dst, h.TTL = netip.MustParseAddr("198.51.100.13"), 63
+			e.Unicast, e.CheckPeer = true, true
+			e.Peers = []netip.Addr{srcA}
+			e.PeerTTL = map[netip.Addr]TTLRange{srcA: {64, 255}}
+		}, want: ErrTTL, text: "(ETH0) TTL/HL 63 not in range 64 - 255"},
+		{name: "peer-ttl-high", mutate: func(h *IPv4Header, a *Advert, e *Expect) {
+			h.Dst, h.TTL = netip.MustParseAddr("198.51.100.13"), 255
+			e.Unicast, e.CheckPeer = true, true
+			e.Peers = []netip.Addr{srcA}
+			e.PeerTTL = map[netip.Addr]TTLRange{srcA: {1, 254}}
+		}, want: ErrTTL, text: "(ETH0) TTL/HL 255 not in range 1 - 254"},
+		{name: "peer-ttl-in-range", mutate: func(h *IPv4Header, a *Advert, e *Expect) {
+			h.Dst, h.TTL = netip.MustParseAddr("198.51.100.13"), 64
+			e.Unicast, e.CheckPeer = true, true
+			e.Peers = []netip.Addr{srcA}
+			e.PeerTTL = map[netip.Addr]TTLRange{srcA: {64, 64}}
+		}},
+		{name: "peer-ttl-unchecked", mutate: func(h *IPv4Header, a *Advert, e *Expect) {
+			h.Dst, h.TTL = netip.MustParseAddr("198.51.100.13"), 63
+			e.Unicast = true
+			e.Peers = []netip.Addr{srcA}
+			e.PeerTTL = map[netip.Addr]TTLRange{srcA: {64, 255}}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, a, e := hdr(), advV2(), expectV2()
