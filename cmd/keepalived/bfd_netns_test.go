@@ -726,11 +726,18 @@ func TestBFDStartsOnReload(t *testing.T) {
 	kn.Block(false)
 
 	// -B: the same configuration runs no BFD, and the instance tracking
-	// a session nobody runs stays in FAULT (keepalived: bfd_up false).
+	// a session nobody runs stays in FAULT (keepalived: bfd_up false, so
+	// initialise_track_bfd_state faults it in vrrp_complete_init, which
+	// logs "entering FAULT state"; vrrp_init_state then finds it FAULT).
 	nb := lan.AddNode("nb", "198.51.100.5/24")
 	noBFD := startBFDDaemon(t, "ours -B", nb, bin, bfdConf("nb", "198.51.100.3", "198.51.100.5", 213, "198.51.100.105", ""), "198.51.100.105", "-B")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("ours -B said:\n%s", noBFD.proc.Output())
+		}
+	})
 	nettest.WaitFor(t, 10*time.Second, "-B: the instance in FAULT", func() bool {
-		return strings.Contains(noBFD.proc.Output(), "(VB) Entering FAULT STATE")
+		return strings.Contains(noBFD.proc.Output(), "(VB) entering FAULT state")
 	})
 	time.Sleep(time.Second)
 	if out := noBFD.proc.Output(); strings.Contains(out, "Starting BFD child process") || noBFD.w.has() {
