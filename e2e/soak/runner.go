@@ -37,6 +37,7 @@ type Report struct {
 	Requests, OK     int
 	Served           map[string]int
 	LongestOutage    time.Duration
+	LongestOutageAt  time.Duration // when it began, from the start of the run
 	Lives            []*Life
 	Problems         []string // faults that did not do what they should, crashes
 	Logs             string
@@ -181,7 +182,7 @@ func (s *soak) client(ctx context.Context) {
 			s.rep.OK++
 			s.rep.Served[body]++
 			if !failSince.IsZero() {
-				s.rep.LongestOutage = max(s.rep.LongestOutage, time.Since(failSince))
+				s.noteOutage(failSince)
 				failSince = time.Time{}
 			}
 		} else if failSince.IsZero() {
@@ -191,8 +192,15 @@ func (s *soak) client(ctx context.Context) {
 	}
 	if !failSince.IsZero() { // an outage lasting to the end
 		s.mu.Lock()
-		s.rep.LongestOutage = max(s.rep.LongestOutage, time.Since(failSince))
+		s.noteOutage(failSince)
 		s.mu.Unlock()
+	}
+}
+
+// noteOutage keeps the longest outage and when it began; s.mu is held.
+func (s *soak) noteOutage(since time.Time) {
+	if d := time.Since(since); d > s.rep.LongestOutage {
+		s.rep.LongestOutage, s.rep.LongestOutageAt = d, since.Sub(s.t0)
 	}
 }
 

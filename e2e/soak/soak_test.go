@@ -57,8 +57,8 @@ func TestSoak(t *testing.T) {
 // summarize prints the soak's figures and fails on what broke.
 func summarize(t *testing.T, rep *Report) {
 	t.Helper()
-	t.Logf("traffic: %d requests, %d answered (%.2f%%), by node %v, longest outage %v",
-		rep.Requests, rep.OK, 100*float64(rep.OK)/float64(max(rep.Requests, 1)), rep.Served, rep.LongestOutage.Round(time.Millisecond))
+	t.Logf("traffic: %d requests, %d answered (%.2f%%), by node %v, longest outage %v from +%v",
+		rep.Requests, rep.OK, 100*float64(rep.OK)/float64(max(rep.Requests, 1)), rep.Served, rep.LongestOutage.Round(time.Millisecond), rep.LongestOutageAt.Round(100*time.Millisecond))
 	t.Logf("VIP holders: longest two outside a partition %v (bound %v), longest none %v (bound %v)",
 		rep.MaxDual.Round(time.Millisecond), rep.Limits.Dual, rep.MaxNone.Round(time.Millisecond), rep.Limits.None)
 	grew := false
