@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,6 +60,18 @@ func (s *lineStream) fgets() (string, bool) {
 	s.r.Discard(n)
 	return line, true
 }
+
+// keepalived keeps every file of the include stack open, so a file that
+// includes itself ends when fopen fails with EMFILE at its descriptor limit
+// (1024 by default), with "open problem (Too many open files) - skipping".
+// maxIncludeDepth stands for that limit (Go raises its own). maxOpenedFiles
+// bounds the files one read opens in all, so that includes that branch
+// ("include *{,}" in a file matching *) end too: keepalived would read on
+// for ever; past the bound, every further open fails the same way.
+const (
+	maxIncludeDepth = 1000
+	maxOpenedFiles  = 20000
+)
 
 // includeFile is keepalived's include_file_t: one glob being read.
 type includeFile struct {
@@ -125,6 +138,7 @@ type Reader struct {
 
 	fileError bool // keepalived's config_file_error
 	rand      func(lo, hi int64) int64
+	opened    int // configuration files opened by this read (maxOpenedFiles)
 
 	// Recover turns on layout recovery (recover.go); Recovered counts it.
 	Recover   bool
@@ -447,7 +461,13 @@ func (r *Reader) openConfFile(f *includeFile) bool {
 			continue
 		}
 		real := r.resolve(name)
-		fh, err := os.Open(real)
+		var fh *os.File
+		var err error
+		if len(r.stack) > maxIncludeDepth || r.opened >= maxOpenedFiles {
+			err = syscall.EMFILE
+		} else {
+			fh, err = os.Open(real)
+		}
 		if err != nil {
 			r.fileConfigError(includeR, "Configuration file '%s' open problem (%s) - skipping", name, errnoText(err))
 			continue
@@ -456,6 +476,7 @@ func (r *Reader) openConfFile(f *includeFile) bool {
 			r.copyBuf.WriteString("# " + name + "\n")
 		}
 		f.stream = &lineStream{r: bufio.NewReaderSize(fh, 64*1024), c: fh}
+		r.opened++
 		f.numMatches++
 		if len(r.stack) > 1 || len(f.matches) > 1 {
 			f.curName, f.named = name, true
