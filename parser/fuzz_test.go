@@ -40,7 +40,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 		diags := &Diagnostics{}
-		r := OpenFiles(name, Options{ConfigID: "node1", Dir: dir}, diags)
+		r := OpenFiles(name, Options{ConfigID: "node1", Dir: dir, MaxOpenedFiles: 64}, diags)
 		p := NewParser(r)
 		blk := &Keyword{Name: "blk", Handler: func(v Strvec) { _ = v.At(1) }}
 		val := &Keyword{Name: "val", Handler: func(v Strvec) { p.ValueWords(v) }}
@@ -55,7 +55,7 @@ func FuzzParse(f *testing.F) {
 		diags2 := &Diagnostics{}
 		c := r.Copy(name)
 		defer c.Close()
-		r2 := OpenCopy(c, Options{ConfigID: "node1", Dir: dir}, diags2)
+		r2 := OpenCopy(c, Options{ConfigID: "node1", Dir: dir, MaxOpenedFiles: 64}, diags2)
 		for n := 0; ; n++ {
 			if _, ok := r2.Next(); !ok {
 				break

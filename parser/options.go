@@ -17,6 +17,10 @@ type Options struct {
 	Dir string
 	// Random replaces ${_RANDOM} (tests).
 	Random func(lo, hi int64) int64
+	// MaxOpenedFiles bounds the configuration files one read opens (0: the
+	// default, 20,000); further opens fail as at keepalived's descriptor
+	// limit. The fuzzer sets it low to keep each input fast.
+	MaxOpenedFiles int
 }
 
 // DefaultConfigID is keepalived's default config id: the node name up to the

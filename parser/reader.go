@@ -73,6 +73,14 @@ const (
 	maxOpenedFiles  = 20000
 )
 
+// maxOpened is Options.MaxOpenedFiles, or maxOpenedFiles.
+func (r *Reader) maxOpened() int {
+	if r.opts.MaxOpenedFiles > 0 {
+		return r.opts.MaxOpenedFiles
+	}
+	return maxOpenedFiles
+}
+
 // includeFile is keepalived's include_file_t: one glob being read.
 type includeFile struct {
 	matches    []string // glob results, as glob returned them (relative stays relative)
@@ -463,7 +471,7 @@ func (r *Reader) openConfFile(f *includeFile) bool {
 		real := r.resolve(name)
 		var fh *os.File
 		var err error
-		if len(r.stack) > maxIncludeDepth || r.opened >= maxOpenedFiles {
+		if len(r.stack) > maxIncludeDepth || r.opened >= r.maxOpened() {
 			err = syscall.EMFILE
 		} else {
 			fh, err = os.Open(real)
