@@ -367,7 +367,7 @@ func (b *Backend) SetActive(vip netip.Addr, active bool) error {
 		b.st.x.active = copyActive(b.active)
 		return nil
 	}
-	if err := b.commitSettled(ctx, change{sub: b.st.table, keys: keys}); err != nil {
+	if err := b.commitSettled(ctx, change{sub: b.st.table, keys: keys, known: true}); err != nil {
 		return fmt.Errorf("set %s %s: %w", vip, map[bool]string{true: "active", false: "inactive"}[active], err)
 	}
 	return nil
