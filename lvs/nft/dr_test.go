@@ -169,18 +169,28 @@ func drBMACChanges(t *testing.T, be *Backend, a, b *ns, c *http.Client, url stri
 }
 
 // countingResolver resolves from a fixed table and counts the lookups.
+// While hold is set, a lookup of an unknown address says so on held and
+// waits for hold to close (a probe that takes its time).
 type countingResolver struct {
 	mu    sync.Mutex
 	hops  map[netip.Addr]Hop
 	calls map[netip.Addr]int
+	hold  chan struct{}
+	held  chan netip.Addr
 }
 
 func (r *countingResolver) Resolve(_ context.Context, dst netip.Addr) (Hop, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.calls[dst]++
-	if h, ok := r.hops[dst]; ok {
+	h, ok := r.hops[dst]
+	hold := r.hold
+	r.mu.Unlock()
+	if ok {
 		return h, nil
+	}
+	if hold != nil {
+		r.held <- dst
+		<-hold
 	}
 	return Hop{}, ErrNoNeighbour
 }
@@ -231,5 +241,31 @@ func TestKernelSetActiveResolvesNothing(t *testing.T) {
 	}
 	if out := a.run(t, "nft", "list", "map", "netdev", DefaultTable, "dr4"); !strings.Contains(out, vipDR.String()) {
 		t.Errorf("VIP not in the DR dispatch after SetActive(true):\n%s", out)
+	}
+
+	// A Refresh probing the unreachable server does not hold SetActive.
+	res.mu.Lock()
+	res.hold, res.held = make(chan struct{}), make(chan netip.Addr, 1)
+	res.mu.Unlock()
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- be.Refresh(context.Background()) }()
+	if got := <-res.held; got != down {
+		t.Fatalf("Refresh probed %v", got)
+	}
+	switched := make(chan error, 1)
+	go func() { switched <- be.SetActive(vipDR, false) }()
+	select {
+	case err = <-switched:
+		close(res.hold)
+	case <-time.After(10 * time.Second):
+		t.Error("SetActive waited for the Refresh's probe")
+		close(res.hold)
+		err = <-switched
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	if err := <-refreshed; err != nil {
+		t.Error(err)
 	}
 }
