@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // gateBackend is a MemBackend that gates forwarding on VRRP, as the
@@ -74,5 +75,39 @@ func TestManagerGatesForwardingOnVRRP(t *testing.T) {
 	}
 	if last := st.VirtualServers[3]; !last.HASuspend || !last.Suspended {
 		t.Errorf("ha_suspend virtual server with its instance in FAULT: %+v", last)
+	}
+}
+
+// HoldVIPs switches the gate when VRRP adds or removes the VIPs, and a
+// StateChange delivered after it (late, from the event goroutine) does
+// not undo it: the gate then follows the addresses alone.
+func TestManagerHoldVIPsBeforeState(t *testing.T) {
+	b := &gateBackend{MemBackend: NewMemBackend(nil)}
+	m, err := NewManager(loadConf(t, managerConf), Options{Open: func(string) (Backend, error) { return b, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-m.Ready()
+	b.take()
+	m.HoldVIPs("VI", true, time.Minute)
+	if got := b.take(); !slices.Equal(got, []string{"198.51.100.40 true"}) {
+		t.Fatalf("before the VIPs are added: %q", got)
+	}
+	// The BACKUP state of before, delivered late.
+	if err := m.SetVRRPState("VI", VRRPBackup); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.take(); slices.Contains(got, "198.51.100.40 false") {
+		t.Fatalf("a late state changed the gate: %q", got)
+	}
+	m.HoldVIPs("VI", false, 0)
+	m.HoldVIPs("VI", true, 0)
+	m.HoldVIPs("VI", false, time.Minute)
+	if got := b.take(); !slices.Equal(got, []string{"198.51.100.40 false", "198.51.100.40 true", "198.51.100.40 false"}) {
+		t.Fatalf("in order: %q", got)
 	}
 }

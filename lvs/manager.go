@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -136,6 +137,9 @@ type Manager struct {
 	vips   map[string][]netip.Addr // VRRP instance -> its VIPs
 	static map[netip.Addr]bool
 	vrrp   map[string]VRRPState
+	// held: the instances whose VIPs VRRP reported added or removed
+	// (HoldVIPs); their forwarding gate follows this, not their state.
+	held map[string]bool
 
 	b      Backend // nil until Run opened it
 	r      *Reconciler
@@ -147,6 +151,11 @@ type Manager struct {
 
 	events *outbox.Outbox[func()]
 	ready  chan struct{}
+
+	// holdMu guards holdLast, the completion of the last HoldVIPs: each
+	// waits for the one before, so they reach the owner in order.
+	holdMu   sync.Mutex
+	holdLast chan struct{}
 }
 
 // NewManager validates cfg into a Model and prepares the engine; nothing
@@ -164,7 +173,7 @@ func NewManager(cfg *config.Config, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{},
+	m := &Manager{log: opts.Log, opts: opts, health: map[RSKey]health{}, vrrp: map[string]VRRPState{}, held: map[string]bool{},
 		retry: newRetry(opts, opts.Log), events: outbox.New(func(f func()) { f() }), ready: make(chan struct{})}
 	m.kind = opts.Backend
 	if m.kind == "" {
@@ -357,9 +366,7 @@ func (m *Manager) start(loop *evloop.Loop) error {
 	// Carry on like keepalived; what fails is logged and retried (retry.go).
 	m.reconcileAll(ctx)
 	m.syncFollow(ctx)
-	for in := range m.vrrp {
-		m.gate(in)
-	}
+	m.gateAll()
 	return nil
 }
 
@@ -582,6 +589,58 @@ func (m *Manager) setVRRPState(instance string, state VRRPState) error {
 	return m.syncFollow(ctx)
 }
 
+// HoldVIPs tells the engine that VRRP instance is about to add its VIPs
+// (held: it becomes MASTER) or has just removed them. A backend that
+// gates forwarding (ActiveSetter) then forwards to them before they are
+// local and stops only once they are gone. Gated on the later StateChange
+// instead, the nftables DR data plane let this node accept connections
+// to a VIP it had just added before forwarding was on, and then sent
+// their next packets to the real server the hash picks, which resets
+// them.
+//
+// It returns once the backend switched, or after wait: a busy engine
+// delays VRRP by wait at most, and the switch still happens, in order.
+// Once an instance was reported here, its gate follows this alone, so a
+// StateChange event delivered late cannot undo it.
+func (m *Manager) HoldVIPs(instance string, held bool, wait time.Duration) {
+	m.holdMu.Lock()
+	prev, done := m.holdLast, make(chan struct{})
+	m.holdLast = done
+	m.holdMu.Unlock()
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		m.own.Do(func() {
+			m.held[instance] = held
+			m.gate(instance)
+		})
+	}()
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		m.log.Warnf("(%s) forwarding to its VIPs not switched within %v; VRRP goes on", instance, wait)
+	}
+}
+
+// gateAll gates every instance VRRP reported.
+func (m *Manager) gateAll() {
+	for in := range m.vrrp {
+		m.gate(in)
+	}
+	for in := range m.held {
+		if _, ok := m.vrrp[in]; !ok {
+			m.gate(in)
+		}
+	}
+}
+
 // gate tells an ActiveSetter backend whether to forward to instance's
 // VIPs (this node holds them while the instance is MASTER).
 func (m *Manager) gate(instance string) {
@@ -590,6 +649,9 @@ func (m *Manager) gate(instance string) {
 		return
 	}
 	active := m.vrrp[instance] == VRRPMaster
+	if h, ok := m.held[instance]; ok {
+		active = h
+	}
 	for _, vip := range m.vips[instance] {
 		if err := as.SetActive(vip, active); err != nil {
 			m.log.Errorf("%s forwarding for %s: %v", map[bool]string{true: "enable", false: "disable"}[active], vip, err)
@@ -733,8 +795,6 @@ func (m *Manager) reload(cfg *config.Config, model *Model) error {
 		m.syncOn = nil
 	}
 	errs = append(errs, m.syncFollow(ctx), m.reconcileAll(ctx))
-	for in := range m.vrrp {
-		m.gate(in)
-	}
+	m.gateAll()
 	return errors.Join(errs...)
 }

@@ -18,6 +18,12 @@ import (
 	vrrpengine "keepalived-go/vrrp/engine"
 )
 
+// vipGateWait bounds how long an instance becoming MASTER waits for the
+// LVS engine to turn forwarding to its VIPs on before adding them (one
+// small nftables transaction, a millisecond or two when the engine is
+// idle).
+const vipGateWait = 100 * time.Millisecond
+
 // buildEngines wires the engines for a config: VRRP through its engine,
 // whose events become notify scripts, FIFO lines and mails.
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
@@ -88,6 +94,18 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			},
 			OnDiscard: sa.onDiscard,
 			Processes: procs,
+		}
+		if d.lvs != nil {
+			// DR forwarding of the nftables data plane switches in order
+			// with the VIPs: on before they are added, off once removed.
+			mgr := d.lvs
+			vo.VIPsHeld = func(instance string, held bool) {
+				wait := time.Duration(0)
+				if held {
+					wait = vipGateWait
+				}
+				mgr.HoldVIPs(instance, held, wait)
+			}
 		}
 		if chk != nil {
 			// Checks due within their slack start on an advert's wakeup.

@@ -367,7 +367,7 @@ func (b *Backend) SetActive(vip netip.Addr, active bool) error {
 		b.st.x.active = copyActive(b.active)
 		return nil
 	}
-	if err := b.commitSettled(ctx, change{sub: b.st.table, keys: keys}); err != nil {
+	if err := b.commitSettled(ctx, change{sub: b.st.table, keys: keys, known: true}); err != nil {
 		return fmt.Errorf("set %s %s: %w", vip, map[bool]string{true: "active", false: "inactive"}[active], err)
 	}
 	return nil
@@ -388,15 +388,40 @@ func (b *Backend) Active() []netip.Addr {
 // Refresh resolves the DR real servers' MACs again and rewrites their
 // chains if any changed (a real server replaced, a server that was
 // unreachable now answering). The daemon calls it on neighbour changes
-// or a timer.
+// or a timer. Resolving may wait the probe time for a server that does
+// not answer; it runs without the lock, so SetActive (VRRP becoming
+// MASTER) and Apply never wait behind it.
 func (b *Backend) Refresh(ctx context.Context) error {
+	b.mu.Lock()
+	err := b.sync(ctx)
+	var want []netip.Addr
+	if err == nil {
+		_, want = b.drDests()
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	hops := b.resolve(ctx, want)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.sync(ctx); err != nil {
 		return err
 	}
-	var want []netip.Addr
-	var keys []lvs.ServiceKey
+	keys, now := b.drDests()
+	if !slices.Equal(now, want) {
+		// The services changed meanwhile: resolve what they are now.
+		hops = b.resolve(ctx, now)
+	}
+	if b.st.known && hopsEqual(hops, b.st.x.hops) {
+		return nil
+	}
+	return b.commitSettled(ctx, change{sub: b.st.table, keys: keys, hops: hops})
+}
+
+// drDests returns the DR services and their real servers that may take
+// traffic, in a stable order.
+func (b *Backend) drDests() (keys []lvs.ServiceKey, addrs []netip.Addr) {
 	seen := map[netip.Addr]bool{}
 	for _, k := range b.st.table.Keys() {
 		vs := b.st.table[k]
@@ -407,15 +432,11 @@ func (b *Backend) Refresh(ctx context.Context) error {
 		for _, d := range vs.SortedDests() {
 			if d.Weight > 0 && !seen[d.Addr] {
 				seen[d.Addr] = true
-				want = append(want, d.Addr)
+				addrs = append(addrs, d.Addr)
 			}
 		}
 	}
-	hops := b.resolve(ctx, want)
-	if b.st.known && hopsEqual(hops, b.st.x.hops) {
-		return nil
-	}
-	return b.commitSettled(ctx, change{sub: b.st.table, keys: keys, hops: hops})
+	return keys, addrs
 }
 
 func hopsEqual(a, b map[netip.Addr]Hop) bool {

@@ -22,6 +22,11 @@ type change struct {
 	keys []lvs.ServiceKey
 	// hops, when set, replaces every DR next hop (Refresh).
 	hops map[netip.Addr]Hop
+	// known: resolve no next hop the state does not have (SetActive: the
+	// gate switches at once, not after probing an unreachable server,
+	// which has no slot and keeps none). A state read back is still
+	// resolved in full.
+	known bool
 }
 
 // planned is one service's new plan and (for a difference) objects.
@@ -188,7 +193,7 @@ func (b *Backend) resolveNew(ctx context.Context, ch change, hops map[netip.Addr
 			}
 		}
 	}
-	if len(want) == 0 && !full {
+	if (len(want) == 0 || ch.known) && !full {
 		return hops
 	}
 	out := map[netip.Addr]Hop{}

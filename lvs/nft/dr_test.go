@@ -2,9 +2,11 @@ package nft
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,4 +166,106 @@ func drBMACChanges(t *testing.T, be *Backend, a, b *ns, c *http.Client, url stri
 	}
 	got := count(t, c, url, 100)
 	within(t, "B after its MAC changed", got["B"], 50, 20)
+}
+
+// countingResolver resolves from a fixed table and counts the lookups.
+// While hold is set, a lookup of an unknown address says so on held and
+// waits for hold to close (a probe that takes its time).
+type countingResolver struct {
+	mu    sync.Mutex
+	hops  map[netip.Addr]Hop
+	calls map[netip.Addr]int
+	hold  chan struct{}
+	held  chan netip.Addr
+}
+
+func (r *countingResolver) Resolve(_ context.Context, dst netip.Addr) (Hop, error) {
+	r.mu.Lock()
+	r.calls[dst]++
+	h, ok := r.hops[dst]
+	hold := r.hold
+	r.mu.Unlock()
+	if ok {
+		return h, nil
+	}
+	if hold != nil {
+		r.held <- dst
+		<-hold
+	}
+	return Hop{}, ErrNoNeighbour
+}
+
+func (r *countingResolver) count(a netip.Addr) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[a]
+}
+
+// SetActive switches the gate without resolving anything: a real server
+// whose MAC is unknown (host down) would otherwise hold the switch for
+// the probe time, while VRRP adds the VIP and this node accepts
+// connections that the hash then sends elsewhere once forwarding is on.
+func TestKernelSetActiveResolvesNothing(t *testing.T) {
+	needKernel(t)
+	a := newNS(t, "a")
+	a.run(t, "ip", "link", "add", "eth0", "address", "02:00:00:00:04:01", "type", "veth", "peer", "name", "peer0")
+	a.run(t, "ip", "link", "set", "eth0", "up")
+	eth0, _ := net.ParseMAC("02:00:00:00:04:01")
+	macB, _ := net.ParseMAC("02:00:00:00:04:02")
+	down := netip.MustParseAddr("198.51.100.113")
+	res := &countingResolver{calls: map[netip.Addr]int{}, hops: map[netip.Addr]Hop{
+		nodeA: {Local: true},
+		nodeB: {Ifname: "eth0", Ifindex: 2, OwnMAC: eth0, MAC: macB},
+	}}
+	be, err := New(Options{NetNS: a.h, Resolver: res, Interfaces: []string{"eth0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.AddrPortFrom(vipDR, 80)), Scheduler: "rr"}
+	reconcile(t, be, lvs.Table{}.Add(svc,
+		lvs.Dest(netip.AddrPortFrom(nodeA, 80), lvs.DR, 1),
+		lvs.Dest(netip.AddrPortFrom(nodeB, 80), lvs.DR, 1),
+		lvs.Dest(netip.AddrPortFrom(down, 80), lvs.DR, 1)))
+	before := res.count(down)
+	if before == 0 {
+		t.Fatal("the unreachable server was never resolved")
+	}
+	for _, on := range []bool{true, false, true} {
+		if err := be.SetActive(vipDR, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := res.count(down); n != before {
+		t.Errorf("SetActive resolved the unreachable server %d times", n-before)
+	}
+	if out := a.run(t, "nft", "list", "map", "netdev", DefaultTable, "dr4"); !strings.Contains(out, vipDR.String()) {
+		t.Errorf("VIP not in the DR dispatch after SetActive(true):\n%s", out)
+	}
+
+	// A Refresh probing the unreachable server does not hold SetActive.
+	res.mu.Lock()
+	res.hold, res.held = make(chan struct{}), make(chan netip.Addr, 1)
+	res.mu.Unlock()
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- be.Refresh(context.Background()) }()
+	if got := <-res.held; got != down {
+		t.Fatalf("Refresh probed %v", got)
+	}
+	switched := make(chan error, 1)
+	go func() { switched <- be.SetActive(vipDR, false) }()
+	select {
+	case err = <-switched:
+		close(res.hold)
+	case <-time.After(10 * time.Second):
+		t.Error("SetActive waited for the Refresh's probe")
+		close(res.hold)
+		err = <-switched
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	if err := <-refreshed; err != nil {
+		t.Error(err)
+	}
 }

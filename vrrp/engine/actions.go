@@ -29,6 +29,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 			e.sendAdvert(m, a)
 		case vrrp.AddVIPs:
 			if a.All {
+				e.vipsHeld(m, true)
 				e.firewallVIPs(m, true)
 			}
 			e.setAddrs(m, a.VIPs, a.Excluded, true)
@@ -45,6 +46,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 			e.setAddrs(m, a.VIPs, a.Excluded, false)
 			if a.All {
 				e.firewallVIPs(m, false)
+				e.vipsHeld(m, false)
 			}
 		case vrrp.SendGratuitous:
 			e.gratuitous(m, a, now)
@@ -64,6 +66,14 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.Log:
 			e.logLine(a)
 		}
+	}
+}
+
+// vipsHeld tells Options.VIPsHeld, in order with the addresses: before
+// an instance adds its whole set (it becomes MASTER), after it removed it.
+func (e *Engine) vipsHeld(m *inst, held bool) {
+	if e.opts.VIPsHeld != nil {
+		e.opts.VIPsHeld(m.cfg.Name, held)
 	}
 }
 

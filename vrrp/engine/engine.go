@@ -78,6 +78,14 @@ type Options struct {
 	// notifications). It must return at once and not block: a peer
 	// decides how often it runs.
 	OnDiscard func(Discard)
+	// VIPsHeld, when set, is called on the owner right before an
+	// instance adds its VIPs on becoming MASTER (held true) and right
+	// after it removed them on leaving MASTER or stopping (held false),
+	// so that what must follow the addresses exactly (the nftables data
+	// plane's DR forwarding, lvs.Manager.HoldVIPs) switches in order with
+	// them; the StateChange event comes later, from another goroutine.
+	// It delays the addresses: it must return within milliseconds.
+	VIPsHeld func(instance string, held bool)
 	// Processes is the vrrp_track_process monitor (trackproc.go); nil
 	// when the daemon runs none.
 	Processes ProcessTracker

@@ -812,3 +812,22 @@ func TestVRRPStartupDelayOwner(t *testing.T) {
 		t.Fatalf("owner not master after the delay: %v", h.inst("ETH0").State)
 	}
 }
+
+// VIPsHeld is told before the VIPs are added on becoming MASTER and
+// after they are removed on leaving it, on the owner, in order with the
+// address changes (the nftables DR gate must switch on before the VIP is
+// local and off only once it is gone).
+func TestEngineVIPsHeldOrder(t *testing.T) {
+	var h *harness
+	h = newHarness(t, seed, func(o *Options) {
+		o.VIPsHeld = func(instance string, held bool) {
+			h.net.ops = append(h.net.ops, fmt.Sprintf("held %s %v", instance, held))
+		}
+	})
+	h.advance(3700 * time.Millisecond)
+	h.e.receive(h.advert("198.51.100.12", 10, 250, 255))
+	want := []string{"held ETH0 true", "add " + vipKey, "del " + vipKey, "held ETH0 false"}
+	if !slices.Equal(h.net.ops, want) {
+		t.Fatalf("operations %q, want %q", h.net.ops, want)
+	}
+}
