@@ -29,11 +29,12 @@ test: deps build vet
 
 # Scale and endurance runs kept out of `make test` (about three minutes):
 # the nftables plane with 50,000 real servers (backend and daemon, with a
-# 75 s forced failure), and 2,000 idle metrics clients until the idle
+# 75 s forced failure), a reload with a 50 MB file of unknown keywords,
+# and 2,000 idle metrics clients until the idle
 # timeout has closed them. Root.
 scale: build
 	KGNFT_SCALE=1 KG_SCALE=1 $(GO) test -count=1 -v -timeout 20m \
-		-run 'TestKernelScale|TestNFTScale|TestMetricsIdleClients' ./lvs/nft ./cmd/keepalived
+		-run 'TestKernelScale|TestNFTScale|TestMetricsIdleClients|TestBrokenFileReloadMemory' ./lvs/nft ./cmd/keepalived
 
 # Two nodes of our daemon under continuous HTTP traffic through their VIP
 # while a seeded random schedule injects faults (link down, SIGKILL and
