@@ -336,24 +336,24 @@ type VRRPInstance struct {
 	// tracking is unweighted: keepalived merges it with any weighted
 	// track_interface of the same interface, which then puts the instance
 	// in FAULT while the interface is down, whatever its weight.
-	RouteInterfaces         []string
-	StaticInterfaces        []string
-	UnicastSrcIP            netip.Addr
-	UnicastPeers            []UnicastPeer
-	UnicastTTL              int
-	McastSrcIP              netip.Addr
-	McastDstIP              netip.Addr
-	Preempt                 bool
-	PreemptDelay            time.Duration
-	Accept                  *bool
-	SkipCheckAdvAddr        bool
-	StrictMode              bool
-	DontTrackPrimary        bool
-	TrackInterfaces         []TrackRef
+	RouteInterfaces  []string
+	StaticInterfaces []string
+	UnicastSrcIP     netip.Addr
+	UnicastPeers     []UnicastPeer
+	UnicastTTL       int
+	McastSrcIP       netip.Addr
+	McastDstIP       netip.Addr
+	Preempt          bool
+	PreemptDelay     time.Duration
+	Accept           *bool
+	SkipCheckAdvAddr bool
+	StrictMode       bool
+	DontTrackPrimary bool
+	TrackInterfaces  []TrackRef
 	// SyncGroupTrackSkip are the sync group's tracked interfaces this
 	// instance tracks itself: keepalived keeps one entry (the instance's,
 	// carrying the group's weight), so the group's does not count again.
-	SyncGroupTrackSkip []string `dump:"-"`
+	SyncGroupTrackSkip      []string `dump:"-"`
 	TrackScripts            []TrackRef
 	TrackFiles              []TrackRef
 	TrackProcesses          []TrackRef
@@ -385,9 +385,12 @@ type VRRPInstance struct {
 	Other                   []Setting
 
 	// Family is the instance's address family once complete ("inet" or "inet6").
-	Family             string
-	NotifyDeletedSet   bool // notify_deleted given (with or without a script)
-	Unicast            bool // unicast peers configured and in use
+	Family           string
+	NotifyDeletedSet bool // notify_deleted given (with or without a script)
+	Unicast          bool // unicast peers configured and in use
+	// UnicastConfigured is keepalived's VRRP_FLAG_UNICAST_CONFIGURED: a
+	// unicast keyword was given (with or without peers).
+	UnicastConfigured  bool
 	UnicastFaultNoPeer bool
 	CheckUnicastSrc    bool
 	OldUnicastChecksum string // "" | "config" | "never"
@@ -395,6 +398,7 @@ type VRRPInstance struct {
 	TrackBFDs          []TrackRef
 	VMACAddr           bool   // use_vmac_addr
 	VMACMAC            []byte // MAC given to use_vmac (nil: RFC 5798's)
+	VMACMACUseVRID     bool   // the MAC's last byte is the VRID (VRRP_VMAC_MAC_USE_VRID)
 	UseIPVLAN          bool
 	IPVLANName         string
 	IPVLANType         string // "" bridge | private | vepa

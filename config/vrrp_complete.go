@@ -91,7 +91,37 @@ func (s *vrrpState) completeInit() bool {
 		kept = append(kept, sc)
 	}
 	l.cfg.Scripts = kept
+	s.syncGroupWantStates()
 	return true
+}
+
+// syncGroupWantStates is the end of vrrp_complete_init: a sync group can
+// start in MASTER only if every member is an address owner wanting
+// MASTER; when some member wants MASTER and some member is not (wants
+// BACKUP, or is not the owner), every member wanting MASTER is made to
+// want BACKUP, so the group waits out its down timers together.
+func (s *vrrpState) syncGroupWantStates() {
+	for _, sg := range s.l.cfg.SyncGroups {
+		members := s.sgExt[sg].instances
+		haveMaster, haveBackup := false, false
+		for _, in := range members {
+			x := s.ext[in]
+			if x.wantState == "BACKUP" || x.basePriority != 255 {
+				haveBackup = true
+			}
+			if x.wantState == "MASTER" {
+				haveMaster = true
+			}
+		}
+		if !haveMaster || !haveBackup {
+			continue
+		}
+		for _, in := range members {
+			if x := s.ext[in]; x.wantState == "MASTER" {
+				x.wantState = "BACKUP"
+			}
+		}
+	}
 }
 
 // checkScriptSecurity is check_vrrp_script_security.
@@ -1111,6 +1141,8 @@ func (s *vrrpState) resolveModel() {
 		in.Accept = &acc
 		in.StrictMode = x.strictMode == 1
 		in.SkipCheckAdvAddr = x.skipCheckAdvAddr
+		in.UnicastConfigured = x.unicastConf
+		in.VMACMACUseVRID = x.macUseVRID
 		in.Auth.Type = x.authType
 		if x.authType == "" {
 			in.Auth.Pass = ""
