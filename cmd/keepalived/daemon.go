@@ -67,6 +67,9 @@ type daemon struct {
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
+	// linkWatch follows link messages for the data dump (nil when
+	// netlink cannot be read).
+	linkWatch *linkWatch
 	// mu guards cfg and the engine pointers for readers outside the loop
 	// (metrics scrapes).
 	mu sync.Mutex
@@ -184,6 +187,7 @@ func (d *daemon) run(ctx context.Context) int {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.linkWatch = startLinkWatch(runCtx)
 	engines, err := d.build(d, cfg)
 	if err != nil {
 		d.log.Errorf("cannot start: %v", err)

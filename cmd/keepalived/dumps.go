@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -37,7 +38,8 @@ func writeDump(d *daemon, s os.Signal) error {
 	}
 	pid := os.Getpid()
 	w := dumpWriter{dir: dumpDir(), umask: dumpUmask(d.opts.umask)}
-	env := dumpEnv{cfg: cfg, opts: d.opts, now: time.Now()}
+	ifs, _ := net.Interfaces()
+	env := dumpEnv{cfg: cfg, opts: d.opts, now: time.Now(), links: readLinks(), ifaces: ifs, rpFilter: d.linkWatch.rpFilters()}
 	switch s {
 	case syscall.SIGUSR1:
 		d.log.Infof("Printing parent data for process(%d) on signal", pid)
@@ -153,10 +155,35 @@ type dumpEnv struct {
 	cfg  *config.Config
 	opts options
 	now  time.Time
+	// links and ifaces are the namespace's links when the dump was asked
+	// for (ifaces in index order, keepalived's if_queue order).
+	links  linkTable
+	ifaces []net.Interface
+	// rpFilter are the rp_filter values keepalived would have recorded
+	// (linkWatch); arpReset counts, per interface, the VMACs on it whose
+	// removal restores its ARP settings (reset_arp_config).
+	rpFilter map[string]int
+	arpReset map[string]int
 }
 
 // confWriter is keepalived's conf_write: one formatted line each.
-type confWriter struct{ b bytes.Buffer }
+type confWriter struct {
+	b bytes.Buffer
+	// sa is what keepalived's inet_sockaddrtos last returned: it formats
+	// into one static buffer and, for an address of family AF_UNSPEC
+	// (inet_ntop fails), returns that buffer unchanged. A BACKUP
+	// instance that has heard no master (master_saddr all zero) prints
+	// as its "Master router" whatever address the dump formatted last.
+	sa string
+}
+
+// sockaddr is keepalived's inet_sockaddrtos, static buffer included.
+func (c *confWriter) sockaddr(a netip.Addr) string {
+	if a.IsValid() {
+		c.sa = a.WithZone("").String()
+	}
+	return c.sa
+}
 
 func (c *confWriter) f(format string, a ...any) {
 	fmt.Fprintf(&c.b, format, a...)
@@ -236,11 +263,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func addrOrUnspec(a netip.Addr) string {
-	if !a.IsValid() {
-		return "[unknown]"
-	}
-	return a.String()
 }

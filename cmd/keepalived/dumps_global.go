@@ -38,7 +38,11 @@ func writeGlobal(c *confWriter, env dumpEnv, proc procKind) {
 // writeGlobalMail is the SMTP part of dump_global_data.
 func writeGlobalMail(c *confWriter, g *config.Global) {
 	if g.SMTPServer != "" {
-		c.f(" Smtp server = %s", g.SMTPServer)
+		srv := g.SMTPServer
+		if g.SMTPServerAddr.IsValid() {
+			srv = c.sockaddr(g.SMTPServerAddr)
+		}
+		c.f(" Smtp server = %s", srv)
 		c.f(" Smtp server port = %d", g.SMTPPort)
 		if g.SMTPHeloName != "" {
 			c.f(" Smtp HELO name = %s", g.SMTPHeloName)
@@ -97,7 +101,7 @@ func writeGlobalLVS(c *confWriter, g *config.Global, proc procKind) {
 			c.f(" LVS syncd maxlen = %d", sd.MaxLen)
 		}
 		if sd.Group.IsValid() {
-			c.f(" LVS mcast group %s", sd.Group)
+			c.f(" LVS mcast group %s", c.sockaddr(sd.Group))
 		}
 		if sd.Port > 0 {
 			c.f(" LVS syncd mcast port = %d", sd.Port)
@@ -140,10 +144,10 @@ func writeGlobalVRRP(c *confWriter, g *config.Global, proc procKind) {
 	c.f(" FIFO write vrrp states on reload = false")
 	c.f(" VRRP notify priority changes = false")
 	if g.VRRPMcastGroup4.IsValid() {
-		c.f(" VRRP IPv4 mcast group = %s", g.VRRPMcastGroup4)
+		c.f(" VRRP IPv4 mcast group = %s", c.sockaddr(g.VRRPMcastGroup4))
 	}
 	if g.VRRPMcastGroup6.IsValid() {
-		c.f(" VRRP IPv6 mcast group = %s", g.VRRPMcastGroup6)
+		c.f(" VRRP IPv6 mcast group = %s", c.sockaddr(g.VRRPMcastGroup6))
 	}
 	c.f(" Gratuitous ARP delay = %d", secs(g.GarpMasterDelay))
 	c.f(" Gratuitous ARP repeat = %d", g.GarpMasterRepeat)

@@ -178,10 +178,10 @@ func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	}
 	var vips, evips, routes, rules, tifs, tscripts []string
 	for _, v := range in.VIPs {
-		vips = append(vips, formatVIP(v, is.Interface, is.VIPSet))
+		vips = append(vips, formatVIP(v, is.Interface, env.links, is.VIPSet))
 	}
 	for _, v := range in.ExcludedVIPs {
-		evips = append(evips, formatVIP(v, is.Interface, is.VIPSet))
+		evips = append(evips, formatVIP(v, is.Interface, env.links, is.VIPSet))
 	}
 	for _, r := range in.Routes {
 		routes = append(routes, r.String())

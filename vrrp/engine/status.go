@@ -302,7 +302,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		Name: m.cfg.Name, SyncGroup: m.u.name, Config: m.cfg,
 		Interface: vc.Interface, BaseInterface: m.base, VMAC: m.vmac,
 		Version: vc.Version, VRID: vc.VRID, IPv6: vc.IPv6,
-		State: fs.State, WantState: fs.State, InitialState: vc.InitialState,
+		State: fs.State, WantState: fs.WantState, InitialState: vc.InitialState,
 		BasePriority: fs.BasePriority, EffectivePriority: fs.EffectivePriority,
 		TotalPriority: int(vc.Priority) + m.weight,
 		MasterAddr:    fs.MasterAddr, MasterPriority: fs.MasterPriority, MasterAdvertInt: fs.MasterAdvertInt,
