@@ -104,47 +104,51 @@ type Script struct {
 
 // Global is global_defs and the other parent-process keywords.
 type Global struct {
-	RouterID                    string
-	NotificationEmail           []string
-	NotificationEmailFrom       string
-	SMTPServer                  string // as written
-	SMTPServerAddr              netip.Addr
-	SMTPPort                    int
-	SMTPHeloName                string
-	SMTPConnectTimeout          time.Duration
-	SMTPAlert                   *bool
-	SMTPAlertVRRP               *bool
-	SMTPAlertChecker            *bool
-	NoEmailFaults               bool
-	NoCheckerEmails             bool
-	CheckerLogAllFailures       bool
-	ScriptUser                  string
-	ScriptGroup                 string
-	EnableScriptSecurity        bool
-	DefaultInterface            string
-	DynamicInterfaces           bool
-	AllowIfChanges              bool
-	DisableLocalIGMP            bool
-	LinkbeatUsePolling          bool
-	MaxAutoPriority             int
-	MinAutoPriorityDelay        time.Duration
-	ProcessName                 string
-	VRRPProcessName             string
-	CheckerProcessName          string
-	BFDProcessName              string
-	VRRPProcess                 ProcessSettings
-	CheckerProcess              ProcessSettings
-	BFDProcess                  ProcessSettings
-	NetNamespace                string
-	NetNamespaceIPVS            *string
-	NamespaceWithIPSets         bool
-	InstanceName                string
-	ChildWaitTime               time.Duration
-	VRRPMcastGroup4             netip.Addr
-	VRRPMcastGroup6             netip.Addr
-	VRRPVersion                 int
-	VRRPStrict                  bool
-	NFTables                    string // table name ("" = no nftables)
+	RouterID              string
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string // as written
+	SMTPServerAddr        netip.Addr
+	SMTPPort              int
+	SMTPHeloName          string
+	SMTPConnectTimeout    time.Duration
+	SMTPAlert             *bool
+	SMTPAlertVRRP         *bool
+	SMTPAlertChecker      *bool
+	NoEmailFaults         bool
+	NoCheckerEmails       bool
+	CheckerLogAllFailures bool
+	ScriptUser            string
+	ScriptGroup           string
+	EnableScriptSecurity  bool
+	DefaultInterface      string
+	DynamicInterfaces     bool
+	AllowIfChanges        bool
+	DisableLocalIGMP      bool
+	LinkbeatUsePolling    bool
+	MaxAutoPriority       int
+	MinAutoPriorityDelay  time.Duration
+	ProcessName           string
+	VRRPProcessName       string
+	CheckerProcessName    string
+	BFDProcessName        string
+	VRRPProcess           ProcessSettings
+	CheckerProcess        ProcessSettings
+	BFDProcess            ProcessSettings
+	NetNamespace          string
+	NetNamespaceIPVS      *string
+	NamespaceWithIPSets   bool
+	InstanceName          string
+	ChildWaitTime         time.Duration
+	VRRPMcastGroup4       netip.Addr
+	VRRPMcastGroup6       netip.Addr
+	VRRPVersion           int
+	VRRPStrict            bool
+	NFTables              string // table name ("" = no nftables)
+	// NFTablesDefaulted: the VRRP process took the default table name
+	// (use_vmac, no_accept or strict mode without one configured); the
+	// parent process has none.
+	NFTablesDefaulted           bool
 	NFTablesPriority            int
 	NFTablesIfindex             bool
 	NFTablesCounters            bool
@@ -238,10 +242,13 @@ type SyncDaemon struct {
 	Interface string
 	Instance  string
 	SyncID    int
-	MaxLen    int
-	Port      int
-	TTL       int
-	Group     netip.Addr
+	// SyncIDDefaulted: no id was given and the VRRP process took the
+	// instance's VRID (the parent keeps it unset).
+	SyncIDDefaulted bool
+	MaxLen          int
+	Port            int
+	TTL             int
+	Group           netip.Addr
 }
 
 // LVSTimeouts is lvs_timeouts; zero means "leave the kernel's value".

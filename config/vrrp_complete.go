@@ -425,6 +425,7 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		// keepalived logs "use_vmac or no_accept/strict specified, but no
 		// firewall configured - using nftables"
 		g.NFTables = "keepalived"
+		g.NFTablesDefaulted = true
 	}
 	if !unicast && !x.mcastDst.IsValid() {
 		if x.family == "inet" {
@@ -1096,7 +1097,7 @@ func (s *vrrpState) lvsSyncd() {
 	for _, in := range s.l.cfg.Instances {
 		if in.Name == sd.Instance {
 			if sd.SyncID == -1 {
-				sd.SyncID = in.VRID
+				sd.SyncID, sd.SyncIDDefaulted = in.VRID, true
 			}
 			return
 		}

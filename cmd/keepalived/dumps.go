@@ -37,7 +37,7 @@ func writeDump(d *daemon, s os.Signal) error {
 		return errors.New("no configuration loaded yet")
 	}
 	pid := os.Getpid()
-	w := dumpWriter{dir: dumpDir(), umask: dumpUmask(d.opts.umask)}
+	w := dumpWriter{dir: dumpDir(), umask: effectiveUmask(d.opts)}
 	ifs, _ := net.Interfaces()
 	env := dumpEnv{cfg: cfg, opts: d.opts, now: time.Now(), links: readLinks(), ifaces: ifs, rpFilter: d.linkWatch.rpFilters()}
 	switch s {
@@ -96,6 +96,15 @@ func dumpUmask(opt string) os.FileMode {
 		}
 	}
 	return defaultDumpUmask
+}
+
+// effectiveUmask is keepalived's umask_val: -u, else global_defs umask,
+// else 0177.
+func effectiveUmask(o options) os.FileMode {
+	if o.umaskVal != 0 || o.umaskCmdline {
+		return os.FileMode(o.umaskVal) & 0o777
+	}
+	return dumpUmask(o.umask)
 }
 
 // dumpWriter writes dump files as keepalived's fopen_safe does: a fresh

@@ -207,6 +207,14 @@ func dumpOne(ctx context.Context, c config, it item, dir, ns string) dumpResult 
 		r.KANoRun = ka.exitSummary()
 		return r
 	}
+	if l := ka.childCrash(); l != "" {
+		// The parent lives on, but the process whose data the dump
+		// holds is gone (keepalived's VRRP process dies on
+		// lvs_sync_daemon without IPVS): a crash, left out as the -t
+		// mode leaves out crashes.
+		r.KANoRun = "child crashed: " + l
+		return r
+	}
 	if ours.exited() {
 		r.OursExit = ours.exitSummary()
 	}
@@ -465,6 +473,21 @@ func (d *daemon) readLog(r io.ReadCloser) {
 		}
 		d.mu.Unlock()
 	}
+}
+
+var childCrashRe = regexp.MustCompile(`pid \d+ exited due to segmentation fault`)
+
+// childCrash is keepalived's log line saying a child process died by a
+// signal, if there is one.
+func (d *daemon) childCrash() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, l := range d.log {
+		if childCrashRe.MatchString(l) {
+			return tsPrefixRe.ReplaceAllString(l, "")
+		}
+	}
+	return ""
 }
 
 func (d *daemon) exited() bool {
