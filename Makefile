@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test scale demo deps vet fuzz compat compat-dump deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane clean
+.PHONY: all build test scale soak demo deps vet fuzz compat compat-dump deb deb-test bench bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane bench-bfd clean
 
 all: build
 
@@ -34,17 +34,33 @@ scale: build
 	KGNFT_SCALE=1 KG_SCALE=1 $(GO) test -count=1 -v -timeout 20m \
 		-run 'TestKernelScale|TestNFTScale|TestMetricsIdleClients' ./lvs/nft ./cmd/keepalived
 
+# Two nodes of our daemon under continuous HTTP traffic through their VIP
+# while a seeded random schedule injects faults (link down, SIGKILL and
+# restart, SIGHUP with good and bad files, loss and delay, SIGSTOP; the
+# address and VIP removals with SOAK_FAULTS=all); fails on two VIP holders
+# outside a partition for more than an advert interval, none for more than
+# Master_Down_Interval + 1 s, a fault not acted on, a crash or growth of
+# descriptors, goroutines or memory. The seed and schedule are printed:
+# SOAK_SEED=<seed> replays a run. Root. Not part of make test.
+SOAK_DURATION ?= 20m
+SOAK_SEED     ?= 0
+SOAK_FAULTS   ?= default
+soak: deps
+	KG_SOAK=1 $(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e/soak \
+		-soak.duration=$(SOAK_DURATION) -soak.seed=$(SOAK_SEED) -soak.faults=$(SOAK_FAULTS)
+
 # The main job: the seed scenario (for now: what the parser makes of it).
 demo: deps build
 	@./scripts/demo.sh
 
-# Fuzz the lexer+parser (FUZZTIME=60s by default).
+# Fuzz the lexer+parser and the BFD packet decoder (FUZZTIME=60s each by default).
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./parser -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./bfd/packet -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
 # Benchmarks print tables with ratios against keepalived measured in the same run.
-bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane
+bench: bench-parse bench-vrrp bench-ipvs bench-check bench-daemon bench-dataplane bench-bfd
 
 bench-parse: deps build
 	@./bench/parse.sh
@@ -63,6 +79,9 @@ bench-daemon: deps build
 
 bench-dataplane: deps build
 	@./bench/dataplane.sh
+
+bench-bfd: deps build
+	@./bench/bfd.sh
 
 # keepalived-go against Debian's keepalived on the corpus (root; not part of
 # `make test`). compat compares `-t` verdicts and diagnostics, compat-dump the

@@ -205,7 +205,10 @@ type Snapshot struct {
 	// LastSeen is when the last packet came (valid when Seen).
 	LastSeen time.Duration
 	Seen     bool
-	Stats    Stats
+	// Sending, Expiring, Resetting: the transmit, detection and reset
+	// timers are armed (keepalived's thread_out, thread_exp, thread_rst).
+	Sending, Expiring, Resetting bool
+	Stats                        Stats
 }
 
 // Snapshot returns the session's state; Stats.Discards is a copy.
@@ -230,5 +233,6 @@ func (s *Session) Snapshot() Snapshot {
 		DetectTime: us(s.localDetectTime), RemoteDetectTime: us(s.remoteDetectTime),
 		Poll: s.poll, Final: s.final, RemoteDemand: s.remoteDemand,
 		LastSeen: s.lastSeen, Seen: s.seen, Stats: st,
+		Sending: s.tx.set, Expiring: s.expire.set, Resetting: s.reset.set,
 	}
 }

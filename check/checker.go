@@ -50,8 +50,9 @@ type Env struct {
 const FilePollInterval = time.Second
 
 // connOf resolves connect_ip/connect_port/bindto/bind_port against the real
-// server.
-func connOf(ck *config.Checker, rs *config.RealServer, defPort int) Conn {
+// server. There is no per-kind default port (keepalived 2.2.7 has none):
+// a checker connects where its conn_opts say, port 0 included.
+func connOf(ck *config.Checker, rs *config.RealServer) Conn {
 	co := ck.Conn
 	if co == nil {
 		co = &config.Connection{}
@@ -61,10 +62,11 @@ func connOf(ck *config.Checker, rs *config.RealServer, defPort int) Conn {
 		ip = co.ConnectIP
 	}
 	port := rs.Port
-	if co.ConnectPort != 0 {
+	switch {
+	case co.ConnectPortZero:
+		port = 0
+	case co.ConnectPort != 0:
 		port = co.ConnectPort
-	} else if port == 0 {
-		port = defPort
 	}
 	c := Conn{Dst: netip.AddrPortFrom(ip, uint16(port)), BindIf: co.BindIf, FWMark: co.FWMark}
 	if co.BindTo.IsValid() || co.BindPort != 0 {

@@ -9,6 +9,9 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
+
+	"keepalived-go/check/internal/sock"
 )
 
 // Conn is a checker's connection options: connect_ip/connect_port (or the
@@ -64,6 +67,21 @@ func (c Conn) dialer(network string) *net.Dialer {
 func (c Conn) dial(ctx context.Context, network string) (net.Conn, error) {
 	conn, err := c.dialer(network).DialContext(ctx, network, c.Dst.String())
 	if err != nil {
+		return nil, classifyDial(ctx, err)
+	}
+	return conn, nil
+}
+
+// dialTCP connects to c.Dst with the checker's own socket calls (package
+// sock), as keepalived does: a connect that is done by the first look at
+// the socket (loopback) succeeds even with a deadline already due, which
+// a step with a 0 timeout needs (SMTPCheck.Timeout).
+func (c Conn) dialTCP(ctx context.Context, deadline time.Time) (net.Conn, error) {
+	conn, err := sock.DialTCP(ctx, sock.Options{Dst: c.Dst, Bind: c.Bind, Interface: c.BindIf, Mark: c.FWMark}, deadline)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
+		}
 		return nil, classifyDial(ctx, err)
 	}
 	return conn, nil

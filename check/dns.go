@@ -33,7 +33,7 @@ type DNSCheck struct {
 }
 
 func newDNS(ck *config.Checker, env Env) (Checker, error) {
-	c := &DNSCheck{Conn: connOf(ck, env.RS, 53), Type: 6, Name: "."}
+	c := &DNSCheck{Conn: connOf(ck, env.RS), Type: 6, Name: "."}
 	if ck.DNS != nil {
 		if ck.DNS.Type != "" {
 			t, ok := DNSType(ck.DNS.Type)

@@ -44,6 +44,8 @@ type RealServerEvent struct {
 // Options configures an Engine.
 type Options struct {
 	Log *logrus.Entry
+	// LogDetail logs keepalived's --log-detail (-D) lines too.
+	LogDetail bool
 	// OnEvent receives every RealServerEvent, in order, from a goroutine
 	// of its own: a slow callback delays later events, never the checks.
 	OnEvent func(RealServerEvent)
@@ -146,8 +148,8 @@ type probeResult struct {
 	end   time.Time
 }
 
-// New builds the checkers of cfg. Checkers that cannot be built (BFD_CHECK,
-// a MISC_CHECK script that may not run) are logged and left out.
+// New builds the checkers of cfg. Checkers that cannot be built (a
+// MISC_CHECK script that may not run) are logged and left out.
 func New(cfg *config.Config, opts Options) (*Engine, error) {
 	log := opts.Log
 	if log == nil {
@@ -250,6 +252,8 @@ func (e *Engine) apply(cfg *config.Config, now time.Time, reload bool) {
 		}
 	}
 	e.order = order
+	// register_checkers_thread: BFD events are always taken (bfd.go).
+	e.log.Info("Activating BFD healthchecker")
 }
 
 func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config.Config, now time.Time, reload bool) {
@@ -263,11 +267,7 @@ func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config
 		return
 	}
 	if err != nil {
-		if errors.Is(err, ErrNotSupported) {
-			e.log.Warnf("%s for service %s for VS %s is not supported yet - ignoring", ck.Kind, rsStr, vsStr)
-		} else {
-			e.log.Errorf("%s for service %s for VS %s: %v - ignoring", ck.Kind, rsStr, vsStr, err)
-		}
+		e.log.Errorf("%s for service %s for VS %s: %v - ignoring", ck.Kind, rsStr, vsStr, err)
 		return
 	}
 	t, _ := TimingOf(ck)
@@ -282,6 +282,9 @@ func (e *Engine) addChecker(fp string, ck *config.Checker, r *rsRun, cfg *config
 		} else {
 			r.alive = false
 		}
+	}
+	if kinds[ck.Kind].passive {
+		return // no launch: events drive it (SetBFD)
 	}
 	e.log.Infof("%sctivating healthchecker for service %s for VS %s", map[bool]string{false: "A", true: "Dea"}[e.suspended[r.vsKey]], rsStr, vsStr)
 	e.sch.Add(c.id, t, now)
@@ -312,6 +315,11 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	e.own.Do(func() { e.apply(cfg, time.Now(), true) })
 	return nil
 }
+
+// Validate is the first phase of the daemon's all-or-nothing reload. The
+// checker engine refuses no config: as keepalived does, a checker that
+// cannot be built is logged and left out when the config is applied.
+func (e *Engine) Validate(*config.Config) error { return nil }
 
 // Suspend pauses (true) or resumes the checkers of a virtual server, by
 // its name (config.VirtualServer.Name), as ha_suspend does while none of
@@ -518,7 +526,7 @@ func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, loop *evloop.Lo
 	// The deadline runs from the real start: an attempt that waited for
 	// a free slot must not inherit a shortened timeout.
 	start := time.Now()
-	pctx, cancel := context.WithDeadline(ctx, start.Add(c.timing.AttemptTimeout))
+	pctx, cancel := attemptContext(ctx, c.timing, start)
 	var err error
 	var delta int
 	hasW := false
@@ -538,6 +546,15 @@ func (e *Engine) probe(ctx context.Context, c *ckRun, a Attempt, loop *evloop.Lo
 	}
 	r := probeResult{id: c.id, err: err, delta: delta, hasW: hasW, end: end}
 	_ = loop.Post(func() { e.finished(r) })
+}
+
+// attemptContext is the context of an attempt started at start: bounded
+// by Timing.AttemptTimeout when the kind has a bound on the whole attempt.
+func attemptContext(ctx context.Context, t Timing, start time.Time) (context.Context, context.CancelFunc) {
+	if t.AttemptTimeout > 0 {
+		return context.WithDeadline(ctx, start.Add(t.AttemptTimeout))
+	}
+	return context.WithCancel(ctx)
 }
 
 // handle applies one probe result.

@@ -531,7 +531,7 @@ func TestUDPCheck(t *testing.T) {
 	go serve(pc)
 	t.Cleanup(func() { pcMu.Lock(); pc.Close(); pcMu.Unlock() })
 	ck := fastChecker(config.UDPCheck)
-	ck.UDP = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2}
+	ck.UDP = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2, MaxReplyLength: 255}
 	h := start(t, oneServer(netip.MustParseAddrPort(addr), "UDP", ck))
 	for _, fail := range []string{"drop", "wrong", "long", "refused"} {
 		t.Run(fail, func(t *testing.T) {
@@ -704,21 +704,6 @@ func TestFileCheckEngine(t *testing.T) {
 	h.want(false, "fault")
 	writeFile(t, path, "0")
 	h.want(true, "fault cleared")
-}
-
-func TestBFDNotSupported(t *testing.T) {
-	ck := &config.Checker{Kind: config.BFDCheck, BFD: &config.BFDOptions{Name: "b1"}}
-	h := start(t, oneServer(netip.MustParseAddrPort("127.0.0.1:80"), "TCP", ck))
-	if !h.hasLog("BFD_CHECK for service [127.0.0.1]:tcp:80 for VS [198.51.100.10]:tcp:80 is not supported yet") {
-		t.Error(h.logText())
-	}
-	st := h.eng.Status()
-	if len(st.VirtualServers) != 1 || len(st.VirtualServers[0].RealServers) != 1 {
-		t.Fatalf("status %+v", st)
-	}
-	if rs := st.VirtualServers[0].RealServers[0]; !rs.Alive || len(rs.Checkers) != 0 {
-		t.Errorf("real server with its BFD_CHECK left out: %+v", rs)
-	}
 }
 
 func TestReloadKeepsState(t *testing.T) {

@@ -23,8 +23,6 @@ var (
 	ErrScript = errors.New("script failed")
 	// ErrFault: a FILE_CHECK file puts the real server in fault state.
 	ErrFault = errors.New("tracked file fault")
-	// ErrNotSupported: BFD_CHECK.
-	ErrNotSupported = errors.New("not supported yet")
 	// ErrUnknownKind: a checker kind this package does not know.
 	ErrUnknownKind = errors.New("unknown checker kind")
 )

@@ -39,7 +39,7 @@ func newHTTP(ck *config.Checker, env Env) (Checker, error) {
 	if err != nil {
 		proto = httpget.HTTP10
 	}
-	co := connOf(ck, env.RS, 0)
+	co := connOf(ck, env.RS)
 	rsVhost, vsVhost := "", ""
 	if env.RS != nil {
 		rsVhost = env.RS.VirtualHost

@@ -17,8 +17,12 @@ import (
 // holds the two tables to the same kinds.
 type kind struct {
 	policy Policy
-	// phases: how many connect_timeout periods one attempt may use
-	// (keepalived arms connect_timeout per I/O step).
+	// phases bounds one attempt at that many connect_timeout periods;
+	// 0 for the kinds whose every I/O step (connect, each write, each
+	// read) has connect_timeout of its own and the attempt as a whole no
+	// bound, as keepalived re-arms connection_to at each step of
+	// HTTP_GET, SSL_GET, TCP_CHECK and SMTP_CHECK: a server that answers
+	// slowly but within connect_timeout at each step stays up.
 	phases int
 	build  func(ck *config.Checker, env Env) (Checker, error)
 	// timing adjusts the scheduler timing of a block (nil: none).
@@ -34,23 +38,27 @@ type kind struct {
 	// attempt logs the kind's own lines about one attempt; true when
 	// they replace the success and failed lines above.
 	attempt func(e *Engine, c *ckRun, o Outcome, err error) bool
+	// passive: no probe and no schedule; events set the checker's
+	// state (BFD_CHECK, bfd.go). keepalived queues these checkers
+	// without a launch function.
+	passive bool
 }
 
 // kinds is the one table of checker kinds.
 var kinds = map[config.CheckerKind]*kind{
-	config.HTTPGet: {policy: PolicyHTTP, phases: 4, build: newHTTP, attempt: logHTTPStep,
+	config.HTTPGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
 		success:   "Remote Web server %[1]s succeed on service.",
 		down:      "HTTP_CHECK on service %[1]s failed.",
 		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SSLGet: {policy: PolicyHTTP, phases: 4, build: newHTTP, attempt: logHTTPStep,
+	config.SSLGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
 		success:   "Remote Web server %[1]s succeed on service.",
 		down:      "HTTP_CHECK on service %[1]s failed.",
 		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.TCPCheck: {policy: PolicyTCP, phases: 1, build: newTCP, failure: tcpFailure,
+	config.TCPCheck: {policy: PolicyTCP, build: newTCP, failure: tcpFailure,
 		success:   "TCP connection to %[1]s success.",
 		down:      "TCP_CHECK on service %[1]s failed.",
 		downAfter: "TCP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SMTPCheck: {policy: PolicySMTP, phases: 7, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
+	config.SMTPCheck: {policy: PolicySMTP, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
 		success: "Remote SMTP server %[1]s succeed on service."},
 	config.DNSCheck: {policy: PolicyDNS, phases: 1, build: newDNS, attempt: logDNSDown, failure: dnsFailure},
 	config.UDPCheck: {policy: PolicyUDP, phases: 1, build: newUDP, failure: udpFailure,
@@ -63,7 +71,7 @@ var kinds = map[config.CheckerKind]*kind{
 		downAfter: "ICMP CHECK on service %[1]s of %[2]s failed after %[3]d retries."},
 	config.MiscCheck: {policy: PolicyMisc, build: newMisc, timing: miscTiming, attempt: logMisc},
 	config.FileCheck: {policy: PolicyFile, build: newFile, timing: fileTiming},
-	config.BFDCheck:  {build: newBFD},
+	config.BFDCheck:  {build: newBFD, passive: true},
 }
 
 // kindOf is the row of a block's kind.
@@ -72,14 +80,6 @@ func kindOf(k config.CheckerKind) (*kind, error) {
 		return row, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownKind, k)
-}
-
-func newBFD(ck *config.Checker, _ Env) (Checker, error) {
-	name := ""
-	if ck.BFD != nil {
-		name = ck.BFD.Name
-	}
-	return nil, fmt.Errorf("BFD_CHECK %s: %w", name, ErrNotSupported)
 }
 
 // miscTiming: an attempt is bounded by misc_timeout, else delay_loop.
@@ -189,7 +189,7 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 	if row.timing != nil {
 		row.timing(&t, ck)
 	}
-	if t.AttemptTimeout <= 0 {
+	if t.AttemptTimeout <= 0 && (row.phases > 0 || row.timing != nil) {
 		t.AttemptTimeout = 5 * time.Second
 	}
 	return t, nil

@@ -2,6 +2,7 @@ package check
 
 import (
 	"testing"
+	"time"
 
 	"keepalived-go/config"
 )
@@ -41,6 +42,28 @@ func TestKindLogWords(t *testing.T) {
 	for _, c := range cases {
 		if got := fmtLine(c.line(kinds[c.kind]), "RS", "VS", 3); got != c.want {
 			t.Errorf("%s: %q, want %q", c.kind, got, c.want)
+		}
+	}
+}
+
+// The kinds whose every I/O step has connect_timeout of its own have no
+// bound on the whole attempt (keepalived re-arms connection_to per step);
+// the one-step kinds are bounded by connect_timeout, MISC_CHECK by
+// misc_timeout.
+func TestAttemptBounds(t *testing.T) {
+	const ct = 3 * time.Second
+	cases := map[config.CheckerKind]time.Duration{
+		config.HTTPGet: 0, config.SSLGet: 0, config.TCPCheck: 0, config.SMTPCheck: 0,
+		config.DNSCheck: ct, config.UDPCheck: ct, config.PingCheck: ct, config.MiscCheck: 7 * time.Second,
+	}
+	for k, want := range cases {
+		ck := &config.Checker{Kind: k, ConnectTimeout: ct, DelayLoop: 10 * time.Second, Misc: &config.MiscOptions{Timeout: 7 * time.Second}}
+		tm, err := TimingOf(ck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.AttemptTimeout != want {
+			t.Errorf("%s: attempt bound %v, want %v", k, tm.AttemptTimeout, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -53,7 +54,8 @@ type loopProbe struct {
 	state probeState
 	start time.Time
 	// deadline of the current phase and of the whole attempt, as
-	// durations since the loop's epoch.
+	// durations since the loop's epoch (final: noFinal when the attempt
+	// has no bound of its own).
 	deadline, final time.Duration
 	timeout         time.Duration // per phase; 0: only final
 	// at is p's key in timers, index its place there (-1: not queued).
@@ -68,6 +70,9 @@ type loopProbe struct {
 	// onReady is the loop's handler for fd, made once per probe.
 	onReady evloop.Handler
 }
+
+// noFinal is the final deadline of an attempt with no bound of its own.
+const noFinal = time.Duration(math.MaxInt64)
 
 func newIOLoop(loop *evloop.Loop) *ioLoop {
 	return &ioLoop{loop: loop, live: map[*loopProbe]bool{}}
@@ -92,7 +97,10 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 	p.c = c
 	p.start = time.Now()
 	now := l.now()
-	p.final = now + c.timing.AttemptTimeout
+	p.final = noFinal
+	if c.timing.AttemptTimeout > 0 {
+		p.final = now + c.timing.AttemptTimeout
+	}
 	var o sock.Options
 	switch ch := c.checker.(type) {
 	case *HTTPCheck:
@@ -104,11 +112,11 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 		p.req, p.sent, p.timeout = ch.request(a.Step), 0, t.Timeout
 		o = sock.Options{Dst: t.Addr, Bind: t.Bind, Interface: t.BindInterface, Mark: t.FWMark}
 	case *TCPCheck:
-		p.http, p.timeout = nil, 0
+		p.http, p.timeout = nil, ch.Timeout
 		o = sock.Options{Dst: ch.Conn.Dst, Bind: ch.Conn.Bind, Interface: ch.Conn.BindIf, Mark: ch.Conn.FWMark}
 	}
 	l.live[p] = true
-	fd, pending, err := sock.Start(o)
+	fd, _, err := sock.Start(o)
 	if err != nil {
 		l.finish(p, p.connectError(err))
 		return
@@ -120,9 +128,12 @@ func (l *ioLoop) start(c *ckRun, a Attempt) {
 	}
 	p.state = stateConnecting
 	l.arm(p, now)
-	if !pending {
-		l.step(p, now)
-	}
+	// Look at once rather than after the next wait: a connect to this
+	// host is done by now, and a server that accepts and closes at once
+	// must not win the race against our first look (keepalived, awake
+	// on the socket a few microseconds after the handshake, reads
+	// success from such a server on a multi-core host).
+	l.step(p, now)
 }
 
 func (l *ioLoop) get() *loopProbe {
@@ -143,7 +154,7 @@ func (l *ioLoop) arm(p *loopProbe, now time.Duration) {
 	if p.timeout > 0 {
 		p.deadline = min(now+p.timeout, p.final)
 	}
-	if p.index < 0 {
+	if p.index < 0 && p.deadline != noFinal {
 		p.at = p.deadline
 		heap.Push(&l.timers, p)
 	}
@@ -158,7 +169,7 @@ func (l *ioLoop) step(p *loopProbe, now time.Duration) {
 			if !done {
 				return
 			}
-			if err != nil {
+			if err != nil && !(p.http == nil && connectedThenReset(err)) {
 				l.finish(p, p.connectError(err))
 				return
 			}

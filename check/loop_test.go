@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"keepalived-go/check/httpget"
 	"keepalived-go/config"
 	"keepalived-go/internal/evloop"
@@ -38,6 +40,35 @@ func peer(t *testing.T, serve func(c *net.TCPConn)) netip.AddrPort {
 		}
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// fullBacklog is a listener whose accept queue is full: the kernel drops
+// further SYNs, so a connect to it times out.
+func fullBacklog(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(netip.AddrFrom4(sa.(*unix.SockaddrInet4).Addr), uint16(sa.(*unix.SockaddrInet4).Port))
+	// Backlog 0 queues one connection; it is never accepted.
+	c, err := net.Dial("tcp", ap.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ap
 }
 
 func readReq(c net.Conn) {
@@ -140,16 +171,7 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 		ln.Close()
 		return ap
 	}
-	cases := []struct {
-		name   string
-		kind   config.CheckerKind
-		addr   func() netip.AddrPort
-		bind   string
-		want   string // substring of the outcome
-		digest string
-		limit  bool
-		regex  config.URL
-	}{
+	cases := []loopCase{
 		{name: "ok", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond(page)) }, want: "ok", digest: pageDigest()},
 		{name: "digest", kind: config.HTTPGet, addr: func() netip.AddrPort { return peer(t, respond("other")) }, want: `"MD5 digest error to"`, digest: pageDigest()},
 		{name: "refused", kind: config.HTTPGet, addr: closed, want: `connect/connect/"Connection failed"`},
@@ -205,37 +227,106 @@ func TestLoopMatchesGoroutinePath(t *testing.T) {
 		{name: "tcp bind fails", kind: config.TCPCheck, addr: func() netip.AddrPort { return peer(t, func(*net.TCPConn) {}) }, bind: "203.0.113.1", want: "socket=true"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ap := tc.addr()
-			ck := &config.Checker{Kind: tc.kind, ConnectTimeout: timeout, DelayLoop: time.Second}
-			if tc.bind != "" {
-				ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
-			}
-			if tc.kind == config.HTTPGet {
-				ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
-					StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
-			}
-			c := ckRunOf(t, ck, ap)
-			if !loopable(c, 0) {
-				t.Fatal("not loopable")
-			}
-			got := outcome(runOnLoop(t, c))
-			ctx, cancel := context.WithTimeout(context.Background(), c.timing.AttemptTimeout)
-			defer cancel()
-			var gerr error
-			if sc, ok := c.checker.(StepChecker); ok {
-				gerr = sc.CheckStep(ctx, 0)
-			} else {
-				gerr = c.checker.Check(ctx)
-			}
-			want := outcome(gerr)
-			if got != want {
-				t.Errorf("loop %s, goroutine path %s", got, want)
-			}
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("outcome %s, want %s", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { loopMatches(t, tc, timeout) })
+	}
+}
+
+// loopCase is a server behaviour and the outcome the loop and the
+// goroutine path must both give.
+type loopCase struct {
+	name   string
+	kind   config.CheckerKind
+	addr   func() netip.AddrPort
+	bind   string
+	want   string // substring of the outcome
+	digest string
+	limit  bool
+	regex  config.URL
+}
+
+// loopMatches runs tc on the loop and on the goroutine path, with
+// connect_timeout timeout, and compares.
+func loopMatches(t *testing.T, tc loopCase, timeout time.Duration) {
+	t.Helper()
+	ap := tc.addr()
+	ck := &config.Checker{Kind: tc.kind, ConnectTimeout: timeout, DelayLoop: time.Second}
+	if tc.bind != "" {
+		ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
+	}
+	if tc.kind == config.HTTPGet {
+		ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
+			StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
+	}
+	c := ckRunOf(t, ck, ap)
+	if !loopable(c, 0) {
+		t.Fatal("not loopable")
+	}
+	got := outcome(runOnLoop(t, c))
+	ctx, cancel := attemptContext(context.Background(), c.timing, time.Now())
+	defer cancel()
+	var gerr error
+	if sc, ok := c.checker.(StepChecker); ok {
+		gerr = sc.CheckStep(ctx, 0)
+	} else {
+		gerr = c.checker.Check(ctx)
+	}
+	want := outcome(gerr)
+	if got != want {
+		t.Errorf("loop %s, goroutine path %s", got, want)
+	}
+	if !strings.Contains(got, tc.want) {
+		t.Errorf("outcome %s, want %s", got, tc.want)
+	}
+}
+
+// keepalived's timeouts, on the loop and the goroutine path alike:
+// connect_timeout per I/O step and none on the whole attempt, and a
+// server that accepts and resets is connected to (issue 19 finding 8).
+func TestLoopTimeoutsMatchGoroutinePath(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	page := "<html><body><h1>It works!</h1></body></html>"
+	cases := []loopCase{
+		{name: "slow body, each read within connect_timeout", kind: config.HTTPGet, addr: func() netip.AddrPort {
+			// 10 reads 120 ms apart: 1.2 s in all, six times connect_timeout,
+			// each read within it; keepalived re-arms connect_timeout per
+			// read and judges the page (issue 19 finding 8).
+			return peer(t, func(c *net.TCPConn) {
+				readReq(c)
+				c.SetNoDelay(true)
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", len(page))
+				for i := 0; i < 10; i++ {
+					time.Sleep(timeout * 6 / 10)
+					c.Write([]byte(page[i*len(page)/10 : (i+1)*len(page)/10]))
+				}
+			})
+		}, want: "ok", digest: pageDigest()},
+		{name: "connect timeout", kind: config.HTTPGet, addr: func() netip.AddrPort { return fullBacklog(t) },
+			want: `timeout/connect/"Timeout connecting"`},
+		{name: "tcp connect timeout", kind: config.TCPCheck, addr: func() netip.AddrPort { return fullBacklog(t) },
+			want: "timeout/socket=false"},
+		{name: "tcp accept then reset", kind: config.TCPCheck, addr: func() netip.AddrPort {
+			return peer(t, func(c *net.TCPConn) { c.SetLinger(0) })
+		}, want: "ok"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { loopMatches(t, tc, timeout) })
+	}
+}
+
+// A server that accepts and resets at once gets one verdict, attempt
+// after attempt: up, as keepalived's TCP_CHECK gives it on a multi-core
+// host (issue 19 finding 8; it flapped under ours).
+func TestTCPAcceptResetDoesNotFlap(t *testing.T) {
+	ap := peer(t, func(c *net.TCPConn) { c.SetLinger(0) })
+	c := ckRunOf(t, &config.Checker{Kind: config.TCPCheck, ConnectTimeout: time.Second, DelayLoop: time.Second}, ap)
+	fails := 0
+	for i := 0; i < 200; i++ {
+		if err := runOnLoop(t, c); err != nil {
+			fails++
+		}
+	}
+	if fails > 0 {
+		t.Errorf("%d of 200 attempts failed on a server that accepts and resets", fails)
 	}
 }
 

@@ -27,7 +27,7 @@ type PingCheck struct {
 var pingPayload = setBuf(make([]byte, 128))
 
 func newPing(ck *config.Checker, env Env) (Checker, error) {
-	return &PingCheck{Conn: connOf(ck, env.RS, 0)}, nil
+	return &PingCheck{Conn: connOf(ck, env.RS)}, nil
 }
 
 // Check sends one echo request and waits for its reply.

@@ -14,7 +14,8 @@ type Attempt struct {
 	ID ID
 	// Step is the url index for HTTP checkers, 0 otherwise.
 	Step int
-	// Start is the instant the attempt was due; Deadline bounds it.
+	// Start is the instant the attempt was due; Deadline bounds it (zero:
+	// no bound, Timing.AttemptTimeout).
 	Start, Deadline time.Time
 }
 
@@ -127,7 +128,11 @@ func begin(e *entry, now time.Time, dst []Attempt) []Attempt {
 	// than planned; timings chain from the real start like keepalived's
 	// timer threads do.
 	e.started = now
-	return append(dst, Attempt{ID: e.id, Step: e.m.step, Start: now, Deadline: now.Add(e.m.t.AttemptTimeout)})
+	a := Attempt{ID: e.id, Step: e.m.step, Start: now}
+	if e.m.t.AttemptTimeout > 0 {
+		a.Deadline = now.Add(e.m.t.AttemptTimeout)
+	}
+	return append(dst, a)
 }
 
 // PullFrom is the earliest instant at which Pull would start the next

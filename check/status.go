@@ -39,8 +39,9 @@ type RealServerStatus struct {
 }
 
 // CheckerStatus is one checker of a real server. Checkers that could not
-// be built (BFD_CHECK, a MISC_CHECK script that may not run) are absent,
-// as keepalived frees them.
+// be built (a MISC_CHECK script that may not run) are absent, as
+// keepalived frees them. A BFD_CHECK's Last and LastError are those of
+// the last BFD report.
 type CheckerStatus struct {
 	Kind   config.CheckerKind
 	Config *config.Checker

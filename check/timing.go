@@ -46,7 +46,10 @@ type Timing struct {
 	Retry            int
 	// Warmup bounds the random delay before the first check.
 	Warmup time.Duration
-	// AttemptTimeout bounds one attempt (the probe's ctx deadline).
+	// AttemptTimeout bounds one attempt (the probe's ctx deadline); 0:
+	// no bound on the whole attempt, only the checker's own timeout on
+	// each of its I/O steps (keepalived's HTTP_GET, SSL_GET, TCP_CHECK,
+	// SMTP_CHECK).
 	AttemptTimeout time.Duration
 	Alpha          bool
 	// Steps is the number of urls of an HTTP checker (>= 1).

@@ -13,30 +13,29 @@ import (
 // require_reply the server is up unless an ICMP error comes back within
 // connect_timeout; with it a reply must arrive, and with a reply pattern
 // it must also be min..max bytes long and match the pattern over the
-// shorter of the two.
+// shorter of the two, bits set in Mask (the pattern's x nibbles) ignored
+// (keepalived's check_udp_reply).
 type UDPCheck struct {
 	Conn         Conn
 	Payload      []byte
 	RequireReply bool
 	Pattern      []byte
+	Mask         []byte // nil, or one byte per byte of Pattern
 	MinLen       int
-	MaxLen       int
+	MaxLen       int // as given: max_reply_length 0 fails every reply
 }
 
 // udpDefaultPayload is keepalived's 32-byte filler.
 var udpDefaultPayload = setBuf(make([]byte, 32))
 
 func newUDP(ck *config.Checker, env Env) (Checker, error) {
-	c := &UDPCheck{Conn: connOf(ck, env.RS, 0), Payload: udpDefaultPayload, MaxLen: 255}
+	c := &UDPCheck{Conn: connOf(ck, env.RS), Payload: udpDefaultPayload, MaxLen: 255}
 	if u := ck.UDP; u != nil {
 		if len(u.Payload) > 0 {
 			c.Payload = u.Payload
 		}
-		c.RequireReply, c.Pattern = u.RequireReply, u.ReplyPattern
-		c.MinLen = u.MinReplyLength
-		if u.MaxReplyLength > 0 {
-			c.MaxLen = u.MaxReplyLength
-		}
+		c.RequireReply, c.Pattern, c.Mask = u.RequireReply, u.ReplyPattern, u.ReplyMask
+		c.MinLen, c.MaxLen = u.MinReplyLength, u.MaxReplyLength
 	}
 	return c, nil
 }
@@ -71,7 +70,11 @@ func (c *UDPCheck) Check(ctx context.Context) error {
 			return fmt.Errorf("%w: reply length %d not in %d-%d", ErrReply, n, c.MinLen, c.MaxLen)
 		}
 		for i := 0; i < min(n, len(c.Pattern)); i++ {
-			if buf[i] != c.Pattern[i] {
+			var ignore byte
+			if i < len(c.Mask) {
+				ignore = c.Mask[i]
+			}
+			if (buf[i]^c.Pattern[i])&^ignore != 0 {
 				return fmt.Errorf("%w: reply data mismatch", ErrReply)
 			}
 		}

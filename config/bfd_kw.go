@@ -188,7 +188,9 @@ func (b *bfdState) maxHops(v parser.Strvec) {
 		b.l.report(parser.SevGeneral, "Configuration error: BFD instance %s max_hops value %s not valid (must be in range [-1-%d]), ignoring", b.cur.Name, v.Slot(1), 255)
 		return
 	}
-	b.cur.MaxHops = n
+	// bfd_t.max_hops is a uint8_t: -1 is 255 (no check), and an IPv6
+	// hop limit below it then clips it with the message in bfdEnd.
+	b.cur.MaxHops = int(uint8(n))
 }
 
 // bfdEnd is bfd_end_handler.

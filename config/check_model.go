@@ -15,6 +15,7 @@ func (s *checkState) writeModel() {
 		cfg.Checker = CheckerSettings{SSL: s.ssl, SSLRequired: s.sslRequired,
 			RegexStackStart: s.jitStackStart, RegexStackMax: s.jitStackMax}
 	}
+	cfg.Checker.TrackBFDs = append([]string(nil), s.trackBFDs...)
 	for _, g := range s.vsgs {
 		if g.removed {
 			continue
@@ -160,6 +161,7 @@ func (c *ckState) model() *Checker {
 	if co == nil {
 		if c.rs.port0 != uint16(rs.Port) {
 			conn.ConnectPort = int(c.rs.port0)
+			conn.ConnectPortZero = c.rs.port0 == 0
 		}
 	} else {
 		conn = Connection{BindIf: co.bindIf, FWMark: co.fwmark, BindPort: int(co.bindto.port)}
@@ -168,6 +170,7 @@ func (c *ckState) model() *Checker {
 		}
 		if int(co.dst.port) != rs.Port {
 			conn.ConnectPort = int(co.dst.port)
+			conn.ConnectPortZero = co.dst.port == 0
 		}
 		if co.bindto.fam != famUnspec {
 			conn.BindTo = co.bindto.ip

@@ -396,6 +396,60 @@ func TestCheckConnection(t *testing.T) {
 	}
 }
 
+// Where keepalived's checker connects to port 0, the model says so: a
+// real server written without a port (its checkers copied the address
+// before the real server got the virtual server's port). connect_ip
+// alone keeps the port (inet_stosockaddr leaves it without one), and a
+// fwmark service's real server without a port keeps port 0 itself.
+func TestCheckConnectPortZero(t *testing.T) {
+	cfg, _ := checkLoad(t, `virtual_server 198.51.100.10 80 {
+  protocol TCP
+  lb_kind DR
+  real_server 203.0.113.11 {
+    TCP_CHECK {
+    }
+    TCP_CHECK {
+      connect_port 81
+    }
+  }
+  real_server 203.0.113.12 80 {
+    TCP_CHECK {
+      connect_ip 203.0.113.50
+    }
+  }
+}
+virtual_server fwmark 7 {
+  lb_kind DR
+  real_server 203.0.113.13 {
+    TCP_CHECK {
+    }
+  }
+}
+`)
+	if len(cfg.VirtualServers) != 2 {
+		t.Fatalf("%d virtual servers", len(cfg.VirtualServers))
+	}
+	rs := cfg.VirtualServers[0].RealServers
+	if rs[0].Port != 80 {
+		t.Errorf("real server without a port: port %d, want the service's 80", rs[0].Port)
+	}
+	for i, want := range []*Connection{
+		{ConnectPortZero: true},
+		{ConnectPort: 81},
+	} {
+		if c := rs[0].Checkers[i].Conn; c == nil || *c != *want {
+			t.Errorf("real server without a port, checker %d: %+v, want %+v", i, c, want)
+		}
+	}
+	if c := rs[1].Checkers[0].Conn; c == nil || *c != (Connection{ConnectIP: netip.MustParseAddr("203.0.113.50")}) {
+		t.Errorf("connect_ip alone: %+v", c)
+	}
+	fw := cfg.VirtualServers[1].RealServers[0]
+	if fw.Port != 0 || fw.Checkers[0].Conn != nil {
+		t.Errorf("fwmark real server without a port: port %d, conn %+v", fw.Port, fw.Checkers[0].Conn)
+	}
+}
+
 // Each checker kind's own settings.
 func TestCheckKinds(t *testing.T) {
 	cfg, _ := checkLoad(t, `virtual_server 198.51.100.10 80 {

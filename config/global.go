@@ -20,7 +20,6 @@ type globalState struct {
 	l *loader
 	// local name (get_local_name): set by initGlobalData.
 	localName string
-	usePidDir bool
 	umaskSet  bool
 }
 
@@ -67,7 +66,6 @@ func defaultGlobal(opts Options) Global {
 // globalKeywords is init_global_keywords.
 func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 	g := &l.cfg.Global
-	st := &l.g
 	root := func(name string, h func(parser.Strvec)) *parser.Keyword {
 		return &parser.Keyword{Name: name, Handler: h, Inactive: !active}
 	}
@@ -87,7 +85,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 			}
 			if g.NetNamespace == "" {
 				g.NetNamespace = v.Slot(1)
-				st.usePidDir = true
+				g.UsePidDir = true
 			} else {
 				l.report(parser.SevGeneral, "Duplicate net_namespace definition %s - ignoring", v.Slot(1))
 			}
@@ -113,7 +111,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 		}),
 		root("use_pid_dir", func(v parser.Strvec) {
 			if !v.Nil() {
-				st.usePidDir = true
+				g.UsePidDir = true
 			}
 		}),
 		root("instance", func(v parser.Strvec) {
@@ -126,7 +124,7 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 			}
 			if g.InstanceName == "" {
 				g.InstanceName = v.Slot(1)
-				st.usePidDir = true
+				g.UsePidDir = true
 			} else {
 				l.report(parser.SevGeneral, "Duplicate instance definition %s - ignoring", v.Slot(1))
 			}
@@ -150,69 +148,24 @@ func (l *loader) globalKeywords(active bool) []*parser.Keyword {
 	return append(kws, gd)
 }
 
-// globalDefsKeywords is the global_defs block's table.
+// globalDefsKeywords is the global_defs block's table: its own keywords,
+// then the VRRP, process and other parts, in init_global_keywords'
+// install order.
 func (l *loader) globalDefsKeywords() []*parser.Keyword {
 	g := &l.cfg.Global
-	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
-		return &parser.Keyword{Name: name, Handler: h}
-	}
-	flag := func(name string, dst *bool) *parser.Keyword {
-		return kw(name, func(parser.Strvec) { *dst = true })
-	}
 	kws := []*parser.Keyword{
-		kw("process_names", func(parser.Strvec) {
-			l.saveProcessName(&g.VRRPProcessName, "keepalived_vrrp")
-			l.saveProcessName(&g.CheckerProcessName, "keepalived_lvs")
-			l.saveProcessName(&g.BFDProcessName, "keepalived_bfd")
-		}),
+		kw("process_names", l.processNames),
 		kw("process_name", func(v parser.Strvec) { l.saveProcessName(&g.ProcessName, v.Slot(1)) }),
 		kw("vrrp_process_name", func(v parser.Strvec) { l.saveProcessName(&g.VRRPProcessName, v.Slot(1)) }),
 		kw("checker_process_name", func(v parser.Strvec) { l.saveProcessName(&g.CheckerProcessName, v.Slot(1)) }),
-		kw("lvs_process_name", func(v parser.Strvec) {
-			// keepalived logs "'lvs_process_name' is deprecated - please use 'checker_process_name'"
-			l.saveProcessName(&g.CheckerProcessName, v.Slot(1))
-		}),
+		kw("lvs_process_name", l.lvsProcessName),
 		kw("bfd_process_name", func(v parser.Strvec) { l.saveProcessName(&g.BFDProcessName, v.Slot(1)) }),
-		kw("router_id", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "routerid name missing - ignoring")
-				return
-			}
-			g.RouterID = v.Slot(1)
-		}),
-		kw("notification_email_from", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "emailfrom missing - ignoring")
-				return
-			}
-			g.NotificationEmailFrom = v.Slot(1)
-		}),
+		kw("router_id", l.routerID),
+		kw("notification_email_from", l.emailFrom),
 		kw("smtp_server", l.smtpServer),
-		kw("smtp_helo_name", func(v parser.Strvec) {
-			if v.Len() >= 2 {
-				g.SMTPHeloName = v.Slot(1)
-			}
-		}),
-		kw("smtp_connect_timeout", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
-			if !ok {
-				l.report(parser.SevGeneral, "smtp_connect_timeout '%s' must be in [0, %d] - ignoring", v.Slot(1), (1<<32-1)/timerHz)
-				return
-			}
-			if n == 0 {
-				l.report(parser.SevGeneral, "smtp_conect_timeout must be greater than 0, setting to 1")
-				n = 1
-			}
-			g.SMTPConnectTimeout = time.Duration(n) * time.Second
-		}),
-		kw("notification_email", func(v parser.Strvec) {
-			emails := l.p.ValueWords(v)
-			if emails == nil {
-				l.report(parser.SevGeneral, "Warning - empty notification_email block")
-				return
-			}
-			g.NotificationEmail = append(g.NotificationEmail, emails...)
-		}),
+		kw("smtp_helo_name", l.smtpHelo),
+		kw("smtp_connect_timeout", l.smtpConnectTimeout),
+		kw("notification_email", l.notificationEmail),
 		kw("smtp_alert", l.globalTrueFalse(&g.SMTPAlert, "Invalid value '%s' for global smtp_alert specified")),
 		kw("startup_script", func(v parser.Strvec) {
 			l.startupShutdownScript(v, &g.StartupScript, &g.StartupScriptTimeout, "startup")
@@ -222,80 +175,175 @@ func (l *loader) globalDefsKeywords() []*parser.Keyword {
 			l.startupShutdownScript(v, &g.ShutdownScript, &g.ShutdownScriptTimeout, "shutdown")
 		}),
 		kw("shutdown_script_timeout", func(v parser.Strvec) { l.startupShutdownTimeout(v, &g.ShutdownScriptTimeout, "shutdown") }),
-		kw("max_auto_priority", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				g.MaxAutoPriority = schedRRMax
-				return
-			}
-			n, ok := l.readInt(v.Slot(1), -1, schedRRMax, true)
-			if !ok {
-				l.report(parser.SevGeneral, "max_auto_priority '%s' must be in [0, %d] (or -1 to disable) - ignoring", v.Slot(1), schedRRMax)
-				return
-			}
-			g.MaxAutoPriority = n
-		}),
-		kw("min_auto_priority_delay", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "min_auto_priority_delay requires delay time")
-				return
-			}
-			n, ok := l.readInt(v.Slot(1), 1, 10000000, true)
-			if !ok {
-				l.report(parser.SevGeneral, "min_auto_priority_delay '%s' must be in [1, 10000000] - ignoring", v.Slot(1))
-				return
-			}
-			g.MinAutoPriorityDelay = time.Duration(n) * time.Microsecond
-		}),
+		kw("max_auto_priority", l.maxAutoPriority),
+		kw("min_auto_priority_delay", l.minAutoPriorityDelay),
 		kw("smtp_alert_vrrp", l.globalTrueFalse(&g.SMTPAlertVRRP, "Invalid value '%s' for global smtp_alert_vrrp specified")),
 		kw("smtp_alert_checker", l.globalTrueFalse(&g.SMTPAlertChecker, "Invalid value '%s' for global smtp_alert_checker specified")),
-		kw("checker_log_all_failures", func(v parser.Strvec) {
-			res := 1
-			if v.Len() >= 2 {
-				if res = checkTrueFalse(v.Slot(1)); res < 0 {
-					l.report(parser.SevGeneral, "Invalid value for checker_log_all_failures specified")
-					return
-				}
-			}
-			g.CheckerLogAllFailures = res == 1
-		}),
-		kw("dynamic_interfaces", func(v parser.Strvec) {
-			g.DynamicInterfaces = true
-			if v.Len() >= 2 {
-				if v.Slot(1) == "allow_if_changes" {
-					g.AllowIfChanges = true
-				} else {
-					l.report(parser.SevGeneral, "Unknown dynamic_interfaces option '%s'", v.Slot(1))
-				}
-			}
-		}),
-		flag("no_email_faults", &g.NoEmailFaults),
-		kw("default_interface", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "default_interface requires interface name")
-				return
-			}
-			g.DefaultInterface = v.Slot(1)
-		}),
-		kw("disable_local_igmp", func(parser.Strvec) {
-			const p = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"
-			if f, err := os.OpenFile(p, os.O_WRONLY, 0); err != nil {
-				l.report(parser.SevGeneral, "kernel does not support %s", p)
-				return
-			} else {
-				f.Close()
-			}
-			g.DisableLocalIGMP = true
-		}),
+		kw("checker_log_all_failures", l.checkerLogAllFailures),
+		kw("dynamic_interfaces", l.dynamicInterfaces),
+		boolKw("no_email_faults", &g.NoEmailFaults),
+		kw("default_interface", l.defaultInterface),
+		kw("disable_local_igmp", l.disableLocalIGMP),
 		kw("lvs_timeouts", l.lvsTimeouts),
-		flag("lvs_flush", &g.LVSFlush),
+		boolKw("lvs_flush", &g.LVSFlush),
 		kw("lvs_flush_on_stop", l.lvsFlushOnStop),
 		kw("lvs_flush_onstop", l.lvsFlushOnStop),
 		kw("lvs_sync_daemon", l.lvsSyncDaemon),
 	}
-	kws = append(kws, l.globalVRRPKeywords()...)
-	kws = append(kws, l.globalProcessKeywords()...)
-	kws = append(kws, l.globalMiscKeywords()...)
+	for _, part := range [][]*parser.Keyword{
+		l.globalVRRPKeywords(),
+		l.globalProcessKeywords(),
+		l.globalSNMPKeywords(),
+		l.globalNetlinkKeywords(),
+		l.globalMiscKeywords(),
+	} {
+		kws = append(kws, part...)
+	}
 	return kws
+}
+
+// boolKw makes a table entry for a keyword that only sets a flag.
+func boolKw(name string, dst *bool) *parser.Keyword {
+	return kw(name, func(parser.Strvec) { *dst = true })
+}
+
+// processNames is process_names_handler.
+func (l *loader) processNames(parser.Strvec) {
+	g := &l.cfg.Global
+	l.saveProcessName(&g.VRRPProcessName, "keepalived_vrrp")
+	l.saveProcessName(&g.CheckerProcessName, "keepalived_lvs")
+	l.saveProcessName(&g.BFDProcessName, "keepalived_bfd")
+}
+
+// lvsProcessName is lvs_process_name_handler.
+func (l *loader) lvsProcessName(v parser.Strvec) {
+	// keepalived logs "'lvs_process_name' is deprecated - please use 'checker_process_name'"
+	l.saveProcessName(&l.cfg.Global.CheckerProcessName, v.Slot(1))
+}
+
+// routerID is routerid_handler.
+func (l *loader) routerID(v parser.Strvec) {
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "routerid name missing - ignoring")
+		return
+	}
+	l.cfg.Global.RouterID = v.Slot(1)
+}
+
+// emailFrom is emailfrom_handler.
+func (l *loader) emailFrom(v parser.Strvec) {
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "emailfrom missing - ignoring")
+		return
+	}
+	l.cfg.Global.NotificationEmailFrom = v.Slot(1)
+}
+
+// smtpHelo is smtphelo_handler.
+func (l *loader) smtpHelo(v parser.Strvec) {
+	if v.Len() >= 2 {
+		l.cfg.Global.SMTPHeloName = v.Slot(1)
+	}
+}
+
+// smtpConnectTimeout is smtpto_handler.
+func (l *loader) smtpConnectTimeout(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
+	if !ok {
+		l.report(parser.SevGeneral, "smtp_connect_timeout '%s' must be in [0, %d] - ignoring", v.Slot(1), (1<<32-1)/timerHz)
+		return
+	}
+	if n == 0 {
+		l.report(parser.SevGeneral, "smtp_conect_timeout must be greater than 0, setting to 1")
+		n = 1
+	}
+	l.cfg.Global.SMTPConnectTimeout = time.Duration(n) * time.Second
+}
+
+// notificationEmail is email_handler.
+func (l *loader) notificationEmail(v parser.Strvec) {
+	g := &l.cfg.Global
+	emails := l.p.ValueWords(v)
+	if emails == nil {
+		l.report(parser.SevGeneral, "Warning - empty notification_email block")
+		return
+	}
+	g.NotificationEmail = append(g.NotificationEmail, emails...)
+}
+
+// maxAutoPriority is max_auto_priority_handler.
+func (l *loader) maxAutoPriority(v parser.Strvec) {
+	g := &l.cfg.Global
+	if v.Len() < 2 {
+		g.MaxAutoPriority = schedRRMax
+		return
+	}
+	n, ok := l.readInt(v.Slot(1), -1, schedRRMax, true)
+	if !ok {
+		l.report(parser.SevGeneral, "max_auto_priority '%s' must be in [0, %d] (or -1 to disable) - ignoring", v.Slot(1), schedRRMax)
+		return
+	}
+	g.MaxAutoPriority = n
+}
+
+// minAutoPriorityDelay is min_auto_priority_delay_handler.
+func (l *loader) minAutoPriorityDelay(v parser.Strvec) {
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "min_auto_priority_delay requires delay time")
+		return
+	}
+	n, ok := l.readInt(v.Slot(1), 1, 10000000, true)
+	if !ok {
+		l.report(parser.SevGeneral, "min_auto_priority_delay '%s' must be in [1, 10000000] - ignoring", v.Slot(1))
+		return
+	}
+	l.cfg.Global.MinAutoPriorityDelay = time.Duration(n) * time.Microsecond
+}
+
+// checkerLogAllFailures is checker_log_all_failures_handler.
+func (l *loader) checkerLogAllFailures(v parser.Strvec) {
+	res := 1
+	if v.Len() >= 2 {
+		if res = checkTrueFalse(v.Slot(1)); res < 0 {
+			l.report(parser.SevGeneral, "Invalid value for checker_log_all_failures specified")
+			return
+		}
+	}
+	l.cfg.Global.CheckerLogAllFailures = res == 1
+}
+
+// dynamicInterfaces is dynamic_interfaces_handler.
+func (l *loader) dynamicInterfaces(v parser.Strvec) {
+	g := &l.cfg.Global
+	g.DynamicInterfaces = true
+	if v.Len() >= 2 {
+		if v.Slot(1) == "allow_if_changes" {
+			g.AllowIfChanges = true
+		} else {
+			l.report(parser.SevGeneral, "Unknown dynamic_interfaces option '%s'", v.Slot(1))
+		}
+	}
+}
+
+// defaultInterface is default_interface_handler.
+func (l *loader) defaultInterface(v parser.Strvec) {
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "default_interface requires interface name")
+		return
+	}
+	l.cfg.Global.DefaultInterface = v.Slot(1)
+}
+
+// disableLocalIGMP is disable_local_igmp_handler.
+func (l *loader) disableLocalIGMP(parser.Strvec) {
+	const p = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"
+	if f, err := os.OpenFile(p, os.O_WRONLY, 0); err != nil {
+		l.report(parser.SevGeneral, "kernel does not support %s", p)
+		return
+	} else {
+		f.Close()
+	}
+	l.cfg.Global.DisableLocalIGMP = true
 }
 
 func (l *loader) saveProcessName(dst *string, src string) {
@@ -580,194 +628,257 @@ func (l *loader) lvsSyncDaemon(v parser.Strvec) {
 	}
 }
 
-// globalVRRPKeywords are global_defs' VRRP settings.
+// globalVRRPKeywords are global_defs' VRRP settings: the GARP and advert
+// ones, the firewall, then the VRRP checks and process.
 func (l *loader) globalVRRPKeywords() []*parser.Keyword {
+	kws := append(l.globalGarpKeywords(), l.globalNFTKeywords()...)
+	return append(kws, l.globalVRRPProcessKeywords()...)
+}
+
+// globalGarpKeywords: vrrp_mcast_group4 to vrrp_version.
+func (l *loader) globalGarpKeywords() []*parser.Keyword {
 	g := &l.cfg.Global
-	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
-		return &parser.Keyword{Name: name, Handler: h}
-	}
-	flag := func(name string, dst *bool) *parser.Keyword {
-		return kw(name, func(parser.Strvec) { *dst = true })
-	}
-	garpRepeat := func(name string, dst *int) func(parser.Strvec) {
-		return func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
-			if !ok {
-				l.report(parser.SevGeneral, "%s '%s' invalid - ignoring", name, v.Slot(1))
-				return
-			}
-			if n == 0 {
-				l.report(parser.SevGeneral, "%s must be greater than 0, setting to 1", name)
-				n = 1
-			}
-			*dst = int(n)
-		}
-	}
 	return []*parser.Keyword{
 		kw("vrrp_mcast_group4", func(v parser.Strvec) { l.mcastGroup(v, false) }),
 		kw("vrrp_mcast_group6", func(v parser.Strvec) { l.mcastGroup(v, true) }),
-		kw("vrrp_garp_master_delay", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
-			if !ok {
-				l.report(parser.SevGeneral, "vrrp_garp_master_delay '%s' invalid - ignoring", v.Slot(1))
-				return
-			}
-			g.GarpMasterDelay = time.Duration(n) * time.Second
-		}),
-		kw("vrrp_garp_master_repeat", garpRepeat("vrrp_garp_master_repeat", &g.GarpMasterRepeat)),
-		kw("vrrp_garp_master_refresh", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
-			if !ok {
-				l.report(parser.SevGeneral, "Invalid vrrp_garp_master_refresh '%s' - ignoring", v.Slot(1))
-				n = 0
-			}
-			g.GarpMasterRefresh = time.Duration(n) * time.Second
-		}),
-		kw("vrrp_garp_master_refresh_repeat", garpRepeat("vrrp_garp_master_refresh_repeat", &g.GarpMasterRefreshRep)),
-		kw("vrrp_garp_lower_prio_delay", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
-			if !ok {
-				l.report(parser.SevGeneral, "vrrp_garp_lower_prio_delay '%s' invalid - ignoring", v.Slot(1))
-				return
-			}
-			d := time.Duration(n) * time.Second
-			g.GarpLowerPrioDelay = &d
-		}),
-		kw("vrrp_garp_lower_prio_repeat", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, 1<<31-1, true)
-			if !ok {
-				l.report(parser.SevGeneral, "Invalid vrrp_garp_lower_prio_repeat '%s'", v.Slot(1))
-				return
-			}
-			r := int(n)
-			g.GarpLowerPrioRepeat = &r
-		}),
-		kw("vrrp_down_timer_adverts", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 1, 100, true)
-			if !ok {
-				l.report(parser.SevGeneral, "Invalid vrrp_down_timer_adverts [1:100] '%s'", v.Slot(1))
-				return
-			}
-			g.DownTimerAdverts = int(n)
-		}),
-		kw("vrrp_garp_interval", func(v parser.Strvec) {
-			if n, ok := l.readDecimal(v.Slot(1), 1, 1<<32-1, 6, true); !ok {
-				l.report(parser.SevGeneral, "vrrp_garp_interval '%s' is invalid", v.Slot(1))
-			} else {
-				g.GarpInterval = us(n)
-			}
-		}),
-		kw("vrrp_gna_interval", func(v parser.Strvec) {
-			if n, ok := l.readDecimal(v.Slot(1), 1, 1<<32-1, 6, true); !ok {
-				l.report(parser.SevGeneral, "vrrp_gna_interval '%s' is invalid", v.Slot(1))
-			} else {
-				g.GnaInterval = us(n)
-			}
-		}),
-		kw("vrrp_min_garp", func(v parser.Strvec) {
-			if v.Len() >= 2 {
-				res := checkTrueFalse(v.Slot(1))
-				if res < 0 {
-					l.report(parser.SevGeneral, "Invalid value for vrrp_min_garp specified")
-					return
-				}
-				if res == 0 {
-					return
-				}
-			}
-			if g.GarpMasterRepeat == 5 {
-				g.GarpMasterRepeat = 1
-			}
-			if g.GarpMasterRefreshRep == 1 {
-				g.GarpMasterRefreshRep = 0
-			}
-			if g.GarpMasterDelay == 5*time.Second {
-				g.GarpMasterDelay = 0
-			}
-		}),
+		kw("vrrp_garp_master_delay", l.vrrpGarpDelay),
+		kw("vrrp_garp_master_repeat", l.vrrpGarpRep("vrrp_garp_master_repeat", &g.GarpMasterRepeat)),
+		kw("vrrp_garp_master_refresh", l.vrrpGarpRefresh),
+		kw("vrrp_garp_master_refresh_repeat", l.vrrpGarpRep("vrrp_garp_master_refresh_repeat", &g.GarpMasterRefreshRep)),
+		kw("vrrp_garp_lower_prio_delay", l.vrrpGarpLowerPrioDelay),
+		kw("vrrp_garp_lower_prio_repeat", l.vrrpGarpLowerPrioRep),
+		kw("vrrp_down_timer_adverts", l.vrrpDownTimerAdverts),
+		kw("vrrp_garp_interval", l.vrrpGarpInterval),
+		kw("vrrp_gna_interval", l.vrrpGnaInterval),
+		kw("vrrp_min_garp", l.vrrpMinGarp),
 		kw("vrrp_garp_extra_if", l.garpExtraIf),
 		kw("vrrp_vmac_garp_intvl", l.garpExtraIf),
 		kw("vrrp_lower_prio_no_advert", l.trueFalseFlag(&g.LowerPrioNoAdvert, "Invalid value for vrrp_lower_prio_no_advert specified")),
 		kw("vrrp_higher_prio_send_advert", l.trueFalseFlag(&g.HigherPrioSendAdvert, "Invalid value for vrrp_higher_prio_send_advert specified")),
-		kw("vrrp_version", func(v parser.Strvec) {
-			n, ok := l.readInt(v.Slot(1), 2, 3, true)
-			if !ok {
-				l.report(parser.SevGeneral, "VRRP Error: Version must be either 2 or 3")
-				return
-			}
-			g.VRRPVersion = n
-		}),
-		kw("vrrp_iptables", func(parser.Strvec) {
-			// Debian's build has nftables, not iptables.
-			l.report(parser.SevGeneral, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
-			g.NFTables = "keepalived"
-			g.NFTablesPriority = -1
-		}),
-		kw("nftables", func(v parser.Strvec) {
-			if g.NFTables != "" {
-				l.report(parser.SevGeneral, "nftables already specified - ignoring")
-				return
-			}
-			name := "keepalived"
-			if v.Len() >= 2 {
-				if len(v.Slot(1)) >= nftTableMaxNameLen {
-					l.report(parser.SevGeneral, "nftables table name too long - ignoring")
-					return
-				}
-				name = v.Slot(1)
-			}
-			g.NFTables = name
-			g.NFTablesPriority = -1
-		}),
-		kw("nftables_priority", func(v parser.Strvec) {
-			if n, ok := l.readInt(v.Slot(1), -1<<31, 1<<31-1, false); ok {
-				g.NFTablesPriority = n
-			} else {
-				l.report(parser.SevInvalidNumber, "invalid nftables chain priority '%s'", v.Slot(1))
-			}
-		}),
-		flag("nftables_ifindex", &g.NFTablesIfindex),
-		kw("nftables_ipvs", func(v parser.Strvec) {
-			if g.NFTablesIPVS != "" {
-				l.report(parser.SevGeneral, "ipvs nftables already specified - ignoring")
-				return
-			}
-			name := "keepalived_ipvs"
-			if v.Len() >= 2 {
-				if len(v.Slot(1)) >= nftTableMaxNameLen {
-					l.report(parser.SevGeneral, "ipvs nftables table name too long - ignoring")
-					return
-				}
-				name = v.Slot(1)
-			}
-			g.NFTablesIPVS = name
-			g.NFTablesIPVSPriority = -1
-			g.NFTablesIPVSStartFWMark = 1000
-		}),
-		kw("nftables_ipvs_priority", func(v parser.Strvec) {
-			if n, ok := l.readInt(v.Slot(1), -1<<31, 1<<31-1, false); ok {
-				g.NFTablesIPVSPriority = n
-			} else {
-				l.report(parser.SevInvalidNumber, "invalid ipvs nftables chain priority '%s'", v.Slot(1))
-			}
-		}),
-		kw("nftables_ipvs_start_fwmark", func(v parser.Strvec) {
-			if n, ok := l.readUnsigned(v.Slot(1), 1, 1<<32-1, false); ok {
-				g.NFTablesIPVSStartFWMark = uint32(n)
-			} else {
-				l.report(parser.SevInvalidNumber, "invalid ipvs nftables start_fwmark priority '%s'", v.Slot(1))
-			}
-		}),
-		flag("nftables_counters", &g.NFTablesCounters),
-		flag("vrrp_check_unicast_src", &g.VRRPCheckUnicastSrc),
-		flag("vrrp_skip_check_adv_addr", &g.VRRPSkipCheckAdvAddr),
-		flag("vrrp_strict", &g.VRRPStrict),
-		kw("vrrp_priority", func(v parser.Strvec) { g.VRRPProcess.Priority = l.processPriority(v, "vrrp") }),
-		flag("vrrp_no_swap", &g.VRRPProcess.NoSwap),
-		kw("vrrp_rt_priority", func(v parser.Strvec) { l.realtimePriority(v, "vrrp", &g.VRRPProcess.RTPriority) }),
-		kw("vrrp_cpu_affinity", func(v parser.Strvec) { g.VRRPProcess.CPUAffinity = l.cpuAffinity(v, "vrrp") }),
-		kw("vrrp_rlimit_rttime", func(v parser.Strvec) { g.VRRPProcess.RLimitRT = l.rtRlimit(v, "vrrp") }),
-		kw("vrrp_rlimit_rtime", func(v parser.Strvec) { g.VRRPProcess.RLimitRT = l.rtRlimit(v, "vrrp") }),
+		kw("vrrp_version", l.vrrpVersion),
+	}
+}
+
+// globalNFTKeywords: vrrp_iptables to nftables_counters.
+func (l *loader) globalNFTKeywords() []*parser.Keyword {
+	g := &l.cfg.Global
+	return []*parser.Keyword{
+		kw("vrrp_iptables", l.vrrpIptables),
+		kw("nftables", l.vrrpNftables),
+		kw("nftables_priority", l.vrrpNftablesPriority),
+		boolKw("nftables_ifindex", &g.NFTablesIfindex),
+		kw("nftables_ipvs", l.ipvsNftables),
+		kw("nftables_ipvs_priority", l.ipvsNftablesPriority),
+		kw("nftables_ipvs_start_fwmark", l.ipvsNftablesStartFwmark),
+		boolKw("nftables_counters", &g.NFTablesCounters),
+	}
+}
+
+// globalVRRPProcessKeywords: vrrp_check_unicast_src to vrrp_rlimit_rtime.
+func (l *loader) globalVRRPProcessKeywords() []*parser.Keyword {
+	g := &l.cfg.Global
+	kws := []*parser.Keyword{
+		boolKw("vrrp_check_unicast_src", &g.VRRPCheckUnicastSrc),
+		boolKw("vrrp_skip_check_adv_addr", &g.VRRPSkipCheckAdvAddr),
+		boolKw("vrrp_strict", &g.VRRPStrict),
+	}
+	return append(kws, l.processKeywords("vrrp", &g.VRRPProcess)...)
+}
+
+// vrrpGarpDelay is vrrp_garp_delay_handler.
+func (l *loader) vrrpGarpDelay(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
+	if !ok {
+		l.report(parser.SevGeneral, "vrrp_garp_master_delay '%s' invalid - ignoring", v.Slot(1))
+		return
+	}
+	l.cfg.Global.GarpMasterDelay = time.Duration(n) * time.Second
+}
+
+// vrrpGarpRep is the shape of vrrp_garp_rep_handler and
+// vrrp_garp_refresh_rep_handler.
+func (l *loader) vrrpGarpRep(name string, dst *int) func(parser.Strvec) {
+	return func(v parser.Strvec) {
+		n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
+		if !ok {
+			l.report(parser.SevGeneral, "%s '%s' invalid - ignoring", name, v.Slot(1))
+			return
+		}
+		if n == 0 {
+			l.report(parser.SevGeneral, "%s must be greater than 0, setting to 1", name)
+			n = 1
+		}
+		*dst = int(n)
+	}
+}
+
+// vrrpGarpRefresh is vrrp_garp_refresh_handler.
+func (l *loader) vrrpGarpRefresh(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, true)
+	if !ok {
+		l.report(parser.SevGeneral, "Invalid vrrp_garp_master_refresh '%s' - ignoring", v.Slot(1))
+		n = 0
+	}
+	l.cfg.Global.GarpMasterRefresh = time.Duration(n) * time.Second
+}
+
+// vrrpGarpLowerPrioDelay is vrrp_garp_lower_prio_delay_handler.
+func (l *loader) vrrpGarpLowerPrioDelay(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, (1<<32-1)/timerHz, true)
+	if !ok {
+		l.report(parser.SevGeneral, "vrrp_garp_lower_prio_delay '%s' invalid - ignoring", v.Slot(1))
+		return
+	}
+	d := time.Duration(n) * time.Second
+	l.cfg.Global.GarpLowerPrioDelay = &d
+}
+
+// vrrpGarpLowerPrioRep is vrrp_garp_lower_prio_rep_handler.
+func (l *loader) vrrpGarpLowerPrioRep(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, 1<<31-1, true)
+	if !ok {
+		l.report(parser.SevGeneral, "Invalid vrrp_garp_lower_prio_repeat '%s'", v.Slot(1))
+		return
+	}
+	r := int(n)
+	l.cfg.Global.GarpLowerPrioRepeat = &r
+}
+
+// vrrpDownTimerAdverts is vrrp_down_timer_adverts_handler.
+func (l *loader) vrrpDownTimerAdverts(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 1, 100, true)
+	if !ok {
+		l.report(parser.SevGeneral, "Invalid vrrp_down_timer_adverts [1:100] '%s'", v.Slot(1))
+		return
+	}
+	l.cfg.Global.DownTimerAdverts = int(n)
+}
+
+// vrrpGarpInterval is vrrp_garp_interval_handler.
+func (l *loader) vrrpGarpInterval(v parser.Strvec) {
+	if n, ok := l.readDecimal(v.Slot(1), 1, 1<<32-1, 6, true); !ok {
+		l.report(parser.SevGeneral, "vrrp_garp_interval '%s' is invalid", v.Slot(1))
+	} else {
+		l.cfg.Global.GarpInterval = us(n)
+	}
+}
+
+// vrrpGnaInterval is vrrp_gna_interval_handler.
+func (l *loader) vrrpGnaInterval(v parser.Strvec) {
+	if n, ok := l.readDecimal(v.Slot(1), 1, 1<<32-1, 6, true); !ok {
+		l.report(parser.SevGeneral, "vrrp_gna_interval '%s' is invalid", v.Slot(1))
+	} else {
+		l.cfg.Global.GnaInterval = us(n)
+	}
+}
+
+// vrrpMinGarp is vrrp_min_garp_handler: the GARP settings still at their
+// defaults drop to one GARP, no refresh repeat and no delay.
+func (l *loader) vrrpMinGarp(v parser.Strvec) {
+	g := &l.cfg.Global
+	if v.Len() >= 2 {
+		res := checkTrueFalse(v.Slot(1))
+		if res < 0 {
+			l.report(parser.SevGeneral, "Invalid value for vrrp_min_garp specified")
+			return
+		}
+		if res == 0 {
+			return
+		}
+	}
+	if g.GarpMasterRepeat == 5 {
+		g.GarpMasterRepeat = 1
+	}
+	if g.GarpMasterRefreshRep == 1 {
+		g.GarpMasterRefreshRep = 0
+	}
+	if g.GarpMasterDelay == 5*time.Second {
+		g.GarpMasterDelay = 0
+	}
+}
+
+// vrrpVersion is vrrp_version_handler (global_parser.c).
+func (l *loader) vrrpVersion(v parser.Strvec) {
+	n, ok := l.readInt(v.Slot(1), 2, 3, true)
+	if !ok {
+		l.report(parser.SevGeneral, "VRRP Error: Version must be either 2 or 3")
+		return
+	}
+	l.cfg.Global.VRRPVersion = n
+}
+
+// vrrpIptables is vrrp_iptables_handler in a build with nftables only.
+func (l *loader) vrrpIptables(parser.Strvec) {
+	g := &l.cfg.Global
+	// Debian's build has nftables, not iptables.
+	l.report(parser.SevGeneral, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
+	g.NFTables = "keepalived"
+	g.NFTablesPriority = -1
+}
+
+// vrrpNftables is vrrp_nftables_handler.
+func (l *loader) vrrpNftables(v parser.Strvec) {
+	g := &l.cfg.Global
+	if g.NFTables != "" {
+		l.report(parser.SevGeneral, "nftables already specified - ignoring")
+		return
+	}
+	name := "keepalived"
+	if v.Len() >= 2 {
+		if len(v.Slot(1)) >= nftTableMaxNameLen {
+			l.report(parser.SevGeneral, "nftables table name too long - ignoring")
+			return
+		}
+		name = v.Slot(1)
+	}
+	g.NFTables = name
+	g.NFTablesPriority = -1
+}
+
+// vrrpNftablesPriority is vrrp_nftables_priority_handler.
+func (l *loader) vrrpNftablesPriority(v parser.Strvec) {
+	if n, ok := l.readInt(v.Slot(1), -1<<31, 1<<31-1, false); ok {
+		l.cfg.Global.NFTablesPriority = n
+	} else {
+		l.report(parser.SevInvalidNumber, "invalid nftables chain priority '%s'", v.Slot(1))
+	}
+}
+
+// ipvsNftables is ipvs_nftables_handler.
+func (l *loader) ipvsNftables(v parser.Strvec) {
+	g := &l.cfg.Global
+	if g.NFTablesIPVS != "" {
+		l.report(parser.SevGeneral, "ipvs nftables already specified - ignoring")
+		return
+	}
+	name := "keepalived_ipvs"
+	if v.Len() >= 2 {
+		if len(v.Slot(1)) >= nftTableMaxNameLen {
+			l.report(parser.SevGeneral, "ipvs nftables table name too long - ignoring")
+			return
+		}
+		name = v.Slot(1)
+	}
+	g.NFTablesIPVS = name
+	g.NFTablesIPVSPriority = -1
+	g.NFTablesIPVSStartFWMark = 1000
+}
+
+// ipvsNftablesPriority is ipvs_nftables_priority_handler.
+func (l *loader) ipvsNftablesPriority(v parser.Strvec) {
+	if n, ok := l.readInt(v.Slot(1), -1<<31, 1<<31-1, false); ok {
+		l.cfg.Global.NFTablesIPVSPriority = n
+	} else {
+		l.report(parser.SevInvalidNumber, "invalid ipvs nftables chain priority '%s'", v.Slot(1))
+	}
+}
+
+// ipvsNftablesStartFwmark is ipvs_nftables_start_fwmark_handler.
+func (l *loader) ipvsNftablesStartFwmark(v parser.Strvec) {
+	if n, ok := l.readUnsigned(v.Slot(1), 1, 1<<32-1, false); ok {
+		l.cfg.Global.NFTablesIPVSStartFWMark = uint32(n)
+	} else {
+		l.report(parser.SevInvalidNumber, "invalid ipvs nftables start_fwmark priority '%s'", v.Slot(1))
 	}
 }
 
@@ -897,35 +1008,32 @@ func (l *loader) rtRlimit(v parser.Strvec, process string) uint64 {
 // globalProcessKeywords are the notify FIFOs and the checker/BFD process settings.
 func (l *loader) globalProcessKeywords() []*parser.Keyword {
 	g := &l.cfg.Global
-	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
-		return &parser.Keyword{Name: name, Handler: h}
-	}
-	flag := func(name string, dst *bool) *parser.Keyword {
-		return kw(name, func(parser.Strvec) { *dst = true })
-	}
-	proc := func(prefix string, p *ProcessSettings) []*parser.Keyword {
-		return []*parser.Keyword{
-			kw(prefix+"_priority", func(v parser.Strvec) { p.Priority = l.processPriority(v, prefix) }),
-			flag(prefix+"_no_swap", &p.NoSwap),
-			kw(prefix+"_rt_priority", func(v parser.Strvec) { l.realtimePriority(v, prefix, &p.RTPriority) }),
-			kw(prefix+"_cpu_affinity", func(v parser.Strvec) { p.CPUAffinity = l.cpuAffinity(v, prefix) }),
-			kw(prefix+"_rlimit_rttime", func(v parser.Strvec) { p.RLimitRT = l.rtRlimit(v, prefix) }),
-			kw(prefix+"_rlimit_rtime", func(v parser.Strvec) { p.RLimitRT = l.rtRlimit(v, prefix) }),
-		}
-	}
 	kws := []*parser.Keyword{
 		kw("notify_fifo", func(v parser.Strvec) { l.notifyFIFO(v, "", &g.NotifyFIFO) }),
 		kw("notify_fifo_script", func(v parser.Strvec) { l.notifyFIFOScript(v, "", &g.NotifyFIFO) }),
 		kw("vrrp_notify_fifo", func(v parser.Strvec) { l.notifyFIFO(v, "vrrp_", &g.VRRPNotifyFIFO) }),
 		kw("vrrp_notify_fifo_script", func(v parser.Strvec) { l.notifyFIFOScript(v, "vrrp_", &g.VRRPNotifyFIFO) }),
 		kw("vrrp_notify_priority_changes", l.trueFalseFlag(&g.VRRPNotifyPriorityChanges, "Invalid value '%s' for global vrrp_notify_priority_changes specified")),
-		flag("fifo_write_vrrp_states_on_reload", &g.FIFOWriteVRRPStatesOnReload),
+		boolKw("fifo_write_vrrp_states_on_reload", &g.FIFOWriteVRRPStatesOnReload),
 		kw("lvs_notify_fifo", func(v parser.Strvec) { l.notifyFIFO(v, "lvs_", &g.LVSNotifyFIFO) }),
 		kw("lvs_notify_fifo_script", func(v parser.Strvec) { l.notifyFIFOScript(v, "lvs_", &g.LVSNotifyFIFO) }),
 	}
-	kws = append(kws, proc("checker", &g.CheckerProcess)...)
-	kws = append(kws, proc("bfd", &g.BFDProcess)...)
+	kws = append(kws, l.processKeywords("checker", &g.CheckerProcess)...)
+	kws = append(kws, l.processKeywords("bfd", &g.BFDProcess)...)
 	return kws
+}
+
+// processKeywords are a process's priority, no_swap, rt_priority,
+// cpu_affinity and rlimit_rttime keywords (vrrp_, checker_ and bfd_).
+func (l *loader) processKeywords(prefix string, p *ProcessSettings) []*parser.Keyword {
+	return []*parser.Keyword{
+		kw(prefix+"_priority", func(v parser.Strvec) { p.Priority = l.processPriority(v, prefix) }),
+		boolKw(prefix+"_no_swap", &p.NoSwap),
+		kw(prefix+"_rt_priority", func(v parser.Strvec) { l.realtimePriority(v, prefix, &p.RTPriority) }),
+		kw(prefix+"_cpu_affinity", func(v parser.Strvec) { p.CPUAffinity = l.cpuAffinity(v, prefix) }),
+		kw(prefix+"_rlimit_rttime", func(v parser.Strvec) { p.RLimitRT = l.rtRlimit(v, prefix) }),
+		kw(prefix+"_rlimit_rtime", func(v parser.Strvec) { p.RLimitRT = l.rtRlimit(v, prefix) }),
+	}
 }
 
 // notifyFIFO is notify_fifo.
@@ -968,183 +1076,244 @@ func (l *loader) notifyFIFOScript(v parser.Strvec, typ string, f *FIFO) {
 	f.Script = l.notifyScript(1, typ+"notify_fifo")
 }
 
-// globalMiscKeywords are SNMP, DBus, scripts, netlink buffers and the rest.
-func (l *loader) globalMiscKeywords() []*parser.Keyword {
+// globalSNMPKeywords: snmp_socket to enable_script_security (SNMP, DBus
+// and the script user).
+func (l *loader) globalSNMPKeywords() []*parser.Keyword {
 	g := &l.cfg.Global
-	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
-		return &parser.Keyword{Name: name, Handler: h}
+	return []*parser.Keyword{
+		kw("snmp_socket", l.snmpSocket),
+		boolKw("enable_traps", &g.EnableTraps),
+		boolKw("enable_snmp_vrrp", &g.EnableSNMPVRRP),
+		boolKw("enable_snmp_keepalived", &g.EnableSNMPVRRP),
+		kw("enable_snmp_rfc", func(parser.Strvec) { g.EnableSNMPRFCv2, g.EnableSNMPRFCv3 = true, true }),
+		boolKw("enable_snmp_rfcv2", &g.EnableSNMPRFCv2),
+		boolKw("enable_snmp_rfcv3", &g.EnableSNMPRFCv3),
+		boolKw("enable_snmp_checker", &g.EnableSNMPChecker),
+		boolKw("enable_dbus", &g.EnableDBus),
+		kw("dbus_service_name", l.dbusServiceName),
+		kw("script_user", l.scriptUser),
+		kw("enable_script_security", l.scriptSecurity),
 	}
-	flag := func(name string, dst *bool) *parser.Keyword {
-		return kw(name, func(parser.Strvec) { *dst = true })
-	}
-	rcvBufs := func(name string, dst *uint) *parser.Keyword {
-		return kw(name+"_rcv_bufs", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "%s_rcv_bufs size missing", name)
-				return
-			}
-			n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, false)
-			if !ok {
-				l.report(parser.SevGeneral, "%s_rcv_bufs size (%s) invalid", name, v.Slot(1))
-				return
-			}
-			if n != 0 {
-				*dst = n
-			}
-		})
-	}
-	force := func(name string, dst *bool) *parser.Keyword {
-		return kw(name+"_rcv_bufs_force", l.trueFalseFlag(dst, "Invalid value '%s' for global "+name+"_rcv_bufs_force specified"))
-	}
+}
+
+// globalNetlinkKeywords: the netlink receive buffers to vmac_addr_prefix.
+func (l *loader) globalNetlinkKeywords() []*parser.Keyword {
+	g := &l.cfg.Global
 	nb := &g.NetlinkBufs
 	return []*parser.Keyword{
-		kw("snmp_socket", func(v parser.Strvec) {
-			switch {
-			case v.Len() > 2:
-				l.report(parser.SevGeneral, "Too many parameters specified for snmp_socket - ignoring")
-			case v.Len() < 2:
-				l.report(parser.SevGeneral, "SNMP error : snmp socket name missing")
-			case len(v.Slot(1)) > pathMax-1:
-				l.report(parser.SevGeneral, "SNMP error : snmp socket name too long - ignored")
-			case g.SNMPSocket != "":
-				l.report(parser.SevGeneral, "SNMP socket already set to %s - ignoring", g.SNMPSocket)
-			default:
-				g.SNMPSocket = v.Slot(1)
-			}
-		}),
-		flag("enable_traps", &g.EnableTraps),
-		flag("enable_snmp_vrrp", &g.EnableSNMPVRRP),
-		flag("enable_snmp_keepalived", &g.EnableSNMPVRRP),
-		kw("enable_snmp_rfc", func(parser.Strvec) { g.EnableSNMPRFCv2, g.EnableSNMPRFCv3 = true, true }),
-		flag("enable_snmp_rfcv2", &g.EnableSNMPRFCv2),
-		flag("enable_snmp_rfcv3", &g.EnableSNMPRFCv3),
-		flag("enable_snmp_checker", &g.EnableSNMPChecker),
-		flag("enable_dbus", &g.EnableDBus),
-		kw("dbus_service_name", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "dbus_service_name missing - ignoring")
-				return
-			}
-			g.DBusServiceName = v.Slot(1)
-		}),
-		kw("script_user", func(v parser.Strvec) {
-			if v.Len() < 2 {
-				l.report(parser.SevGeneral, "No script username specified")
-				return
-			}
-			g.ScriptUser = v.Slot(1)
-			if v.Len() > 2 {
-				g.ScriptGroup = v.Slot(2)
-			}
-			if l.setDefaultScriptUser(v.Slot(1), v.At(2), v.Len() > 2) {
-				l.report(parser.SevGeneral, "Error setting global script uid/gid")
-			}
-		}),
-		kw("enable_script_security", func(parser.Strvec) {
-			g.EnableScriptSecurity = true
-			l.users.security = true
-		}),
-		rcvBufs("vrrp_netlink_cmd", &nb.VRRPCmd),
-		force("vrrp_netlink_cmd", &nb.VRRPCmdForce),
-		rcvBufs("vrrp_netlink_monitor", &nb.VRRPMonitor),
-		force("vrrp_netlink_monitor", &nb.VRRPMonitorForce),
-		rcvBufs("process_monitor", &nb.ProcessMonitor),
-		force("process_monitor", &nb.ProcessMonitorForce),
-		rcvBufs("lvs_netlink_cmd", &nb.LVSCmd),
-		force("lvs_netlink_cmd", &nb.LVSCmdForce),
-		rcvBufs("lvs_netlink_monitor", &nb.LVSMonitor),
-		force("lvs_netlink_monitor", &nb.LVSMonitorForce),
+		l.rcvBufs("vrrp_netlink_cmd", &nb.VRRPCmd),
+		l.rcvBufsForce("vrrp_netlink_cmd", &nb.VRRPCmdForce),
+		l.rcvBufs("vrrp_netlink_monitor", &nb.VRRPMonitor),
+		l.rcvBufsForce("vrrp_netlink_monitor", &nb.VRRPMonitorForce),
+		l.rcvBufs("process_monitor", &nb.ProcessMonitor),
+		l.rcvBufsForce("process_monitor", &nb.ProcessMonitorForce),
+		l.rcvBufs("lvs_netlink_cmd", &nb.LVSCmd),
+		l.rcvBufsForce("lvs_netlink_cmd", &nb.LVSCmdForce),
+		l.rcvBufs("lvs_netlink_monitor", &nb.LVSMonitor),
+		l.rcvBufsForce("lvs_netlink_monitor", &nb.LVSMonitorForce),
 		kw("rs_init_notifies", l.trueFalseFlag(&g.RSInitNotifies, "Invalid value '%s' for global rs_init_notifies specified")),
 		kw("no_checker_emails", l.trueFalseFlag(&g.NoCheckerEmails, "Invalid value '%s' for global no_checker_emails specified")),
 		kw("vrrp_rx_bufs_policy", l.rxBufsPolicy),
-		kw("vrrp_rx_bufs_multiplier", func(v parser.Strvec) {
-			if v.Len() != 2 {
-				l.report(parser.SevGeneral, "Invalid vrrp_rx_bufs_multiplier")
-				return
-			}
-			if n, ok := l.readUnsigned(v.Slot(1), 1, 1<<32-1, false); !ok {
-				l.report(parser.SevGeneral, "Invalid vrrp_rx_bufs_multiplier %s", v.Slot(1))
-			} else {
-				g.VRRPRxBufsMultiples = int(n)
-			}
-		}),
-		kw("vrrp_startup_delay", func(v parser.Strvec) {
-			if n, ok := l.readDecimal(v.Slot(1), timerHz/1000, 1<<32-1, 6, true); !ok {
-				l.report(parser.SevGeneral, "vrrp_startup_delay '%s' is invalid", v.Slot(1))
-			} else {
-				g.VRRPStartupDelay = us(n)
-			}
-		}),
-		flag("log_unknown_vrids", &g.LogUnknownVRIDs),
-		kw("vmac_prefix", func(v parser.Strvec) {
-			if g.VMACPrefix != "" {
-				l.report(parser.SevGeneral, "vmac prefix has already been specified - ignoring %s", v.Slot(1))
-				return
-			}
-			g.VMACPrefix = v.Slot(1)
-		}),
-		kw("vmac_addr_prefix", func(v parser.Strvec) {
-			if g.VMACAddrPrefix != "" {
-				l.report(parser.SevGeneral, "vmac_addr prefix has already been specified - ignoring %s", v.Slot(1))
-				return
-			}
-			g.VMACAddrPrefix = v.Slot(1)
-		}),
+		kw("vrrp_rx_bufs_multiplier", l.rxBufsMultiplier),
+		kw("vrrp_startup_delay", l.vrrpStartupDelay),
+		boolKw("log_unknown_vrids", &g.LogUnknownVRIDs),
+		kw("vmac_prefix", l.vmacPrefix),
+		kw("vmac_addr_prefix", l.vmacAddrPrefix),
+	}
+}
+
+// globalMiscKeywords: umask to data_use_instance, then our own keywords.
+func (l *loader) globalMiscKeywords() []*parser.Keyword {
+	g := &l.cfg.Global
+	return []*parser.Keyword{
 		kw("umask", l.umask),
-		kw("random_seed", func(v parser.Strvec) {
-			n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, false)
-			if !ok {
-				l.report(parser.SevGeneral, "random_seed %s invalid", v.Slot(1))
-				return
-			}
-			g.RandomSeed = &n
-		}),
-		kw("reload_check_config", func(v parser.Strvec) {
-			if v.Len() >= 2 {
-				g.ReloadCheckConfig = v.Slot(1)
-			} else {
-				g.ReloadCheckConfig = "/dev/null"
-			}
-		}),
-		kw("reload_time_file", func(v parser.Strvec) {
-			if v.Len() != 2 {
-				l.report(parser.SevGeneral, "reload_time_file invalid")
-				return
-			}
-			g.ReloadTimeFile = v.Slot(1)
-		}),
-		flag("reload_repeat", &g.ReloadRepeat),
-		kw("reload_file", func(v parser.Strvec) {
-			g.ReloadFile = "DEFAULT"
-			if v.Len() >= 2 {
-				g.ReloadFile = v.Slot(1)
-			}
-		}),
+		kw("random_seed", l.randomSeed),
+		kw("reload_check_config", l.reloadCheckConfig),
+		kw("reload_time_file", l.reloadTimeFile),
+		boolKw("reload_repeat", &g.ReloadRepeat),
+		kw("reload_file", l.reloadFile),
 		kw("include_check", func(v parser.Strvec) { l.p.R.SetIncludeCheck(v.W) }),
 		kw("config_save_dir", l.configSaveDir),
-		kw("tmp_config_directory", func(v parser.Strvec) {
-			if g.TmpConfigDirectory != "" {
-				l.report(parser.SevGeneral, "%s already specified - ignoring", v.Slot(0))
-				return
-			}
-			if v.Len() >= 2 {
-				g.TmpConfigDirectory = v.Slot(1)
-			} else {
-				l.report(parser.SevGeneral, "%s missing directory name", v.Slot(0))
-			}
-		}),
+		kw("tmp_config_directory", l.configCopyDirectory),
 		kw("data_use_instance", l.trueFalseFlag(&g.DataUseInstance, "Invalid value '%s' for global date_use_instance specified")),
 		// Ours: keepalived reports them as unknown keywords.
-		kw("lvs_backend", func(v parser.Strvec) {
-			switch b := v.At(1); b {
-			case "ipvs", "nftables", "auto":
-				g.LVSBackend = b
-			default:
-				l.report(parser.SevGeneral, "lvs_backend '%s' invalid (ipvs, nftables or auto) - ignoring", b)
-			}
-		}),
+		kw("lvs_backend", l.lvsBackend),
 		kw("metrics_listen", func(v parser.Strvec) { g.MetricsListen = v.At(1) }),
-		flag("strict_keywords", &g.StrictKeywords),
+		boolKw("strict_keywords", &g.StrictKeywords),
+	}
+}
+
+// snmpSocket is snmp_socket_handler.
+func (l *loader) snmpSocket(v parser.Strvec) {
+	g := &l.cfg.Global
+	switch {
+	case v.Len() > 2:
+		l.report(parser.SevGeneral, "Too many parameters specified for snmp_socket - ignoring")
+	case v.Len() < 2:
+		l.report(parser.SevGeneral, "SNMP error : snmp socket name missing")
+	case len(v.Slot(1)) > pathMax-1:
+		l.report(parser.SevGeneral, "SNMP error : snmp socket name too long - ignored")
+	case g.SNMPSocket != "":
+		l.report(parser.SevGeneral, "SNMP socket already set to %s - ignoring", g.SNMPSocket)
+	default:
+		g.SNMPSocket = v.Slot(1)
+	}
+}
+
+// dbusServiceName is dbus_service_name_handler.
+func (l *loader) dbusServiceName(v parser.Strvec) {
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "dbus_service_name missing - ignoring")
+		return
+	}
+	l.cfg.Global.DBusServiceName = v.Slot(1)
+}
+
+// scriptUser is script_user_handler.
+func (l *loader) scriptUser(v parser.Strvec) {
+	g := &l.cfg.Global
+	if v.Len() < 2 {
+		l.report(parser.SevGeneral, "No script username specified")
+		return
+	}
+	g.ScriptUser = v.Slot(1)
+	if v.Len() > 2 {
+		g.ScriptGroup = v.Slot(2)
+	}
+	if l.setDefaultScriptUser(v.Slot(1), v.At(2), v.Len() > 2) {
+		l.report(parser.SevGeneral, "Error setting global script uid/gid")
+	}
+}
+
+// scriptSecurity is script_security_handler.
+func (l *loader) scriptSecurity(parser.Strvec) {
+	l.cfg.Global.EnableScriptSecurity = true
+	l.users.security = true
+}
+
+// rcvBufs is the shape of the *_rcv_bufs handlers.
+func (l *loader) rcvBufs(name string, dst *uint) *parser.Keyword {
+	return kw(name+"_rcv_bufs", func(v parser.Strvec) {
+		if v.Len() < 2 {
+			l.report(parser.SevGeneral, "%s_rcv_bufs size missing", name)
+			return
+		}
+		n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, false)
+		if !ok {
+			l.report(parser.SevGeneral, "%s_rcv_bufs size (%s) invalid", name, v.Slot(1))
+			return
+		}
+		if n != 0 {
+			*dst = n
+		}
+	})
+}
+
+// rcvBufsForce is the shape of the *_rcv_bufs_force handlers.
+func (l *loader) rcvBufsForce(name string, dst *bool) *parser.Keyword {
+	return kw(name+"_rcv_bufs_force", l.trueFalseFlag(dst, "Invalid value '%s' for global "+name+"_rcv_bufs_force specified"))
+}
+
+// rxBufsMultiplier is vrrp_rx_bufs_multiplier_handler.
+func (l *loader) rxBufsMultiplier(v parser.Strvec) {
+	if v.Len() != 2 {
+		l.report(parser.SevGeneral, "Invalid vrrp_rx_bufs_multiplier")
+		return
+	}
+	if n, ok := l.readUnsigned(v.Slot(1), 1, 1<<32-1, false); !ok {
+		l.report(parser.SevGeneral, "Invalid vrrp_rx_bufs_multiplier %s", v.Slot(1))
+	} else {
+		l.cfg.Global.VRRPRxBufsMultiples = int(n)
+	}
+}
+
+// vrrpStartupDelay is vrrp_startup_delay_handler.
+func (l *loader) vrrpStartupDelay(v parser.Strvec) {
+	if n, ok := l.readDecimal(v.Slot(1), timerHz/1000, 1<<32-1, 6, true); !ok {
+		l.report(parser.SevGeneral, "vrrp_startup_delay '%s' is invalid", v.Slot(1))
+	} else {
+		l.cfg.Global.VRRPStartupDelay = us(n)
+	}
+}
+
+// vmacPrefix is vrrp_vmac_prefix_handler.
+func (l *loader) vmacPrefix(v parser.Strvec) {
+	g := &l.cfg.Global
+	if g.VMACPrefix != "" {
+		l.report(parser.SevGeneral, "vmac prefix has already been specified - ignoring %s", v.Slot(1))
+		return
+	}
+	g.VMACPrefix = v.Slot(1)
+}
+
+// vmacAddrPrefix is vrrp_vmac_addr_prefix_handler.
+func (l *loader) vmacAddrPrefix(v parser.Strvec) {
+	g := &l.cfg.Global
+	if g.VMACAddrPrefix != "" {
+		l.report(parser.SevGeneral, "vmac_addr prefix has already been specified - ignoring %s", v.Slot(1))
+		return
+	}
+	g.VMACAddrPrefix = v.Slot(1)
+}
+
+// randomSeed is random_seed_handler.
+func (l *loader) randomSeed(v parser.Strvec) {
+	n, ok := l.readUnsigned(v.Slot(1), 0, 1<<32-1, false)
+	if !ok {
+		l.report(parser.SevGeneral, "random_seed %s invalid", v.Slot(1))
+		return
+	}
+	l.cfg.Global.RandomSeed = &n
+}
+
+// reloadCheckConfig is reload_check_config_handler.
+func (l *loader) reloadCheckConfig(v parser.Strvec) {
+	if v.Len() >= 2 {
+		l.cfg.Global.ReloadCheckConfig = v.Slot(1)
+	} else {
+		l.cfg.Global.ReloadCheckConfig = "/dev/null"
+	}
+}
+
+// reloadTimeFile is reload_time_file_handler.
+func (l *loader) reloadTimeFile(v parser.Strvec) {
+	if v.Len() != 2 {
+		l.report(parser.SevGeneral, "reload_time_file invalid")
+		return
+	}
+	l.cfg.Global.ReloadTimeFile = v.Slot(1)
+}
+
+// reloadFile is reload_file_handler.
+func (l *loader) reloadFile(v parser.Strvec) {
+	g := &l.cfg.Global
+	g.ReloadFile = "DEFAULT"
+	if v.Len() >= 2 {
+		g.ReloadFile = v.Slot(1)
+	}
+}
+
+// configCopyDirectory is config_copy_directory_handler (tmp_config_directory).
+func (l *loader) configCopyDirectory(v parser.Strvec) {
+	g := &l.cfg.Global
+	if g.TmpConfigDirectory != "" {
+		l.report(parser.SevGeneral, "%s already specified - ignoring", v.Slot(0))
+		return
+	}
+	if v.Len() >= 2 {
+		g.TmpConfigDirectory = v.Slot(1)
+	} else {
+		l.report(parser.SevGeneral, "%s missing directory name", v.Slot(0))
+	}
+}
+
+// lvsBackend is ours: the LVS data plane (keepalived has no such keyword).
+func (l *loader) lvsBackend(v parser.Strvec) {
+	switch b := v.At(1); b {
+	case "ipvs", "nftables", "auto":
+		l.cfg.Global.LVSBackend = b
+	default:
+		l.report(parser.SevGeneral, "lvs_backend '%s' invalid (ipvs, nftables or auto) - ignoring", b)
 	}
 }
 

@@ -205,14 +205,27 @@ func (l *loader) run(path string) {
 	}
 	l.initGlobalData()
 	if l.opts.Namespace != "" {
-		// keepalived logs "Overriding config net_namespace '%s' with command
-		// line namespace '%s'" when both are set.
+		if ns := l.cfg.Global.NetNamespace; ns != "" {
+			l.logMessage("Overriding config net_namespace '%s' with command line namespace '%s'", ns, l.opts.Namespace)
+		}
 		l.cfg.Global.NetNamespace = l.opts.Namespace
+	}
+	if g := &l.cfg.Global; g.NetNamespace != "" || g.InstanceName != "" {
+		// main.c's make_syslog_ident, logged (the daemon switches).
+		id := "Keepalived"
+		for _, s := range []string{g.NetNamespace, g.InstanceName} {
+			if s != "" {
+				id += "_" + s
+			}
+		}
+		l.logMessage("Changing syslog ident to %s", id)
 	}
 	if ns := l.cfg.Global.NetNamespace; ns != "" && l.opts.EnterNamespace != nil {
 		ifs, err := l.opts.EnterNamespace(ns)
 		if err != nil {
-			// keepalived logs "Unable to set network namespace %s - exiting".
+			// set_namespaces' line, then main's.
+			l.logMessage("%v", err)
+			l.logMessage("Unable to set network namespace %s - exiting", ns)
 			l.diags.Stopped = true
 			return
 		}

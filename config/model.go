@@ -50,6 +50,11 @@ type Config struct {
 	// Checker is the checker process's settings outside virtual servers.
 	Checker      CheckerSettings
 	BFDInstances []*BFDInstance
+	// VRRPTrackBFDs are the bfd_instances as the VRRP process keeps them
+	// (vrrp_data->vrrp_track_bfds: the blocks whose events go to VRRP,
+	// whatever the BFD process made of them), with the block's weight,
+	// the default of track_bfd entries.
+	VRRPTrackBFDs []TrackRef
 	// Other holds top-level and global keywords parsed but not implemented.
 	Other []Setting
 	// Recovered is set when the file was read with layout recovery (a
@@ -136,15 +141,18 @@ type Global struct {
 	CheckerProcess        ProcessSettings
 	BFDProcess            ProcessSettings
 	NetNamespace          string
-	NetNamespaceIPVS      *string
-	NamespaceWithIPSets   bool
-	InstanceName          string
-	ChildWaitTime         time.Duration
-	VRRPMcastGroup4       netip.Addr
-	VRRPMcastGroup6       netip.Addr
-	VRRPVersion           int
-	VRRPStrict            bool
-	NFTables              string // table name ("" = no nftables)
+	// UsePidDir: pid files go in /run/keepalived (use_pid_dir, and
+	// net_namespace or instance set it as keepalived's handlers do).
+	UsePidDir           bool
+	NetNamespaceIPVS    *string
+	NamespaceWithIPSets bool
+	InstanceName        string
+	ChildWaitTime       time.Duration
+	VRRPMcastGroup4     netip.Addr
+	VRRPMcastGroup6     netip.Addr
+	VRRPVersion         int
+	VRRPStrict          bool
+	NFTables            string // table name ("" = no nftables)
 	// NFTablesDefaulted: the VRRP process took the default table name
 	// (use_vmac, no_accept or strict mode without one configured); the
 	// parent process has none.
@@ -545,6 +553,9 @@ type CheckerSettings struct {
 	// RegexStackStart and RegexStackMax are the largest regex_stack values
 	// of all urls: the PCRE2 JIT stack keepalived allocates.
 	RegexStackStart, RegexStackMax uint64
+	// TrackBFDs are the bfd_instance names the checker process keeps
+	// (check_data->track_bfds), in configuration order.
+	TrackBFDs []string
 }
 
 // SSLContext is the SSL block of the checkers.
@@ -685,12 +696,20 @@ type Checker struct {
 // Connection overrides where and how a checker connects
 // (connect_ip, connect_port, bindto, bind_port, bind_if, fwmark).
 type Connection struct {
-	ConnectIP   netip.Addr
+	ConnectIP netip.Addr
+	// ConnectPort is the port to connect to where it is not the real
+	// server's; 0 with ConnectPortZero unset means the real server's.
 	ConnectPort int
-	BindTo      netip.Addr
-	BindPort    int
-	BindIf      string
-	FWMark      uint32
+	// ConnectPortZero: the checker connects to port 0 where the real
+	// server has a port, as keepalived's does when the real server was
+	// written without one (its checkers copied the address in
+	// queue_checker, before validate_check_config gave the real server
+	// the virtual server's port).
+	ConnectPortZero bool
+	BindTo          netip.Addr
+	BindPort        int
+	BindIf          string
+	FWMark          uint32
 }
 
 // HTTPOptions holds HTTP_GET / SSL_GET settings.

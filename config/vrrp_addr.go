@@ -39,214 +39,302 @@ func (s *vrrpState) parseIPAddress(str string, allowMask bool) (netip.Prefix, bo
 }
 
 // allocIPAddress is alloc_ipaddress for a VIP/eVIP (owner set) or a
-// static address.
+// static address: the address, its options, then keepalived's checks in
+// its order.
 func (s *vrrpState) allocIPAddress(w parser.Strvec, static bool, owner *VRRPInstance) (VirtualAddress, bool) {
 	pfx, ok := s.parseIPAddress(w.Slot(0), true)
 	if !ok {
 		return VirtualAddress{}, false
 	}
-	a := VirtualAddress{Pos: s.l.pos(), Prefix: pfx}
-	v6 := pfx.Addr().Is6()
-	addrStr := w.Slot(0)
-	var brdLen int
-	haveBroadcast, havePeer, lftSet, missing := false, false, false, false
-	var ifp *ifEntry
+	o := &ipAddrOpts{s: s, w: w, static: static, addrStr: w.Slot(0), v6: pfx.Addr().Is6(),
+		a: VirtualAddress{Pos: s.l.pos(), Prefix: pfx}}
+	switch str, res := o.readOptions(); res {
+	case optDrop:
+		return o.a, false
+	case optMissing:
+		s.l.report(parser.SevGeneral, "No %s parameter specified for %s", str, o.addrStr)
+		return o.a, false
+	}
+	o.setBroadcast()
+	if !o.staticDefaultDev() {
+		return o.a, false
+	}
+	o.ipv6Fixups()
+	if o.a.TrackGroup != "" && o.ifp == nil {
+		s.l.report(parser.SevGeneral, "Static route cannot have track_group if interface not specified")
+		o.a.TrackGroup = ""
+	}
+	return o.a, true
+}
+
+// ipAddrOpts is what alloc_ipaddress keeps while it reads the options
+// after the address.
+type ipAddrOpts struct {
+	s       *vrrpState
+	w       parser.Strvec
+	static  bool
+	addrStr string // strvec_slot(strvec, addr_idx)
+	v6      bool
+	a       VirtualAddress
+	ifp     *ifEntry
+	// brdLen is brd_len: -1 for "broadcast +", -2 for "broadcast -".
+	brdLen        int
+	haveBroadcast bool
+	havePeer      bool
+	lftSet        bool // preferred_lft_set
+}
+
+// optResult is how one option of alloc_ipaddress's loop ends.
+type optResult int
+
+const (
+	optNext    optResult = iota // read the next option
+	optMissing                  // the option lacks its parameter: the address is dropped
+	optStop                     // stop reading options, keep the address
+	optDrop                     // drop the address (already reported)
+)
+
+// readOptions is alloc_ipaddress's option loop. It returns the last option
+// read (for the "No %s parameter" message) and how the loop ended.
+func (o *ipAddrOpts) readOptions() (string, optResult) {
 	str := ""
-	for i := 1; i < w.Len(); i++ {
-		str = w.Slot(i)
-		avail := w.Len() >= i+2
-		switch {
-		case str == "dev":
-			if !avail {
-				missing = true
-			} else if ifp != nil {
-				s.l.report(parser.SevGeneral, "Cannot specify ipaddress device more than once for %s", addrStr)
-				return a, false
-			} else {
-				i++
-				if ifp = s.ifs.get(w.Slot(i), ifCreateIfDynamic); ifp == nil {
-					s.l.report(parser.SevGeneral, "WARNING - interface %s for ip address %s doesn't exist", w.Slot(i), addrStr)
-					return a, false
-				}
-				a.Dev = ifp.Name
-			}
-		case str == "scope":
-			if !avail {
-				missing = true
-				break
-			}
-			i++
-			if id, ok := s.rt.scope(w.Slot(i)); !ok {
-				s.l.report(parser.SevGeneral, "Invalid scope '%s' specified for %s - ignoring", w.Slot(i), addrStr)
-			} else {
-				a.Scope, a.ScopeID = w.Slot(i), id
-			}
-		case str == "broadcast" || str == "brd":
-			if !avail {
-				missing = true
-				break
-			}
-			if v6 {
-				s.l.report(parser.SevGeneral, "VRRP is trying to assign a broadcast %s to the IPv6 address %s !!?? WTF... skipping VIP...", w.Slot(i), addrStr)
-				return a, false
-			}
-			haveBroadcast = true
-			i++
-			switch p := w.Slot(i); p {
-			case "-":
-				brdLen = -2
-			case "+":
-				brdLen = -1
-			default:
-				b, ok := inetPton(false, p)
-				if !ok {
-					s.l.report(parser.SevGeneral, "VRRP is trying to assign invalid broadcast %s. skipping VIP...", p)
-					return a, false
-				}
-				a.Broadcast = b.String()
-			}
-		case str == "label":
-			if !avail {
-				missing = true
-				break
-			}
-			i++
-			if len(w.Slot(i)) >= ifNameSize {
-				s.l.report(parser.SevGeneral, "Address label %s is longer than maximum length %d - removing address", w.Slot(i), ifNameSize-1)
-				return a, false
-			}
-			a.Label = w.Slot(i)
-		case str == "peer":
-			if !avail {
-				missing = true
-				break
-			}
-			i++
-			if havePeer {
-				s.l.report(parser.SevGeneral, "Peer %s - another peer has already been specified", w.Slot(i))
-				continue
-			}
-			peer, ok := s.parseIPAddress(w.Slot(i), false)
-			switch {
-			case !ok:
-				s.l.report(parser.SevGeneral, "Invalid peer address %s", w.Slot(i))
-			case peer.Addr().Is6() != v6:
-				s.l.report(parser.SevGeneral, "Peer address %s does not match address family", w.Slot(i))
-			default:
-				if a.Prefix.Bits() != a.Prefix.Addr().BitLen() {
-					s.l.report(parser.SevGeneral, "Cannot specify address prefix when specifying peer address - ignoring")
-				}
-				havePeer = true
-				a.Prefix = netip.PrefixFrom(a.Prefix.Addr(), peer.Bits())
-				a.Peer = peer.Addr()
-			}
-		case str == "home":
-			a.HomeAddr = true
-		case str == "-nodad":
-			a.DAD = true
-		case str == "mngtmpaddr":
-			a.MngTmpAddr = true
-		case str == "noprefixroute":
-			a.NoPrefixRoute = true
-		case str == "autojoin":
-			a.AutoJoin = true
-		case str == "no_track":
-			a.NoTrack = true
-		case str == "preferred_lft":
-			if !avail {
-				missing = true
-				break
-			}
-			i++
-			if w.Slot(i) == "forever" {
-				v := uint32(0xffffffff)
-				a.PreferredLft, lftSet = &v, true
-			} else if n, ok := s.l.readUnsigned(w.Slot(i), 0, 1<<32-1, true); ok {
-				v := uint32(n)
-				a.PreferredLft, lftSet = &v, true
-			} else {
-				s.l.report(parser.SevGeneral, "preferred_lft %s is invalid", w.Slot(i))
-			}
-		case static && str == "track_group":
-			if !avail {
-				missing = true
-				break
-			}
-			i++
-			if a.TrackGroup != "" {
-				s.l.report(parser.SevGeneral, "track_group %s is a duplicate", w.Slot(i))
-				goto end
-			}
-			if !s.haveTrackGroup(w.Slot(i)) {
-				s.l.report(parser.SevGeneral, "track_group %s not found", w.Slot(i))
-			} else {
-				a.TrackGroup = w.Slot(i)
-			}
-		case !static && str == "use_vmac":
-			a.UseVMAC = true
-		default:
-			s.l.report(parser.SevGeneral, "Unknown configuration entry '%s' for ip address - ignoring", str)
+	for i := 1; i < o.w.Len(); i++ {
+		str = o.w.Slot(i)
+		if !o.takesParam(str) {
+			o.flag(str)
+			continue
 		}
-		if missing {
-			break
+		if o.w.Len() < i+2 {
+			return str, optMissing
+		}
+		i++
+		if res := o.param(str, o.w.Slot(i)); res != optNext {
+			return str, res
 		}
 	}
-end:
-	if missing {
-		s.l.report(parser.SevGeneral, "No %s parameter specified for %s", str, addrStr)
-		return a, false
+	return str, optNext
+}
+
+// takesParam reports whether option str is followed by a value.
+func (o *ipAddrOpts) takesParam(str string) bool {
+	switch str {
+	case "dev", "scope", "broadcast", "brd", "label", "peer", "preferred_lft":
+		return true
+	case "track_group":
+		return o.static
 	}
-	if haveBroadcast && havePeer {
-		s.l.report(parser.SevGeneral, "Cannot specify broadcast and peer addresses - ignoring broadcast address")
+	return false
+}
+
+// param handles an option with its value p.
+func (o *ipAddrOpts) param(str, p string) optResult {
+	switch str {
+	case "dev":
+		return o.dev(p)
+	case "scope":
+		o.scope(p)
+	case "broadcast", "brd":
+		return o.broadcast(str, p)
+	case "label":
+		return o.label(p)
+	case "peer":
+		o.peer(p)
+	case "preferred_lft":
+		o.preferredLft(p)
+	case "track_group":
+		return o.trackGroup(p)
+	}
+	return optNext
+}
+
+// flag handles an option without a value.
+func (o *ipAddrOpts) flag(str string) {
+	switch {
+	case str == "home":
+		o.a.HomeAddr = true
+	case str == "-nodad":
+		o.a.DAD = true
+	case str == "mngtmpaddr":
+		o.a.MngTmpAddr = true
+	case str == "noprefixroute":
+		o.a.NoPrefixRoute = true
+	case str == "autojoin":
+		o.a.AutoJoin = true
+	case str == "no_track":
+		o.a.NoTrack = true
+	case !o.static && str == "use_vmac":
+		o.a.UseVMAC = true
+	default:
+		o.s.l.report(parser.SevGeneral, "Unknown configuration entry '%s' for ip address - ignoring", str)
+	}
+}
+
+func (o *ipAddrOpts) dev(p string) optResult {
+	if o.ifp != nil {
+		o.s.l.report(parser.SevGeneral, "Cannot specify ipaddress device more than once for %s", o.addrStr)
+		return optDrop
+	}
+	if o.ifp = o.s.ifs.get(p, ifCreateIfDynamic); o.ifp == nil {
+		o.s.l.report(parser.SevGeneral, "WARNING - interface %s for ip address %s doesn't exist", p, o.addrStr)
+		return optDrop
+	}
+	o.a.Dev = o.ifp.Name
+	return optNext
+}
+
+func (o *ipAddrOpts) scope(p string) {
+	if id, ok := o.s.rt.scope(p); !ok {
+		o.s.l.report(parser.SevGeneral, "Invalid scope '%s' specified for %s - ignoring", p, o.addrStr)
+	} else {
+		o.a.Scope, o.a.ScopeID = p, id
+	}
+}
+
+// broadcast reads "broadcast|brd ADDR|+|-"; its IPv6 message names the
+// keyword, as keepalived's does.
+func (o *ipAddrOpts) broadcast(str, p string) optResult {
+	if o.v6 {
+		o.s.l.report(parser.SevGeneral, "VRRP is trying to assign a broadcast %s to the IPv6 address %s !!?? WTF... skipping VIP...", str, o.addrStr)
+		return optDrop
+	}
+	o.haveBroadcast = true
+	switch p {
+	case "-":
+		o.brdLen = -2
+	case "+":
+		o.brdLen = -1
+	default:
+		b, ok := inetPton(false, p)
+		if !ok {
+			o.s.l.report(parser.SevGeneral, "VRRP is trying to assign invalid broadcast %s. skipping VIP...", p)
+			return optDrop
+		}
+		o.a.Broadcast = b.String()
+	}
+	return optNext
+}
+
+func (o *ipAddrOpts) label(p string) optResult {
+	if len(p) >= ifNameSize {
+		o.s.l.report(parser.SevGeneral, "Address label %s is longer than maximum length %d - removing address", p, ifNameSize-1)
+		return optDrop
+	}
+	o.a.Label = p
+	return optNext
+}
+
+func (o *ipAddrOpts) peer(p string) {
+	if o.havePeer {
+		o.s.l.report(parser.SevGeneral, "Peer %s - another peer has already been specified", p)
+		return
+	}
+	peer, ok := o.s.parseIPAddress(p, false)
+	switch {
+	case !ok:
+		o.s.l.report(parser.SevGeneral, "Invalid peer address %s", p)
+	case peer.Addr().Is6() != o.v6:
+		o.s.l.report(parser.SevGeneral, "Peer address %s does not match address family", p)
+	default:
+		if o.a.Prefix.Bits() != o.a.Prefix.Addr().BitLen() {
+			o.s.l.report(parser.SevGeneral, "Cannot specify address prefix when specifying peer address - ignoring")
+		}
+		o.havePeer = true
+		o.a.Prefix = netip.PrefixFrom(o.a.Prefix.Addr(), peer.Bits())
+		o.a.Peer = peer.Addr()
+	}
+}
+
+func (o *ipAddrOpts) preferredLft(p string) {
+	if p == "forever" {
+		v := uint32(0xffffffff)
+		o.a.PreferredLft, o.lftSet = &v, true
+	} else if n, ok := o.s.l.readUnsigned(p, 0, 1<<32-1, true); ok {
+		v := uint32(n)
+		o.a.PreferredLft, o.lftSet = &v, true
+	} else {
+		o.s.l.report(parser.SevGeneral, "preferred_lft %s is invalid", p)
+	}
+}
+
+// trackGroup is the static-address track_group option: a duplicate ends
+// the option loop (keepalived's break) but keeps the address.
+func (o *ipAddrOpts) trackGroup(p string) optResult {
+	if o.a.TrackGroup != "" {
+		o.s.l.report(parser.SevGeneral, "track_group %s is a duplicate", p)
+		return optStop
+	}
+	if !o.s.haveTrackGroup(p) {
+		o.s.l.report(parser.SevGeneral, "track_group %s not found", p)
+	} else {
+		o.a.TrackGroup = p
+	}
+	return optNext
+}
+
+// setBroadcast is "Set the broadcast address if necessary": a peer
+// cancels a broadcast; "+" and "-" derive it from the prefix.
+func (o *ipAddrOpts) setBroadcast() {
+	a := &o.a
+	if o.haveBroadcast && o.havePeer {
+		o.s.l.report(parser.SevGeneral, "Cannot specify broadcast and peer addresses - ignoring broadcast address")
 		a.Broadcast = ""
-	} else if brdLen < 0 && a.Prefix.Bits() <= 30 {
+	} else if o.brdLen < 0 && a.Prefix.Bits() <= 30 {
 		base := a.Prefix.Addr()
-		if havePeer {
+		if o.havePeer {
 			base = a.Peer
 		}
 		b4 := base.As4()
 		v := uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3])
 		mask := uint32(0xffffffff) >> a.Prefix.Bits()
-		if brdLen == -1 {
+		if o.brdLen == -1 {
 			v |= mask
 		} else {
 			v &^= mask
 		}
 		a.Broadcast = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
-	} else if brdLen < 0 {
-		s.l.report(parser.SevGeneral, "Address prefix length %d too long for broadcast", a.Prefix.Bits())
+	} else if o.brdLen < 0 {
+		o.s.l.report(parser.SevGeneral, "Address prefix length %d too long for broadcast", a.Prefix.Bits())
 	}
-	if static && ifp == nil {
-		def := s.defaultIf()
-		if def == nil {
-			s.l.report(parser.SevFatal, "Static address %s requires either an interface or default interface must exist", addrStr)
-			return a, false
-		}
-		a.Dev = def.Name
-		ifp = def
+}
+
+// staticDefaultDev gives a static address without dev the default
+// interface; false (reported, fatal) when there is none.
+func (o *ipAddrOpts) staticDefaultDev() bool {
+	if !o.static || o.ifp != nil {
+		return true
 	}
-	if v6 {
-		if a.ScopeID != 0 {
-			s.l.report(parser.SevGeneral, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", addrStr)
-			a.Scope, a.ScopeID = "", 0
-		}
-		if a.Label != "" {
-			s.l.report(parser.SevGeneral, "Cannot specify label for IPv6 addresses (%s) - ignoring label", addrStr)
-			a.Label = ""
-		}
-		if !lftSet {
-			v := uint32(0xffffffff)
-			if a.Prefix.Bits() == 128 {
-				v = 0
-			}
-			a.PreferredLft = &v
-		}
+	def := o.s.defaultIf()
+	if def == nil {
+		o.s.l.report(parser.SevFatal, "Static address %s requires either an interface or default interface must exist", o.addrStr)
+		return false
 	}
-	if a.TrackGroup != "" && ifp == nil {
-		s.l.report(parser.SevGeneral, "Static route cannot have track_group if interface not specified")
-		a.TrackGroup = ""
+	o.a.Dev = def.Name
+	o.ifp = def
+	return true
+}
+
+// ipv6Fixups drops what an IPv6 address cannot have (scope, label) and
+// sets keepalived's old preferred_lft default when none was given.
+func (o *ipAddrOpts) ipv6Fixups() {
+	if !o.v6 {
+		return
 	}
-	return a, true
+	a := &o.a
+	if a.ScopeID != 0 {
+		o.s.l.report(parser.SevGeneral, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", o.addrStr)
+		a.Scope, a.ScopeID = "", 0
+	}
+	if a.Label != "" {
+		o.s.l.report(parser.SevGeneral, "Cannot specify label for IPv6 addresses (%s) - ignoring label", o.addrStr)
+		a.Label = ""
+	}
+	if !o.lftSet {
+		v := uint32(0xffffffff)
+		if a.Prefix.Bits() == 128 {
+			v = 0
+		}
+		a.PreferredLft = &v
+	}
 }
 
 func (s *vrrpState) haveTrackGroup(name string) bool {

@@ -257,11 +257,51 @@ func (s *vrrpState) syncSetGroup(sg *SyncGroup, x *syncExt) bool {
 
 const defaultMTU = 1500
 
-// completeInstance is vrrp_complete_instance.
+// completeInstance is vrrp_complete_instance, in keepalived's order of
+// checks: each step below is one stretch of it.
 func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
-	l := s.l
-	g := &l.cfg.Global
-	rep := func(format string, args ...any) { l.report(parser.SevGeneral, format, args...) }
+	rep := func(format string, args ...any) { s.l.report(parser.SevGeneral, format, args...) }
+	strict := s.completeVersion(in, x, rep)
+	if len(in.VIPs) == 0 {
+		if x.version == 3 || strict {
+			rep("(%s) No VIP specified; at least one is required", in.Name)
+			return false
+		}
+		rep("(%s) No VIP specified; at least one is sensible", in.Name)
+	}
+	owner := s.completeState(in, x, strict, rep)
+	s.completeAuth(in, x, strict, owner, rep)
+	unicast, ok := s.completeUnicast(in, x, rep)
+	if !ok {
+		return false
+	}
+	s.completeInterface(in, x, strict, unicast, rep)
+	s.moveExcessVIPs(in, x)
+	s.completePreempt(in, x, strict, owner, rep)
+	if in.DownTimerAdverts != 3 && strict {
+		rep("(%s) down_timer_adverts is incompatible with strict mode - resetting", in.Name)
+		in.DownTimerAdverts = 3
+	}
+	s.completeAccept(in, x, strict, owner, rep)
+	s.completeMcastDst(in, x, unicast, rep)
+	s.completeGarp(in, x, strict, rep)
+	s.completeNotify(x)
+	s.completeAdvert(in, x, rep)
+	if !x.saddrConfig {
+		in.TrackSrcIP = false
+	}
+	if !s.completeVMAC(in, x, strict, rep) {
+		return false
+	}
+	s.completeTracking(in, x, owner, rep)
+	s.completeRoutes(in)
+	return true
+}
+
+// completeVersion resolves strict mode, the address family, the VRRP
+// version and the unicast TTL; it returns whether strict mode is on.
+func (s *vrrpState) completeVersion(in *VRRPInstance, x *vrrpExt, rep func(string, ...any)) bool {
+	g := &s.l.cfg.Global
 	if x.strictMode == -1 {
 		x.strictMode = b2i(g.VRRPStrict)
 	}
@@ -287,13 +327,12 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 	if x.family == "inet" && x.ttl == -1 {
 		x.ttl = 255
 	}
-	if len(in.VIPs) == 0 {
-		if x.version == 3 || strict {
-			rep("(%s) No VIP specified; at least one is required", in.Name)
-			return false
-		}
-		rep("(%s) No VIP specified; at least one is sensible", in.Name)
-	}
+	return strict
+}
+
+// completeState resolves the priority and the initial state; it returns
+// whether the instance is the address owner (priority 255).
+func (s *vrrpState) completeState(in *VRRPInstance, x *vrrpExt, strict bool, rep func(string, ...any)) bool {
 	if x.basePriority == 0 {
 		if x.wantState == "MASTER" {
 			x.basePriority = 255
@@ -314,6 +353,12 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 			x.wantState = "MASTER"
 		}
 	}
+	return owner
+}
+
+// completeAuth drops authentication where it cannot be used (strict mode,
+// VRRPv3, no password, AH over IPv6) and AH's initial MASTER state.
+func (s *vrrpState) completeAuth(in *VRRPInstance, x *vrrpExt, strict, owner bool, rep func(string, ...any)) {
 	switch {
 	case strict && x.authType != "":
 		rep("(%s) Strict mode does not support authentication. Ignoring.", in.Name)
@@ -331,17 +376,22 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		rep("(%s) Initial state master is incompatible with AH authentication - clearing", in.Name)
 		x.wantState = "BACKUP"
 	}
+}
+
+// completeUnicast checks an interface-less instance's source address and
+// decides unicast (VRRP_FLAG_UNICAST); ok is false when the instance is
+// dropped.
+func (s *vrrpState) completeUnicast(in *VRRPInstance, x *vrrpExt, rep func(string, ...any)) (unicast, ok bool) {
 	// keepalived tests "strict mode with unicast on a multicast interface"
 	// here, before VRRP_FLAG_UNICAST is ever set, so the test never fires.
-	unicast := false
 	if x.ifp == nil {
 		if !x.saddrConfig {
 			rep("(%s): Unicast instances must have unicast_src_ip or interface", in.Name)
-			return false
+			return false, false
 		}
 		if x.family == "inet6" && x.saddr.IsLinkLocalUnicast() {
 			rep("(%s) Non link-local address required if interface omitted", in.Name)
-			return false
+			return false, false
 		}
 	}
 	if x.unicastConf {
@@ -352,10 +402,17 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 			// keepalived logs "(%s) Cannot use unicast without any peers - going to fault state"
 			in.ConfigFaults++
 		default:
-			l.report(parser.SevDeprecated, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
+			s.l.report(parser.SevDeprecated, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
 		}
 	}
 	in.Unicast = unicast
+	return unicast, true
+}
+
+// completeInterface checks what the interface must support: the VMAC's
+// MAC address, Ethernet for VMACs, multicast, a link-local first IPv6 VIP
+// and a VRF only for interface-less unicast.
+func (s *vrrpState) completeInterface(in *VRRPInstance, x *vrrpExt, strict, unicast bool, rep func(string, ...any)) {
 	if strict && x.macSpecified {
 		rep("(%s): cannot specify MAC address with strict mode - clearing", in.Name)
 		x.macSpecified = false
@@ -385,7 +442,11 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		x.vrfIfp = nil
 		in.VRF = ""
 	}
-	s.moveExcessVIPs(in, x)
+}
+
+// completePreempt clears nopreempt and preempt_delay where they cannot
+// work (address owner, initial MASTER, strict mode, each other).
+func (s *vrrpState) completePreempt(in *VRRPInstance, x *vrrpExt, strict, owner bool, rep func(string, ...any)) {
 	if owner && x.noPreempt {
 		rep("(%s) nopreempt is incompatible with priority %d. resetting nopreempt", in.Name, 255)
 		x.noPreempt = false
@@ -410,10 +471,12 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 			x.preemptDelay = 0
 		}
 	}
-	if in.DownTimerAdverts != 3 && strict {
-		rep("(%s) down_timer_adverts is incompatible with strict mode - resetting", in.Name)
-		in.DownTimerAdverts = 3
-	}
+}
+
+// completeAccept resolves accept mode; no_accept or a VMAC needs a
+// firewall, nftables by default.
+func (s *vrrpState) completeAccept(in *VRRPInstance, x *vrrpExt, strict, owner bool, rep func(string, ...any)) {
+	g := &s.l.cfg.Global
 	if x.accept == -1 {
 		x.accept = b2i(owner || !strict)
 	}
@@ -427,6 +490,12 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		g.NFTables = "keepalived"
 		g.NFTablesDefaulted = true
 	}
+}
+
+// completeMcastDst gives a multicast instance the global group of its
+// family and drops a multicast destination given with unicast.
+func (s *vrrpState) completeMcastDst(in *VRRPInstance, x *vrrpExt, unicast bool, rep func(string, ...any)) {
+	g := &s.l.cfg.Global
 	if !unicast && !x.mcastDst.IsValid() {
 		if x.family == "inet" {
 			x.mcastDst = g.VRRPMcastGroup4
@@ -437,7 +506,12 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 		rep("(%s) multicast destination specified with unicast - ignoring", in.Name)
 		x.mcastDst = netip.Addr{}
 	}
-	s.completeGarp(in, x, strict, rep)
+}
+
+// completeNotify resolves smtp_alert and notify_priority_changes from the
+// sync group and global settings.
+func (s *vrrpState) completeNotify(x *vrrpExt) {
+	g := &s.l.cfg.Global
 	if x.smtpAlert == -1 {
 		switch {
 		case g.SMTPAlertVRRP != nil:
@@ -455,16 +529,6 @@ func (s *vrrpState) completeInstance(in *VRRPInstance, x *vrrpExt) bool {
 			x.notifyPrioChanges = b2i(g.VRRPNotifyPriorityChanges)
 		}
 	}
-	s.completeAdvert(in, x, rep)
-	if !x.saddrConfig {
-		in.TrackSrcIP = false
-	}
-	if !s.completeVMAC(in, x, strict, rep) {
-		return false
-	}
-	s.completeTracking(in, x, owner, rep)
-	s.completeRoutes(in)
-	return true
 }
 
 // completeRoutes is the end of vrrp_complete_instance: the tracked routes
@@ -1198,6 +1262,10 @@ func (s *vrrpState) resolveModel() {
 		sg.TrackFiles = trackFileRefs(x.trackFiles)
 		sg.TrackProcesses = trackProcRefs(x.trackProcs)
 		sg.TrackBFDs = trackBFDRefs(x.trackBFDs)
+	}
+	s.l.cfg.VRRPTrackBFDs = nil
+	for _, b := range s.trackBFDs {
+		s.l.cfg.VRRPTrackBFDs = append(s.l.cfg.VRRPTrackBFDs, TrackRef{Name: b.name, Weight: b.weight, HasWeight: true, Reverse: b.reverse})
 	}
 }
 

@@ -474,63 +474,62 @@ func (s *vrrpState) vrrpEnd() {
 	}
 }
 
-// instanceKeywords is the vrrp_instance block's table.
+// instanceKeywords is the vrrp_instance block's table, its parts
+// concatenated in init_vrrp_keywords' install order.
 func (s *vrrpState) instanceKeywords() []*parser.Keyword {
-	kw := func(name string, h func(parser.Strvec)) *parser.Keyword {
-		return &parser.Keyword{Name: name, Handler: h}
+	var kws []*parser.Keyword
+	for _, part := range [][]*parser.Keyword{
+		s.instanceLinkKeywords(),
+		s.instanceTrackKeywords(),
+		s.instanceAddrKeywords(),
+		s.instancePreemptKeywords(),
+		s.instanceNotifyKeywords(),
+		s.instanceGarpKeywords(),
+		s.instanceAdvertKeywords(),
+	} {
+		kws = append(kws, part...)
 	}
-	flag := func(name string, set func(*VRRPInstance, *vrrpExt)) *parser.Keyword {
-		return kw(name, func(parser.Strvec) {
-			in, x := s.cur()
-			set(in, x)
-		})
+	return kws
+}
+
+// instFlag makes a table entry for a keyword that only sets fields of the
+// current instance.
+func (s *vrrpState) instFlag(name string, set func(*VRRPInstance, *vrrpExt)) *parser.Keyword {
+	return kw(name, func(parser.Strvec) {
+		in, x := s.cur()
+		set(in, x)
+	})
+}
+
+// instanceLinkKeywords: use_vmac to vrf (VMAC/ipvlan, unicast, family,
+// state and interface).
+func (s *vrrpState) instanceLinkKeywords() []*parser.Keyword {
+	return []*parser.Keyword{
+		kw("use_vmac", s.useVMAC),
+		s.instFlag("use_vmac_addr", func(in *VRRPInstance, _ *vrrpExt) { in.VMACAddr = true }),
+		s.instFlag("vmac_xmit_base", func(_ *VRRPInstance, x *vrrpExt) { x.vmacXmitBase = true }),
+		kw("use_ipvlan", s.useIPVLAN),
+		kw("unicast_peer", s.unicastPeer),
+		s.instFlag("unicast_fault_no_peer", func(in *VRRPInstance, x *vrrpExt) { x.unicastConf = true; in.UnicastFaultNoPeer = true }),
+		s.instFlag("check_unicast_src", func(in *VRRPInstance, x *vrrpExt) { x.unicastConf = true; in.CheckUnicastSrc = true }),
+		kw("old_unicast_checksum", s.unicastChecksum),
+		kw("native_ipv6", s.nativeIPv6),
+		kw("state", s.state),
+		kw("interface", s.iface),
+		kw("vrf", s.vrf),
 	}
+}
+
+// instanceTrackKeywords: dont_track_primary and the track_* blocks.
+func (s *vrrpState) instanceTrackKeywords() []*parser.Keyword {
 	track := func(name string, alloc func(in *VRRPInstance, x *vrrpExt, w parser.Strvec)) *parser.Keyword {
 		return kw(name, func(v parser.Strvec) {
 			in, x := s.cur()
 			s.l.p.ValueBlock(v, func(w parser.Strvec) { alloc(in, x, w) })
 		})
 	}
-	auth := kw("authentication", nil)
-	auth.Sub = []*parser.Keyword{kw("auth_type", s.authType), kw("auth_pass", s.authPass)}
-	kws := []*parser.Keyword{
-		kw("use_vmac", s.useVMAC),
-		flag("use_vmac_addr", func(in *VRRPInstance, _ *vrrpExt) { in.VMACAddr = true }),
-		flag("vmac_xmit_base", func(_ *VRRPInstance, x *vrrpExt) { x.vmacXmitBase = true }),
-		kw("use_ipvlan", s.useIPVLAN),
-		kw("unicast_peer", func(v parser.Strvec) {
-			in, x := s.cur()
-			x.unicastConf = true
-			s.l.p.ValueBlock(v, func(w parser.Strvec) { s.allocUnicastPeer(in, x, w) })
-		}),
-		flag("unicast_fault_no_peer", func(in *VRRPInstance, x *vrrpExt) { x.unicastConf = true; in.UnicastFaultNoPeer = true }),
-		flag("check_unicast_src", func(in *VRRPInstance, x *vrrpExt) { x.unicastConf = true; in.CheckUnicastSrc = true }),
-		kw("old_unicast_checksum", func(v parser.Strvec) {
-			in, x := s.cur()
-			x.unicastConf = true
-			if v.Len() >= 2 {
-				if v.Slot(1) == "never" {
-					in.OldUnicastChecksum = "never"
-				} else {
-					s.l.report(parser.SevGeneral, "(%s) Unknown old_unicast_chksum mode %s - ignoring", in.Name, v.Slot(1))
-				}
-			} else {
-				in.OldUnicastChecksum = "config"
-			}
-		}),
-		flag("native_ipv6", func(in *VRRPInstance, x *vrrpExt) {
-			if x.family == "inet" {
-				s.l.report(parser.SevGeneral, "(%s) Cannot specify native_ipv6 with IPv4 addresses", in.Name)
-				return
-			}
-			x.family = "inet6"
-			x.version = 3
-			in.NativeIPv6 = true
-		}),
-		kw("state", s.state),
-		kw("interface", s.iface),
-		kw("vrf", s.vrf),
-		flag("dont_track_primary", func(in *VRRPInstance, _ *vrrpExt) { in.DontTrackPrimary = true }),
+	return []*parser.Keyword{
+		s.instFlag("dont_track_primary", func(in *VRRPInstance, _ *vrrpExt) { in.DontTrackPrimary = true }),
 		track("track_interface", func(in *VRRPInstance, x *vrrpExt, w parser.Strvec) {
 			x.trackIfs = s.allocTrackIf(in.Name, x.trackIfs, w)
 		}),
@@ -546,145 +545,240 @@ func (s *vrrpState) instanceKeywords() []*parser.Keyword {
 		track("track_bfd", func(in *VRRPInstance, x *vrrpExt, w parser.Strvec) {
 			x.trackBFDs = s.allocTrackBFD(in.Name, x.trackBFDs, w)
 		}),
+	}
+}
+
+// instanceAddrKeywords: mcast_src_ip to virtual_rules (addresses, VRID,
+// priority, advert interval, routes and rules).
+func (s *vrrpState) instanceAddrKeywords() []*parser.Keyword {
+	return []*parser.Keyword{
 		kw("mcast_src_ip", s.srcIP),
-		kw("unicast_src_ip", func(v parser.Strvec) {
-			_, x := s.cur()
-			x.unicastConf = true
-			s.srcIP(v)
-		}),
+		kw("unicast_src_ip", s.unicastSrcIP),
 		kw("mcast_dst_ip", s.mcastDst),
-		flag("track_src_ip", func(in *VRRPInstance, _ *vrrpExt) { in.TrackSrcIP = true }),
-		kw("virtual_router_id", func(v parser.Strvec) {
-			in, _ := s.cur()
-			n, ok := s.l.readUnsigned(v.Slot(1), 1, 255, false)
-			if !ok {
-				s.l.report(parser.SevGeneral, "(%s): VRID '%s' not valid - must be between 1 & 255", in.Name, v.Slot(1))
-				return
-			}
-			in.VRID = int(n)
-		}),
-		kw("unicast_ttl", func(v parser.Strvec) {
-			in, x := s.cur()
-			n, ok := s.l.readUnsigned(v.Slot(1), 0, 255, false)
-			if !ok {
-				s.l.report(parser.SevGeneral, "(%s): TTL '%s' not valid - must be between 0 & 255", in.Name, v.Slot(1))
-				return
-			}
-			x.ttl = int(n)
-		}),
+		s.instFlag("track_src_ip", func(in *VRRPInstance, _ *vrrpExt) { in.TrackSrcIP = true }),
+		kw("virtual_router_id", s.vrid),
+		kw("unicast_ttl", s.ttl),
 		kw("version", s.version),
-		kw("priority", func(v parser.Strvec) {
-			in, x := s.cur()
-			n, ok := s.l.readUnsigned(v.Slot(1), 1, 255, false)
-			if !ok {
-				s.l.report(parser.SevGeneral, "(%s) Priority not valid! must be between 1 & %d. Using default %d", in.Name, 255, 100)
-				x.basePriority = 100
-			} else {
-				x.basePriority = int(n)
-			}
-		}),
-		kw("advert_int", func(v parser.Strvec) {
-			in, x := s.cur()
-			n, ok := s.l.readDecimal(v.Slot(1), timerHz/100, 255*timerHz, 6, true)
-			if !ok || n == 0 {
-				s.l.report(parser.SevGeneral, "(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", in.Name, v.Slot(1))
-				return
-			}
-			x.adverInt = n
-		}),
-		kw("virtual_ipaddress", func(v parser.Strvec) {
-			in, x := s.cur()
-			s.l.p.ValueBlock(v, func(w parser.Strvec) { s.allocVIP(in, x, w) })
-		}),
-		kw("virtual_ipaddress_excluded", func(v parser.Strvec) {
-			in, _ := s.cur()
-			s.l.p.ValueBlock(v, func(w parser.Strvec) {
-				if a, ok := s.allocIPAddress(w, false, in); ok {
-					in.ExcludedVIPs = append(in.ExcludedVIPs, a)
-				}
-			})
-		}),
-		flag("promote_secondaries", func(in *VRRPInstance, _ *vrrpExt) { in.PromoteSecondaries = true }),
-		flag("linkbeat_use_polling", func(in *VRRPInstance, _ *vrrpExt) {
-			in.LinkbeatUsePolling = true
-			s.l.report(parser.SevGeneral, "(%s) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block", in.Name)
-		}),
-		kw("virtual_routes", func(v parser.Strvec) {
-			in, _ := s.cur()
-			s.l.p.ValueBlock(v, func(w parser.Strvec) {
-				if r, ok := s.allocRoute(w, false); ok {
-					in.Routes = append(in.Routes, r)
-				}
-			})
-		}),
-		kw("virtual_rules", func(v parser.Strvec) {
-			in, _ := s.cur()
-			s.l.p.ValueBlock(v, func(w parser.Strvec) {
-				if r, ok := s.allocRule(w, false); ok {
-					in.Rules = append(in.Rules, r)
-				}
-			})
-		}),
-		flag("accept", func(_ *VRRPInstance, x *vrrpExt) { x.accept = 1 }),
-		flag("no_accept", func(_ *VRRPInstance, x *vrrpExt) { x.accept = 0 }),
-		kw("skip_check_adv_addr", func(v parser.Strvec) {
-			in, x := s.cur()
-			if v.Len() >= 2 {
-				if checkTrueFalse(v.Slot(1)) >= 0 {
-					x.skipCheckAdvAddr = true
-				} else {
-					s.l.report(parser.SevGeneral, "(%s) invalid skip_check_adv_addr %s specified", in.Name, v.Slot(1))
-				}
-			} else {
-				x.skipCheckAdvAddr = true
-			}
-		}),
+		kw("priority", s.priority),
+		kw("advert_int", s.advertInt),
+		kw("virtual_ipaddress", s.vip),
+		kw("virtual_ipaddress_excluded", s.evip),
+		s.instFlag("promote_secondaries", func(in *VRRPInstance, _ *vrrpExt) { in.PromoteSecondaries = true }),
+		kw("linkbeat_use_polling", s.linkbeat),
+		kw("virtual_routes", s.vroutes),
+		kw("virtual_rules", s.vrules),
+	}
+}
+
+// instancePreemptKeywords: accept to debug.
+func (s *vrrpState) instancePreemptKeywords() []*parser.Keyword {
+	return []*parser.Keyword{
+		s.instFlag("accept", func(_ *VRRPInstance, x *vrrpExt) { x.accept = 1 }),
+		s.instFlag("no_accept", func(_ *VRRPInstance, x *vrrpExt) { x.accept = 0 }),
+		kw("skip_check_adv_addr", s.skipCheckAdvAddr),
 		kw("strict_mode", func(v parser.Strvec) {
 			s.instTrueFalse(v, "strict_mode", func(x *vrrpExt) *int { return &x.strictMode })
 		}),
-		flag("preempt", func(_ *VRRPInstance, x *vrrpExt) { x.noPreempt = false }),
-		flag("nopreempt", func(_ *VRRPInstance, x *vrrpExt) { x.noPreempt = true }),
-		kw("preempt_delay", func(v parser.Strvec) {
-			in, x := s.cur()
-			n, ok := s.l.readDecimal(v.Slot(1), 0, 1000*timerHz, 6, true)
-			if !ok {
-				s.l.report(parser.SevGeneral, "(%s) Preempt_delay not valid! must be between 0-%d", in.Name, 1000)
-				x.preemptDelay = 0
-			} else {
-				x.preemptDelay = n
-			}
-		}),
-		kw("debug", func(v parser.Strvec) {
-			in, _ := s.cur()
-			n, ok := s.l.readUnsigned(v.Slot(1), 0, 4, true)
-			if !ok {
-				s.l.report(parser.SevGeneral, "(%s) Debug value '%s' not valid; must be between 0-4", in.Name, v.Slot(1))
-			} else {
-				in.Debug = int(n)
-			}
-		}),
+		s.instFlag("preempt", func(_ *VRRPInstance, x *vrrpExt) { x.noPreempt = false }),
+		s.instFlag("nopreempt", func(_ *VRRPInstance, x *vrrpExt) { x.noPreempt = true }),
+		kw("preempt_delay", s.preemptDelay),
+		kw("debug", s.debug),
 	}
-	kws = append(kws, s.instanceNotifyKeywords()...)
-	kws = append(kws, s.instanceGarpKeywords()...)
-	return append(kws,
+}
+
+// instanceAdvertKeywords: the table's tail after the garp keywords,
+// lower_prio_no_advert to the authentication block.
+func (s *vrrpState) instanceAdvertKeywords() []*parser.Keyword {
+	auth := kw("authentication", nil)
+	auth.Sub = []*parser.Keyword{kw("auth_type", s.authType), kw("auth_pass", s.authPass)}
+	return []*parser.Keyword{
 		kw("lower_prio_no_advert", func(v parser.Strvec) {
 			s.instTrueFalse(v, "lower_prio_no_advert", func(x *vrrpExt) *int { return &x.lowerPrioNoAdvert })
 		}),
 		kw("higher_prio_send_advert", func(v parser.Strvec) {
 			s.instTrueFalse(v, "higher_prio_send_advert", func(x *vrrpExt) *int { return &x.higherPrioSendAdvert })
 		}),
-		kw("kernel_rx_buf_size", func(v parser.Strvec) {
-			in, _ := s.cur()
-			if v.Len() == 2 {
-				if n, ok := s.l.readUnsigned(v.Slot(1), 0, 1<<32-1, false); ok {
-					in.KernelRxBufSize = int(n)
-					return
-				}
-			}
-			s.l.report(parser.SevGeneral, "(%s) invalid kernel_rx_buf_size specified", in.Name)
-		}),
+		kw("kernel_rx_buf_size", s.kernelRxBufSize),
 		auth,
-	)
+	}
+}
+
+// unicastPeer is vrrp_unicast_peer_handler.
+func (s *vrrpState) unicastPeer(v parser.Strvec) {
+	in, x := s.cur()
+	x.unicastConf = true
+	s.l.p.ValueBlock(v, func(w parser.Strvec) { s.allocUnicastPeer(in, x, w) })
+}
+
+// unicastChecksum is vrrp_unicast_chksum_handler.
+func (s *vrrpState) unicastChecksum(v parser.Strvec) {
+	in, x := s.cur()
+	x.unicastConf = true
+	if v.Len() >= 2 {
+		if v.Slot(1) == "never" {
+			in.OldUnicastChecksum = "never"
+		} else {
+			s.l.report(parser.SevGeneral, "(%s) Unknown old_unicast_chksum mode %s - ignoring", in.Name, v.Slot(1))
+		}
+	} else {
+		in.OldUnicastChecksum = "config"
+	}
+}
+
+// nativeIPv6 is vrrp_native_ipv6_handler.
+func (s *vrrpState) nativeIPv6(parser.Strvec) {
+	in, x := s.cur()
+	if x.family == "inet" {
+		s.l.report(parser.SevGeneral, "(%s) Cannot specify native_ipv6 with IPv4 addresses", in.Name)
+		return
+	}
+	x.family = "inet6"
+	x.version = 3
+	in.NativeIPv6 = true
+}
+
+// unicastSrcIP is vrrp_unicast_srcip_handler.
+func (s *vrrpState) unicastSrcIP(v parser.Strvec) {
+	_, x := s.cur()
+	x.unicastConf = true
+	s.srcIP(v)
+}
+
+// vrid is vrrp_vrid_handler.
+func (s *vrrpState) vrid(v parser.Strvec) {
+	in, _ := s.cur()
+	n, ok := s.l.readUnsigned(v.Slot(1), 1, 255, false)
+	if !ok {
+		s.l.report(parser.SevGeneral, "(%s): VRID '%s' not valid - must be between 1 & 255", in.Name, v.Slot(1))
+		return
+	}
+	in.VRID = int(n)
+}
+
+// ttl is vrrp_ttl_handler.
+func (s *vrrpState) ttl(v parser.Strvec) {
+	in, x := s.cur()
+	n, ok := s.l.readUnsigned(v.Slot(1), 0, 255, false)
+	if !ok {
+		s.l.report(parser.SevGeneral, "(%s): TTL '%s' not valid - must be between 0 & 255", in.Name, v.Slot(1))
+		return
+	}
+	x.ttl = int(n)
+}
+
+// priority is vrrp_prio_handler.
+func (s *vrrpState) priority(v parser.Strvec) {
+	in, x := s.cur()
+	n, ok := s.l.readUnsigned(v.Slot(1), 1, 255, false)
+	if !ok {
+		s.l.report(parser.SevGeneral, "(%s) Priority not valid! must be between 1 & %d. Using default %d", in.Name, 255, 100)
+		x.basePriority = 100
+	} else {
+		x.basePriority = int(n)
+	}
+}
+
+// advertInt is vrrp_adv_handler.
+func (s *vrrpState) advertInt(v parser.Strvec) {
+	in, x := s.cur()
+	n, ok := s.l.readDecimal(v.Slot(1), timerHz/100, 255*timerHz, 6, true)
+	if !ok || n == 0 {
+		s.l.report(parser.SevGeneral, "(%s) Advert interval (%s) not valid! Must be > 0 - ignoring", in.Name, v.Slot(1))
+		return
+	}
+	x.adverInt = n
+}
+
+// vip is vrrp_vip_handler.
+func (s *vrrpState) vip(v parser.Strvec) {
+	in, x := s.cur()
+	s.l.p.ValueBlock(v, func(w parser.Strvec) { s.allocVIP(in, x, w) })
+}
+
+// evip is vrrp_evip_handler.
+func (s *vrrpState) evip(v parser.Strvec) {
+	in, _ := s.cur()
+	s.l.p.ValueBlock(v, func(w parser.Strvec) {
+		if a, ok := s.allocIPAddress(w, false, in); ok {
+			in.ExcludedVIPs = append(in.ExcludedVIPs, a)
+		}
+	})
+}
+
+// linkbeat is vrrp_linkbeat_handler.
+func (s *vrrpState) linkbeat(parser.Strvec) {
+	in, _ := s.cur()
+	in.LinkbeatUsePolling = true
+	s.l.report(parser.SevGeneral, "(%s) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block", in.Name)
+}
+
+// vroutes is vrrp_vroutes_handler.
+func (s *vrrpState) vroutes(v parser.Strvec) {
+	in, _ := s.cur()
+	s.l.p.ValueBlock(v, func(w parser.Strvec) {
+		if r, ok := s.allocRoute(w, false); ok {
+			in.Routes = append(in.Routes, r)
+		}
+	})
+}
+
+// vrules is vrrp_vrules_handler.
+func (s *vrrpState) vrules(v parser.Strvec) {
+	in, _ := s.cur()
+	s.l.p.ValueBlock(v, func(w parser.Strvec) {
+		if r, ok := s.allocRule(w, false); ok {
+			in.Rules = append(in.Rules, r)
+		}
+	})
+}
+
+// skipCheckAdvAddr is vrrp_skip_check_adv_addr_handler.
+func (s *vrrpState) skipCheckAdvAddr(v parser.Strvec) {
+	in, x := s.cur()
+	if v.Len() >= 2 {
+		if checkTrueFalse(v.Slot(1)) >= 0 {
+			x.skipCheckAdvAddr = true
+		} else {
+			s.l.report(parser.SevGeneral, "(%s) invalid skip_check_adv_addr %s specified", in.Name, v.Slot(1))
+		}
+	} else {
+		x.skipCheckAdvAddr = true
+	}
+}
+
+// preemptDelay is vrrp_preempt_delay_handler.
+func (s *vrrpState) preemptDelay(v parser.Strvec) {
+	in, x := s.cur()
+	n, ok := s.l.readDecimal(v.Slot(1), 0, 1000*timerHz, 6, true)
+	if !ok {
+		s.l.report(parser.SevGeneral, "(%s) Preempt_delay not valid! must be between 0-%d", in.Name, 1000)
+		x.preemptDelay = 0
+	} else {
+		x.preemptDelay = n
+	}
+}
+
+// debug is vrrp_debug_handler.
+func (s *vrrpState) debug(v parser.Strvec) {
+	in, _ := s.cur()
+	n, ok := s.l.readUnsigned(v.Slot(1), 0, 4, true)
+	if !ok {
+		s.l.report(parser.SevGeneral, "(%s) Debug value '%s' not valid; must be between 0-4", in.Name, v.Slot(1))
+	} else {
+		in.Debug = int(n)
+	}
+}
+
+// kernelRxBufSize is kernel_rx_buf_size_handler.
+func (s *vrrpState) kernelRxBufSize(v parser.Strvec) {
+	in, _ := s.cur()
+	if v.Len() == 2 {
+		if n, ok := s.l.readUnsigned(v.Slot(1), 0, 1<<32-1, false); ok {
+			in.KernelRxBufSize = int(n)
+			return
+		}
+	}
+	s.l.report(parser.SevGeneral, "(%s) invalid kernel_rx_buf_size specified", in.Name)
 }
 
 // instTrueFalse is the shape of strict_mode, lower_prio_no_advert and

@@ -97,9 +97,13 @@ func FromConfig(cfg *config.Config) (*Model, error) {
 		}
 		m.Sync, m.SyncInstance = d, sd.Instance
 	}
+	// Two groups of one name: the first is the one used, as keepalived's
+	// ipvs_get_group_by_name walks the list and stops at the first match.
 	groups := map[string]*config.VirtualServerGroup{}
 	for _, g := range cfg.ServerGroups {
-		groups[g.Name] = g
+		if groups[g.Name] == nil {
+			groups[g.Name] = g
+		}
 	}
 	seen := map[ServiceKey]string{}
 	for _, cvs := range cfg.VirtualServers {

@@ -688,6 +688,15 @@ func (m *Manager) setTimeouts(ctx context.Context, prev Timeouts) error {
 	return err
 }
 
+// Validate reports whether Reload would accept cfg, and changes nothing:
+// the first phase of the daemon's all-or-nothing reload. What the kernel
+// then refuses is not a refusal of the config: Reload installs it and
+// retries the kernel with backoff.
+func (m *Manager) Validate(cfg *config.Config) error {
+	_, err := FromConfig(cfg)
+	return err
+}
+
 // Reload applies a new configuration: only the difference reaches the
 // kernel (one request per changed object), and real servers and virtual
 // servers that are still configured keep their health and quorum state.

@@ -67,7 +67,7 @@ P=packaging
 doc=$stage/usr/share/doc/$pkg
 
 install -d "$stage/DEBIAN" "$stage/usr/sbin" "$stage/usr/bin" "$stage/lib/systemd/system" \
-	"$stage/etc/default" "$stage/etc/keepalived" "$doc" \
+	"$stage/etc/default" "$stage/etc/keepalived" "$stage/etc/dbus-1/system.d" "$doc" \
 	"$stage/usr/share/man/man1" "$stage/usr/share/man/man5" "$stage/usr/share/man/man8" \
 	"$stage/usr/share/lintian/overrides"
 install -m 0755 bin/keepalived "$stage/usr/sbin/keepalived"
@@ -75,6 +75,9 @@ install -m 0755 bin/genhash "$stage/usr/bin/genhash"
 install -m 0644 $P/systemd/keepalived.service "$stage/lib/systemd/system/keepalived.service"
 # Byte-identical to Debian's: dpkg then takes the conffile over silently.
 install -m 0644 $P/default/keepalived "$stage/etc/default/keepalived"
+# The system bus policy of the DBus service (enable_dbus), at the path
+# Debian's keepalived installs it, so dpkg hands the conffile over.
+install -m 0644 $P/dbus/org.keepalived.Vrrp1.conf "$stage/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf"
 install -m 0644 $P/debian/README.Debian "$doc/README.Debian"
 gzip -9n <$P/man/keepalived.8 >"$stage/usr/share/man/man8/keepalived.8.gz"
 gzip -9n <$P/man/genhash.1 >"$stage/usr/share/man/man1/genhash.1.gz"

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(keepalived iproute2 iptables nftables ipvsadm tshark apache2-utils
       qemu-system-x86 linux-image-amd64 busybox-static kmod xz-utils time
       lintian debootstrap wrk bc snmpd snmp snmptrapd pcre2-utils frr
-      dbus-daemon dbus-bin systemd libglib2.0-0 gcc util-linux)
+      dbus-daemon dbus-bin systemd libglib2.0-0 gcc util-linux ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,11 +28,32 @@ func centis(d time.Duration) uint32 { return uint32(d / (10 * time.Millisecond))
 // running reports whether vrrpOperVirtualRouterUpTime counts.
 func running(s VRRPState) bool { return s == StateBackup || s == StateMaster }
 
+// first2787 is the only instance keepalived 2.2.7 shows in vrrpOperTable
+// and vrrpRouterStatsTable: the suitable one with the lowest (ifIndex,
+// VRID). Its snmp_rfcv2_header_list_table skips every instance with an
+// interface once the request carries an index (the "optimization" test
+// reads "ifp ? index : (0 < target[0])"), so a walk of each column gets
+// the first row only, and the other rows cannot be reached.
+func first2787(v *VRRP) *Instance {
+	var best *Instance
+	for i := range v.Instances {
+		in := &v.Instances[i]
+		if !suitable2787(in) {
+			continue
+		}
+		if best == nil || in.IfIndex < best.IfIndex || in.IfIndex == best.IfIndex && in.VRID < best.VRID {
+			best = in
+		}
+	}
+	return best
+}
+
 // rfc2787 is VRRP-MIB (vrrp_rfcv2_vars).
 func (t *tree) rfc2787(v *VRRP, sw Switches) {
 	t.int(RFC2787OID.Append(1, 1, 0), 2)
 	t.int(RFC2787OID.Append(1, 2, 0), truth(sw.Traps))
 	var chk, ver, vrid uint64
+	first := first2787(v)
 	for i := range v.Instances {
 		in := &v.Instances[i]
 		if !suitable2787(in) {
@@ -42,6 +63,13 @@ func (t *tree) rfc2787(v *VRRP, sw Switches) {
 		ver += in.Stats.VersionErr
 		vrid += in.Stats.VRIDErr
 		idx := []uint32{uint32(in.IfIndex), uint32(in.VRID)}
+		for _, a := range in.VIPs {
+			b := addrBytes(a.Prefix.Addr())
+			t.int(RFC2787OID.Append(1, 4, 1, 2, idx[0], idx[1], uint32(b[0]), uint32(b[1]), uint32(b[2]), uint32(b[3])), 1)
+		}
+		if in != first {
+			continue
+		}
 		r := t.row(RFC2787OID.Append(1, 3, 1), idx...)
 		if in.Interface != "" {
 			r.octets(2, in.HWAddr)
@@ -64,10 +92,6 @@ func (t *tree) rfc2787(v *VRRP, sw Switches) {
 		r.ticks(13, up)
 		r.int(14, 1)
 		r.int(15, 1)
-		for _, a := range in.VIPs {
-			b := addrBytes(a.Prefix.Addr())
-			t.int(RFC2787OID.Append(1, 4, 1, 2, idx[0], idx[1], uint32(b[0]), uint32(b[1]), uint32(b[2]), uint32(b[3])), 1)
-		}
 		s := t.row(RFC2787OID.Append(2, 4, 1), idx...)
 		st := in.Stats
 		for c, n := range []uint64{st.BecomeMaster, st.AdvertRcvd, st.AdvertIntervalErr, st.AuthFailure, st.TTLErr,

@@ -67,7 +67,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if last != nil && maxAge > 0 && time.Since(built) < maxAge {
-			return last
+			return rfc2787Gets{last}
 		}
 		var st State
 		if p := state(); p != nil {
@@ -77,7 +77,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			st.Now = time.Now()
 		}
 		last, built = Build(&st, sw), time.Now()
-		return last
+		return rfc2787Gets{last}
 	}
 	if cfg.Setter != nil {
 		setter := cfg.Setter
@@ -132,4 +132,22 @@ func (s *Server) Send(traps ...[]agentx.Varbind) {
 			s.log.Debugf("SNMP: trap %v not sent: %v", vbs[0].OID, err)
 		}
 	}
+}
+
+// rfc2787Gets answers a Get under vrrpOperTable or vrrpRouterStatsTable
+// with noSuchInstance, whatever the index, as keepalived's
+// snmp_rfcv2_header_list_table does (see first2787); GetNext walks them.
+type rfc2787Gets struct{ *agentx.Table }
+
+var rfc2787Quirky = []agentx.OID{RFC2787OID.Append(1, 3, 1), RFC2787OID.Append(2, 4, 1)}
+
+func (v rfc2787Gets) Get(name agentx.OID) agentx.Varbind {
+	for _, e := range rfc2787Quirky {
+		if len(name) > len(e)+1 && name.HasPrefix(e) {
+			if vb := v.Table.Get(name); vb.Type != agentx.NoSuchObject {
+				return agentx.Varbind{Name: name, Type: agentx.NoSuchInstance}
+			}
+		}
+	}
+	return v.Table.Get(name)
 }

@@ -92,12 +92,14 @@ func weightSet(c *Checker, vb agentx.Varbind) (setOp, agentx.ResError) {
 	vs := c.VirtualServers[vi-1]
 	if vs.Sorry != nil {
 		if ri == 1 {
-			return nil, agentx.ErrNoSuchName // the sorry server's weight is not set
+			// The sorry server's row has no write method (keepalived
+			// serves its weight column without one): notWritable.
+			return nil, agentx.ErrNotWritable
 		}
 		ri--
 	}
 	if ri < 1 || ri > len(vs.RealServers) {
-		return nil, agentx.ErrNoSuchName
+		return nil, agentx.ErrNotWritable // no such row: nothing to write
 	}
 	rs := vs.RealServers[ri-1]
 	w := uint32(lowByte(vb))

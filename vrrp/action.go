@@ -34,16 +34,20 @@ func (s SendAdvert) Encode(dst netip.Addr, ipID uint16) ([]byte, error) {
 }
 
 // AddVIPs installs the virtual addresses, then routes and rules (opaque
-// config items from Config).
+// config items from Config). All is set when the instance takes its whole
+// set (becoming MASTER); a reload's new addresses come without it.
 type AddVIPs struct {
 	VIPs, Excluded []netip.Prefix
 	Routes, Rules  []any
+	All            bool
 }
 
-// DelVIPs removes them, rules and routes first.
+// DelVIPs removes them, rules and routes first. All is set when the
+// instance releases everything it holds (leaving MASTER, stopping).
 type DelVIPs struct {
 	VIPs, Excluded []netip.Prefix
 	Routes, Rules  []any
+	All            bool
 }
 
 // SendGratuitous asks for Repeat rounds of gratuitous ARP (IPv4) or
@@ -80,7 +84,17 @@ type Log struct {
 	Detail bool
 }
 
+// Discarded reports an advert the instance dropped, with the sentinel of
+// package packet saying why and the sender's address; only with
+// Config.ReportDiscards. keepalived sends its RFC 2787 authentication
+// failure and RFC 6527 protocol error notifications at this point.
+type Discarded struct {
+	Reason error
+	Src    netip.Addr
+}
+
 func (SendAdvert) isAction()             {}
+func (Discarded) isAction()              {}
 func (AddVIPs) isAction()                {}
 func (DelVIPs) isAction()                {}
 func (SendGratuitous) isAction()         {}
@@ -106,6 +120,8 @@ func Describe(a Action) string {
 		return fmt.Sprintf("notify master-rx-lower-pri from %v", a.From)
 	case NotifyPriority:
 		return fmt.Sprintf("notify %v priority=%d", a.State, a.Priority)
+	case Discarded:
+		return fmt.Sprintf("discarded from %v: %v", a.Src, a.Reason)
 	case Log:
 		if a.Detail {
 			return "log-detail " + a.Text

@@ -55,6 +55,9 @@ type Config struct {
 	// NotifyPriorityChanges emits NotifyPriority when the effective
 	// priority changes (notify_priority_changes).
 	NotifyPriorityChanges bool
+	// ReportDiscards emits a Discarded action for every advert dropped
+	// (the SNMP notifications need them).
+	ReportDiscards bool
 }
 
 // DefaultConfig returns keepalived 2.2.7's defaults (global_data.c,

@@ -67,7 +67,44 @@ type AddressesChanged struct {
 	VIPs, Exclude []netip.Prefix
 }
 
-func (e Start) now() time.Duration            { return e.Now }
+// SetBackup is keepalived's set_vrrp_backup: one of a MASTER's VIPs,
+// eVIPs, tracked virtual routes or rules was removed under it. It leaves
+// MASTER for BACKUP (priority 0 sent, addresses, routes and rules
+// removed) with a master down timer of only Skew_Time, so that it soon
+// takes over again and puts everything back; the MASTER members of its
+// sync group do the same. An instance that is not MASTER ignores it.
+type SetBackup struct{ Now time.Duration }
+
+// SetSource gives the instance a new source address for its adverts
+// (the interface's primary address changed, or came back after it was
+// removed); an invalid one leaves the address as it was.
+type SetSource struct {
+	Now  time.Duration
+	Addr netip.Addr
+}
+
+func (e Start) now() time.Duration     { return e.Now }
+func (e SetBackup) now() time.Duration { return e.Now }
+func (e SetSource) now() time.Duration { return e.Now }
+
+// SetBasePriority changes the base priority at run time, as an SNMP Set of
+// vrrpInstanceBasePriority does (keepalived's vrrp_snmp_instance_priority):
+// the tracking weights stay and the effective priority follows them; an
+// address owner's (255) effective priority does not move. 0 is ignored.
+type SetBasePriority struct {
+	Now      time.Duration
+	Priority uint8
+}
+
+// SetPreempt turns preemption on or off at run time (an SNMP Set of
+// vrrpInstancePreempt, vrrp_snmp_instance_preempt).
+type SetPreempt struct {
+	Now     time.Duration
+	Preempt bool
+}
+
+func (e SetBasePriority) now() time.Duration  { return e.Now }
+func (e SetPreempt) now() time.Duration       { return e.Now }
 func (e AddressesChanged) now() time.Duration { return e.Now }
 func (e Tick) now() time.Duration             { return e.Now }
 func (e AdvertReceived) now() time.Duration   { return e.Now }

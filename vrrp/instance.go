@@ -83,6 +83,7 @@ type Instance struct {
 	lastReason       Reason
 	masterReason     MasterReason // why it last became MASTER
 	nextMasterReason MasterReason // why it would, from the adverts heard as BACKUP
+	protoErr         ProtoErrReason
 
 	sync *SyncGroup
 	emit func(Action) // set by a SyncGroup; nil appends to acts
@@ -222,7 +223,41 @@ func (in *Instance) step(ev Event) {
 		in.shutdown(now, ev.Deleted)
 	case AddressesChanged:
 		in.setAddresses(ev.VIPs, ev.Exclude)
+	case SetBackup:
+		in.setBackup(now)
+	case SetSource:
+		if ev.Addr.IsValid() && ev.Addr.Is6() == in.cfg.IPv6 {
+			in.cfg.SrcAddr = ev.Addr
+		}
+	case SetBasePriority:
+		if ev.Priority != 0 {
+			in.basePrio = ev.Priority
+			in.setWeight(now, in.weight)
+		}
+	case SetPreempt:
+		in.cfg.NoPreempt = !ev.Preempt
 	}
+}
+
+// setBackup is set_vrrp_backup (see SetBackup).
+func (in *Instance) setBackup(now time.Duration) {
+	if in.state != StateMaster {
+		return
+	}
+	in.wantState = StateBackup
+	in.leaveMaster(now, true, ReasonRemoved)
+	if in.sync != nil {
+		for _, m := range in.sync.members {
+			if m != in && m.state == StateMaster {
+				m.wantState = StateBackup
+				m.leaveMaster(now, true, ReasonSync)
+				m.sands = now + m.SkewTime()
+			}
+		}
+		// keepalived sets the group's state without notifying it.
+		in.sync.state = StateBackup
+	}
+	in.sands = now + in.SkewTime()
 }
 
 // setAddresses swaps the address lists in place (see AddressesChanged).
@@ -299,8 +334,16 @@ func (in *Instance) start(now time.Duration) {
 		newState = in.sync.state
 	}
 	if len(in.faults) > 0 || newState == StateFault {
+		if len(in.faults) > 0 {
+			// vrrp_init_state: an instance already FAULT wants FAULT
+			// ("the state we would be in disregarding any sync group").
+			in.wantState = StateFault
+		}
 		in.state = StateFault
-		in.log("Entering FAULT STATE (init)")
+		// keepalived 2.2.7 puts a faulty instance in FAULT while it
+		// completes the configuration (vrrp_complete_init), and logs it
+		// there; vrrp_init_state then finds it FAULT already.
+		in.log("entering FAULT state")
 		in.notify(now, StateInit, ReasonFault)
 		return
 	}
@@ -436,7 +479,7 @@ func (in *Instance) masterTx(now time.Duration) {
 			in.masterAdverInt/time.Millisecond, in.cfg.AdvertInt/time.Millisecond)
 	}
 	in.masterAdverInt = in.cfg.AdvertInt
-	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 	in.vipSet = true
 	in.sendGratuitous(in.cfg.GarpMasterRepeat)
 	if in.cfg.GarpMasterRefresh > 0 {
@@ -466,7 +509,7 @@ func (in *Instance) restoreInterface(sendStop bool) {
 	}
 	in.garpDelayAt, in.garpLowerPrioAt, in.garpRefreshAt = never, never, never
 	if in.vipSet {
-		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules})
+		in.add(DelVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 		in.vipSet = false
 	}
 }
@@ -504,7 +547,7 @@ func (in *Instance) resetSands(now time.Duration) {
 	}
 }
 
-func (in *Instance) discard(err error) {
+func (in *Instance) discard(err error, src netip.Addr) {
 	var de *packet.DiscardError
 	reason := err
 	if errors.As(err, &de) {
@@ -512,6 +555,19 @@ func (in *Instance) discard(err error) {
 		in.add(Log{Text: de.Text})
 	}
 	in.stats.Discards[reason]++
+	// RFC 6527 vrrpStatisticsProtoErrReason, set where keepalived's
+	// vrrp_check_packet sets proto_err_reason.
+	switch {
+	case errors.Is(reason, packet.ErrTTL):
+		in.protoErr = ProtoErrTTL
+	case errors.Is(reason, packet.ErrVersion):
+		in.protoErr = ProtoErrVersion
+	case errors.Is(reason, packet.ErrChecksum):
+		in.protoErr = ProtoErrChecksum
+	}
+	if in.cfg.ReportDiscards {
+		in.add(Discarded{Reason: reason, Src: src})
+	}
 }
 
 // receive is vrrp_dispatcher_read for one packet.
@@ -542,7 +598,7 @@ func (in *Instance) check(p *packet.Received, checkVIPs bool) (packet.Advert, bo
 		}
 	}
 	if err != nil {
-		in.discard(err)
+		in.discard(err, p.Src)
 		return a, false
 	}
 	in.stats.AdvertsReceived++

@@ -223,11 +223,12 @@ func TestFaultAndRecovery(t *testing.T) {
 		t.Fatalf("down timer %v", d)
 	}
 
-	// Interface down before start: FAULT (init).
+	// Interface down before start: FAULT, logged as keepalived 2.2.7's
+	// vrrp_complete_init does ("(VI) entering FAULT state").
 	f := newHarness(t, nil)
 	f.step(vrrp.IfaceDown{})
 	acts = f.start()
-	if got := describe(acts); !reflect.DeepEqual(got, []string{"log (ETH0) Entering FAULT STATE (init)", "notify INIT->FAULT (fault) prio=100"}) {
+	if got := describe(acts); !reflect.DeepEqual(got, []string{"log (ETH0) entering FAULT state", "notify INIT->FAULT (fault) prio=100"}) {
 		t.Fatalf("%q", got)
 	}
 }

@@ -49,6 +49,7 @@ const (
 	ReasonSync                         // moved by its sync group
 	ReasonShutdown                     // daemon stopping
 	ReasonDeleted                      // removed by a reload
+	ReasonRemoved                      // a VIP, route or rule removed under the MASTER (SetBackup)
 )
 
 var reasonNames = [...]string{
@@ -62,6 +63,7 @@ var reasonNames = [...]string{
 	ReasonSync:           "sync",
 	ReasonShutdown:       "shutdown",
 	ReasonDeleted:        "deleted",
+	ReasonRemoved:        "removed",
 }
 
 func (r Reason) String() string {

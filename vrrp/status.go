@@ -30,6 +30,19 @@ func (r MasterReason) String() string {
 	return "notMaster"
 }
 
+// ProtoErrReason is the last protocol error an instance saw, RFC 6527's
+// vrrpv3StatisticsProtoErrReason (keepalived's proto_err_reason).
+type ProtoErrReason uint8
+
+// The reasons, numbered as in RFC 6527. keepalived never reports vrIdError
+// for an instance.
+const (
+	ProtoErrNone     ProtoErrReason = iota // noError
+	ProtoErrTTL                            // ipTtlError
+	ProtoErrVersion                        // versionError
+	ProtoErrChecksum                       // checksumError
+)
+
 // Status is what an instance knows at one instant, for the shell's status
 // reports (dumps, metrics, SNMP): all of it the FSM's own state, none of
 // it recovered from actions or packets.
@@ -54,8 +67,10 @@ type Status struct {
 	// 0 before the first), LastReason why.
 	LastTransition time.Duration
 	LastReason     Reason
-	// MasterReason is why it last became MASTER.
-	MasterReason MasterReason
+	// MasterReason is why it last became MASTER; ProtoErrReason the last
+	// protocol error (TTL, version, checksum) an advert had.
+	MasterReason   MasterReason
+	ProtoErrReason ProtoErrReason
 	// Deadline is when the next Tick is due, HasDeadline whether one is.
 	Deadline    time.Duration
 	HasDeadline bool
@@ -73,7 +88,7 @@ func (in *Instance) Status() Status {
 		BasePriority: in.basePrio, EffectivePriority: in.effPrio, Weight: in.weight,
 		MasterAddr: in.masterAddr, MasterPriority: in.masterPrio, MasterAdvertInt: in.masterAdverInt,
 		VIPSet:         in.vipSet,
-		LastTransition: in.lastTransition, LastReason: in.lastReason, MasterReason: in.masterReason,
+		LastTransition: in.lastTransition, LastReason: in.lastReason, MasterReason: in.masterReason, ProtoErrReason: in.protoErr,
 		MasterDownInterval: in.MasterDownInterval(),
 		Stats:              in.Stats(),
 	}

@@ -31,6 +31,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -162,6 +163,10 @@ func sessionsOf(cfg *config.Config) []*config.BFDInstance {
 	return cfg.BFDInstances
 }
 
+// Epoch is the wall time of the engine clock's zero, from which Event.At
+// and SessionStatus.LastSeen count, when Options.Now is nil.
+func (e *Engine) Epoch() time.Time { return e.start }
+
 // Events delivers state changes in order. It is closed after Run returns.
 func (e *Engine) Events() <-chan Event { return e.events }
 
@@ -231,8 +236,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	in, err := openInput(e.net, e.opts.Listen)
 	if err != nil {
-		e.log.Errorf("Unable to open listening socket: %v", err)
-		return fmt.Errorf("bfd: listen on %v: %w", e.opts.Listen, err)
+		// bfd_open_fd_in's lines.
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			e.log.Errorf("bind() error %d (%s)", int(errno), strerror(err))
+		}
+		e.log.Error("Unable to open listening socket")
+		return fmt.Errorf("BFD listening socket on UDP port %d: %w", e.opts.Listen.Port(), err)
 	}
 	e.in = in
 	readDone := make(chan struct{})

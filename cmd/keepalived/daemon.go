@@ -22,6 +22,7 @@ import (
 	"keepalived-go/lvs"
 	"keepalived-go/parser"
 	vrrpengine "keepalived-go/vrrp/engine"
+	"keepalived-go/vrrp/trackproc"
 )
 
 // keepalived's banner; operators and their tooling grep for it.
@@ -35,9 +36,14 @@ const (
 
 // engine is what the daemon needs from vrrp, check and lvs: run until the
 // context ends (cleaning up as keepalived does on stop) and take a new
-// config, applying only the difference.
+// config in two phases. Validate says whether the engine would take cfg
+// and changes nothing; Reload, called only once every engine has
+// validated cfg, applies the difference. An error from Reload is one of
+// applying (a kernel refusing, retried by the engine), not a refusal: the
+// engine runs the new config from then on.
 type engine interface {
 	Run(ctx context.Context) error
+	Validate(cfg *config.Config) error
 	Reload(cfg *config.Config) error
 }
 
@@ -64,12 +70,22 @@ type daemon struct {
 	stopTimeout time.Duration
 	// vrrp is the running VRRP engine, for dumps and metrics (nil without instances).
 	vrrp *vrrpengine.Engine
+	// procs is the VRRP engine's track_process monitor (nil without it).
+	procs *trackproc.Monitor
+	// loaded: the configuration was read once.
+	loaded bool
+	// rootNetNS is the network namespace the daemon started in (an open
+	// descriptor; 0 when it runs where it started): track_process listens
+	// there, as keepalived opens its socket before entering net_namespace.
+	rootNetNS int
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
 	// linkWatch follows link messages for the data dump (nil when
 	// netlink cannot be read).
 	linkWatch *linkWatch
+	// bfd runs the bfd_instances (nil with -B).
+	bfd *bfdProc
 	// mu guards cfg and the engine pointers for readers outside the loop
 	// (metrics scrapes).
 	mu sync.Mutex
@@ -115,24 +131,11 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 	for _, sg := range cfg.SyncGroups {
 		add(sg.Other)
 	}
-	for _, tp := range cfg.TrackProcesses {
-		if !d.reported["vrrp_track_process"] {
-			d.reported["vrrp_track_process"] = true
-			seen = append(seen, fmt.Sprintf("vrrp_track_process %s (%s:%d)", tp.Name, tp.Pos.File, tp.Pos.Line))
-		}
-	}
-	for _, b := range cfg.BFDInstances {
-		if !d.reported["bfd_instance"] {
-			d.reported["bfd_instance"] = true
-			seen = append(seen, fmt.Sprintf("bfd_instance %s (%s:%d)", b.Name, b.Pos.File, b.Pos.Line))
-		}
-	}
 	sort.Strings(seen)
 	for _, s := range seen {
 		d.log.Warnf("not supported yet, ignored: %s", s)
 	}
 	for flag, set := range map[string]bool{
-		"SNMP (-x/-A)":            d.opts.snmp || d.opts.snmpAgentSocket != "",
 		"-X/--release-vips":       d.opts.releaseVIPs,
 		"-a/--address-monitoring": d.opts.addressMonitor,
 	} {
@@ -146,19 +149,41 @@ func (d *daemon) reportUnsupported(cfg *config.Config) {
 // load reads the config file; a config that cannot run is an error, and on
 // reload (strict) so is a malformed one.
 func (d *daemon) load(strict bool) (*config.Config, error) {
+	return d.loadWith(strict, nil)
+}
+
+// loadWith is load with one more verdict on the findings (nil: none).
+func (d *daemon) loadWith(strict bool, verdict func(*parser.Diagnostics) error) (*config.Config, error) {
 	if _, err := os.Stat(d.opts.useFile); err != nil {
 		return nil, fmt.Errorf("Configuration file '%s' not found: %w", d.opts.useFile, err)
 	}
 	cfg, diags := config.Load(d.opts.useFile, d.loadOpts)
-	d.logDiags(diags)
+	// A daemon moved into its namespace logged its first read before.
+	quiet := os.Getenv(nsEnv) != "" && !d.loaded
+	d.loaded = true
+	if !quiet {
+		d.logDiags(diags)
+		if cfg != nil {
+			for _, l := range cfg.LoadLog {
+				d.log.Info(l)
+			}
+		}
+	}
+	if diags.Stopped {
+		return nil, errStopped
+	}
+	var checked error
+	if verdict != nil {
+		checked = verdict(diags)
+	}
 	if diags.Fatal() {
 		return nil, errors.New("configuration cannot be run")
 	}
 	if strict && diags.Syntax() {
 		return nil, errors.New("configuration has syntax errors")
 	}
-	for _, l := range cfg.LoadLog {
-		d.log.Info(l)
+	if checked != nil {
+		return nil, checked
 	}
 	for _, l := range resolveScripts(cfg) {
 		d.log.Info(l)
@@ -166,18 +191,40 @@ func (d *daemon) load(strict bool) (*config.Config, error) {
 	return cfg, nil
 }
 
+// errStopped: keepalived ends the run early, with status 0 (a namespace
+// it cannot enter).
+var errStopped = errors.New("stopped")
+
 // run is the daemon's life: start, serve signals, stop.
 func (d *daemon) run(ctx context.Context) int {
-	d.log.Infof("Starting %s", banner)
-	d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
-	d.log.Infof("Configuration file %s", d.opts.useFile)
+	if os.Getenv(nsEnv) == "" {
+		// Moved into its namespace, the daemon said this already.
+		d.log.Infof("Starting %s", banner)
+		d.log.Infof("Command line: '%s'", strings.Join(os.Args, "' '"))
+		d.log.Infof("Configuration file %s", d.opts.useFile)
+	}
 	cfg, err := d.load(false)
+	if errors.Is(err, errStopped) {
+		d.log.Infof("Stopped %s", banner)
+		return 0
+	}
 	if err != nil {
 		d.log.Errorf("%v - exiting", err)
 		return 1
 	}
+	d.changeIdent(cfg)
+	if !insideNamespace(cfg) {
+		return d.moveToNamespace(cfg)
+	}
+	d.rootNetNS = rootNamespace()
+	d.pids = configPidFiles(d.opts, cfg)
+	defer d.runDir(cfg)()
 	sizeProcs(cfg, d.log)
 	d.applyConfigUmask(cfg)
+	if !d.opts.noBFD && processRunning(bfdPidPath(d.opts), d.log) {
+		d.log.Errorf("%v", errRunning)
+		return 1
+	}
 	if err := d.pids.write(d.log); err != nil {
 		d.log.Errorf("%v", err)
 		return 1
@@ -279,14 +326,27 @@ func sizeProcs(cfg *config.Config, log *logrus.Logger) {
 	log.Debugf("using %d processor(s) for %d checkers", n, checkers)
 }
 
-// reload parses the file again and swaps it in only when it can run; on any
-// error the running config stays, untouched.
+// reload parses the file again and swaps it in only when every engine
+// takes it: each validates the new config first, and only then does any
+// of them, or the daemon's own settings (global_defs, umask, what dumps
+// show), change. On any error the running config stays, untouched.
 func (d *daemon) reload() {
 	sdNotify(reloadingState())
 	defer sdNotify("READY=1")
 	d.log.Info("Reloading ...")
-	cfg, err := d.load(true)
+	checkLog := d.reloadCheckLog()
+	cfg, err := d.loadForReload(checkLog)
+	if err == nil {
+		err = d.validate(cfg)
+		checkLog.add(err)
+	}
+	checkLog.close(d.log)
 	if err != nil {
+		if checkLog != nil {
+			// keepalived's words when its reload_check_config child
+			// refuses a file (main.c reload_check_child_thread).
+			d.log.Infof("New config failed validation, see %s for details", checkLog.path)
+		}
 		d.log.Errorf("Reload failed, keeping the running configuration: %v", err)
 		return
 	}
@@ -294,13 +354,24 @@ func (d *daemon) reload() {
 	d.applyConfigUmask(cfg)
 	for _, e := range d.engines {
 		if err := e.Reload(cfg); err != nil {
-			d.log.Errorf("Reload of %s failed, it keeps its previous configuration: %v", e.name, err)
+			d.log.Errorf("Reload of %s: %v", e.name, err)
 		}
 	}
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("Reload finished")
+}
+
+// validate is the first phase of a reload: every engine is asked whether
+// it takes cfg; the first refusal names the engine.
+func (d *daemon) validate(cfg *config.Config) error {
+	for _, e := range d.engines {
+		if err := e.Validate(cfg); err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	return nil
 }
 
 // dump answers the data/stats/json signals (dumps.go).

@@ -145,7 +145,9 @@ func TestConfigTestReportsInsecureScripts(t *testing.T) {
 	}
 }
 
-// -s NAME runs the daemon inside that network namespace, creating it.
+// -s NAME runs the daemon inside that network namespace, with the pid it
+// was started with; a namespace that does not exist stops it as it stops
+// keepalived (which does not create one either).
 func TestNamespaceFlag(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace")
@@ -155,6 +157,30 @@ func TestNamespaceFlag(t *testing.T) {
 	conf := filepath.Join(dir, "k.conf")
 	os.WriteFile(conf, []byte("global_defs {\n  router_id NS\n}\n"), 0o644)
 	ns := "kgtns" + strconv.Itoa(os.Getpid())
+	missing := func(bin string) string {
+		out, err := exec.Command(bin, "-n", "-l", "-G", "-s", ns+"x", "-f", conf, "-p", dir+"/p", "-r", dir+"/r", "-c", dir+"/c").CombinedOutput()
+		if err != nil {
+			t.Errorf("%s with a missing namespace: %v", bin, err)
+		}
+		var keep []string
+		for _, l := range strings.Split(string(out), "\n") {
+			for _, w := range []string{"Changing syslog ident", "Failed to open", "Unable to set network namespace", "Stopped Keepalived"} {
+				if strings.Contains(l, w) {
+					keep = append(keep, l[strings.Index(l, w):])
+				}
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if ours := missing(bin); ours == "" || (keepalivedInstalled() && ours != missing(debianKeepalived)) {
+		t.Errorf("missing namespace: ours\n%s\nkeepalived\n%s", ours, missing(debianKeepalived))
+	}
+	if _, err := os.Stat(netnsDir + ns + "x"); err == nil {
+		t.Errorf("the namespace was created")
+	}
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
 	defer exec.Command("ip", "netns", "del", ns).Run()
 	cmd := exec.Command(bin, "-n", "-l", "-G", "-s", ns, "-f", conf, "-p", dir+"/p", "-r", dir+"/r", "-c", dir+"/c")
 	var out nettest.Buffer
@@ -171,8 +197,19 @@ func TestNamespaceFlag(t *testing.T) {
 	if want == nil || gotSt == nil || !os.SameFile(want, gotSt) {
 		t.Errorf("daemon (pid %s, %s) is not in namespace %s", pid, got, ns)
 	}
+	if pid != strconv.Itoa(cmd.Process.Pid) {
+		t.Errorf("pid file %s, started as %d", pid, cmd.Process.Pid)
+	}
+	if n := strings.Count(out.String(), "Starting Keepalived"); n != 1 {
+		t.Errorf("%d start lines:\n%s", n, out.String())
+	}
 	syscall.Kill(atoi(pid), syscall.SIGTERM)
 	cmd.Wait()
+}
+
+func keepalivedInstalled() bool {
+	_, err := os.Stat(debianKeepalived)
+	return err == nil
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

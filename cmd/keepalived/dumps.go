@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"keepalived-go/config"
+	"keepalived-go/vrrp/trackproc"
 )
 
 // keepalived's default umask_val: dump files come out 0600.
@@ -26,12 +27,13 @@ const defaultDumpUmask = 0o177
 var errNoVRRP = errors.New("no VRRP instances: nothing to dump")
 
 // writeDump answers SIGUSR1 (keepalived.data, keepalived_parent.data and,
-// with virtual servers, keepalived_check.data), SIGUSR2 (keepalived.stats),
+// with virtual servers, keepalived_check.data, with BFD running
+// keepalived_bfd.data), SIGUSR2 (keepalived.stats),
 // the JSON signal (keepalived.json) and the stats-clear signal (stats
 // written, then zeroed), in keepalived 2.2.7's formats and places.
 func writeDump(d *daemon, s os.Signal) error {
 	d.mu.Lock()
-	cfg, v, chk := d.cfg, d.vrrp, d.check
+	cfg, v, chk, b, procs := d.cfg, d.vrrp, d.check, d.bfd, d.procs
 	d.mu.Unlock()
 	if cfg == nil {
 		return errors.New("no configuration loaded yet")
@@ -47,11 +49,23 @@ func writeDump(d *daemon, s os.Signal) error {
 		errs = append(errs, w.write("keepalived_parent.data", globalDump(env, procParent)))
 		if v != nil {
 			d.log.Infof("Printing VRRP data for process(%d) on signal", pid)
-			errs = append(errs, w.write("keepalived.data", vrrpDataDump(env, v.Status())))
+			if procs != nil {
+				ps := procs.Status()
+				env.procs = &ps
+			}
+			errs = append(errs, w.write("keepalived.data", vrrpDataDump(env, v.Status(), v.BFDStates())))
 		}
 		if chk != nil {
 			d.log.Infof("Printing checker data for process(%d) on signal", pid)
 			errs = append(errs, w.write("keepalived_check.data", checkDataDump(env, chk.Status())))
+		}
+		if b != nil {
+			if st, bcfg, err := b.Status(); err == nil {
+				d.log.Infof("Printing BFD data for process(%d) on signal", pid)
+				benv := env
+				benv.cfg = bcfg
+				errs = append(errs, w.write("keepalived_bfd.data", bfdDataDump(benv, st, b.epoch())))
+			}
 		}
 		return errors.Join(errs...)
 	case syscall.SIGUSR2, sigStatsClear:
@@ -77,6 +91,27 @@ func writeDump(d *daemon, s os.Signal) error {
 		return w.write("keepalived.json", jsonDump(env, snap))
 	}
 	return fmt.Errorf("no dump for signal %v", s)
+}
+
+// writeVRRPDump writes the VRRP process's keepalived.data ("data") or
+// keepalived.stats ("stats", counters zeroed after with clear), as its
+// DBus methods do (vrrp_print_data, vrrp_print_stats).
+func writeVRRPDump(d *daemon, what string, clear bool) error {
+	d.mu.Lock()
+	cfg, v := d.cfg, d.vrrp
+	d.mu.Unlock()
+	if cfg == nil || v == nil {
+		return errNoVRRP
+	}
+	w := dumpWriter{dir: dumpDir(), umask: dumpUmask(d.opts.umask)}
+	if what == "data" {
+		return w.write("keepalived.data", vrrpDataDump(dumpEnv{cfg: cfg, opts: d.opts, now: time.Now()}, v.Status(), v.BFDStates()))
+	}
+	err := w.write("keepalived.stats", statsDump(v.Status()))
+	if clear {
+		v.ClearStats()
+	}
+	return err
 }
 
 // dumpDir is keepalived's tmp_dir: $TMPDIR when absolute, else /tmp.
@@ -173,6 +208,8 @@ type dumpEnv struct {
 	// removal restores its ARP settings (reset_arp_config).
 	rpFilter map[string]int
 	arpReset map[string]int
+	// procs is the track_process monitor's state (nil without one).
+	procs *trackproc.Snapshot
 }
 
 // confWriter is keepalived's conf_write: one formatted line each.

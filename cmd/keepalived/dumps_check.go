@@ -25,6 +25,7 @@ func checkDataDump(env dumpEnv, st check.Status) []byte {
 	for i := range st.VirtualServers {
 		writeCheckVS(&c, &st.VirtualServers[i])
 	}
+	writeCheckerTrackBFDs(&c, env.cfg, st)
 	return c.b.Bytes()
 }
 
@@ -95,6 +96,7 @@ func writeCheckRS(c *confWriter, vs *config.VirtualServer, st *check.RealServerS
 	c.f("   initial weight = %d", rs.Weight)
 	c.f("   effective weight = %d", w)
 	c.f("   alive = %d", map[bool]int{true: 1}[st.Alive])
+	writeRSTrackedBFDs(c, st)
 }
 
 func onOffCaps(b bool) string {

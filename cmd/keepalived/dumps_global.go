@@ -234,9 +234,8 @@ func writeGlobalVRRP(c *confWriter, g *config.Global, proc procKind) {
 	c.f(" Gratuitous ARP lower priority delay = %s", lpDelay)
 	c.f(" Gratuitous ARP lower priority repeat = %s", lpRep)
 	c.f(" Num adverts before down = %d", g.DownTimerAdverts)
-	if g.GarpExtraIf != 0 {
-		c.f(" Gratuitous ARP for each secondary %s = %ds", map[bool]string{true: "i/f", false: "VMAC"}[g.GarpExtraIfAll], secs(g.GarpExtraIf))
-	}
+	// vrrp_vmac_garp_intvl starts at 0, never PARAMETER_UNSET: always shown.
+	c.f(" Gratuitous ARP for each secondary %s = %ds", map[bool]string{true: "i/f", false: "VMAC"}[g.GarpExtraIfAll], secs(g.GarpExtraIf))
 	c.f(" Send advert after receive lower priority advert = %s", tf(!g.LowerPrioNoAdvert))
 	c.f(" Send advert after receive higher priority advert = %s", tf(g.HigherPrioSendAdvert))
 	c.f(" Gratuitous ARP interval = %f", g.GarpInterval.Seconds())

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"keepalived-go/config"
 	vrrpengine "keepalived-go/vrrp/engine"
 )
@@ -170,51 +168,5 @@ func fileWeight(cfg *config.Config) func(string) (int, bool) {
 			}
 		}
 		return 0, false
-	}
-}
-
-// writeTrackFiles is dump_track_file_list: each track_file, its value now
-// and the instances tracking it (theirs and their sync groups' entries).
-func writeTrackFiles(c *confWriter, cfg *config.Config, snap vrrpengine.Status) {
-	if len(snap.Files) == 0 {
-		return
-	}
-	c.f("------< VRRP Track files >------")
-	for _, f := range snap.Files {
-		c.f(" Track file = %s", f.Name)
-		c.f("   File = %s", f.Config.File)
-		c.f("   Status = %d", f.Value)
-		c.f("   Weight = %d%s", f.Config.Weight, map[bool]string{true: " reverse"}[f.Config.WeightReverse])
-		var lines []string
-		seen := map[string]bool{}
-		track := func(inst string, r config.TrackRef) {
-			if r.Name != f.Name || seen[inst] {
-				return
-			}
-			seen[inst] = true
-			w, rev := r.Weight, r.Reverse
-			if !r.HasWeight {
-				w, rev = f.Config.Weight, f.Config.WeightReverse
-			}
-			lines = append(lines, fmt.Sprintf("     %s, weight %d%s", inst, w, map[bool]string{true: " reverse"}[rev]))
-		}
-		for _, in := range cfg.Instances {
-			for _, r := range in.TrackFiles {
-				track(in.Name, r)
-			}
-		}
-		for _, sg := range cfg.SyncGroups {
-			for _, r := range sg.TrackFiles {
-				for _, m := range sg.Members {
-					track(m, r)
-				}
-			}
-		}
-		if len(lines) > 0 {
-			c.f("   Tracking instances :")
-			for _, l := range lines {
-				c.f("%s", l)
-			}
-		}
 	}
 }

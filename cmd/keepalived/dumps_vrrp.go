@@ -128,7 +128,7 @@ func broadcastOf(p netip.Prefix, how string) string {
 // vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees
 // them, the GARP delay groups, the VRRP data (dump_vrrp_data) and the
 // interfaces keepalived knows.
-func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
+func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []byte {
 	var c confWriter
 	writeGlobal(&c, env, procVRRP)
 	env.arpReset = map[string]int{}
@@ -153,7 +153,9 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status) []byte {
 	writeSockpool(&c, snap)
 	writeSyncGroups(&c, env.cfg, snap)
 	writeScripts(&c, env.cfg, snap)
-	writeTrackFiles(&c, env.cfg, snap)
+	writeTrackFiles(&c, env, snap)
+	writeTrackProcesses(&c, env)
+	writeVRRPTrackBFDs(&c, env.cfg, bfdUp)
 	writeInterfaces(&c, env, snap, delays)
 	return c.b.Bytes()
 }
@@ -421,9 +423,33 @@ func instanceFlags(is *vrrpengine.InstanceStatus) bool {
 // writeInstanceLink is the interface and source address part.
 func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
 	in := is.Config
-	if is.VMAC != "" {
+	if in.UseVMAC && is.VMAC != "" {
 		c.f("   Use VMAC, i/f name %s, is_up = true, xmit_base = %s", is.VMAC, tf(in.VMACXmitBase))
-		c.f("   Interface = %s, vmac on %s", is.VMAC, is.BaseInterface)
+		if m := in.VMACMAC; len(m) == 6 {
+			c.f("     MAC = %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+		}
+	}
+	if in.VMACAddr {
+		c.f("   Use VMAC for VIPs on other interfaces")
+	} else if in.UseIPVLAN && is.VMAC != "" {
+		addr, mode := "", in.IPVLANType
+		if in.IPVLANAddr.IsValid() {
+			addr = ", i/f address = " + in.IPVLANAddr.String()
+		}
+		if mode == "" {
+			mode = "bridge"
+		}
+		c.f("   Use IPVLAN, i/f %s, is_up = true%s, type %s", is.VMAC, addr, mode)
+	}
+	if is.VMAC != "" {
+		kind, xmit := "vmac", ""
+		if in.UseIPVLAN {
+			kind = "ipvlan"
+		}
+		if in.VMACXmitBase {
+			xmit = ", xmit base i/f"
+		}
+		c.f("   Interface = %s, %s on %s%s", is.VMAC, kind, is.BaseInterface, xmit)
 	} else {
 		c.f("   Interface = %s", is.Interface)
 	}

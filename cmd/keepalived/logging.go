@@ -75,7 +75,11 @@ func newLogger(o options, stderr io.Writer) (*logrus.Logger, error) {
 		if err != nil {
 			return nil, err
 		}
-		w, err := syslog.New(fac|syslog.LOG_INFO, "Keepalived")
+		ident := "Keepalived"
+		if id := os.Getenv(identEnv); id != "" {
+			ident = id // changed before the daemon moved into its namespace
+		}
+		w, err := syslog.New(fac|syslog.LOG_INFO, ident)
 		if err == nil {
 			l.AddHook(syslogHook{w})
 		} else if !o.logConsole {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
@@ -221,7 +222,10 @@ type metricsServer struct {
 
 func newMetricsServer(d *daemon, addr string) *metricsServer {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{d}, checkDuration, scriptRuns)
+	// The standard go_* and process_* series (goroutines, descriptors,
+	// resident memory) let a soak or an operator see growth.
+	reg.MustRegister(collector{d}, checkDuration, scriptRuns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &metricsServer{addr: addr, reg: reg, log: d.log, limits: defaultMetricsLimits}
 }
 
@@ -249,6 +253,8 @@ func (m *metricsServer) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (m *metricsServer) Validate(*config.Config) error { return nil }
 
 func (m *metricsServer) Reload(*config.Config) error { return nil }
 

@@ -54,6 +54,11 @@ func TestMetricsDuringFailover(t *testing.T) {
 	if metricValue(t, before, "keepalived_up") != "1" {
 		t.Errorf("keepalived_up missing:\n%s", before)
 	}
+	for _, m := range []string{"go_goroutines", "process_open_fds", "process_resident_memory_bytes"} {
+		if metricValue(t, before, m) == "" {
+			t.Errorf("%s missing (the soak reads growth from it):\n%s", m, before)
+		}
+	}
 	d1.Signal(syscall.SIGTERM)
 	var after string
 	nettest.WaitFor(t, 10*time.Second, "metrics as MASTER", func() bool {

@@ -90,8 +90,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVarP(&o.checkersPidFile, "checkers_pid", "c", "", "Use specified pidfile for checkers child process")
 	fs.BoolVarP(&o.addressMonitor, "address-monitoring", "a", false, "Report all address additions/deletions notified via netlink")
 	fs.StringVarP(&o.bfdPidFile, "bfd_pid", "b", "", "Use specified pidfile for BFD child process")
-	fs.BoolVarP(&o.snmp, "snmp", "x", false, "Enable SNMP subsystem (not supported)")
-	fs.StringVarP(&o.snmpAgentSocket, "snmp-agent-socket", "A", "", "Use the specified socket for master agent (not supported)")
+	fs.BoolVarP(&o.snmp, "snmp", "x", false, "Enable SNMP subsystem")
+	fs.StringVarP(&o.snmpAgentSocket, "snmp-agent-socket", "A", "", "Use the specified socket for master agent")
 	fs.StringVarP(&o.namespace, "namespace", "s", "", "Run in network namespace NAME (overrides config)")
 	fs.BoolVarP(&o.coreDump, "core-dump", "m", false, "Produce core dump if terminate abnormally")
 	fs.StringVarP(&o.coreDumpPattern, "core-dump-pattern", "M", "", "Also set /proc/sys/kernel/core_pattern to PATN (default 'core')")
@@ -150,6 +150,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Interfaces:     config.SystemInterfaces(),
 		Namespace:      o.namespace,
 		EnterNamespace: enterNamespace,
+		SNMP:           o.snmp,
+		SNMPSocket:     o.snmpAgentSocket,
 	}
 	if o.configTestSet {
 		return configTest(o, loadOpts, stdout, stderr)
@@ -162,12 +164,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Dump(stdout)
 		return 0
-	}
-	if o.namespace != "" && os.Getenv(nsEnv) != o.namespace {
-		// Go cannot move a running process into a network namespace (it
-		// is per thread); run ourselves again inside it, as keepalived's
-		// -s does, creating the namespace when it is missing.
-		return reexecInNamespace(o.namespace, args, stderr)
 	}
 	if !o.dontFork {
 		return daemonize(args, stderr)
@@ -234,7 +230,6 @@ func configTest(o options, opts config.Options, stdout, stderr io.Writer) int {
 // peak RSS to keepalived's 0.48-0.50 s and 48.8 MB; 20 gives 48 MB, 5 costs
 // 0.15 s more).
 var configTestGCPercent = 10
-
 
 func interfaceExists(name string) bool {
 	_, err := net.InterfaceByName(name)

@@ -23,7 +23,12 @@ import (
 func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 	n := newNotifications(d.log)
 	n.configure(cfg)
-	out := []namedEngine{{"notify", n}}
+	sa := newSNMPAgent(d, cfg, n.vrrpDone)
+	da := newDBusAgent(d, cfg, n.vrrpDone)
+	out := []namedEngine{{"notify", n}, {"snmp", sa}, {"dbus", da}}
+	// SNMP and DBus hear what keepalived's send_instance_notifies sends:
+	// an instance already in its sync group's state sends nothing more.
+	edges := newSyncFilter()
 	// -P runs only VRRP, -C only the checkers and LVS (keepalived's child
 	// processes); by default both run when the config has something for them.
 	runVRRP := !d.opts.checkOnly || d.opts.vrrpOnly
@@ -36,6 +41,9 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			Log:     logrus.NewEntry(d.log),
 			OnCheck: observeCheck,
 			OnEvent: func(ev check.RealServerEvent) {
+				// The SNMP notification goes first: the quorum change the
+				// new health causes follows it, as in keepalived.
+				sa.onRealServer(ev)
 				if err := mgr.SetHealth(lvs.RSKey{VS: ev.VSKey, RS: ev.RSKey}, ev.Up, ev.Weight); err != nil {
 					d.log.Errorf("%v", err)
 				}
@@ -50,7 +58,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 			Backend:   d.opts.lvsBackend,
 			Open:      openLVSBackend(d.log),
 			KeepIPVS:  d.opts.dontReleaseIPVS,
-			OnQuorum:  n.onQuorum,
+			OnQuorum:  func(ev lvs.QuorumEvent) { n.onQuorum(ev); sa.onQuorum(ev) },
 			OnSuspend: func(ev lvs.SuspendEvent) { chk.Suspend(ev.VirtualServer, ev.Suspended) },
 		})
 		if err != nil {
@@ -61,11 +69,22 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
 	}
 	if len(cfg.Instances) > 0 && runVRRP {
+		// The process monitor starts first, as keepalived's VRRP process
+		// sets up track_process before its instances.
+		procs := startProcessMonitor(d, cfg)
 		vo := vrrpengine.Options{
 			Log:       logrus.NewEntry(d.log),
 			LogDetail: d.opts.logDetail,
 			KeepVIPs:  d.opts.dontReleaseVRRP,
-			OnEvent:   n.onVRRP,
+			OnEvent: func(ev vrrpengine.Event) {
+				n.onVRRP(ev)
+				if edges.pass(ev) {
+					sa.onVRRP(ev)
+					da.onVRRP(ev)
+				}
+			},
+			OnDiscard: sa.onDiscard,
+			Processes: procs,
 		}
 		if chk != nil {
 			// Checks due within their slack start on an advert's wakeup.
@@ -73,12 +92,20 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		}
 		v, err := vrrpengine.New(cfg, vo)
 		if err != nil {
+			procs.Close()
 			return nil, err
 		}
-		d.vrrp = v
-		out = append(out, namedEngine{"vrrp", &doneTracking{engine: v, done: n.vrrpDone}})
+		d.vrrp, d.procs = v, procs
+		out = append(out, namedEngine{"vrrp", &doneTracking{engine: v, done: n.vrrpDone, after: procs.Close}})
 	} else {
 		close(n.vrrpDone)
+	}
+	if !d.opts.noBFD {
+		// Last, so that on reload VRRP and the checkers have their new
+		// configuration before the sessions report their states again.
+		b := newBFDProc(d, cfg, d.vrrp, chk)
+		d.bfd = b
+		out = append(out, namedEngine{"bfd", b})
 	}
 	return out, nil
 }
@@ -88,10 +115,16 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 type doneTracking struct {
 	engine
 	done chan struct{}
+	// after runs once the engine has stopped (the process monitor's
+	// Close), before done is closed.
+	after func()
 }
 
 func (t *doneTracking) Run(ctx context.Context) error {
 	defer close(t.done)
+	if t.after != nil {
+		defer t.after()
+	}
 	return t.engine.Run(ctx)
 }
 
@@ -130,8 +163,7 @@ type notifications struct {
 	instances  map[string]*notify.VRRPNotify
 	groups     map[string]*notify.VRRPNotify
 	prioNotify map[string]bool
-	groupState map[string]vrrp.State
-	notified   map[string]bool
+	sync       *syncFilter
 	servers    map[string]*notify.RealServerNotify    // by check.RealServerEvent VSKey + " " + RSKey
 	services   map[string]*notify.VirtualServerNotify // by virtual server name
 	quorum     map[string]*config.VirtualServer
@@ -144,11 +176,10 @@ type notifications struct {
 func newNotifications(log *logrus.Logger) *notifications {
 	logf := func(format string, args ...any) { log.Infof(format, args...) }
 	return &notifications{
-		log:        log,
-		disp:       notify.NewDispatcher(notify.DispatcherOptions{Logf: logf, OnResult: observeScript}),
-		vrrpDone:   make(chan struct{}),
-		groupState: map[string]vrrp.State{},
-		notified:   map[string]bool{},
+		log:      log,
+		disp:     notify.NewDispatcher(notify.DispatcherOptions{Logf: logf, OnResult: observeScript}),
+		vrrpDone: make(chan struct{}),
+		sync:     newSyncFilter(),
 	}
 }
 
@@ -268,12 +299,9 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 		if in == nil {
 			return
 		}
-		// keepalived: an instance already in the state its sync group
-		// reported sends nothing more.
-		if e.Group != "" && n.notified[e.Instance] && n.groupState[e.Group] == e.To {
+		if !n.sync.pass(ev) {
 			return
 		}
-		n.notified[e.Instance] = true
 		n.notifier.VRRPState(in, e.To.String(), int(e.Priority))
 		if n.lvs != nil {
 			if err := n.lvs.SetVRRPState(e.Instance, lvsState(e.To)); err != nil {
@@ -281,7 +309,7 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 			}
 		}
 	case vrrpengine.GroupStateChange:
-		n.groupState[e.Group] = e.State
+		n.sync.pass(ev)
 		if g := n.groups[e.Group]; g != nil {
 			n.notifier.VRRPState(g, e.State.String(), 0)
 		}
@@ -298,6 +326,32 @@ func (n *notifications) onVRRP(ev vrrpengine.Event) {
 			n.notifier.VRRPEvent(in, ev, int(e.Priority))
 		}
 	}
+}
+
+// syncFilter is send_instance_notifies' first test: an instance that
+// already notified and is in the state its sync group last reported sends
+// nothing more. Feed it every event, in order.
+type syncFilter struct {
+	notified   map[string]bool
+	groupState map[string]vrrp.State
+}
+
+func newSyncFilter() *syncFilter {
+	return &syncFilter{notified: map[string]bool{}, groupState: map[string]vrrp.State{}}
+}
+
+// pass reports whether ev is to be notified.
+func (f *syncFilter) pass(ev vrrpengine.Event) bool {
+	switch e := ev.(type) {
+	case vrrpengine.StateChange:
+		if e.Group != "" && f.notified[e.Instance] && f.groupState[e.Group] == e.To {
+			return false
+		}
+		f.notified[e.Instance] = true
+	case vrrpengine.GroupStateChange:
+		f.groupState[e.Group] = e.State
+	}
+	return true
 }
 
 func lvsState(s vrrp.State) lvs.VRRPState {
@@ -361,6 +415,10 @@ func (n *notifications) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Validate takes any config: scripts that may not run and FIFOs that
+// cannot be opened are logged and left out, as keepalived does.
+func (n *notifications) Validate(*config.Config) error { return nil }
 
 // Reload rebuilds scripts, FIFOs and mail settings from the new config.
 func (n *notifications) Reload(cfg *config.Config) error {

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -154,6 +156,47 @@ func (n *Node) Cable(up bool) error {
 	return l.h.LinkSetDown(link)
 }
 
+// Block drops every frame the bridge would forward to or from the node
+// (blocked true), or lets them pass again: a cut in the middle of the
+// wire. Unlike Cable, the node's link stays up, so only what watches the
+// path (BFD, VRRP adverts) notices. The change is made when Block returns
+// (one nftables batch in the LAN's namespace, no process started).
+func (n *Node) Block(blocked bool) error {
+	l := n.lan
+	l.hmu.Lock()
+	defer l.hmu.Unlock()
+	ns, err := netns.GetFromPath("/var/run/netns/" + l.NS)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyBridge, Name: "nettest"})
+	name := "cut-" + n.port
+	if !blocked {
+		ch := &nftables.Chain{Table: t, Name: name}
+		c.FlushChain(ch)
+		c.DelChain(ch)
+		return c.Flush()
+	}
+	ch := c.AddChain(&nftables.Chain{Table: t, Name: name, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+	port := make([]byte, unix.IFNAMSIZ)
+	copy(port, n.port)
+	for _, key := range []expr.MetaKey{expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME} {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+			&expr.Meta{Key: key, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: port},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}})
+	}
+	return c.Flush()
+}
+
 // Close kills every process in the namespaces and deletes them.
 func (l *LAN) Close() {
 	l.hmu.Lock()
@@ -228,6 +271,9 @@ type Proc struct {
 // Wait blocks until the process has exited. Only nettest calls Cmd.Wait:
 // two concurrent waits on one process can block forever.
 func (p *Proc) Wait() { <-p.done }
+
+// Done is closed once the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
 
 // Output is what the process wrote so far (stdout and stderr).
 func (p *Proc) Output() string { return p.out.String() }

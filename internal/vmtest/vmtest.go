@@ -116,7 +116,12 @@ func KVM() bool {
 type VM struct {
 	Kernel  Kernel
 	Archive *Archive
-	Memory  int           // MiB, default 512
+	Memory  int // MiB, default 512
+	// CPUs is the number of virtual processors (default 1); with more
+	// than one, TCG runs them on host threads of their own (MTTCG), so
+	// a server and a client in the VM run at the same time, as on a
+	// multi-core host.
+	CPUs    int
 	Timeout time.Duration // whole boot, default 60s (TCG is slow on a busy host)
 
 	modules []string // insmod order, paths inside the VM
@@ -261,6 +266,7 @@ func (vm *VM) Run(ctx context.Context, script string) (string, error) {
 	args := []string{
 		"-nographic", "-no-reboot", "-nic", "none",
 		"-m", fmt.Sprint(vm.Memory),
+		"-smp", fmt.Sprint(max(vm.CPUs, 1)),
 		"-kernel", vm.Kernel.Image, "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet",
 	}

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -21,7 +22,54 @@ var (
 // rule) on one bridge; A is itself one of the two real servers.
 func TestKernelDR(t *testing.T) {
 	needKernel(t)
-	sw, cli, a, b := newNS(t, "sw"), newNS(t, "cli"), newNS(t, "a"), newNS(t, "b")
+	cli, a, b := newDRLab(t)
+	be, err := New(Options{NetNS: a.h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.AddrPortFrom(vipDR, 80)), Scheduler: "rr"}
+	both := []lvs.Destination{
+		lvs.Dest(netip.AddrPortFrom(nodeA, 80), lvs.DR, 100),
+		lvs.Dest(netip.AddrPortFrom(nodeB, 80), lvs.DR, 100),
+	}
+	reconcile(t, be, lvs.Table{}.Add(svc, both...))
+	drNATChains(t, be, a, svc, both)
+	url := "http://" + vipDR.String() + "/"
+	c := cli.client(netip.Addr{}, false)
+
+	// Not MASTER yet: nothing is forwarded, A answers everything.
+	if got := count(t, c, url, 20); got["A"] != 20 {
+		t.Errorf("inactive: %v, want all 20 on A", got)
+	}
+	if err := be.SetActive(vipDR, true); err != nil {
+		t.Fatal(err)
+	}
+	got := count(t, c, url, 200)
+	t.Logf("DR active, 200 requests: %v", got)
+	within(t, "A", got["A"], 100, 25)
+	within(t, "B", got["B"], 100, 25)
+	if !strings.Contains(a.run(t, "nft", "list", "chain", "netdev", DefaultTable, rsChainName(nodeB)), `dup to "eth0"`) {
+		t.Error("no forwarding chain towards B")
+	}
+
+	drBLeaves(t, be, cli, c, url, svc, both)
+	drBMACChanges(t, be, a, b, c, url)
+
+	// BACKUP again: nothing forwarded.
+	if err := be.SetActive(vipDR, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, c, url, 20); got["A"] != 20 {
+		t.Errorf("after SetActive(false): %v, want all 20 on A", got)
+	}
+}
+
+// newDRLab wires TestKernelDR's namespaces: client, A and B on a bridge,
+// B redirecting the VIP to itself, both serving their name on port 80.
+func newDRLab(t *testing.T) (cli, a, b *ns) {
+	sw := newNS(t, "sw")
+	cli, a, b = newNS(t, "cli"), newNS(t, "a"), newNS(t, "b")
 	sw.run(t, "ip", "link", "add", "br0", "type", "bridge")
 	sw.run(t, "ip", "link", "set", "br0", "up")
 	for i, n := range []*ns{cli, a, b} {
@@ -41,20 +89,12 @@ func TestKernelDR(t *testing.T) {
 	b.serve(t, "B", ":80")
 	waitHTTP(t, a, "http://"+nodeA.String()+"/")
 	waitHTTP(t, b, "http://"+nodeB.String()+"/")
+	return cli, a, b
+}
 
-	be, err := New(Options{NetNS: a.h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { be.Close() })
-	svc := lvs.Service{ServiceKey: lvs.ServiceAddr(lvs.TCP, netip.AddrPortFrom(vipDR, 80)), Scheduler: "rr"}
-	both := []lvs.Destination{
-		lvs.Dest(netip.AddrPortFrom(nodeA, 80), lvs.DR, 100),
-		lvs.Dest(netip.AddrPortFrom(nodeB, 80), lvs.DR, 100),
-	}
-	reconcile(t, be, lvs.Table{}.Add(svc, both...))
-	// NAT base chains come and go with NAT services: while they exist the
-	// kernel conntracks every packet of the namespace.
+// drNATChains: NAT base chains come and go with NAT services: while they
+// exist the kernel conntracks every packet of the namespace.
+func drNATChains(t *testing.T, be *Backend, a *ns, svc lvs.Service, both []lvs.Destination) {
 	natHooks := func() bool {
 		return strings.Contains(a.run(t, "nft", "list", "table", "inet", DefaultTable), "type nat hook")
 	}
@@ -74,26 +114,11 @@ func TestKernelDR(t *testing.T) {
 			t.Errorf("NAT service there: %v, NAT base chains there: %v", step.nat, !step.nat)
 		}
 	}
-	url := "http://" + vipDR.String() + "/"
-	c := cli.client(netip.Addr{}, false)
+}
 
-	// Not MASTER yet: nothing is forwarded, A answers everything.
-	if got := count(t, c, url, 20); got["A"] != 20 {
-		t.Errorf("inactive: %v, want all 20 on A", got)
-	}
-	if err := be.SetActive(vipDR, true); err != nil {
-		t.Fatal(err)
-	}
-	got := count(t, c, url, 200)
-	t.Logf("DR active, 200 requests: %v", got)
-	within(t, "A", got["A"], 100, 25)
-	within(t, "B", got["B"], 100, 25)
-	if !strings.Contains(a.run(t, "nft", "list", "chain", "netdev", DefaultTable, rsChainName(nodeB)), `dup to "eth0"`) {
-		t.Error("no forwarding chain towards B")
-	}
-
-	// Health change: B leaves. A connection already on A keeps going;
-	// every new connection goes to A.
+// drBLeaves: health change, B leaves. A connection already on A keeps
+// going; every new connection goes to A. B comes back at the end.
+func drBLeaves(t *testing.T, be *Backend, cli *ns, c *http.Client, url string, svc lvs.Service, both []lvs.Destination) {
 	ka := cli.client(netip.Addr{}, true)
 	var onA bool
 	for range 20 {
@@ -115,9 +140,11 @@ func TestKernelDR(t *testing.T) {
 		t.Errorf("after B left: %v, want all 40 on A", got)
 	}
 	reconcile(t, be, lvs.Table{}.Add(svc, both...))
+}
 
-	// B's MAC changes: the neighbour update reaches Run, which points the
-	// forwarding chain at the new address; B keeps its share.
+// drBMACChanges: B's MAC changes; the neighbour update reaches Run, which
+// points the forwarding chain at the new address; B keeps its share.
+func drBMACChanges(t *testing.T, be *Backend, a, b *ns, c *http.Client, url string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- be.Run(ctx, time.Hour) }()
@@ -135,14 +162,6 @@ func TestKernelDR(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	got = count(t, c, url, 100)
+	got := count(t, c, url, 100)
 	within(t, "B after its MAC changed", got["B"], 50, 20)
-
-	// BACKUP again: nothing forwarded.
-	if err := be.SetActive(vipDR, false); err != nil {
-		t.Fatal(err)
-	}
-	if got := count(t, c, url, 20); got["A"] != 20 {
-		t.Errorf("after SetActive(false): %v, want all 20 on A", got)
-	}
 }

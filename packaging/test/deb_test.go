@@ -146,6 +146,8 @@ func TestFileList(t *testing.T) {
 		// Debian bookworm's path: Replaces only hands over the same path.
 		{"/lib/systemd/system/keepalived.service", "-rw-r--r--"},
 		{"/etc/default/keepalived", "-rw-r--r--"},
+		// Debian's keepalived's path for the DBus policy.
+		{"/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf", "-rw-r--r--"},
 		{"/etc/keepalived", "drwxr-xr-x"},
 		{"/usr/share/man/man8/keepalived.8.gz", "-rw-r--r--"},
 		{"/usr/share/man/man5/keepalived.conf.5.gz", "-rw-r--r--"},
@@ -185,7 +187,7 @@ func TestConffilesAndScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(conffiles)); got != "/etc/default/keepalived" {
+	if got := strings.TrimSpace(string(conffiles)); got != "/etc/default/keepalived\n/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf" {
 		t.Errorf("conffiles: %q", got)
 	}
 	md5sums, err := os.ReadFile(filepath.Join(dir, "DEBIAN", "md5sums"))
@@ -197,8 +199,10 @@ func TestConffilesAndScripts(t *testing.T) {
 			t.Errorf("md5sums lacks %q", strings.TrimSpace(want))
 		}
 	}
-	if bytes.Contains(md5sums, []byte("etc/default/keepalived")) {
-		t.Error("md5sums lists the conffile (dh_md5sums leaves conffiles out)")
+	for _, c := range []string{"etc/default/keepalived", "etc/dbus-1/system.d/"} {
+		if bytes.Contains(md5sums, []byte(c)) {
+			t.Errorf("md5sums lists the conffile %s (dh_md5sums leaves conffiles out)", c)
+		}
 	}
 	scripts := []struct {
 		name string

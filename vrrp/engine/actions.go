@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"keepalived-go/vrrp"
@@ -27,18 +28,24 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.SendAdvert:
 			e.sendAdvert(m, a)
 		case vrrp.AddVIPs:
-			if e.opts.LogDetail {
-				e.log.Infof("(%s) setting VIPs.", m.cfg.Name)
+			if a.All {
+				e.firewallVIPs(m, true)
 			}
 			e.setAddrs(m, a.VIPs, a.Excluded, true)
+			if a.All {
+				e.setRoutes(m, true)
+			}
 		case vrrp.DelVIPs:
 			if e.stopping && e.opts.KeepVIPs {
 				continue
 			}
-			if e.opts.LogDetail {
-				e.log.Infof("(%s) removing VIPs.", m.cfg.Name)
+			if a.All {
+				e.setRoutes(m, false)
 			}
 			e.setAddrs(m, a.VIPs, a.Excluded, false)
+			if a.All {
+				e.firewallVIPs(m, false)
+			}
 		case vrrp.SendGratuitous:
 			e.gratuitous(m, a, now)
 		case vrrp.Notify:
@@ -47,7 +54,13 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 		case vrrp.NotifyMasterRxLowerPri:
 			e.emit(MasterRxLowerPri{Instance: m.cfg.Name, From: a.From})
 		case vrrp.NotifyPriority:
-			e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			if e.fw.prio != prioQuiet {
+				e.emit(PriorityChange{Instance: m.cfg.Name, State: a.State, Priority: a.Priority})
+			}
+		case vrrp.Discarded:
+			if e.opts.OnDiscard != nil {
+				e.opts.OnDiscard(Discard{Instance: m.cfg.Name, Interface: m.vc.Interface, Reason: a.Reason, Src: a.Src})
+			}
 		case vrrp.Log:
 			e.logLine(a)
 		}
@@ -55,7 +68,7 @@ func (e *Engine) run(u *unit, acts []vrrp.GroupAction) {
 }
 
 func (e *Engine) logLine(a vrrp.Log) {
-	if a.Detail && !e.opts.LogDetail {
+	if a.Detail && !e.opts.LogDetail || e.fw.prio == prioQuiet && strings.Contains(a.Text, ") Changing effective priority from ") {
 		return
 	}
 	e.log.Info(a.Text)
@@ -80,7 +93,17 @@ func (e *Engine) sendAdvert(m *inst, a vrrp.SendAdvert) {
 }
 
 func (e *Engine) setAddrs(m *inst, vips, excluded []netip.Prefix, add bool) {
-	for _, list := range [][]netip.Prefix{vips, excluded} {
+	for i, list := range [][]netip.Prefix{vips, excluded} {
+		if e.opts.LogDetail && len(list) > 0 {
+			verb, kind := "remov", ""
+			if add {
+				verb = "sett"
+			}
+			if i == 1 {
+				kind = "E-"
+			}
+			e.log.Infof("(%s) %sing %sVIPs.", m.cfg.Name, verb, kind)
+		}
 		for _, p := range list {
 			a, ok := m.addrs[p]
 			if !ok {
@@ -92,6 +115,7 @@ func (e *Engine) setAddrs(m *inst, vips, excluded []netip.Prefix, add bool) {
 			} else {
 				err = e.net.DelAddr(a)
 			}
+			m.k.set[p] = add && err == nil
 			if err != nil {
 				e.actErrs++
 				e.log.Errorf("(%s) %v", m.cfg.Name, err)
@@ -104,13 +128,17 @@ func (e *Engine) gratuitous(m *inst, a vrrp.SendGratuitous, now time.Duration) {
 	if len(a.Addrs) == 0 || a.Repeat <= 0 {
 		return
 	}
-	kind := "ARPs"
+	kind := "gratuitous ARPs"
 	interval := e.cfg.Global.GarpInterval
 	if m.vc.IPv6 {
-		kind, interval = "NAs", e.cfg.Global.GnaInterval
+		kind, interval = "Unsolicited Neighbour Adverts", e.cfg.Global.GnaInterval
 	}
 	if e.opts.LogDetail {
-		e.log.Infof("(%s) Sending/queueing gratuitous %s on %s for %v", m.cfg.Name, kind, m.vc.Interface, a.Addrs[0])
+		ifname := m.vc.Interface
+		if m.vmac != "" {
+			ifname = m.vmac // keepalived's vrrp->ifp, also with vmac_xmit_base
+		}
+		e.log.Infof("(%s) Sending/queueing %s on %s for %v", m.cfg.Name, kind, ifname, a.Addrs[0])
 	}
 	at := now
 	for range a.Repeat {
@@ -148,9 +176,28 @@ func (e *Engine) flushGarp(now time.Duration) {
 func (e *Engine) shutdown() {
 	e.stopping = true
 	now := e.now()
+	// Instances stop in configuration order (keepalived's vrrp list).
+	stopped := map[*inst]bool{}
+	for _, ci := range e.cfg.Instances {
+		if m := e.byName[ci.Name]; m != nil && !m.removed && !stopped[m] {
+			stopped[m] = true
+			e.step(m.u, m.idx, vrrp.Shutdown{Now: now})
+		}
+	}
 	for _, u := range e.units {
-		for i := range u.members {
-			e.step(u, i, vrrp.Shutdown{Now: now})
+		for i, m := range u.members {
+			if !stopped[m] {
+				e.step(u, i, vrrp.Shutdown{Now: now})
+			}
+		}
+	}
+	// keepalived's notify_shutdown: every instance's STOP, then every
+	// sync group's (notify_stop scripts, FIFO lines, SNMP traps).
+	for _, sg := range e.cfg.SyncGroups {
+		for _, u := range e.units {
+			if u.name == sg.Name && u.group != nil {
+				e.emit(GroupStateChange{Group: u.name, State: vrrp.StateStop})
+			}
 		}
 	}
 	e.garpQ = nil
@@ -165,29 +212,24 @@ func (e *Engine) shutdown() {
 			}
 		}
 	}
+	e.kernelStop()
 }
 
-// ensureVMACs creates the use_vmac interfaces of units before their
-// sockets are opened.
+// ensureVMACs creates the use_vmac and use_ipvlan interfaces of units
+// before their sockets are opened (vmac.go).
 func (e *Engine) ensureVMACs(units []*unit) {
 	for _, u := range units {
 		for _, m := range u.members {
-			if m.vmac == "" {
-				continue
-			}
-			if err := e.net.EnsureVMAC(m.base, m.vmac, m.vc.VRID); err != nil {
-				e.actErrs++
-				e.log.Errorf("(%s) %v", m.cfg.Name, err)
+			if e.ensureLinks(m) && m.vmac != "" {
+				e.firewallVMAC(m, true)
 			}
 		}
 	}
 }
 
 func (e *Engine) removeVMAC(m *inst) {
-	if m.vmac == "" {
-		return
-	}
-	if err := e.net.RemoveVMAC(m.vmac); err != nil {
-		e.log.Errorf("(%s) %v", m.cfg.Name, err)
+	e.removeLinks(m)
+	if m.vmac != "" {
+		e.firewallVMAC(m, false)
 	}
 }

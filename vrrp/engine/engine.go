@@ -1,7 +1,8 @@
 // Package engine runs every vrrp_instance of a configuration: it maps
 // config.VRRPInstance onto the pure state machines of package vrrp,
-// performs their actions through Net, tracks scripts, interfaces and
-// files, and reports state changes as Events.
+// performs their actions through Net, tracks scripts, interfaces, files
+// and processes (a trackproc monitor's events, trackproc.go), and reports
+// state changes as Events.
 //
 // One goroutine owns all of it (Run, on an evloop.Loop): it reads the
 // VRRP sockets itself, fires the one timer for the earliest deadline and
@@ -10,14 +11,19 @@
 // lock guards the engine's state; Status is asked of the owner, never
 // read behind its back.
 //
+// It follows the kernel as keepalived does (kernel.go): addresses,
+// routes and rules removed under it, the interface's address lost or
+// missing; it installs static and virtual routes and rules (routes.go)
+// and keepalived's nftables firewall for strict mode, no_accept and
+// use_vmac (firewall.go).
+//
 // Where it differs from keepalived 2.2.7, or does less:
-//   - track_file is polled once a second (keepalived uses inotify).
 //   - A reload restarts an instance whose configuration changed (removed
-//     as DELETED, started again); unchanged ones keep state and VIPs.
-//   - virtual_routes and virtual_rules are logged as unsupported.
-//   - use_vmac works for IPv4 only; vmac_xmit_base is ignored (logged).
-//   - accept/no_accept (strict mode firewall rules) and track_process are
-//     not implemented.
+//     as DELETED, started again); unchanged ones, and those whose only
+//     changes are their addresses, routes and rules, keep state.
+//   - A reload keeps an unchanged instance: keepalived rebuilds it and logs
+//     its start again ("Entering BACKUP STATE (init)", its priority from
+//     the base priority); ours logs only what changed.
 package engine
 
 import (
@@ -60,10 +66,25 @@ type Options struct {
 	// is nearly due (check.Engine.Awake) can share the wakeup. It must
 	// return at once.
 	OnWake func()
+	// Routes installs routes and rules; nil opens rtnetlink in the
+	// current network namespace when the configuration has any.
+	Routes RouteHandle
+	// Firewall is keepalived's nftables firewall; nil opens vrrp/nftfw in
+	// the current network namespace when the configuration names a table.
+	// The engine stops and closes it when it stops.
+	Firewall Firewall
+	// OnDiscard, when set, is called on the owner for every advert an
+	// instance drops (the SNMP authentication and protocol error
+	// notifications). It must return at once and not block: a peer
+	// decides how often it runs.
+	OnDiscard func(Discard)
+	// Processes is the vrrp_track_process monitor (trackproc.go); nil
+	// when the daemon runs none.
+	Processes ProcessTracker
 }
 
 // Event is what the engine reports: StateChange, GroupStateChange,
-// MasterRxLowerPri, PriorityChange.
+// MasterRxLowerPri, PriorityChange, Reloaded.
 type Event interface{ isEvent() }
 
 // StateChange is one instance's transition (the FSM's Notify action).
@@ -94,7 +115,13 @@ type PriorityChange struct {
 	Priority uint8
 }
 
+// Reloaded marks the point of a reload where the removed instances have
+// gone (their DELETED changes came before it) and the new ones are about
+// to start: keepalived's dbus_reload and its VrrpReloaded signal sit there.
+type Reloaded struct{}
+
 func (StateChange) isEvent()      {}
+func (Reloaded) isEvent()         {}
 func (GroupStateChange) isEvent() {}
 func (MasterRxLowerPri) isEvent() {}
 func (PriorityChange) isEvent()   {}
@@ -129,7 +156,11 @@ type Engine struct {
 	conns    map[connKey]Conn
 	scripts  map[string]*trackScript
 	files    map[string]*trackFile
+	plans    map[string]*linkPlan // VMACs and ipvlans, by instance (vmac.go)
+	fw       fileWatch
+	procs    procTracking
 	links    map[string]bool
+	bfdUp    map[string]bool // BFD sessions reported Up (bfd.go)
 	garpQ    []garpItem
 	discards map[error]uint64
 	actErrs  uint64
@@ -154,6 +185,11 @@ type Engine struct {
 	runCtx context.Context // scripts' context
 	scWG   sync.WaitGroup
 	events *outbox.Outbox[Event]
+	// kern is what the engine holds in the kernel besides instances'
+	// addresses (routes.go).
+	kern kernelState
+	// ready is closed once Run started every instance.
+	ready chan struct{}
 }
 
 type connKey struct {
@@ -185,8 +221,9 @@ type unit struct {
 }
 
 type inst struct {
-	base    string // the configured interface (the vmac's parent)
-	vmac    string // use_vmac interface, "" without
+	base    string    // the configured interface (the vmac's parent)
+	vmac    string    // use_vmac (or use_ipvlan) interface, "" without
+	link    *linkPlan // what was made for it (vmac.go)
 	cfg     *config.VRRPInstance
 	built   vrrp.Config // as mapped from the config, before run-time resolution
 	vc      vrrp.Config
@@ -197,6 +234,10 @@ type inst struct {
 	weight  int
 	faults  map[string]bool
 	removed bool
+	k       instKernel
+	// snmpPrio is what SNMP Sets added to the base priority (keepalived
+	// moves total_priority by the same amount).
+	snmpPrio int
 	// statsBase is subtracted from the FSM's counters (ClearStats), and
 	// statsSince is when that happened.
 	statsBase  Counters
@@ -222,7 +263,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		scripts: map[string]*trackScript{}, files: map[string]*trackFile{}, links: map[string]bool{},
 		discards: map[error]uint64{}, warned: map[string]bool{}, polled: map[connKey]bool{},
 		post: func(func()) {}, runCtx: context.Background(),
-		events: outbox.New(opts.OnEvent),
+		events: outbox.New(opts.OnEvent), ready: make(chan struct{}),
 	}
 	units, err := e.build(cfg)
 	if err != nil {
@@ -241,6 +282,7 @@ func (e *Engine) now() time.Duration {
 
 // build makes units for every instance of cfg (not started).
 func (e *Engine) build(cfg *config.Config) ([]*unit, error) {
+	e.plans = e.planLinks(cfg)
 	made := map[string]*inst{}
 	var all []*inst
 	keys := map[rxKey]string{}
@@ -294,31 +336,19 @@ func (e *Engine) buildInstance(g *config.Global, ci *config.VRRPInstance) (*inst
 	if err != nil {
 		return nil, err
 	}
-	base, vmac := vc.Interface, ""
-	if ci.UseVMAC {
-		if vc.IPv6 {
-			e.warnOnce("vmac6 "+ci.Name, "(%s) use_vmac is not supported for IPv6 yet - using %s", ci.Name, vc.Interface)
-		} else {
-			vmac = ci.VMACName
-			if vmac == "" {
-				vmac = fmt.Sprintf("vrrp.%d", vc.VRID)
-			}
-			if ci.VMACXmitBase {
-				e.warnOnce("xmitbase "+ci.Name, "(%s) vmac_xmit_base is not supported yet - sending on %s", ci.Name, vmac)
-			}
-			vc.Interface = vmac
-		}
-	}
+	vc.ReportDiscards = e.opts.OnDiscard != nil
+	base, vmac := e.applyLinkPlan(ci, &vc)
 	fsm, err := vrrp.New(vc)
 	if err != nil {
 		return nil, err
 	}
-	addrs := vipAddrs(vc.Interface, ci.VIPs)
-	for p, a := range vipAddrs(vc.Interface, ci.ExcludedVIPs) {
+	addrs := vipAddrs(base, vmac, vc.IPv6, ci.VIPs)
+	for p, a := range vipAddrs(base, vmac, vc.IPv6, ci.ExcludedVIPs) {
 		addrs[p] = a
 	}
+	e.placeAddrs(ci, addrs)
 	return &inst{base: base, vmac: vmac, cfg: ci, built: vc, vc: fsm.Config(), fsm: fsm, addrs: addrs,
-		faults: map[string]bool{}, statsSince: time.Now()}, nil
+		faults: map[string]bool{}, statsSince: time.Now(), k: newInstKernel(ci)}, nil
 }
 
 func (u *unit) stepFSM(i int, ev vrrp.Event) []vrrp.GroupAction {
@@ -371,8 +401,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.net.WatchLinks(watchCtx, func(le netio.LinkEvent) { e.post(func() { e.linkEvent(le) }) }); err != nil {
 		e.log.Warnf("Link watching unavailable: %v", err)
 	}
-	e.begin()
+	e.begin(watchCtx)
+	e.forwardProcs(watchCtx, loop.Post)
 	e.arm()
+	close(e.ready)
 	go func() {
 		<-watchCtx.Done()
 		_ = loop.Post(e.shutdown)
@@ -386,6 +418,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	scCancel()
 	e.scWG.Wait()
 	e.events.Close()
+	e.closeFileWatch()
 	loop.Close()
 	if l, ok := e.net.(*Linux); ok {
 		l.Close()
@@ -393,10 +426,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	return err
 }
 
+// Ready is closed once Run has started every instance: their first
+// states are known (what DBus publishes when it takes the bus).
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
+
 // begin opens sockets and starts every unit.
-func (e *Engine) begin() {
+func (e *Engine) begin(ctx context.Context) {
+	e.kernelBegin(ctx)
+	e.startProcs()
 	e.setupScripts(e.cfg, nil)
 	e.ensureVMACs(e.units)
+	e.logInitFaults()
 	e.syncConns()
 	for _, u := range e.units {
 		e.startUnit(u)
@@ -420,6 +460,22 @@ func (e *Engine) Reload(cfg *config.Config) error {
 				e.cfg, e.units = cfg, units
 			}
 		}
+	})
+	return err
+}
+
+// Validate reports whether Reload would accept cfg, and changes nothing:
+// the first phase of the daemon's all-or-nothing reload (no engine takes
+// a config that another refuses). Instances are built as Reload builds
+// them and dropped.
+func (e *Engine) Validate(cfg *config.Config) error {
+	var err error
+	e.own.Do(func() {
+		if e.stopped {
+			err = ErrStopped
+			return
+		}
+		_, err = e.build(cfg)
 	})
 	return err
 }

@@ -132,7 +132,7 @@ func newHarness(t *testing.T, conf string, mod func(*Options)) *harness {
 	}
 	e.post = func(f func()) { h.posted <- f }
 	h.e = e
-	e.begin()
+	e.begin(context.Background())
 	return h
 }
 
@@ -336,7 +336,7 @@ func TestEngineResidualVIPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if n.addrs[vipKey] || !slices.Contains(n.ops, "del "+vipKey) {
 		t.Errorf("residual VIP not removed at start: %v", n.ops)
 	}
@@ -471,11 +471,15 @@ vrrp_instance NEW {
 	}
 	var got []string
 	for _, ev := range h.events() {
-		if sc, ok := ev.(StateChange); ok {
-			got = append(got, sc.Instance+":"+sc.From.String()+">"+sc.To.String())
+		switch e := ev.(type) {
+		case StateChange:
+			got = append(got, e.Instance+":"+e.From.String()+">"+e.To.String())
+		case Reloaded:
+			got = append(got, "reloaded")
 		}
 	}
-	if want := []string{"OLD:MASTER>DELETED", "NEW:INIT>BACKUP"}; !slices.Equal(got, want) {
+	// Reloaded sits between the removals and the new instances' start.
+	if want := []string{"OLD:MASTER>DELETED", "reloaded", "NEW:INIT>BACKUP"}; !slices.Equal(got, want) {
 		t.Errorf("reload transitions %v", got)
 	}
 	s := h.e.Status()
@@ -510,7 +514,7 @@ func TestEngineMissingInterfaceFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if st := e.Status().Instances[0].State; st != vrrp.StateFault {
 		t.Errorf("state %v with eth0 down at start, want FAULT", st)
 	}
@@ -536,7 +540,20 @@ func TestEngineRunReloadStop(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
+	select {
+	case <-e.Ready():
+		t.Fatal("ready before Run")
+	default:
+	}
 	go func() { done <- e.Run(ctx) }()
+	select {
+	case <-e.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready after Run started")
+	}
+	if st := e.Status(); len(st.Instances) != 1 || st.Instances[0].State != vrrp.StateBackup {
+		t.Fatalf("instances not started when ready: %+v", st.Instances)
+	}
 	if err := e.Reload(loadConf(t, seed+`
 vrrp_instance NEW {
     interface eth0
@@ -615,7 +632,7 @@ func TestStartPreparesTakeoverInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.begin()
+	e.begin(context.Background())
 	if !slices.Contains(pn.prepared, "eth0") {
 		t.Fatalf("prepared %v, want eth0", pn.prepared)
 	}

@@ -260,9 +260,6 @@ func (e *Engine) nextDeadline() time.Duration {
 			at = min(at, s.next)
 		}
 	}
-	for _, f := range e.files {
-		at = min(at, f.next)
-	}
 	for _, g := range e.garpQ {
 		at = min(at, g.at)
 	}
@@ -294,15 +291,6 @@ func (e *Engine) tick() {
 		if !s.running && s.next <= now {
 			e.runScript(s, now)
 		}
-	}
-	changed := false
-	for _, f := range e.files {
-		if f.next <= now {
-			changed = f.poll(now) || changed
-		}
-	}
-	if changed {
-		e.refreshAll()
 	}
 	e.flushGarp(now)
 }

@@ -108,22 +108,33 @@ func instanceConfig(g *config.Global, in *config.VRRPInstance) (vrrp.Config, err
 	return c, nil
 }
 
-// vipAddrs resolves the installable addresses of an instance: dev
-// defaults to the instance's interface.
-func vipAddrs(iface string, list []config.VirtualAddress) map[netip.Prefix]netio.Addr {
+// vipAddrs resolves the installable addresses of an instance as
+// keepalived's vrrp_complete_instance does: an address without a dev (or
+// on the configured interface) goes on the use_vmac interface when it is
+// of the instance's family, else on the configured interface.
+func vipAddrs(base, vmac string, v6 bool, list []config.VirtualAddress) map[netip.Prefix]netio.Addr {
 	m := make(map[netip.Prefix]netio.Addr, len(list))
 	for _, v := range list {
-		a := netio.Addr{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast,
-			NoPrefixRoute: v.NoPrefixRoute, HomeAddr: v.HomeAddr,
-			// keepalived adds IPv6 VIPs with IFA_F_NODAD unless "-nodad"
-			// (config's DAD) clears it.
-			NoDAD: v.Prefix.Addr().Is6() && !v.DAD}
-		if a.Dev == "" {
-			a.Dev = iface
+		a := kernelAddr(v)
+		if a.Dev == "" || a.Dev == base {
+			a.Dev = base
+			if vmac != "" && v.Prefix.Addr().Is6() == v6 {
+				a.Dev = vmac
+			}
 		}
 		m[v.Prefix] = a
 	}
 	return m
+}
+
+// kernelAddr is a configured address as the kernel gets it.
+func kernelAddr(v config.VirtualAddress) netio.Addr {
+	return netio.Addr{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Scope: v.ScopeID, Broadcast: v.Broadcast,
+		Peer: v.Peer, NoPrefixRoute: v.NoPrefixRoute, HomeAddr: v.HomeAddr, MngTmpAddr: v.MngTmpAddr,
+		AutoJoin: v.AutoJoin, PreferredLft: v.PreferredLft,
+		// keepalived adds IPv6 addresses with IFA_F_NODAD unless "-nodad"
+		// (config's DAD) clears it.
+		NoDAD: v.Prefix.Addr().Is6() && !v.DAD}
 }
 
 var (

@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/vishvananda/netlink"
-
 	"keepalived-go/vrrp/netio"
 )
 
@@ -56,20 +54,22 @@ type Linux struct {
 	mu    sync.Mutex
 	garp  map[string]*netio.Gratuitous
 	vmacs map[string]*netio.VMAC
-	// nlh stays open: a takeover adds its VIPs without setting up
+	// ac stays open: a takeover adds its VIPs without setting up
 	// netlink sockets first.
-	nlh *netlink.Handle
+	ac *netio.AddrConn
 }
 
-func (l *Linux) handle() *netlink.Handle {
+func (l *Linux) addrConn() (*netio.AddrConn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.nlh == nil {
-		if h, err := netlink.NewHandle(); err == nil {
-			l.nlh = h
+	if l.ac == nil {
+		c, err := netio.OpenAddrConn()
+		if err != nil {
+			return nil, err
 		}
+		l.ac = c
 	}
-	return l.nlh
+	return l.ac, nil
 }
 
 func (l *Linux) EnsureVMAC(base, name string, vrid uint8) error {
@@ -104,12 +104,29 @@ var _ Net = (*Linux)(nil)
 func (l *Linux) Listen(iface string, v6 bool, proto int, _ func(netio.Packet)) (Conn, error) {
 	return netio.Open(iface, v6, proto)
 }
-func (l *Linux) AddAddr(a netio.Addr) error         { return netio.AddAddrVia(l.handle(), a) }
-func (l *Linux) DelAddr(a netio.Addr) error         { return netio.DelAddrVia(l.handle(), a) }
+
+// AddAddr adds a with exactly keepalived's attributes (netio.AddrMessage).
+func (l *Linux) AddAddr(a netio.Addr) error {
+	c, err := l.addrConn()
+	if err != nil {
+		return err
+	}
+	return c.Add(a)
+}
+
+// DelAddr removes a.
+func (l *Linux) DelAddr(a netio.Addr) error {
+	c, err := l.addrConn()
+	if err != nil {
+		return err
+	}
+	return c.Del(a)
+}
+
 func (l *Linux) HasAddr(a netio.Addr) (bool, error) { return netio.HasAddr(a) }
 func (l *Linux) LinkUp(iface string) (bool, error)  { return netio.LinkUp(iface) }
 func (l *Linux) PrimaryAddr(iface string, v6 bool) (netip.Addr, error) {
-	return netio.PrimaryAddr(iface, v6)
+	return netio.PrimaryAddr(iface, v6, nil)
 }
 func (l *Linux) WatchLinks(ctx context.Context, on func(netio.LinkEvent)) error {
 	ch := make(chan netio.LinkEvent, 64)
@@ -167,7 +184,7 @@ func (l *Linux) garpFor(iface string) (*netio.Gratuitous, error) {
 // that took the first failover 0.4 ms longer than the later ones. A
 // failure here is retried at the takeover.
 func (l *Linux) Prepare(iface string) {
-	l.handle()
+	l.addrConn()
 	l.mu.Lock()
 	l.garpFor(iface)
 	l.mu.Unlock()
@@ -181,9 +198,9 @@ func (l *Linux) Close() error {
 		g.Close()
 		delete(l.garp, k)
 	}
-	if l.nlh != nil {
-		l.nlh.Close()
-		l.nlh = nil
+	if l.ac != nil {
+		l.ac.Close()
+		l.ac = nil
 	}
 	return nil
 }

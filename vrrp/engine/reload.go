@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"time"
 
 	"keepalived-go/config"
 	"keepalived-go/vrrp"
@@ -9,10 +10,15 @@ import (
 
 // applyReload is the running engine's half of Reload.
 func (e *Engine) applyReload(cfg *config.Config) error {
+	if err := e.reloadCheck(cfg); err != nil {
+		return err
+	}
 	units, err := e.build(cfg)
 	if err != nil {
 		return err
 	}
+	e.firewallReload(cfg)
+	e.reloadStatics(cfg)
 	oldCfg := e.cfg
 	oldByName := map[string]*inst{}
 	for _, u := range e.units {
@@ -40,8 +46,9 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		// intervals; anything else in global_defs leaves instances alone.
 		return o != nil && sameConfig(o.cfg, m.cfg) && sameConfig(o.built, m.built) && sameGroup(oldCfg, cfg, m.cfg.Name)
 	}
-	// addressesOnly: the instance differs only in its VIP lists, the usual
-	// reload (a VIP added); it keeps running and just changes addresses.
+	// addressesOnly: the instance differs only in its VIP lists, routes
+	// and rules, the usual reload (a VIP added); it keeps running and just
+	// changes what it holds in the kernel.
 	addressesOnly := func(m *inst) bool {
 		o := oldByName[m.cfg.Name]
 		if o == nil || !sameGroup(oldCfg, cfg, m.cfg.Name) {
@@ -49,8 +56,11 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		}
 		oc, nc := *o.cfg, *m.cfg
 		oc.VIPs, nc.VIPs, oc.ExcludedVIPs, nc.ExcludedVIPs = nil, nil, nil, nil
+		oc.Routes, nc.Routes, oc.Rules, nc.Rules = nil, nil, nil, nil
+		oc.RouteInterfaces, nc.RouteInterfaces, oc.StaticInterfaces, nc.StaticInterfaces = nil, nil, nil, nil
 		ob, nb := o.built, m.built
 		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
+		ob.Routes, nb.Routes, ob.Rules, nb.Rules = nil, nil, nil, nil
 		return sameConfig(oc, nc) && sameConfig(ob, nb)
 	}
 	now := e.now()
@@ -75,16 +85,47 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 			for p, a := range m.addrs {
 				o.addrs[p] = a
 			}
+			oldCfg := o.cfg
 			o.cfg, o.built = m.cfg, m.built
 			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
-			e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			if !sameConfig(oldCfg.VIPs, m.cfg.VIPs) || !sameConfig(oldCfg.ExcludedVIPs, m.cfg.ExcludedVIPs) {
+				e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
+			}
+			e.replaceRoutes(o, m.cfg)
 			e.step(ou, o.idx, vrrp.AddressesChanged{Now: now, VIPs: m.built.VIPs, Exclude: m.built.ExcludedVIPs})
+			e.restoreRoutes(o)
 		}
 		for _, m := range ou.members {
 			kept[m.cfg.Name] = true
 		}
 		keep = append(keep, ou)
 	}
+	e.removeUnits(kept, now)
+	e.cfg = cfg
+	e.units = append(keep, fresh...)
+	for i, u := range e.units {
+		u.ord = i
+		if u.index >= 0 {
+			heap.Fix(&e.due, u.index)
+		}
+	}
+	e.setupScripts(cfg, e.scripts)
+	e.reloadProcs(cfg)
+	e.ensureVMACs(fresh)
+	e.logInitFaults()
+	e.syncConns()
+	e.emit(Reloaded{})
+	for _, u := range fresh {
+		e.startUnit(u)
+	}
+	e.refreshAll()
+	e.addStatics()
+	e.watchKernel(e.runCtx)
+	return nil
+}
+
+// removeUnits stops (DELETED) the running instances a reload did not keep.
+func (e *Engine) removeUnits(kept map[string]bool, now time.Duration) {
 	for _, u := range e.units {
 		for i, m := range u.members {
 			if kept[m.cfg.Name] {
@@ -100,20 +141,4 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 			e.unqueue(u)
 		}
 	}
-	e.cfg = cfg
-	e.units = append(keep, fresh...)
-	for i, u := range e.units {
-		u.ord = i
-		if u.index >= 0 {
-			heap.Fix(&e.due, u.index)
-		}
-	}
-	e.setupScripts(cfg, e.scripts)
-	e.ensureVMACs(fresh)
-	e.syncConns()
-	for _, u := range fresh {
-		e.startUnit(u)
-	}
-	e.refreshAll()
-	return nil
 }

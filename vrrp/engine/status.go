@@ -36,6 +36,11 @@ type Status struct {
 	// ActionErrors counts failed sends, address changes and gratuitous
 	// packets.
 	ActionErrors uint64
+	// StaticAddresses, StaticRoutes and StaticRules are static_ipaddress,
+	// static_routes and static_rules with their set state.
+	StaticAddresses []AddrStatus
+	StaticRoutes    []RouteStatus
+	StaticRules     []RuleStatus
 }
 
 // InstanceStatus is one vrrp_instance.
@@ -78,6 +83,9 @@ type InstanceStatus struct {
 	LastTransition time.Time
 	LastReason     vrrp.Reason
 	MasterReason   vrrp.MasterReason
+	// ProtoErrReason is the last protocol error (TTL, version, checksum)
+	// of an advert (VRRPv3-MIB's ProtoErrReason).
+	ProtoErrReason vrrp.ProtoErrReason
 	// Timer is when the advert timer (MASTER) or master down timer
 	// (BACKUP) fires; zero when none runs.
 	Timer              time.Time
@@ -86,6 +94,14 @@ type InstanceStatus struct {
 	VIPSet       bool
 	VIPs         []netip.Prefix // advertised
 	ExcludedVIPs []netip.Prefix
+	// Addresses are the VIPs then the eVIPs, each with its interface and
+	// set state; Routes and Rules the virtual_routes and virtual_rules.
+	Addresses []AddrStatus
+	Routes    []RouteStatus
+	Rules     []RuleStatus
+	// NoAddress: the interface has no address to advertise from, which
+	// holds the instance in FAULT.
+	NoAddress bool
 
 	SrcAddr           netip.Addr
 	SrcAddrFromConfig bool
@@ -111,7 +127,7 @@ type InstanceStatus struct {
 	PreemptDelay            time.Duration
 
 	// Faults lists the tracked objects that hold the instance in FAULT
-	// ("interface:NAME", "script:NAME", "file:NAME", "\x00primary" for
+	// ("interface:NAME", "script:NAME", "file:NAME", "process:NAME", "\x00primary" for
 	// its own interface), sorted.
 	Faults []string
 	// Tracking is every object the instance tracks, its sync group's
@@ -141,6 +157,7 @@ const (
 	TrackInterface TrackKind = "interface"
 	TrackScript    TrackKind = "script"
 	TrackFile      TrackKind = "file"
+	TrackProcess   TrackKind = "process"
 )
 
 // TrackStatus is one tracked object of an instance.
@@ -199,7 +216,9 @@ type ScriptStatus struct {
 type FileStatus struct {
 	Name   string
 	Config *config.TrackFile
-	Value  int
+	// Path is the file as resolved (symlinks followed) and watched.
+	Path  string
+	Value int
 }
 
 // TrackingRef is an instance tracking an object with a weight.
@@ -276,10 +295,11 @@ func (e *Engine) status() Status {
 	}
 	for _, tf := range e.cfg.TrackFiles {
 		if f := e.files[tf.Name]; f != nil {
-			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Value: f.value})
+			s.Files = append(s.Files, FileStatus{Name: tf.Name, Config: tf, Path: f.path, Value: int(f.value)})
 		}
 	}
 	s.Sockets = e.socketStatus()
+	e.staticStatus(&s)
 	return s
 }
 
@@ -304,9 +324,9 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		Version: vc.Version, VRID: vc.VRID, IPv6: vc.IPv6,
 		State: fs.State, WantState: fs.WantState, InitialState: vc.InitialState,
 		BasePriority: fs.BasePriority, EffectivePriority: fs.EffectivePriority,
-		TotalPriority: int(vc.Priority) + m.weight,
+		TotalPriority: int(vc.Priority) + m.snmpPrio + m.weight,
 		MasterAddr:    fs.MasterAddr, MasterPriority: fs.MasterPriority, MasterAdvertInt: fs.MasterAdvertInt,
-		AdvertInt: vc.AdvertInt, LastReason: fs.LastReason, MasterReason: fs.MasterReason,
+		AdvertInt: vc.AdvertInt, LastReason: fs.LastReason, MasterReason: fs.MasterReason, ProtoErrReason: fs.ProtoErrReason,
 		MasterDownInterval: fs.MasterDownInterval, VIPSet: fs.VIPSet,
 		VIPs: vc.VIPs, ExcludedVIPs: vc.ExcludedVIPs,
 		SrcAddr: vc.SrcAddr, SrcAddrFromConfig: m.built.SrcAddr.IsValid(),
@@ -333,6 +353,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		is.AuthPass = is.AuthPass[:packet.AuthDataLen]
 	}
 	is.Tracking = e.trackingStatus(m)
+	e.kernelStatus(m, &is)
 	for _, r := range m.cfg.TrackScripts {
 		if sp := e.scripts[r.Name]; sp != nil && !sp.known && !sp.bad {
 			is.ScriptsInit++
@@ -344,7 +365,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 
 // trackingStatus lists what m tracks, as trackState weighs it.
 func (e *Engine) trackingStatus(m *inst) []TrackStatus {
-	ifaces, scripts, files := e.trackRefs(m)
+	ifaces, scripts, _ := e.trackRefs(m)
 	var out []TrackStatus
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
@@ -361,18 +382,9 @@ func (e *Engine) trackingStatus(m *inst) []TrackStatus {
 		}
 		out = append(out, TrackStatus{Kind: TrackScript, Name: r.Name, Weight: w, Reverse: rev, Known: s.known, Up: s.up})
 	}
-	for _, r := range files {
-		f := e.files[r.Name]
-		if f == nil {
-			continue
-		}
-		w, rev := f.cfg.Weight, f.cfg.WeightReverse
-		if r.HasWeight {
-			w, rev = r.Weight, r.Reverse
-		}
-		out = append(out, TrackStatus{Kind: TrackFile, Name: r.Name, Weight: w, Reverse: rev, Known: true, Up: f.value == 0, Value: f.value})
-	}
-	return out
+	out = append(out, e.fileTrackingStatus(m)...)
+	out = append(out, e.procTrackingStatus(m)...)
+	return append(out, e.bfdTracking(m)...)
 }
 
 // counters maps the FSM's counters onto keepalived's, since statsBase.

@@ -3,9 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"keepalived-go/config"
@@ -56,19 +54,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
 		s.bad = !e.scriptCmd(sc, s)
 		e.scripts[sc.Name] = s
 	}
-	e.files = map[string]*trackFile{}
-	for _, tf := range cfg.TrackFiles {
-		f := &trackFile{cfg: tf}
-		if tf.InitFile {
-			if _, err := os.Stat(tf.File); errors.Is(err, os.ErrNotExist) {
-				os.WriteFile(tf.File, []byte(strconv.Itoa(tf.InitValue)+"\n"), 0o644)
-			} else if tf.Overwrite {
-				os.WriteFile(tf.File, []byte(strconv.Itoa(tf.InitValue)+"\n"), 0o644)
-			}
-		}
-		f.poll(now)
-		e.files[tf.Name] = f
-	}
+	e.setupFiles(cfg)
 }
 
 func (e *Engine) runScript(s *trackScript, now time.Duration) {
@@ -153,29 +139,6 @@ func (e *Engine) scriptDone(r scriptResult) {
 	if changed {
 		e.refreshAll()
 	}
-}
-
-// trackFile is a track_file: an integer read from a file. keepalived
-// watches it with inotify; polling once a second is enough for the
-// priority changes it drives.
-type trackFile struct {
-	cfg   *config.TrackFile
-	value int
-	next  time.Duration
-}
-
-func (f *trackFile) poll(now time.Duration) bool {
-	f.next = now + time.Second
-	v := 0
-	if b, err := os.ReadFile(f.cfg.File); err == nil {
-		fields := strings.Fields(string(b))
-		if len(fields) > 0 {
-			v, _ = strconv.Atoi(fields[0])
-		}
-	}
-	changed := v != f.value
-	f.value = v
-	return changed
 }
 
 // scriptCmd takes the command of a vrrp_script as the configuration

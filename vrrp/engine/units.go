@@ -8,7 +8,6 @@ import (
 	"keepalived-go/config"
 	"keepalived-go/vrrp"
 	"keepalived-go/vrrp/netio"
-	"keepalived-go/vrrp/packet"
 )
 
 // startUnit resolves addresses, reports what is already down and starts
@@ -18,22 +17,7 @@ func (e *Engine) startUnit(u *unit) {
 	for _, m := range u.members {
 		e.byName[m.cfg.Name] = m
 		e.byKey[rxKey{m.vc.Interface, m.vc.IPv6, m.vc.VRID}] = m
-		if !m.vc.SrcAddr.IsValid() {
-			if a, err := e.net.PrimaryAddr(m.base, m.vc.IPv6); err == nil {
-				m.vc.SrcAddr = a
-				if fsm, err := vrrp.New(m.vc); err == nil {
-					m.fsm = fsm
-				}
-			} else {
-				e.log.Warnf("(%s) no source address on %s: %v", m.cfg.Name, m.base, err)
-			}
-		}
-		for _, r := range m.cfg.Routes {
-			e.warnOnce("routes "+m.cfg.Name, "(%s) virtual_routes are not supported yet: %v ignored", m.cfg.Name, r.Words)
-		}
-		for _, r := range m.cfg.Rules {
-			e.warnOnce("rules "+m.cfg.Name, "(%s) virtual_rules are not supported yet: %v ignored", m.cfg.Name, r.Words)
-		}
+		e.initSource(m)
 	}
 	if len(u.members) > 1 || u.name != "" {
 		var fsms []*vrrp.Instance
@@ -49,7 +33,10 @@ func (e *Engine) startUnit(u *unit) {
 	}
 	// Initial faults and weights go in before Start (the FSM's contract).
 	for _, m := range u.members {
-		ifaces := []string{m.base}
+		ifaces := append([]string{m.base}, m.kernelIfaces()...)
+		if m.vmac != "" {
+			ifaces = append(ifaces, m.vmac)
+		}
 		for _, r := range m.cfg.TrackInterfaces {
 			ifaces = append(ifaces, r.Name)
 		}
@@ -150,14 +137,20 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 			faults["\x00primary"] = true
 		}
 	}
-	ifaces, scripts, files := e.trackRefs(m)
+	e.linkFault(m, faults)
+	ifaces, scripts, _ := e.trackRefs(m)
 	for _, r := range ifaces {
 		up, ok := e.links[r.Name]
 		if !ok {
 			continue
 		}
-		apply("interface:"+r.Name, true, up != r.Reverse, r.Weight)
+		w := r.Weight
+		if m.weightless(r.Name) {
+			w = 0
+		}
+		apply("interface:"+r.Name, true, up != r.Reverse, w)
 	}
+	e.kernelFaults(m, faults)
 	for _, r := range scripts {
 		s := e.scripts[r.Name]
 		if s == nil || s.bad {
@@ -169,31 +162,9 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		}
 		apply("script:"+r.Name, s.known, s.up != rev, w)
 	}
-	for _, r := range files {
-		f := e.files[r.Name]
-		if f == nil {
-			continue
-		}
-		w, rev := f.cfg.Weight, f.cfg.WeightReverse
-		if r.HasWeight {
-			w, rev = r.Weight, r.Reverse
-		}
-		if w == 0 {
-			if f.value != 0 {
-				faults["file:"+r.Name] = true
-			}
-			continue
-		}
-		v := f.value * w
-		if rev {
-			v = -v
-		}
-		if v <= -packet.PriorityOwner+1 {
-			faults["file:"+r.Name] = true
-			continue
-		}
-		weight += v
-	}
+	weight += e.fileState(m, faults)
+	weight += e.procState(m, faults)
+	e.bfdTrack(m, faults, &weight)
 	return faults, weight
 }
 
@@ -214,8 +185,14 @@ func (e *Engine) refreshTracking(m *inst, now time.Duration) {
 		}
 	}
 	sort.Strings(names)
-	// Clearing before setting keeps an instance from leaving FAULT when
-	// one object goes down as another comes up.
+	// The priority first, as keepalived sets it before it decides the
+	// state (initialise_tracking_priorities at start and reload): an
+	// instance leaving FAULT starts its down timer with it. Setting
+	// before clearing keeps an instance from leaving FAULT when one
+	// object goes down as another comes up.
+	if weight != m.weight && e.fw.prio != prioHold || e.fw.prio == prioQuiet {
+		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
+	}
 	for _, k := range names {
 		if faults[k] && !m.faults[k] {
 			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: true})
@@ -225,9 +202,6 @@ func (e *Engine) refreshTracking(m *inst, now time.Duration) {
 		if !faults[k] && m.faults[k] {
 			evs = append(evs, vrrp.TrackFault{Now: now, Name: k, Fault: false})
 		}
-	}
-	if weight != m.weight {
-		evs = append(evs, vrrp.PriorityChanged{Now: now, Weight: weight})
 	}
 	m.faults, m.weight = faults, weight
 	for _, ev := range evs {
@@ -245,10 +219,10 @@ func (e *Engine) refreshAll() {
 }
 
 func (e *Engine) linkEvent(le netio.LinkEvent) {
-	if old, ok := e.links[le.Iface]; ok && old == le.Up {
+	if old, ok := e.links[le.Iface]; ok && old == le.Up || e.staleLinkEvent(le) {
 		return
 	}
-	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) {
+	if _, ok := e.links[le.Iface]; !ok && !e.tracksLink(le.Iface) && !e.kernelLinks(le.Iface) {
 		return
 	}
 	e.links[le.Iface] = le.Up
@@ -258,12 +232,13 @@ func (e *Engine) linkEvent(le netio.LinkEvent) {
 		e.log.Infof("Netlink reports %s down", le.Iface)
 	}
 	e.refreshAll()
+	e.kernelLink(le.Iface, le.Up)
 }
 
 func (e *Engine) tracksLink(iface string) bool {
 	for _, u := range e.units {
 		for _, m := range u.members {
-			if m.base == iface {
+			if m.base == iface || m.vmac == iface {
 				return true
 			}
 			for _, r := range m.cfg.TrackInterfaces {

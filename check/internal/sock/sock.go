@@ -71,6 +71,16 @@ func DialTCP(ctx context.Context, o Options, deadline time.Time) (*Conn, error) 
 	if err != nil {
 		return nil, err
 	}
+	if pending {
+		// A loopback connect is usually done by now: look before waiting,
+		// so that a deadline already due does not fail it.
+		done, err := Status(fd)
+		if err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+		pending = !done
+	}
 	dst := netip.AddrPortFrom(o.Dst.Addr().Unmap(), o.Dst.Port())
 	// os.NewFile sees a non-blocking descriptor and puts it on the poller.
 	c := &Conn{File: os.NewFile(uintptr(fd), "tcp:"+dst.String()), dst: dst}
