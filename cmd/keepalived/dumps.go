@@ -283,6 +283,17 @@ func scriptArgv(s *config.Script) []string {
 	return s.Resolved().Cmd.Argv
 }
 
+// scriptArgvAsWritten is a script's argv as the configuration gives it,
+// before any security pass resolved its path (the processes that do not
+// run it print it so).
+func scriptArgvAsWritten(s *config.Script) []string {
+	if s == nil {
+		return nil
+	}
+	spec, _ := s.Spec()
+	return spec.Argv
+}
+
 // scriptIDs is who runs a script: its own user, else the default.
 func scriptIDs(cfg *config.Config, s *config.Script) (uint32, uint32) {
 	if s != nil && s.Cmd != nil && s.Cmd.Err == nil {

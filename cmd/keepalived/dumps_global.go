@@ -49,9 +49,9 @@ func writeGlobal(c *confWriter, env dumpEnv, proc procKind) {
 		}
 	}
 	writeGlobalMail(c, g)
-	writeGlobalReload(c, env)
+	writeGlobalReload(c, env, proc)
 	writeGlobalLVS(c, g, proc)
-	writeGlobalFIFOs(c, env)
+	writeGlobalFIFOs(c, env, proc)
 	writeGlobalVRRP(c, g, proc)
 	writeGlobalProcesses(c, env)
 }
@@ -83,7 +83,7 @@ func writeGlobalMail(c *confWriter, g *config.Global) {
 
 // writeGlobalReload is the reload, save directory and startup/shutdown
 // script part. The daemon schedules no timed reload.
-func writeGlobalReload(c *confWriter, env dumpEnv) {
+func writeGlobalReload(c *confWriter, env dumpEnv, proc procKind) {
 	g := &env.cfg.Global
 	if g.ReloadCheckConfig != "" {
 		c.f(" Test config before reload, log to %s", g.ReloadCheckConfig)
@@ -102,6 +102,10 @@ func writeGlobalReload(c *confWriter, env dumpEnv) {
 	}
 	if g.DataUseInstance {
 		c.f(" Use instance name in data dumps")
+	}
+	if proc != procParent {
+		// The children free them at start (free_parent_mallocs_startup).
+		return
 	}
 	if argv := scriptArgv(g.StartupScript); argv != nil {
 		uid, gid := scriptIDs(env.cfg, g.StartupScript)
@@ -186,22 +190,47 @@ func writeSyncDaemon(c *confWriter, sd *config.SyncDaemon, proc procKind) {
 	}
 }
 
-// writeGlobalFIFOs lists the notify FIFOs and their scripts.
-func writeGlobalFIFOs(c *confWriter, env dumpEnv) {
+// writeGlobalFIFOs lists the notify FIFOs and their scripts. A process
+// that runs a FIFO's script has checked it (check_notify_script_secure:
+// the path resolved) and added the FIFO's name as its last parameter
+// (add_script_param in vrrp_complete_init and check_data's
+// check_check_script_security); the others print it as configured. The
+// VRRP process drops the global FIFO's script when the checker process
+// runs it (vrrp_complete_init).
+func writeGlobalFIFOs(c *confWriter, env dumpEnv, proc procKind) {
 	g := &env.cfg.Global
+	checker := runningChecker(env)
 	for _, f := range []struct {
 		label string
 		fifo  config.FIFO
-	}{{"Global notify fifo", g.NotifyFIFO}, {"VRRP notify fifo", g.VRRPNotifyFIFO}, {"LVS notify fifo", g.LVSNotifyFIFO}} {
+		runs  bool
+	}{{"Global notify fifo", g.NotifyFIFO, proc == procChecker || (proc == procVRRP && !checker)},
+		{"VRRP notify fifo", g.VRRPNotifyFIFO, proc == procVRRP},
+		{"LVS notify fifo", g.LVSNotifyFIFO, proc == procChecker}} {
 		if f.fifo.Path == "" {
 			continue
 		}
-		uid, gid := scriptIDs(env.cfg, f.fifo.Script)
-		c.f(" %s = %s, uid:gid %d:%d", f.label, f.fifo.Path, uid, gid)
-		if argv := scriptArgv(f.fifo.Script); argv != nil {
-			c.f(" %s script = %s, uid:gid %d:%d", f.label, script.CmdString(argv), uid, gid)
+		c.f(" %s = %s, uid:gid %d:%d", f.label, f.fifo.Path, f.fifo.UID, f.fifo.GID)
+		if f.fifo.Script == nil || (proc == procVRRP && f.label == "Global notify fifo" && checker) {
+			continue
 		}
+		argv := scriptArgvAsWritten(f.fifo.Script)
+		if f.runs {
+			argv = append(append([]string(nil), scriptArgv(f.fifo.Script)...), f.fifo.Path)
+		}
+		uid, gid := scriptIDs(env.cfg, f.fifo.Script)
+		c.f(" %s script = %s, uid:gid %d:%d", f.label, script.CmdString(argv), uid, gid)
 	}
+}
+
+// runningChecker is keepalived's running_checker: the checker process
+// runs unless -P, when the config has virtual servers or with --all.
+func runningChecker(env dumpEnv) bool {
+	o := env.opts
+	if o.vrrpOnly && !o.checkOnly {
+		return false
+	}
+	return len(env.cfg.VirtualServers) > 0 || o.all
 }
 
 // writeGlobalVRRP is the VRRP defaults part.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -29,6 +30,14 @@ func writeInterfaces(c *confWriter, env dumpEnv, st vrrpengine.Status, delays ga
 		}
 		if is.VMAC != "" {
 			ours[is.VMAC] = true
+		}
+	}
+	// The VRRP process skips address messages its own command socket
+	// caused (netlink_parse_info): the static addresses it added never
+	// join an interface's list.
+	for _, a := range st.StaticAddresses {
+		if a.Set {
+			vips[a.Config.Prefix.Addr()] = true
 		}
 	}
 	trackers := ifTrackers(env.cfg, st)
@@ -142,8 +151,14 @@ func writeInterfaceState(c *confWriter, env dumpEnv, ifi net.Interface, ours boo
 	c.f("   State = %sUP, %sRUNNING%s", notIf(fl&syscall.IFF_UP == 0), notIf(fl&syscall.IFF_RUNNING == 0), extra.String())
 	c.f("   Seen up = %d", map[bool]int{true: 1}[fl&syscall.IFF_UP != 0])
 	c.f("   Delayed state change running = false")
-	c.f("   Up debounce timer = 0us")
-	c.f("   Down debounce timer = 0us")
+	var up, down time.Duration
+	for _, d := range env.cfg.UpDownDelays {
+		if d.Interface == ifi.Name {
+			up, down = d.Up, d.Down
+		}
+	}
+	c.f("   Up debounce timer = %dus", up.Microseconds())
+	c.f("   Down debounce timer = %dus", down.Microseconds())
 	if li := env.links[ifi.Name]; li != nil && base != "" {
 		kind, mode := "VMAC", "bridge"
 		switch l := li.link.(type) {

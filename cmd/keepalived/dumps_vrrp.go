@@ -143,14 +143,14 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []
 	}
 	delays := garpDelays(env.cfg, snap, env.links)
 	writeGarpDelays(&c, delays, order)
-	writeStatic(&c, env)
+	writeStatic(&c, env, snap)
 	if len(snap.Instances) > 0 {
 		c.f("------< VRRP Topology >------")
 		for i := range snap.Instances {
 			writeInstance(&c, env, &snap.Instances[i])
 		}
 	}
-	writeSockpool(&c, snap)
+	writeSockpool(&c, env, snap)
 	writeSyncGroups(&c, env.cfg, snap)
 	writeScripts(&c, env.cfg, snap)
 	writeTrackFiles(&c, env, snap)
@@ -162,18 +162,21 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []
 
 // writeStatic is the static addresses, routes, rules and track groups of
 // dump_vrrp_data.
-func writeStatic(c *confWriter, env dumpEnv) {
+func writeStatic(c *confWriter, env dumpEnv, snap vrrpengine.Status) {
 	cfg := env.cfg
 	if len(cfg.StaticAddresses) > 0 {
 		c.f("------< Static Addresses >------")
-		for _, a := range cfg.StaticAddresses {
-			c.f("     %s", formatVIP(a, "", env.links, false))
+		for i, a := range cfg.StaticAddresses {
+			// " set" once the VRRP process installed it.
+			set := i < len(snap.StaticAddresses) && snap.StaticAddresses[i].Set
+			c.f("     %s", formatVIP(a, "", env.links, set))
 		}
 	}
 	if len(cfg.StaticRoutes) > 0 {
 		c.f("------< Static Routes >------")
 		for i := range cfg.StaticRoutes {
-			c.f("     %s", cfg.StaticRoutes[i].String())
+			set := i < len(snap.StaticRoutes) && snap.StaticRoutes[i].Set
+			c.f("     %s%s", cfg.StaticRoutes[i].String(), routeInstalled(cfg, &cfg.StaticRoutes[i], set))
 		}
 	}
 	if len(cfg.StaticRules) > 0 {
@@ -198,13 +201,15 @@ func writeStatic(c *confWriter, env dumpEnv) {
 
 // writeSockpool is dump_sock_pool: the engine's sockets and the
 // instances on each.
-func writeSockpool(c *confWriter, snap vrrpengine.Status) {
+func writeSockpool(c *confWriter, env dumpEnv, snap vrrpengine.Status) {
 	if len(snap.Sockets) == 0 {
 		return
 	}
 	src := map[string]netip.Addr{}
+	byName := map[string]*vrrpengine.InstanceStatus{}
 	for i := range snap.Instances {
 		src[snap.Instances[i].Name] = snap.Instances[i].SrcAddr
+		byName[snap.Instances[i].Name] = &snap.Instances[i]
 	}
 	c.f("------< VRRP Sockpool >------")
 	for _, s := range snap.Sockets {
@@ -216,7 +221,13 @@ func writeSockpool(c *confWriter, snap vrrpengine.Status) {
 		if s.Unicast && len(s.Instances) > 0 {
 			c.f("   Address = %s", c.sockaddr(src[s.Instances[0].Name]))
 		}
-		c.f("   Rx buf size = 0")
+		rx := 0
+		for _, m := range s.Instances {
+			if is := byName[m.Name]; is != nil {
+				rx += rxBufSize(env, is)
+			}
+		}
+		c.f("   Rx buf size = %d", rx)
 		c.f("   VRRP instances")
 		for _, m := range s.Instances {
 			c.f("     %s vrid %d", m.Name, m.VRID)
@@ -557,8 +568,9 @@ func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatu
 	}
 	if len(in.Routes) > 0 {
 		c.f("   Virtual Routes :")
-		for _, r := range in.Routes {
-			c.f("     %s", r.String())
+		for i := range in.Routes {
+			set := i < len(is.Routes) && is.Routes[i].Set
+			c.f("     %s%s", in.Routes[i].String(), routeInstalled(env.cfg, &in.Routes[i], set))
 		}
 	}
 	if len(in.Rules) > 0 {
@@ -615,4 +627,69 @@ func statsDump(snap vrrpengine.Status) []byte {
 		c.f("    Sent: %d", s.PriZeroSent)
 	}
 	return c.b.Bytes()
+}
+
+// routeInstalled is the end of format_iproute for a route keepalived has
+// set: a tracked route whose RTM_NEWROUTE was not matched shows the
+// interface index it recorded, 0. keepalived's VRRP process listens to a
+// family's route messages only when an instance has a tracked virtual
+// route of that family or a static route of it has a track_group
+// (vrrp_complete_instance, process_static_entries); otherwise the
+// installed index stays 0 (netlink_route_filter records it). A route
+// with no interface is never tracked.
+func routeInstalled(cfg *config.Config, r *config.Route, set bool) string {
+	if !set || r.NoTrack || r.Dev == "" {
+		return ""
+	}
+	for _, in := range cfg.Instances {
+		for _, vr := range in.Routes {
+			if vr.Family == r.Family && !vr.NoTrack {
+				return ""
+			}
+		}
+	}
+	for _, sr := range cfg.StaticRoutes {
+		if sr.Family == r.Family && sr.TrackGroup != "" {
+			return ""
+		}
+	}
+	return " [installed ifindex 0]"
+}
+
+// rxBufSize is one instance's part of its socket's receive buffer
+// (vrrp_create_sockpool): its kernel_rx_buf_size, else by
+// vrrp_rx_bufs_policy a fixed size, a multiple of its advert's length
+// (vrrp_adv_len) or of its interface's MTU; 0 without a policy.
+func rxBufSize(env dumpEnv, is *vrrpengine.InstanceStatus) int {
+	g, in := &env.cfg.Global, is.Config
+	p := g.VRRPRxBufsPolicy
+	switch {
+	case in.KernelRxBufSize > 0:
+		return in.KernelRxBufSize
+	case p.HasSize:
+		return p.Size
+	case p.Advert:
+		n := 8 // vrrphdr_t
+		if is.IPv6 {
+			n += 16 * len(in.VIPs)
+		} else {
+			if is.Version == 2 {
+				n += 8 // VRRP_AUTH_LEN
+			}
+			n += 4*len(in.VIPs) + 20 // addresses, iphdr
+			if in.Auth.Type == "AH" {
+				n += 24 // ipsec_ah_t
+			}
+		}
+		return g.VRRPRxBufsMultiples * n
+	case p.MTU:
+		ifname := is.Interface
+		if is.VMAC != "" {
+			ifname = is.VMAC
+		}
+		if l := env.links[ifname]; l != nil {
+			return g.VRRPRxBufsMultiples * l.link.Attrs().MTU
+		}
+	}
+	return 0
 }
