@@ -402,7 +402,13 @@ type VRRPInstance struct {
 	// Family is the instance's address family once complete ("inet" or "inet6").
 	Family           string
 	NotifyDeletedSet bool // notify_deleted given (with or without a script)
-	Unicast          bool // unicast peers configured and in use
+	// TrackInterfacesAdded are the track_interface entries as the tracked
+	// interfaces list the instance (add_vrrp_to_interface in
+	// vrrp_complete_instance): configured weights, before a sync group
+	// without sync_group_tracking_weight zeroes them or an address owner
+	// drops them from TrackInterfaces.
+	TrackInterfacesAdded []TrackRef `dump:"-"`
+	Unicast              bool       // unicast peers configured and in use
 	// UnicastConfigured is keepalived's VRRP_FLAG_UNICAST_CONFIGURED: a
 	// unicast keyword was given (with or without peers).
 	UnicastConfigured  bool

@@ -727,6 +727,10 @@ func (s *vrrpState) completeVMAC(in *VRRPInstance, x *vrrpExt, strict bool, rep 
 			keep = append(keep, t)
 		}
 		x.trackIfs = keep
+		// add_vrrp_to_interface runs now, with the weights as configured:
+		// the interfaces keep them when a sync group or address ownership
+		// later zeroes or drops the instance's own entries.
+		in.TrackInterfacesAdded = trackIfRefs(keep)
 	}
 	if x.vmacXmitBase && !in.UseVMAC {
 		rep("(%s) vmac_xmit_base is only valid with a vmac", in.Name)
@@ -1154,7 +1158,8 @@ func (s *vrrpState) lvsSyncd() {
 	sd := s.l.cfg.Global.LVSSyncDaemon
 	if sd == nil || sd.Instance == "" {
 		if sd != nil && sd.SyncID == -1 {
-			sd.SyncID = 0
+			// Resolved in the VRRP process; the parent keeps it unset.
+			sd.SyncID, sd.SyncIDDefaulted = 0, true
 		}
 		return
 	}

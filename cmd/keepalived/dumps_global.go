@@ -95,7 +95,7 @@ func writeGlobalReload(c *confWriter, env dumpEnv, proc procKind) {
 		c.f(" No reload scheduled")
 	}
 	if g.ReloadFile != "" {
-		c.f(" Reload_file = %s", g.ReloadFile)
+		c.f(" Reload_file = %s", reloadFileName(g))
 	}
 	if g.TmpConfigDirectory != "" {
 		c.f(" config save directory = %s", g.TmpConfigDirectory)
@@ -115,6 +115,20 @@ func writeGlobalReload(c *confWriter, env dumpEnv, proc procKind) {
 		uid, gid := scriptIDs(env.cfg, g.ShutdownScript)
 		c.f(" Shutdown script = %s, uid:gid %d:%d timeout %d", script.CmdString(argv), uid, gid, secs(g.ShutdownScriptTimeout))
 	}
+}
+
+// reloadFileName is reload_file as init_global_data resolves a
+// reload_file given without a name (DEFAULT_RELOAD_FILE).
+func reloadFileName(g *config.Global) string {
+	switch {
+	case g.ReloadFile != "DEFAULT":
+		return g.ReloadFile
+	case g.InstanceName != "":
+		return "/run/keepalived/keepalived_" + g.InstanceName + ".reload"
+	case g.UsePidDir:
+		return "/run/keepalived/keepalived.reload"
+	}
+	return "/run/keepalived.reload"
 }
 
 // writeGlobalLVS is the interface, LVS timeout, sync daemon and flush part.

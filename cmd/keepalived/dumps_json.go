@@ -165,7 +165,7 @@ func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	o.uint("wantstate", uint64(stateNum(is.WantState)))
 	o.uint("version", uint64(is.Version))
 	o.boolean("smtp_alert", in.SMTPAlert)
-	o.boolean("notify_deleted", in.NotifyDeleted != nil)
+	o.boolean("notify_deleted", in.NotifyDeletedSet)
 	for _, sc := range []struct {
 		k string
 		s *config.Script

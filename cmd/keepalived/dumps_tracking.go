@@ -50,7 +50,11 @@ func ifTrackers(cfg *config.Config, snap vrrpengine.Status) map[string][]ifTrack
 		if in.DontTrackPrimary {
 			own = notTrackIf
 		}
-		for _, r := range trackedIfaces(is) {
+		added := in.TrackInterfacesAdded
+		if added == nil {
+			added = trackedIfaces(is)
+		}
+		for _, r := range added {
 			add(r.Name, is.Name, r.Weight, r.Reverse)
 		}
 		add(is.BaseInterface, is.Name, own, false)

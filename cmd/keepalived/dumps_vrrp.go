@@ -590,7 +590,7 @@ func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceSt
 	writeTrackList(c, "   Tracked processes :", trackProcKind, in.TrackProcesses, nil)
 	writeTrackList(c, "   Tracked BFDs :", trackBFDKind, in.TrackBFDs, nil)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
-	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
+	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeletedSet])
 	writeNotify(c, cfg, "Backup", in.NotifyBackup)
 	writeNotify(c, cfg, "Master", in.NotifyMaster)
 	writeNotify(c, cfg, "Fault", in.NotifyFault)

@@ -195,7 +195,7 @@ func (n *notifications) configure(cfg *config.Config) {
 			Master: runnable(in.NotifyMaster), Backup: runnable(in.NotifyBackup),
 			Fault: runnable(in.NotifyFault), Stop: runnable(in.NotifyStop),
 			Deleted: runnable(in.NotifyDeleted), MasterRxLowerPri: runnable(in.NotifyMasterRxLowerPri),
-			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
+			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeletedSet, SMTPAlert: in.SMTPAlert,
 		}
 		prio[in.Name] = in.NotifyPriorityChanges
 	}
