@@ -174,3 +174,49 @@ func fileWeight(cfg *config.Config) func(string) (int, bool) {
 		return 0, false
 	}
 }
+
+// scriptTracking is a vrrp_script's tracking_vrrp list: the instances
+// tracking it, in configuration order (an unweighted entry with the
+// script's weight), then the members of the sync groups tracking it
+// (add_vrrp_to_track_script: an instance tracking it both ways is listed
+// once, with the group's weight unless its own is 0).
+func scriptTracking(cfg *config.Config, name string) []config.TrackRef {
+	weightOf := scriptWeight(cfg)
+	var out []config.TrackRef
+	for _, in := range cfg.Instances {
+		for _, r := range in.TrackScripts {
+			if r.Name == name {
+				if !r.HasWeight {
+					r.Weight, r.Reverse = weightOf(name)
+				}
+				r.Name = in.Name
+				out = append(out, r)
+			}
+		}
+	}
+	for _, sg := range cfg.SyncGroups {
+		for _, gr := range sg.TrackScripts {
+			if gr.Name != name {
+				continue
+			}
+			if !gr.HasWeight {
+				gr.Weight, gr.Reverse = weightOf(name)
+			}
+		members:
+			for _, m := range sg.Members {
+				for i := range out {
+					if out[i].Name == m {
+						if out[i].Weight != 0 {
+							out[i].Weight, out[i].Reverse = gr.Weight, gr.Reverse
+						}
+						continue members
+					}
+				}
+				r := gr
+				r.Name = m
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}

@@ -325,12 +325,7 @@ func writeScripts(c *confWriter, cfg *config.Config, snap vrrpengine.Status) {
 		}
 		c.f("   Script uid:gid = %d:%d", uid, gid)
 		c.f("   VRRP instances :")
-		if len(s.Tracking) > 0 {
-			c.f("   Tracking instances :")
-		}
-		for _, t := range s.Tracking {
-			c.f("     %s, weight %d%s", t.Instance, t.Weight, map[bool]string{true: " reverse"}[t.Reverse])
-		}
+		writeTracking(c, scriptTracking(cfg, s.Name))
 		c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 	}
 }
