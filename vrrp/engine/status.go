@@ -458,6 +458,12 @@ func (e *Engine) socketStatus() []SocketStatus {
 				sk.Instances = append(sk.Instances, SocketMember{Name: m.cfg.Name, VRID: m.vc.VRID})
 			}
 		}
+		if len(sk.Instances) == 0 {
+			// A connection no instance uses for its protocol (the VRRP one
+			// opened beside an IPv4 AH instance's) is not in keepalived's
+			// sockpool, which has one socket per instances' key.
+			continue
+		}
 		sort.Slice(sk.Instances, func(i, j int) bool { return sk.Instances[i].VRID < sk.Instances[j].VRID })
 		out = append(out, sk)
 	}
