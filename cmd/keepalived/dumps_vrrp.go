@@ -533,16 +533,22 @@ func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
 // writeInstanceAddrs lists the addresses, peers, sockets, routes and rules.
 func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	in := is.Config
+	// An address without dev goes on vrrp->ifp: the VMAC when there is
+	// one, even when adverts leave from the base (vmac_xmit_base).
+	dev := is.Interface
+	if is.VMAC != "" {
+		dev = is.VMAC
+	}
 	if len(in.VIPs) > 0 {
 		c.f("   Virtual IP (%d):", len(in.VIPs))
 		for _, v := range in.VIPs {
-			c.f("     %s", formatVIP(v, is.Interface, env.links, is.VIPSet))
+			c.f("     %s", formatVIP(v, dev, env.links, is.VIPSet))
 		}
 	}
 	if len(in.ExcludedVIPs) > 0 {
 		c.f("   Virtual IP Excluded :")
 		for _, v := range in.ExcludedVIPs {
-			c.f("     %s", formatVIP(v, is.Interface, env.links, is.VIPSet))
+			c.f("     %s", formatVIP(v, dev, env.links, is.VIPSet))
 		}
 	}
 	if len(is.UnicastPeers) > 0 {
