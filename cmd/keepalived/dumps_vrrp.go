@@ -133,7 +133,9 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []
 	writeGlobal(&c, env, procVRRP)
 	env.arpReset = map[string]int{}
 	for i := range snap.Instances {
-		if is := &snap.Instances[i]; is.VMAC != "" {
+		// Only an IPv4 instance's VMAC changes its base's ARP settings
+		// (netlink_link_add_vmac: set_interface_parameters for AF_INET).
+		if is := &snap.Instances[i]; is.VMAC != "" && !is.IPv6 {
 			env.arpReset[is.BaseInterface]++
 		}
 	}
