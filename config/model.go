@@ -127,20 +127,24 @@ type Global struct {
 	ScriptGroup           string
 	EnableScriptSecurity  bool
 	DefaultInterface      string
-	DynamicInterfaces     bool
-	AllowIfChanges        bool
-	DisableLocalIGMP      bool
-	LinkbeatUsePolling    bool
-	MaxAutoPriority       int
-	MinAutoPriorityDelay  time.Duration
-	ProcessName           string
-	VRRPProcessName       string
-	CheckerProcessName    string
-	BFDProcessName        string
-	VRRPProcess           ProcessSettings
-	CheckerProcess        ProcessSettings
-	BFDProcess            ProcessSettings
-	NetNamespace          string
+	// DefaultInterfaceResolved: the VRRP process looked the default
+	// interface up (get_default_if, for a static address without dev);
+	// until then its dump shows DFLT_INT.
+	DefaultInterfaceResolved bool `dump:"-"`
+	DynamicInterfaces        bool
+	AllowIfChanges           bool
+	DisableLocalIGMP         bool
+	LinkbeatUsePolling       bool
+	MaxAutoPriority          int
+	MinAutoPriorityDelay     time.Duration
+	ProcessName              string
+	VRRPProcessName          string
+	CheckerProcessName       string
+	BFDProcessName           string
+	VRRPProcess              ProcessSettings
+	CheckerProcess           ProcessSettings
+	BFDProcess               ProcessSettings
+	NetNamespace             string
 	// UsePidDir: pid files go in /run/keepalived (use_pid_dir, and
 	// net_namespace or instance set it as keepalived's handlers do).
 	UsePidDir           bool

@@ -152,9 +152,11 @@ func writeGlobalLVS(c *confWriter, g *config.Global, proc procKind) {
 		c.f(" LVS TCP timeout = %d", secs(t.UDP))
 	}
 	if proc == procVRRP {
-		di := g.DefaultInterface
-		if di == "" {
-			di = "eth0"
+		// default_ifp is looked up only for a static address without
+		// dev (get_default_if); unset, the dump shows DFLT_INT.
+		di := "eth0"
+		if g.DefaultInterfaceResolved && g.DefaultInterface != "" {
+			di = g.DefaultInterface
 		}
 		c.f(" Default interface = %s", di)
 	}
