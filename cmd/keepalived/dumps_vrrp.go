@@ -527,6 +527,9 @@ func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
 	case is.Version == 2:
 		c.f("   Authentication type = none")
 	}
+	if in.KernelRxBufSize > 0 {
+		c.f("   Kernel rx buffer size = %d", in.KernelRxBufSize)
+	}
 	if in.Debug > 0 {
 		c.f("   Debug level = %d", in.Debug)
 	}
