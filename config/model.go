@@ -130,32 +130,40 @@ type Global struct {
 	ScriptGroup           string
 	EnableScriptSecurity  bool
 	DefaultInterface      string
-	DynamicInterfaces     bool
-	AllowIfChanges        bool
-	DisableLocalIGMP      bool
-	LinkbeatUsePolling    bool
-	MaxAutoPriority       int
-	MinAutoPriorityDelay  time.Duration
-	ProcessName           string
-	VRRPProcessName       string
-	CheckerProcessName    string
-	BFDProcessName        string
-	VRRPProcess           ProcessSettings
-	CheckerProcess        ProcessSettings
-	BFDProcess            ProcessSettings
-	NetNamespace          string
+	// DefaultInterfaceResolved: the VRRP process looked the default
+	// interface up (get_default_if, for a static address without dev);
+	// until then its dump shows DFLT_INT.
+	DefaultInterfaceResolved bool `dump:"-"`
+	DynamicInterfaces        bool
+	AllowIfChanges           bool
+	DisableLocalIGMP         bool
+	LinkbeatUsePolling       bool
+	MaxAutoPriority          int
+	MinAutoPriorityDelay     time.Duration
+	ProcessName              string
+	VRRPProcessName          string
+	CheckerProcessName       string
+	BFDProcessName           string
+	VRRPProcess              ProcessSettings
+	CheckerProcess           ProcessSettings
+	BFDProcess               ProcessSettings
+	NetNamespace             string
 	// UsePidDir: pid files go in /run/keepalived (use_pid_dir, and
 	// net_namespace or instance set it as keepalived's handlers do).
-	UsePidDir                   bool
-	NetNamespaceIPVS            *string
-	NamespaceWithIPSets         bool
-	InstanceName                string
-	ChildWaitTime               time.Duration
-	VRRPMcastGroup4             netip.Addr
-	VRRPMcastGroup6             netip.Addr
-	VRRPVersion                 int
-	VRRPStrict                  bool
-	NFTables                    string // table name ("" = no nftables)
+	UsePidDir           bool
+	NetNamespaceIPVS    *string
+	NamespaceWithIPSets bool
+	InstanceName        string
+	ChildWaitTime       time.Duration
+	VRRPMcastGroup4     netip.Addr
+	VRRPMcastGroup6     netip.Addr
+	VRRPVersion         int
+	VRRPStrict          bool
+	NFTables            string // table name ("" = no nftables)
+	// NFTablesDefaulted: the VRRP process took the default table name
+	// (use_vmac, no_accept or strict mode without one configured); the
+	// parent process has none.
+	NFTablesDefaulted           bool
 	NFTablesPriority            int
 	NFTablesIfindex             bool
 	NFTablesCounters            bool
@@ -249,10 +257,13 @@ type SyncDaemon struct {
 	Interface string
 	Instance  string
 	SyncID    int
-	MaxLen    int
-	Port      int
-	TTL       int
-	Group     netip.Addr
+	// SyncIDDefaulted: no id was given and the VRRP process took the
+	// instance's VRID (the parent keeps it unset).
+	SyncIDDefaulted bool
+	MaxLen          int
+	Port            int
+	TTL             int
+	Group           netip.Addr
 }
 
 // LVSTimeouts is lvs_timeouts; zero means "leave the kernel's value".
@@ -396,9 +407,18 @@ type VRRPInstance struct {
 	Other                   []Setting
 
 	// Family is the instance's address family once complete ("inet" or "inet6").
-	Family             string
-	NotifyDeletedSet   bool // notify_deleted given (with or without a script)
-	Unicast            bool // unicast peers configured and in use
+	Family           string
+	NotifyDeletedSet bool // notify_deleted given (with or without a script)
+	// TrackInterfacesAdded are the track_interface entries as the tracked
+	// interfaces list the instance (add_vrrp_to_interface in
+	// vrrp_complete_instance): configured weights, before a sync group
+	// without sync_group_tracking_weight zeroes them or an address owner
+	// drops them from TrackInterfaces.
+	TrackInterfacesAdded []TrackRef `dump:"-"`
+	Unicast              bool       // unicast peers configured and in use
+	// UnicastConfigured is keepalived's VRRP_FLAG_UNICAST_CONFIGURED: a
+	// unicast keyword was given (with or without peers).
+	UnicastConfigured  bool
 	UnicastFaultNoPeer bool
 	CheckUnicastSrc    bool
 	OldUnicastChecksum string // "" | "config" | "never"
@@ -406,6 +426,7 @@ type VRRPInstance struct {
 	TrackBFDs          []TrackRef
 	VMACAddr           bool   // use_vmac_addr
 	VMACMAC            []byte // MAC given to use_vmac (nil: RFC 5798's)
+	VMACMACUseVRID     bool   // the MAC's last byte is the VRID (VRRP_VMAC_MAC_USE_VRID)
 	UseIPVLAN          bool
 	IPVLANName         string
 	IPVLANType         string // "" bridge | private | vepa

@@ -53,7 +53,7 @@ func TestAllocRouteModel(t *testing.T) {
 				Scope: RTScopeLink, PrefSrc: addr("198.51.100.10"), Type: RTNUnicast, Protocol: RTProtKeepalived,
 				Has: RouteMetric | RouteScope | RouteProtocol}},
 		{"blackhole 203.0.113.0/24 no_track",
-			Route{Family: FamilyInet, Dst: pfx("203.0.113.0/24"), Table: RTTableMain, Type: RTNBlackhole, NoTrack: true, Has: RouteType}},
+			Route{Family: FamilyInet, Dst: pfx("203.0.113.0/24"), Table: RTTableMain, Type: RTNBlackhole, NoTrack: true, Has: RouteType | RouteAdd}},
 		{"default via 198.51.100.1 dev eth0",
 			Route{Family: FamilyInet, Dst: pfx("0.0.0.0/0"), Via: addr("198.51.100.1"), Dev: "eth0", Table: RTTableMain,
 				Type: RTNUnicast, Protocol: RTProtKeepalived, Has: RouteProtocol}},
@@ -165,7 +165,9 @@ func TestRouteString(t *testing.T) {
 		"203.0.113.0/24 dev eth0 nexthop via 198.51.100.1 weight 3 nexthop dev eth1",
 	}, "")
 	want := []string{
-		"prepend blackhole 203.0.113.0/24 table 100 metric 5 no_track",
+		// Debian's keepalived 2.2.7 dumps a typed route as "add" (recorded:
+		// "add blackhole 198.51.100.192/26 no_track").
+		"add blackhole 203.0.113.0/24 table 100 metric 5 no_track",
 		"add 203.0.113.0/24 via inet 198.51.100.1 dev eth0 proto 18 realms 1/2 rtt 300ms rttvar 1s mtu lock 1400",
 		"prepend 2001:db8:1::/64 encap ip6 id 3 dst 2001:db8::5 hoplimit 4 dev eth0 proto 18 pref low",
 		"prepend 203.0.113.0/24 dev eth0 proto 18 nexthop via inet 198.51.100.1 weight 3 nexthop dev eth1",

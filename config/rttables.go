@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"keepalived-go/parser"
@@ -237,4 +238,16 @@ func RTNTypeName(t uint8) string {
 		}
 	}
 	return itoa(int(t))
+}
+
+// ScopeName is get_rttables_scope: the name /etc/iproute2/rt_scopes (or
+// keepalived's defaults) gives an address scope, else its number.
+func ScopeName(id uint8) string {
+	var n rtNames
+	for _, e := range n.list("rt_scopes", rtscopeDefault, 255) {
+		if e.id == uint32(id) {
+			return e.name
+		}
+	}
+	return strconv.Itoa(int(id))
 }

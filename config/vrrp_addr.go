@@ -352,5 +352,9 @@ func (s *vrrpState) defaultIf() *ifEntry {
 	if name == "" {
 		name = "eth0"
 	}
-	return s.ifs.get(name, ifCreateIfDynamic)
+	ifp := s.ifs.get(name, ifCreateIfDynamic)
+	if ifp != nil {
+		s.l.cfg.Global.DefaultInterfaceResolved = true
+	}
+	return ifp
 }

@@ -91,7 +91,37 @@ func (s *vrrpState) completeInit() bool {
 		kept = append(kept, sc)
 	}
 	l.cfg.Scripts = kept
+	s.syncGroupWantStates()
 	return true
+}
+
+// syncGroupWantStates is the end of vrrp_complete_init: a sync group can
+// start in MASTER only if every member is an address owner wanting
+// MASTER; when some member wants MASTER and some member is not (wants
+// BACKUP, or is not the owner), every member wanting MASTER is made to
+// want BACKUP, so the group waits out its down timers together.
+func (s *vrrpState) syncGroupWantStates() {
+	for _, sg := range s.l.cfg.SyncGroups {
+		members := s.sgExt[sg].instances
+		haveMaster, haveBackup := false, false
+		for _, in := range members {
+			x := s.ext[in]
+			if x.wantState == "BACKUP" || x.basePriority != 255 {
+				haveBackup = true
+			}
+			if x.wantState == "MASTER" {
+				haveMaster = true
+			}
+		}
+		if !haveMaster || !haveBackup {
+			continue
+		}
+		for _, in := range members {
+			if x := s.ext[in]; x.wantState == "MASTER" {
+				x.wantState = "BACKUP"
+			}
+		}
+	}
 }
 
 // checkScriptSecurity is check_vrrp_script_security.
@@ -458,6 +488,7 @@ func (s *vrrpState) completeAccept(in *VRRPInstance, x *vrrpExt, strict, owner b
 		// keepalived logs "use_vmac or no_accept/strict specified, but no
 		// firewall configured - using nftables"
 		g.NFTables = "keepalived"
+		g.NFTablesDefaulted = true
 	}
 }
 
@@ -696,6 +727,10 @@ func (s *vrrpState) completeVMAC(in *VRRPInstance, x *vrrpExt, strict bool, rep 
 			keep = append(keep, t)
 		}
 		x.trackIfs = keep
+		// add_vrrp_to_interface runs now, with the weights as configured:
+		// the interfaces keep them when a sync group or address ownership
+		// later zeroes or drops the instance's own entries.
+		in.TrackInterfacesAdded = trackIfRefs(keep)
 	}
 	if x.vmacXmitBase && !in.UseVMAC {
 		rep("(%s) vmac_xmit_base is only valid with a vmac", in.Name)
@@ -1123,14 +1158,15 @@ func (s *vrrpState) lvsSyncd() {
 	sd := s.l.cfg.Global.LVSSyncDaemon
 	if sd == nil || sd.Instance == "" {
 		if sd != nil && sd.SyncID == -1 {
-			sd.SyncID = 0
+			// Resolved in the VRRP process; the parent keeps it unset.
+			sd.SyncID, sd.SyncIDDefaulted = 0, true
 		}
 		return
 	}
 	for _, in := range s.l.cfg.Instances {
 		if in.Name == sd.Instance {
 			if sd.SyncID == -1 {
-				sd.SyncID = in.VRID
+				sd.SyncID, sd.SyncIDDefaulted = in.VRID, true
 			}
 			return
 		}
@@ -1175,6 +1211,8 @@ func (s *vrrpState) resolveModel() {
 		in.Accept = &acc
 		in.StrictMode = x.strictMode == 1
 		in.SkipCheckAdvAddr = x.skipCheckAdvAddr
+		in.UnicastConfigured = x.unicastConf
+		in.VMACMACUseVRID = x.macUseVRID
 		in.Auth.Type = x.authType
 		if x.authType == "" {
 			in.Auth.Pass = ""

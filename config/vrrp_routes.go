@@ -372,7 +372,11 @@ func (p *routeRead) keyword3(str string) rres {
 		}
 		if t, ok := findRTNType(str); ok {
 			r.Type = t
-			r.Has |= RouteType
+			// Debian's keepalived 2.2.7 sets its IPROUTE_BIT_ADD with
+			// the type (its data dump shows "add blackhole ...", and a
+			// later append or prepend clears it again): the route is
+			// added with NLM_F_EXCL, as "add" does.
+			r.Has |= RouteType | RouteAdd
 			p.i++
 		}
 		p.dest = p.w.Slot(p.i)

@@ -337,6 +337,11 @@ func (in *Instance) start(now time.Duration) {
 		newState = in.sync.state
 	}
 	if len(in.faults) > 0 || newState == StateFault {
+		if len(in.faults) > 0 {
+			// vrrp_init_state: an instance already FAULT wants FAULT
+			// ("the state we would be in disregarding any sync group").
+			in.wantState = StateFault
+		}
 		in.state = StateFault
 		// keepalived 2.2.7 puts a faulty instance in FAULT while it
 		// completes the configuration (vrrp_complete_init), and logs it

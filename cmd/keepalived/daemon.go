@@ -80,6 +80,9 @@ type daemon struct {
 	// lvs and check are the LVS and checker engines (nil without virtual servers).
 	lvs   *lvs.Manager
 	check *check.Engine
+	// linkWatch follows link messages for the data dump (nil when
+	// netlink cannot be read).
+	linkWatch *linkWatch
 	// bfd runs the bfd_instances (nil with -B).
 	bfd *bfdProc
 	// mu guards cfg and the engine pointers for readers outside the loop
@@ -194,6 +197,7 @@ func (d *daemon) run(ctx context.Context) int {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.linkWatch = startLinkWatch(runCtx)
 	engines, err := d.build(d, cfg)
 	if err != nil {
 		d.log.Errorf("cannot start: %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -38,8 +39,9 @@ func writeDump(d *daemon, s os.Signal) error {
 		return errors.New("no configuration loaded yet")
 	}
 	pid := os.Getpid()
-	w := dumpWriter{dir: dumpDir(), umask: dumpUmask(d.opts.umask)}
-	env := dumpEnv{cfg: cfg, opts: d.opts, now: time.Now()}
+	w := dumpWriter{dir: dumpDir(), umask: effectiveUmask(d.opts)}
+	ifs, _ := net.Interfaces()
+	env := dumpEnv{cfg: cfg, opts: d.opts, now: time.Now(), links: readLinks(), ifaces: ifs, rpFilter: d.linkWatch.rpFilters()}
 	switch s {
 	case syscall.SIGUSR1:
 		d.log.Infof("Printing parent data for process(%d) on signal", pid)
@@ -131,6 +133,15 @@ func dumpUmask(opt string) os.FileMode {
 	return defaultDumpUmask
 }
 
+// effectiveUmask is keepalived's umask_val: -u, else global_defs umask,
+// else 0177.
+func effectiveUmask(o options) os.FileMode {
+	if o.umaskVal != 0 || o.umaskCmdline {
+		return os.FileMode(o.umaskVal) & 0o777
+	}
+	return dumpUmask(o.umask)
+}
+
 // dumpWriter writes dump files as keepalived's fopen_safe does: a fresh
 // file created exclusively next to the target (never following a link, so
 // nothing an unprivileged user planted is opened or truncated), mode
@@ -188,12 +199,37 @@ type dumpEnv struct {
 	cfg  *config.Config
 	opts options
 	now  time.Time
+	// links and ifaces are the namespace's links when the dump was asked
+	// for (ifaces in index order, keepalived's if_queue order).
+	links  linkTable
+	ifaces []net.Interface
+	// rpFilter are the rp_filter values keepalived would have recorded
+	// (linkWatch); arpReset counts, per interface, the VMACs on it whose
+	// removal restores its ARP settings (reset_arp_config).
+	rpFilter map[string]int
+	arpReset map[string]int
 	// procs is the track_process monitor's state (nil without one).
 	procs *trackproc.Snapshot
 }
 
 // confWriter is keepalived's conf_write: one formatted line each.
-type confWriter struct{ b bytes.Buffer }
+type confWriter struct {
+	b bytes.Buffer
+	// sa is what keepalived's inet_sockaddrtos last returned: it formats
+	// into one static buffer and, for an address of family AF_UNSPEC
+	// (inet_ntop fails), returns that buffer unchanged. A BACKUP
+	// instance that has heard no master (master_saddr all zero) prints
+	// as its "Master router" whatever address the dump formatted last.
+	sa string
+}
+
+// sockaddr is keepalived's inet_sockaddrtos, static buffer included.
+func (c *confWriter) sockaddr(a netip.Addr) string {
+	if a.IsValid() {
+		c.sa = a.WithZone("").String()
+	}
+	return c.sa
+}
 
 func (c *confWriter) f(format string, a ...any) {
 	fmt.Fprintf(&c.b, format, a...)
@@ -247,6 +283,17 @@ func scriptArgv(s *config.Script) []string {
 	return s.Resolved().Cmd.Argv
 }
 
+// scriptArgvAsWritten is a script's argv as the configuration gives it,
+// before any security pass resolved its path (the processes that do not
+// run it print it so).
+func scriptArgvAsWritten(s *config.Script) []string {
+	if s == nil {
+		return nil
+	}
+	spec, _ := s.Spec()
+	return spec.Argv
+}
+
 // scriptIDs is who runs a script: its own user, else the default.
 func scriptIDs(cfg *config.Config, s *config.Script) (uint32, uint32) {
 	if s != nil && s.Cmd != nil && s.Cmd.Err == nil {
@@ -273,11 +320,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func addrOrUnspec(a netip.Addr) string {
-	if !a.IsValid() {
-		return "[unknown]"
-	}
-	return a.String()
 }

@@ -122,18 +122,6 @@ func bfdDiagName(d packet.Diag) string {
 	return "Unknown"
 }
 
-// writeTrackedBFDs is dump_tracked_bfd_list: an instance's or sync
-// group's track_bfd.
-func writeTrackedBFDs(c *confWriter, refs []config.TrackRef) {
-	if len(refs) == 0 {
-		return
-	}
-	c.f("   Tracked BFDs :")
-	for _, r := range refs {
-		c.f("     %s: weight %d%s", r.Name, r.Weight, map[bool]string{true: " reverse"}[r.Reverse])
-	}
-}
-
 // bfdTracker is one tracking_obj_t of a vrrp_tracked_bfd.
 type bfdTracker struct {
 	instance string

@@ -90,7 +90,7 @@ vrrp_instance I2 {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 	var ic confWriter
-	writeTrackedBFDs(&ic, cfg.Instances[0].TrackBFDs)
+	writeTrackList(&ic, "   Tracked BFDs :", trackBFDKind, cfg.Instances[0].TrackBFDs, nil)
 	if got := ic.b.String(); got != "   Tracked BFDs :\n     a: weight -20\n     b: weight 3\n" {
 		t.Errorf("instance's Tracked BFDs:\n%s", got)
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"keepalived-go/config"
 	vrrpengine "keepalived-go/vrrp/engine"
@@ -14,24 +17,44 @@ import (
 
 // writeInterfaces is dump_interface_queue over the interfaces of the
 // current network namespace, as keepalived learns them from netlink.
-func writeInterfaces(c *confWriter, st vrrpengine.Status) {
-	ifs, err := net.Interfaces()
-	if err != nil || len(ifs) == 0 {
+func writeInterfaces(c *confWriter, env dumpEnv, st vrrpengine.Status, delays garpDelayList) {
+	ifs := env.ifaces
+	if len(ifs) == 0 {
 		return
 	}
 	vips := map[netip.Addr]bool{}
+	ours := map[string]bool{}
 	for _, is := range st.Instances {
 		for _, v := range append(append([]config.VirtualAddress(nil), is.Config.VIPs...), is.Config.ExcludedVIPs...) {
 			vips[v.Prefix.Addr()] = true
 		}
+		if is.VMAC != "" {
+			ours[is.VMAC] = true
+		}
 	}
+	// The VRRP process skips address messages its own command socket
+	// caused (netlink_parse_info): the static addresses it added never
+	// join an interface's list.
+	for _, a := range st.StaticAddresses {
+		if a.Set {
+			vips[a.Config.Prefix.Addr()] = true
+		}
+	}
+	trackers := ifTrackers(env.cfg, st)
 	c.f("------< Interfaces >------")
 	for _, ifi := range ifs {
 		c.f(" Name = %s", ifi.Name)
 		c.f("   index = %d", ifi.Index)
 		writeInterfaceAddrs(c, ifi, vips)
-		writeInterfaceState(c, ifi)
-		writeInterfaceTracking(c, ifi, st)
+		writeInterfaceState(c, env, ifi, ours[ifi.Name])
+		writeIfaceGarp(c, delays.iface[ifi.Name])
+		writeInterfaceConf(c, env, ifi)
+		if t := trackers[ifi.Name]; len(t) > 0 {
+			c.f("   Tracking VRRP instances :")
+			for _, e := range t {
+				c.f("     %s, weight %d%s", e.instance, e.weight, map[bool]string{true: " reverse"}[e.reverse])
+			}
+		}
 	}
 }
 
@@ -94,64 +117,117 @@ func writeInterfaceAddrs(c *confWriter, ifi net.Interface, vips map[netip.Addr]b
 	}
 }
 
-// writeInterfaceState is the interface's flags and type.
-func writeInterfaceState(c *confWriter, ifi net.Interface) {
-	fl := ifi.Flags
+// rawFlags are the interface's IFF_* flags as netlink reports them.
+func rawFlags(env dumpEnv, ifi net.Interface) uint32 {
+	if li := env.links[ifi.Name]; li != nil {
+		return li.link.Attrs().RawFlags
+	}
+	return uint32(ifi.Flags)
+}
+
+// writeInterfaceState is the interface's flags, its macvlan or ipvlan
+// base, and its type.
+func writeInterfaceState(c *confWriter, env dumpEnv, ifi net.Interface, ours bool) {
+	fl := rawFlags(env, ifi)
+	base := env.links.base(ifi.Name)
 	var extra strings.Builder
-	if fl&net.FlagBroadcast == 0 {
-		extra.WriteString(", no broadcast")
+	for _, f := range []struct {
+		on   bool
+		text string
+	}{{fl&syscall.IFF_BROADCAST == 0, ", no broadcast"}, {fl&syscall.IFF_LOOPBACK != 0, ", loopback"},
+		{fl&syscall.IFF_POINTOPOINT != 0, ", point to point"}, {fl&syscall.IFF_NOARP != 0, ", no arp"},
+		{fl&syscall.IFF_MULTICAST == 0, ", no multicast"}} {
+		if f.on {
+			extra.WriteString(f.text)
+		}
 	}
-	if fl&net.FlagLoopback != 0 {
-		extra.WriteString(", loopback")
+	var baseFl uint32
+	if li := env.links[base]; li != nil {
+		baseFl = li.link.Attrs().RawFlags
+		if baseFl&syscall.IFF_UP == 0 {
+			extra.WriteString(", master down")
+		}
 	}
-	if fl&net.FlagPointToPoint != 0 {
-		extra.WriteString(", point to point")
-	}
-	if fl&net.FlagMulticast == 0 {
-		extra.WriteString(", no multicast")
-	}
-	c.f("   State = %sUP, %sRUNNING%s", notIf(fl&net.FlagUp == 0), notIf(fl&net.FlagRunning == 0), extra.String())
-	c.f("   Seen up = %d", map[bool]int{true: 1}[fl&net.FlagUp != 0])
+	c.f("   State = %sUP, %sRUNNING%s", notIf(fl&syscall.IFF_UP == 0), notIf(fl&syscall.IFF_RUNNING == 0), extra.String())
+	c.f("   Seen up = %d", map[bool]int{true: 1}[fl&syscall.IFF_UP != 0])
 	c.f("   Delayed state change running = false")
-	c.f("   Up debounce timer = 0us")
-	c.f("   Down debounce timer = 0us")
+	var up, down time.Duration
+	for _, d := range env.cfg.UpDownDelays {
+		if d.Interface == ifi.Name {
+			up, down = d.Up, d.Down
+		}
+	}
+	c.f("   Up debounce timer = %dus", up.Microseconds())
+	c.f("   Down debounce timer = %dus", down.Microseconds())
+	if li := env.links[ifi.Name]; li != nil && base != "" {
+		kind, mode := "VMAC", "bridge"
+		switch l := li.link.(type) {
+		case *netlink.Macvlan:
+			mode = macvlanMode(l.Mode)
+		case *netlink.IPVlan:
+			kind = "IPVLAN"
+			mode = "L2 bridge"
+			switch {
+			case l.Mode == netlink.IPVLAN_MODE_L3:
+				mode = "L3 bridge"
+			case l.Mode == netlink.IPVLAN_MODE_L3S:
+				mode = "L3S bridge"
+			}
+			if l.Flag == netlink.IPVLAN_FLAG_PRIVATE {
+				mode = strings.TrimSuffix(mode, "bridge") + "private"
+			} else if l.Flag == netlink.IPVLAN_FLAG_VEPA {
+				mode = strings.TrimSuffix(mode, "bridge") + "vepa"
+			}
+		}
+		c.f("   %s type %s, underlying interface = %s, state = %sUP, %sRUNNING", kind, mode, base,
+			notIf(baseFl&syscall.IFF_UP == 0), notIf(baseFl&syscall.IFF_RUNNING == 0))
+	}
+	if ours {
+		c.f("   I/f created by keepalived")
+	}
 	c.f("   MTU = %d", ifi.MTU)
 	switch hw := hwType(ifi); hw {
 	case 772:
 		c.f("   HW Type = LOOPBACK")
 	case 1:
 		c.f("   HW Type = ETHERNET")
+	case 32:
+		// keepalived logs INFINIBAND instead of writing it to the dump.
 	default:
 		c.f("   HW Type = UNKNOWN (%d)", hw)
 	}
 	c.f("   NIC netlink status update")
-	c.f("   Reset ARP config counter 0")
-	c.f("   Original arp_ignore 0")
-	c.f("   Original arp_filter 0")
-	c.f("   Original promote_secondaries 0")
-	c.f("   Reset promote_secondaries counter 0")
 }
 
-// writeInterfaceTracking lists the instances tracking the interface.
-func writeInterfaceTracking(c *confWriter, ifi net.Interface, st vrrpengine.Status) {
-	var tracking []string
-	for i := range st.Instances {
-		is := &st.Instances[i]
-		if is.Interface == ifi.Name && !is.Config.DontTrackPrimary {
-			tracking = append(tracking, fmt.Sprintf("     %s, weight 0", is.Name))
-		}
-		for _, r := range trackedIfaces(is) {
-			if r.Name == ifi.Name {
-				tracking = append(tracking, fmt.Sprintf("     %s, weight %d%s", is.Name, r.Weight, map[bool]string{true: " reverse"}[r.Reverse]))
-			}
-		}
+func macvlanMode(m netlink.MacvlanMode) string {
+	switch m {
+	case netlink.MACVLAN_MODE_PRIVATE:
+		return "private"
+	case netlink.MACVLAN_MODE_VEPA:
+		return "vepa"
+	case netlink.MACVLAN_MODE_BRIDGE:
+		return "bridge"
+	case netlink.MACVLAN_MODE_PASSTHRU:
+		return "passthru"
+	case netlink.MACVLAN_MODE_SOURCE:
+		return "source"
 	}
-	if len(tracking) > 0 {
-		c.f("   Tracking VRRP instances :")
-		for _, t := range tracking {
-			c.f("%s", t)
-		}
+	return "unknown"
+}
+
+// writeInterfaceConf is the IPv4 devconf part of dump_if: the values the
+// kernel holds now for the interface, and how many of keepalived's VMACs
+// made it change the interface's ARP settings.
+func writeInterfaceConf(c *confWriter, env dumpEnv, ifi net.Interface) {
+	conf := func(key string) int { return readConf(ifi.Name, key) }
+	c.f("   Reset ARP config counter %d", env.arpReset[ifi.Name])
+	c.f("   Original arp_ignore %d", conf("arp_ignore"))
+	c.f("   Original arp_filter %d", conf("arp_filter"))
+	if rp, ok := env.rpFilter[ifi.Name]; ok {
+		c.f("   rp_filter %d", rp)
 	}
+	c.f("   Original promote_secondaries %d", conf("promote_secondaries"))
+	c.f("   Reset promote_secondaries counter 0")
 }
 
 func notIf(b bool) string {

@@ -165,7 +165,7 @@ func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	o.uint("wantstate", uint64(stateNum(is.WantState)))
 	o.uint("version", uint64(is.Version))
 	o.boolean("smtp_alert", in.SMTPAlert)
-	o.boolean("notify_deleted", in.NotifyDeleted != nil)
+	o.boolean("notify_deleted", in.NotifyDeletedSet)
 	for _, sc := range []struct {
 		k string
 		s *config.Script
@@ -178,10 +178,10 @@ func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	}
 	var vips, evips, routes, rules, tifs, tscripts []string
 	for _, v := range in.VIPs {
-		vips = append(vips, formatVIP(v, is.Interface, is.VIPSet))
+		vips = append(vips, formatVIP(v, is.Interface, env.links, is.VIPSet))
 	}
 	for _, v := range in.ExcludedVIPs {
-		evips = append(evips, formatVIP(v, is.Interface, is.VIPSet))
+		evips = append(evips, formatVIP(v, is.Interface, env.links, is.VIPSet))
 	}
 	for _, r := range in.Routes {
 		routes = append(routes, r.String())

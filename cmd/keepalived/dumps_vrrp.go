@@ -42,55 +42,75 @@ func stateNum(s vrrp.State) int {
 	return 0
 }
 
-// formatVIP is keepalived's format_ipaddress.
-func formatVIP(v config.VirtualAddress, defDev string, set bool) string {
+// formatVIP is keepalived's format_ipaddress: dev is the address's
+// interface (its own dev, else the instance's), links the namespace's
+// links (a macvlan or ipvlan shows as name@base), set whether the
+// address is installed now.
+func formatVIP(v config.VirtualAddress, dev string, links linkTable, set bool) string {
 	var b strings.Builder
 	p := v.Prefix
-	b.WriteString(p.String())
+	b.WriteString(ipaddresstos(p))
 	if p.Addr().Is4() && v.Broadcast != "" {
 		brd := v.Broadcast
 		if brd == "-" || brd == "+" {
 			brd = broadcastOf(p, brd)
 		}
-		if brd != "" {
+		if brd != "" && brd != "0.0.0.0" {
 			fmt.Fprintf(&b, " brd %s", brd)
 		}
 	}
-	dev := v.Dev
-	if dev == "" {
-		dev = defDev
+	if v.Dev != "" {
+		dev = v.Dev
 	}
 	fmt.Fprintf(&b, " dev %s", dev)
-	scope := v.Scope
-	if scope == "" {
-		scope = "global"
+	if base := links.base(dev); base != "" {
+		fmt.Fprintf(&b, "@%s", base)
 	}
-	fmt.Fprintf(&b, " scope %s", scope)
+	if v.UseVMAC {
+		b.WriteString(" use_vmac")
+	}
+	fmt.Fprintf(&b, " scope %s", config.ScopeName(v.ScopeID))
 	if v.Label != "" {
 		fmt.Fprintf(&b, " label %s", v.Label)
 	}
 	if v.Peer.IsValid() {
 		fmt.Fprintf(&b, " peer %s/%d", v.Peer, p.Bits())
 	}
-	if v.HomeAddr {
-		b.WriteString(" home")
+	for _, f := range []struct {
+		on   bool
+		text string
+	}{{v.HomeAddr, " home"}, {v.DAD, " -nodad"}, {v.MngTmpAddr, " mngtmpaddr"}, {v.NoPrefixRoute, " noprefixroute"},
+		{v.AutoJoin, " autojoin"}, {v.NoTrack, " no_track"}} {
+		if f.on {
+			b.WriteString(f.text)
+		}
 	}
-	if v.DAD {
-		b.WriteString(" -nodad")
+	if v.TrackGroup != "" {
+		fmt.Fprintf(&b, " track_group %s", v.TrackGroup)
 	}
-	if v.NoPrefixRoute {
-		b.WriteString(" noprefixroute")
-	}
-	if v.AutoJoin {
-		b.WriteString(" autojoin")
-	}
-	if p.Addr().Is6() {
-		b.WriteString(" preferred_lft forever")
+	if p.Addr().Is6() && v.PreferredLft != nil {
+		switch lft := *v.PreferredLft; lft {
+		case 0:
+			b.WriteString(" deprecated")
+		case 0xffffffff:
+			b.WriteString(" preferred_lft forever")
+		default:
+			fmt.Fprintf(&b, " preferred_lft %d", lft)
+		}
 	}
 	if set {
 		b.WriteString(" set")
 	}
 	return b.String()
+}
+
+// ipaddresstos is keepalived's ipaddresstos: the address, "/len" only
+// when the prefix is shorter than the address.
+func ipaddresstos(p netip.Prefix) string {
+	if p.Bits() != p.Addr().BitLen() {
+		return fmt.Sprintf("%s/%d", p.Addr(), p.Bits())
+	}
+	return p.Addr().String()
 }
 
 func broadcastOf(p netip.Prefix, how string) string {
@@ -106,22 +126,59 @@ func broadcastOf(p netip.Prefix, how string) string {
 }
 
 // vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees
-// them, the VRRP topology, socket pool, sync groups, scripts and the
+// them, the GARP delay groups, the VRRP data (dump_vrrp_data) and the
 // interfaces keepalived knows.
 func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []byte {
 	var c confWriter
 	writeGlobal(&c, env, procVRRP)
+	env.arpReset = map[string]int{}
+	for i := range snap.Instances {
+		// Only an IPv4 instance's VMAC changes its base's ARP settings
+		// (netlink_link_add_vmac: set_interface_parameters for AF_INET).
+		if is := &snap.Instances[i]; is.VMAC != "" && !is.IPv6 {
+			env.arpReset[is.BaseInterface]++
+		}
+	}
+	var order []string
+	for _, ifi := range env.ifaces {
+		order = append(order, ifi.Name)
+	}
+	delays := garpDelays(env.cfg, snap, env.links)
+	writeGarpDelays(&c, delays, order)
+	writeStatic(&c, env, snap)
+	if len(snap.Instances) > 0 {
+		c.f("------< VRRP Topology >------")
+		for i := range snap.Instances {
+			writeInstance(&c, env, &snap.Instances[i])
+		}
+	}
+	writeSockpool(&c, env, snap)
+	writeSyncGroups(&c, env.cfg, snap)
+	writeScripts(&c, env.cfg, snap)
+	writeTrackFiles(&c, env, snap)
+	writeTrackProcesses(&c, env)
+	writeVRRPTrackBFDs(&c, env.cfg, bfdUp)
+	writeInterfaces(&c, env, snap, delays)
+	return c.b.Bytes()
+}
+
+// writeStatic is the static addresses, routes, rules and track groups of
+// dump_vrrp_data.
+func writeStatic(c *confWriter, env dumpEnv, snap vrrpengine.Status) {
 	cfg := env.cfg
 	if len(cfg.StaticAddresses) > 0 {
 		c.f("------< Static Addresses >------")
-		for _, a := range cfg.StaticAddresses {
-			c.f("     %s", formatVIP(a, "", false))
+		for i, a := range cfg.StaticAddresses {
+			// " set" once the VRRP process installed it.
+			set := i < len(snap.StaticAddresses) && snap.StaticAddresses[i].Set
+			c.f("     %s", formatVIP(a, "", env.links, set))
 		}
 	}
 	if len(cfg.StaticRoutes) > 0 {
 		c.f("------< Static Routes >------")
 		for i := range cfg.StaticRoutes {
-			c.f("     %s", cfg.StaticRoutes[i].String())
+			set := i < len(snap.StaticRoutes) && snap.StaticRoutes[i].Set
+			c.f("     %s%s", cfg.StaticRoutes[i].String(), routeInstalled(cfg, &cfg.StaticRoutes[i], set))
 		}
 	}
 	if len(cfg.StaticRules) > 0 {
@@ -130,68 +187,54 @@ func vrrpDataDump(env dumpEnv, snap vrrpengine.Status, bfdUp map[string]bool) []
 			c.f("     %s", cfg.StaticRules[i].String())
 		}
 	}
-	if len(snap.Instances) > 0 {
-		c.f("------< VRRP Topology >------")
-		for i := range snap.Instances {
-			writeInstance(&c, env, &snap.Instances[i])
-		}
-	}
-	if len(snap.Sockets) > 0 {
-		c.f("------< VRRP Sockpool >------")
-		for _, s := range snap.Sockets {
-			c.f(" fd_in %d fd_out = %d", -1, -1)
-			c.f("   Interface = %s", s.Interface)
-			c.f("   Family = %s", map[bool]string{false: "IPv4", true: "IPv6"}[s.IPv6])
-			c.f("   Protocol = %s", map[bool]string{false: "VRRP", true: "AH"}[s.Proto == packet.ProtoAH])
-			c.f("   Type = %sicast", map[bool]string{false: "Mult", true: "Un"}[s.Unicast])
-			c.f("   Rx buf size = 0")
-			c.f("   VRRP instances")
-			for _, m := range s.Instances {
-				c.f("     %s vrid %d", m.Name, m.VRID)
-			}
-		}
-	}
-	writeSyncGroups(&c, cfg, snap)
-	if len(snap.Scripts) > 0 {
-		c.f("------< VRRP Scripts >------")
-		for _, s := range snap.Scripts {
-			sc := s.Config
-			c.f(" VRRP Script = %s", s.Name)
-			c.f("   Command = %s", script.CmdString(s.Argv))
-			c.f("   Interval = %d sec", secs(sc.Interval))
-			c.f("   Timeout = %d sec", secs(sc.Timeout))
-			c.f("   Weight = %d%s", sc.Weight, map[bool]string{true: " reverse"}[sc.WeightReverse])
-			c.f("   Rise = %d", s.Rise)
-			c.f("   Fall = %d", s.Fall)
-			c.f("   Result = %d", s.Result)
-			c.f("   Insecure = %s", yesNo(s.Insecure))
-			init := "unknown"
-			if s.Init {
-				init = "INIT"
-				if sc.InitFail {
-					init = "INIT/FAILED"
+	if len(cfg.TrackGroups) > 0 {
+		c.f("------< Static Track groups >------")
+		for _, tg := range cfg.TrackGroups {
+			c.f(" Static Track Group = %s", tg.Name)
+			if len(tg.Instances) > 0 {
+				c.f("   VRRP member instances :")
+				for _, m := range tg.Instances {
+					c.f("     %s", m)
 				}
 			}
-			c.f("   Init state = %s", init)
-			c.f("   Status = %s", map[bool]string{true: "GOOD", false: "BAD"}[s.Result >= s.Rise])
-			uid, gid := s.UID, s.GID
-			if len(s.Argv) == 0 {
-				uid, gid = scriptIDs(cfg, sc.Script)
-			}
-			c.f("   Script uid:gid = %d:%d", uid, gid)
-			c.f("   VRRP instances :")
-			c.f("   Tracking instances :")
-			for _, t := range s.Tracking {
-				c.f("     %s, weight %d%s", t.Instance, t.Weight, map[bool]string{true: " reverse"}[t.Reverse])
-			}
-			c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 		}
 	}
-	writeTrackFiles(&c, env, snap)
-	writeTrackProcesses(&c, env)
-	writeVRRPTrackBFDs(&c, cfg, bfdUp)
-	writeInterfaces(&c, snap)
-	return c.b.Bytes()
+}
+
+// writeSockpool is dump_sock_pool: the engine's sockets and the
+// instances on each.
+func writeSockpool(c *confWriter, env dumpEnv, snap vrrpengine.Status) {
+	if len(snap.Sockets) == 0 {
+		return
+	}
+	src := map[string]netip.Addr{}
+	byName := map[string]*vrrpengine.InstanceStatus{}
+	for i := range snap.Instances {
+		src[snap.Instances[i].Name] = snap.Instances[i].SrcAddr
+		byName[snap.Instances[i].Name] = &snap.Instances[i]
+	}
+	c.f("------< VRRP Sockpool >------")
+	for _, s := range snap.Sockets {
+		c.f(" fd_in %d fd_out = %d", -1, -1)
+		c.f("   Interface = %s", s.Interface)
+		c.f("   Family = %s", map[bool]string{false: "IPv4", true: "IPv6"}[s.IPv6])
+		c.f("   Protocol = %s", map[bool]string{false: "VRRP", true: "AH"}[s.Proto == packet.ProtoAH])
+		c.f("   Type = %sicast", map[bool]string{false: "Mult", true: "Un"}[s.Unicast])
+		if s.Unicast && len(s.Instances) > 0 {
+			c.f("   Address = %s", c.sockaddr(src[s.Instances[0].Name]))
+		}
+		rx := 0
+		for _, m := range s.Instances {
+			if is := byName[m.Name]; is != nil {
+				rx += rxBufSize(env, is)
+			}
+		}
+		c.f("   Rx buf size = %d", rx)
+		c.f("   VRRP instances")
+		for _, m := range s.Instances {
+			c.f("     %s vrid %d", m.Name, m.VRID)
+		}
+	}
 }
 
 // writeSyncGroups is dump_sync_group_list.
@@ -204,8 +247,12 @@ func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) 
 	for i := range snap.Instances {
 		byName[snap.Instances[i].Name] = &snap.Instances[i]
 	}
+	groupState := map[string]vrrp.State{}
+	for _, g := range snap.Groups {
+		groupState[g.Name] = g.State
+	}
 	for _, sg := range cfg.SyncGroups {
-		st, nFault, nInit := vrrp.StateInit, 0, 0
+		nFault, nInit := 0, 0
 		for _, m := range sg.Members {
 			if is := byName[m]; is != nil {
 				switch is.State {
@@ -214,8 +261,11 @@ func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) 
 				case vrrp.StateInit:
 					nInit++
 				}
-				st = is.State
 			}
+		}
+		st, ok := groupState[sg.Name]
+		if !ok {
+			st = vrrp.StateInit
 		}
 		c.f(" VRRP Sync Group = %s, %s", sg.Name, stateName(st))
 		c.f("   Num member fault %d, num member init %d", nFault, nInit)
@@ -229,11 +279,14 @@ func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) 
 			c.f("   sync group tracking weight set")
 		}
 		c.f("   Using smtp notification = %s", yesNo(sg.SMTPAlert))
-		writeTrackRefs(c, "   Tracked interfaces :", sg.TrackInterfaces, nil)
-		writeTrackRefs(c, "   Tracked scripts :", sg.TrackScripts, cfg)
-		writeCommaRefs(c, "   Tracked files :", sg.TrackFiles)
-		writeCommaRefs(c, "   Tracked process :", sg.TrackProcesses)
-		writeTrackedBFDs(c, sg.TrackBFDs)
+		if sg.NotifyPriorityChanges != nil {
+			c.f("   Notify priority changes = %s", yesNo(*sg.NotifyPriorityChanges))
+		}
+		writeTrackList(c, "   Tracked interfaces :", trackIfKind, sg.TrackInterfaces, nil)
+		writeTrackList(c, "   Tracked scripts :", trackScriptKind, sg.TrackScripts, scriptWeight(cfg))
+		writeTrackList(c, "   Tracked files :", trackFileKind, sg.TrackFiles, fileWeight(cfg))
+		writeTrackList(c, "   Tracked process :", trackProcKind, sg.TrackProcesses, nil)
+		writeTrackList(c, "   Tracked BFDs :", trackBFDKind, sg.TrackBFDs, nil)
 		writeNotify(c, cfg, "Backup", sg.NotifyBackup)
 		writeNotify(c, cfg, "Master", sg.NotifyMaster)
 		writeNotify(c, cfg, "Fault", sg.NotifyFault)
@@ -242,21 +295,40 @@ func writeSyncGroups(c *confWriter, cfg *config.Config, snap vrrpengine.Status) 
 	}
 }
 
-func writeTrackRefs(c *confWriter, title string, refs []config.TrackRef, cfg *config.Config) {
-	if len(refs) == 0 {
+// writeScripts is dump_vscript_list.
+func writeScripts(c *confWriter, cfg *config.Config, snap vrrpengine.Status) {
+	if len(snap.Scripts) == 0 {
 		return
 	}
-	c.f("%s", title)
-	for _, r := range refs {
-		w, rev := r.Weight, r.Reverse
-		if cfg != nil && !r.HasWeight {
-			for _, s := range cfg.Scripts {
-				if s.Name == r.Name {
-					w, rev = s.Weight, s.WeightReverse
-				}
+	c.f("------< VRRP Scripts >------")
+	for _, s := range snap.Scripts {
+		sc := s.Config
+		c.f(" VRRP Script = %s", s.Name)
+		c.f("   Command = %s", script.CmdString(s.Argv))
+		c.f("   Interval = %d sec", secs(sc.Interval))
+		c.f("   Timeout = %d sec", secs(sc.Timeout))
+		c.f("   Weight = %d%s", sc.Weight, map[bool]string{true: " reverse"}[sc.WeightReverse])
+		c.f("   Rise = %d", s.Rise)
+		c.f("   Fall = %d", s.Fall)
+		c.f("   Result = %d", s.Result)
+		c.f("   Insecure = %s", yesNo(s.Insecure))
+		init := "unknown"
+		if s.Init {
+			init = "INIT"
+			if sc.InitFail {
+				init = "INIT/FAILED"
 			}
 		}
-		c.f("     %s weight %d%s", r.Name, w, map[bool]string{true: " reverse"}[rev])
+		c.f("   Init state = %s", init)
+		c.f("   Status = %s", map[bool]string{true: "GOOD", false: "BAD"}[s.Result >= s.Rise])
+		uid, gid := s.UID, s.GID
+		if len(s.Argv) == 0 {
+			uid, gid = scriptIDs(cfg, sc.Script)
+		}
+		c.f("   Script uid:gid = %d:%d", uid, gid)
+		c.f("   VRRP instances :")
+		writeTracking(c, scriptTracking(cfg, s.Name))
+		c.f("   State = %s", map[bool]string{true: "running", false: "idle"}[s.Running])
 	}
 }
 
@@ -302,20 +374,29 @@ func writeInstanceState(c *confWriter, is *vrrpengine.InstanceStatus) {
 	}
 	c.f("   State = %s", stateName(is.State))
 	if is.State == vrrp.StateBackup {
-		c.f("   Master router = %s", addrOrUnspec(is.MasterAddr))
+		c.f("   Master router = %s", c.sockaddr(is.MasterAddr))
 		c.f("   Master priority = %d", is.MasterPriority)
 		if is.Version == 3 {
 			c.f("   Master advert int = %.2f sec", is.MasterAdvertInt.Seconds())
 		}
 	}
-	if len(is.UnicastPeers) > 0 {
+	if instanceFlags(is) {
 		c.f("   Flags:")
-		c.f("     Using unicast")
+		in := is.Config
+		switch {
+		case in.Unicast:
+			c.f("     Using unicast")
+		case in.UnicastConfigured:
+			c.f("     Unicast config option specified but using multicast")
+		}
+		if in.UnicastFaultNoPeer {
+			c.f("     If unicast go to fault state if no peers")
+		}
 	} else {
 		c.f("   Flags: none")
 	}
 	c.f("   Wantstate = %s", stateName(is.WantState))
-	c.f("   Number of config faults = 0")
+	c.f("   Number of config faults = %d", is.Config.ConfigFaults)
 	c.f("   Number of interface and track script faults = %d", len(is.Faults))
 	c.f("   Number of track scripts init = %d", is.ScriptsInit)
 	c.f("   Last transition = %s", tvString(is.LastTransition))
@@ -325,6 +406,26 @@ func writeInstanceState(c *confWriter, is *vrrpengine.InstanceStatus) {
 		c.f("   Read timeout = %s", tvString(is.Timer))
 	}
 	c.f("   Master down timer = %d usecs", is.MasterDownInterval.Microseconds())
+}
+
+// instanceFlags tells whether any bit of keepalived's vrrp->flags is set:
+// the bits its parser and vrrp_complete_instance set from the
+// configuration, and the VMAC's up bit.
+func instanceFlags(is *vrrpengine.InstanceStatus) bool {
+	in := is.Config
+	evipOtherFamily := false
+	if in.UseVMAC || in.UseIPVLAN {
+		for _, v := range in.ExcludedVIPs {
+			if v.Prefix.Addr().Is6() != is.IPv6 {
+				evipOtherFamily = true
+			}
+		}
+	}
+	return in.UnicastConfigured || in.Unicast || in.UnicastFaultNoPeer || in.DontTrackPrimary ||
+		in.LinkbeatUsePolling || in.SkipCheckAdvAddr || in.UnicastSrcIP.IsValid() || in.McastSrcIP.IsValid() ||
+		in.TrackSrcIP || in.CheckUnicastSrc || in.PromoteSecondaries || evipOtherFamily || !in.Preempt ||
+		in.UseVMAC || in.VMACXmitBase || in.VMACAddr || in.UseIPVLAN || in.VMACMAC != nil ||
+		in.VMACMACUseVRID || in.GarpExtraIfAll || is.VMAC != ""
 }
 
 // writeInstanceLink is the interface and source address part.
@@ -371,7 +472,7 @@ func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
 	}
 	src := "(none)"
 	if is.SrcAddr.IsValid() {
-		src = is.SrcAddr.String()
+		src = c.sockaddr(is.SrcAddr)
 	}
 	c.f("   Using src_ip = %s%s", src, map[bool]string{true: " (from configuration)"}[is.SrcAddrFromConfig])
 	if len(is.UnicastPeers) == 0 {
@@ -380,9 +481,9 @@ func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
 			if ifi, err := net.InterfaceByName(is.Interface); err == nil {
 				idx = ifi.Index
 			}
-			c.f("   Multicast address %s, ifindex %d", is.McastGroup, idx)
+			c.f("   Multicast address %s, ifindex %d", c.sockaddr(is.McastGroup), idx)
 		} else {
-			c.f("   Multicast address %s", is.McastGroup)
+			c.f("   Multicast address %s", c.sockaddr(is.McastGroup))
 		}
 	}
 }
@@ -426,6 +527,9 @@ func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
 	case is.Version == 2:
 		c.f("   Authentication type = none")
 	}
+	if in.KernelRxBufSize > 0 {
+		c.f("   Kernel rx buffer size = %d", in.KernelRxBufSize)
+	}
 	if in.Debug > 0 {
 		c.f("   Debug level = %d", in.Debug)
 	}
@@ -433,27 +537,33 @@ func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
 
 // writeInstanceAddrs lists the addresses, peers, sockets, routes and rules.
 func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
-	cfg, in := env.cfg, is.Config
+	in := is.Config
+	// An address without dev goes on vrrp->ifp: the VMAC when there is
+	// one, even when adverts leave from the base (vmac_xmit_base).
+	dev := is.Interface
+	if is.VMAC != "" {
+		dev = is.VMAC
+	}
 	if len(in.VIPs) > 0 {
 		c.f("   Virtual IP (%d):", len(in.VIPs))
 		for _, v := range in.VIPs {
-			c.f("     %s", formatVIP(v, is.Interface, is.VIPSet))
+			c.f("     %s", formatVIP(v, dev, env.links, is.VIPSet))
 		}
 	}
 	if len(in.ExcludedVIPs) > 0 {
 		c.f("   Virtual IP Excluded :")
 		for _, v := range in.ExcludedVIPs {
-			c.f("     %s", formatVIP(v, is.Interface, is.VIPSet))
+			c.f("     %s", formatVIP(v, dev, env.links, is.VIPSet))
 		}
 	}
 	if len(is.UnicastPeers) > 0 {
 		if in.UnicastTTL > 0 {
 			c.f("   Unicast TTL = %d", in.UnicastTTL)
 		}
-		c.f("   Check unicast src : %s", yesNo(cfg.Global.VRRPCheckUnicastSrc))
+		c.f("   Check unicast src : %s", yesNo(in.CheckUnicastSrc))
 		c.f("   Unicast Peer :")
 		for _, p := range in.UnicastPeers {
-			c.f("     %s min_ttl %d max_ttl %d", p.Addr, p.MinTTL, max(p.MaxTTL, 0))
+			c.f("     %s min_ttl %d max_ttl %d", c.sockaddr(p.Addr), p.MinTTL, max(p.MaxTTL, 0))
 		}
 		c.f("   Unicast checksum compatibility = no")
 	}
@@ -464,8 +574,9 @@ func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatu
 	}
 	if len(in.Routes) > 0 {
 		c.f("   Virtual Routes :")
-		for _, r := range in.Routes {
-			c.f("     %s", r.String())
+		for i := range in.Routes {
+			set := i < len(is.Routes) && is.Routes[i].Set
+			c.f("     %s%s", in.Routes[i].String(), routeInstalled(env.cfg, &in.Routes[i], set))
 		}
 	}
 	if len(in.Rules) > 0 {
@@ -479,13 +590,13 @@ func writeInstanceAddrs(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatu
 // writeInstanceTracking lists what the instance tracks and its scripts.
 func writeInstanceTracking(c *confWriter, env dumpEnv, is *vrrpengine.InstanceStatus) {
 	cfg, in := env.cfg, is.Config
-	writeTrackRefs(c, "   Tracked interfaces :", trackedIfaces(is), nil)
-	writeTrackRefs(c, "   Tracked scripts :", in.TrackScripts, cfg)
-	writeCommaRefs(c, "   Tracked files :", in.TrackFiles)
-	writeCommaRefs(c, "   Tracked processes :", in.TrackProcesses)
-	writeTrackedBFDs(c, in.TrackBFDs)
+	writeTrackList(c, "   Tracked interfaces :", trackIfKind, trackedIfaces(is), nil)
+	writeTrackList(c, "   Tracked scripts :", trackScriptKind, in.TrackScripts, scriptWeight(cfg))
+	writeTrackList(c, "   Tracked files :", trackFileKind, in.TrackFiles, fileWeight(cfg))
+	writeTrackList(c, "   Tracked processes :", trackProcKind, in.TrackProcesses, nil)
+	writeTrackList(c, "   Tracked BFDs :", trackBFDKind, in.TrackBFDs, nil)
 	c.f("   Using smtp notification = %s", yesNo(in.SMTPAlert))
-	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeleted != nil])
+	c.f("   Notify deleted = %s", map[bool]string{true: "Deleted", false: "Fault"}[in.NotifyDeletedSet])
 	writeNotify(c, cfg, "Backup", in.NotifyBackup)
 	writeNotify(c, cfg, "Master", in.NotifyMaster)
 	writeNotify(c, cfg, "Fault", in.NotifyFault)
@@ -522,4 +633,69 @@ func statsDump(snap vrrpengine.Status) []byte {
 		c.f("    Sent: %d", s.PriZeroSent)
 	}
 	return c.b.Bytes()
+}
+
+// routeInstalled is the end of format_iproute for a route keepalived has
+// set: a tracked route whose RTM_NEWROUTE was not matched shows the
+// interface index it recorded, 0. keepalived's VRRP process listens to a
+// family's route messages only when an instance has a tracked virtual
+// route of that family or a static route of it has a track_group
+// (vrrp_complete_instance, process_static_entries); otherwise the
+// installed index stays 0 (netlink_route_filter records it). A route
+// with no interface is never tracked.
+func routeInstalled(cfg *config.Config, r *config.Route, set bool) string {
+	if !set || r.NoTrack || r.Dev == "" {
+		return ""
+	}
+	for _, in := range cfg.Instances {
+		for _, vr := range in.Routes {
+			if vr.Family == r.Family && !vr.NoTrack {
+				return ""
+			}
+		}
+	}
+	for _, sr := range cfg.StaticRoutes {
+		if sr.Family == r.Family && sr.TrackGroup != "" {
+			return ""
+		}
+	}
+	return " [installed ifindex 0]"
+}
+
+// rxBufSize is one instance's part of its socket's receive buffer
+// (vrrp_create_sockpool): its kernel_rx_buf_size, else by
+// vrrp_rx_bufs_policy a fixed size, a multiple of its advert's length
+// (vrrp_adv_len) or of its interface's MTU; 0 without a policy.
+func rxBufSize(env dumpEnv, is *vrrpengine.InstanceStatus) int {
+	g, in := &env.cfg.Global, is.Config
+	p := g.VRRPRxBufsPolicy
+	switch {
+	case in.KernelRxBufSize > 0:
+		return in.KernelRxBufSize
+	case p.HasSize:
+		return p.Size
+	case p.Advert:
+		n := 8 // vrrphdr_t
+		if is.IPv6 {
+			n += 16 * len(in.VIPs)
+		} else {
+			if is.Version == 2 {
+				n += 8 // VRRP_AUTH_LEN
+			}
+			n += 4*len(in.VIPs) + 20 // addresses, iphdr
+			if in.Auth.Type == "AH" {
+				n += 24 // ipsec_ah_t
+			}
+		}
+		return g.VRRPRxBufsMultiples * n
+	case p.MTU:
+		ifname := is.Interface
+		if is.VMAC != "" {
+			ifname = is.VMAC
+		}
+		if l := env.links[ifname]; l != nil {
+			return g.VRRPRxBufsMultiples * l.link.Attrs().MTU
+		}
+	}
+	return 0
 }

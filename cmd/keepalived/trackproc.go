@@ -115,16 +115,3 @@ func writeTrackProcesses(c *confWriter, env dumpEnv) {
 		writeTracking(c, processTracking(cfg, p.Name))
 	}
 }
-
-// writeCommaRefs is dump_track_process_list and
-// dump_track_file_monitor_list (an instance's or a sync group's
-// track_process or track_file).
-func writeCommaRefs(c *confWriter, title string, refs []config.TrackRef) {
-	if len(refs) == 0 {
-		return
-	}
-	c.f("%s", title)
-	for _, r := range refs {
-		c.f("     %s, weight %d%s", r.Name, r.Weight, map[bool]string{true: " reverse"}[r.Reverse])
-	}
-}

@@ -77,7 +77,7 @@ func buildEngines(d *daemon, cfg *config.Config) ([]namedEngine, error) {
 		d.lvs, d.check = mgr, chk
 		out = append(out, namedEngine{"lvs", mgr}, namedEngine{"check", chk})
 	}
-	if len(cfg.Instances) > 0 && runVRRP {
+	if (haveVRRPConfig(cfg) || d.opts.all) && runVRRP {
 		// The process monitor starts first, as keepalived's VRRP process
 		// sets up track_process before its instances.
 		procs := startProcessMonitor(d, cfg)
@@ -218,7 +218,7 @@ func (n *notifications) configure(cfg *config.Config) {
 			Master: runnable(in.NotifyMaster), Backup: runnable(in.NotifyBackup),
 			Fault: runnable(in.NotifyFault), Stop: runnable(in.NotifyStop),
 			Deleted: runnable(in.NotifyDeleted), MasterRxLowerPri: runnable(in.NotifyMasterRxLowerPri),
-			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeleted != nil, SMTPAlert: in.SMTPAlert,
+			Generic: runnable(in.Notify), NotifyDeleted: in.NotifyDeletedSet, SMTPAlert: in.SMTPAlert,
 		}
 		prio[in.Name] = in.NotifyPriorityChanges
 	}
@@ -451,4 +451,12 @@ func (n *notifications) Validate(*config.Config) error { return nil }
 func (n *notifications) Reload(cfg *config.Config) error {
 	n.configure(cfg)
 	return nil
+}
+
+// haveVRRPConfig is keepalived's have_vrrp_config: a vrrp_instance or a
+// static_ipaddress, static_routes or static_rules block starts the VRRP
+// process (vrrp_parser.c), which installs the static ones even without
+// an instance.
+func haveVRRPConfig(cfg *config.Config) bool {
+	return len(cfg.Instances)+len(cfg.StaticAddresses)+len(cfg.StaticRoutes)+len(cfg.StaticRules) > 0
 }

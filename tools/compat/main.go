@@ -44,6 +44,7 @@ type config struct {
 	settleMin   time.Duration
 	settleQuiet time.Duration
 	settleMax   time.Duration
+	retries     int
 	keepTmp     bool
 }
 
@@ -73,6 +74,7 @@ func realMain(args []string) int {
 	fs.DurationVar(&c.settleMin, "settle-min", 2*time.Second, "dump mode: earliest dump after start")
 	fs.DurationVar(&c.settleQuiet, "settle-quiet", 1500*time.Millisecond, "dump mode: keepalived's log silent this long means settled")
 	fs.DurationVar(&c.settleMax, "settle-max", 15*time.Second, "dump mode: latest dump after start")
+	fs.IntVar(&c.retries, "dump-retries", 2, "dump mode: dumps asked for again, a second apart, while the two differ")
 	gen := fs.Bool("gen", false, "write testdata/compat/generated/ (one-feature configs per keyword and per validation rule) and exit")
 	fs.BoolVar(&c.keepTmp, "keep", false, "keep the temporary directory (extracted and rewritten configs, dumps)")
 	fs.Usage = func() {

@@ -358,3 +358,48 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
+
+// ifAddr is an address a config expects on one of the host's interfaces.
+type ifAddr struct {
+	Iface string
+	Addr  netip.Addr
+}
+
+// srcAddrsOf lists each vrrp_instance's unicast_src_ip with the instance's
+// interface: a config is written for a host that holds its unicast source
+// address, and keepalived cannot bind its unicast socket (the instance
+// goes to FAULT) where it does not. The namespace gets them, so that the
+// dump compares the configuration as it is meant to run.
+func srcAddrsOf(text string) []ifAddr {
+	var out []ifAddr
+	var iface string
+	var src netip.Addr
+	flush := func() {
+		if iface != "" && src.IsValid() && validIfName(iface) {
+			out = append(out, ifAddr{iface, src})
+		}
+		iface, src = "", netip.Addr{}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		code, _ := splitComment(l)
+		f := strings.Fields(code)
+		for len(f) > 0 && strings.HasPrefix(f[0], "@") {
+			f = f[1:]
+		}
+		for i, t := range f {
+			switch {
+			case t == "vrrp_instance":
+				flush()
+			case t == "interface" && i+1 < len(f):
+				iface = strings.Trim(f[i+1], `"'`)
+			case t == "unicast_src_ip" && i+1 < len(f):
+				a, err := netip.ParseAddr(strings.Trim(f[i+1], `"'`))
+				if err == nil {
+					src = a
+				}
+			}
+		}
+	}
+	flush()
+	return out
+}

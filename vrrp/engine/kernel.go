@@ -87,9 +87,17 @@ func (m *inst) srcIface() string {
 	return m.base
 }
 
-// isVIP reports whether ip is a VIP or eVIP of any instance: such an
-// address is never an advert's source (ignore_address_if_ours_or_link_local).
+// isVIP reports whether ip is a VIP or eVIP of any instance
+// (ignore_address_if_ours_or_link_local) or a static address the engine
+// set (keepalived's VRRP process skips the address messages its own
+// command socket caused, netlink_parse_info): such an address is never
+// an advert's source.
 func (e *Engine) isVIP(ip netip.Addr) bool {
+	for _, a := range e.kern.addrs {
+		if a.set && a.cfg.Prefix.Addr() == ip {
+			return true
+		}
+	}
 	for _, u := range e.units {
 		for _, m := range u.members {
 			for p := range m.addrs {

@@ -322,7 +322,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		Name: m.cfg.Name, SyncGroup: m.u.name, Config: m.cfg,
 		Interface: vc.Interface, BaseInterface: m.base, VMAC: m.vmac,
 		Version: vc.Version, VRID: vc.VRID, IPv6: vc.IPv6,
-		State: fs.State, WantState: fs.State, InitialState: vc.InitialState,
+		State: fs.State, WantState: fs.WantState, InitialState: vc.InitialState,
 		BasePriority: fs.BasePriority, EffectivePriority: fs.EffectivePriority,
 		TotalPriority: int(vc.Priority) + m.snmpPrio + m.weight,
 		MasterAddr:    fs.MasterAddr, MasterPriority: fs.MasterPriority, MasterAdvertInt: fs.MasterAdvertInt,
@@ -457,6 +457,12 @@ func (e *Engine) socketStatus() []SocketStatus {
 				sk.Unicast = len(m.vc.UnicastPeers) > 0
 				sk.Instances = append(sk.Instances, SocketMember{Name: m.cfg.Name, VRID: m.vc.VRID})
 			}
+		}
+		if len(sk.Instances) == 0 {
+			// A connection no instance uses for its protocol (the VRRP one
+			// opened beside an IPv4 AH instance's) is not in keepalived's
+			// sockpool, which has one socket per instances' key.
+			continue
 		}
 		sort.Slice(sk.Instances, func(i, j int) bool { return sk.Instances[i].VRID < sk.Instances[j].VRID })
 		out = append(out, sk)
