@@ -146,8 +146,16 @@ var consumedFields = map[string]string{
 	"VirtualAddress.Pos": "position", "VirtualServer.Pos": "position", "VirtualServerGroup.Pos": "position",
 	"Pos.Col": "position", "Config.Files": "the files read", "Config.Recovered": "layout recovery, logged by config.Load",
 	"Route.Words": "the route as written (dumps)", "Rule.Words": "the rule as written (dumps)",
-	"Setting.Args": "kept with cfg.Other, which the daemon reports",
-	"Script.Raw":   "the script as written", "Script.Flags": "the security pass's result, folded into Script.Cmd",
+	// How keepalived's completion passes left a value, which only its dump
+	// shows (the settings themselves are in other, read fields).
+	"Global.DefaultInterfaceResolved":   "dump: whether the default interface was looked up",
+	"Global.NFTablesDefaulted":          "dump: nftables table name given or defaulted",
+	"SyncDaemon.SyncIDDefaulted":        "dump: lvs_sync_daemon id given or defaulted",
+	"VRRPInstance.TrackInterfacesAdded": "dump: track_interface entries the passes added",
+	"VRRPInstance.UnicastConfigured":    "dump: a unicast_peer block was given (UnicastPeers is read)",
+	"VRRPInstance.VMACMACUseVRID":       "dump: the VMAC's MAC from the VRID (VMAC settings are read)",
+	"Setting.Args":                      "kept with cfg.Other, which the daemon reports",
+	"Script.Raw":                        "the script as written", "Script.Flags": "the security pass's result, folded into Script.Cmd",
 	"Script.UserSet": "folded into Script.Cmd", "Script.Args": "folded into Script.Cmd (argv)",
 	"Script.User": "folded into Script.Cmd (uid)", "Script.Group": "folded into Script.Cmd (gid)",
 	"Script.UID": "folded into Script.Cmd", "Script.GID": "folded into Script.Cmd",
