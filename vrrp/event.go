@@ -42,6 +42,13 @@ type IfaceUp struct{ Now time.Duration }
 // TrackFault reports a tracked object without weight (track_script,
 // track_interface, track_file, ... with weight 0) going down or up. Any
 // object down puts the instance in FAULT.
+//
+// A Name starting with InitFault is keepalived's num_script_init: an
+// unweighted track_script with no result yet at start. Reported before
+// Start, it holds the instance (and its sync group) in FAULT without a
+// log line or notification until it clears, when the instance comes up as
+// from a fault; a real fault reported meanwhile is logged and notified as
+// FAULT. Reported after Start (a reload's new script) it has no effect.
 type TrackFault struct {
 	Now   time.Duration
 	Name  string
@@ -115,6 +122,10 @@ func (e Tick) now() time.Duration             { return e.Now }
 func (e AdvertReceived) now() time.Duration   { return e.Now }
 func (e IfaceDown) now() time.Duration        { return e.Now }
 func (e IfaceUp) now() time.Duration          { return e.Now }
-func (e TrackFault) now() time.Duration       { return e.Now }
-func (e PriorityChanged) now() time.Duration  { return e.Now }
-func (e Shutdown) now() time.Duration         { return e.Now }
+
+// InitFault prefixes TrackFault names that stand for a result not known yet.
+const InitFault = "init:"
+
+func (e TrackFault) now() time.Duration      { return e.Now }
+func (e PriorityChanged) now() time.Duration { return e.Now }
+func (e Shutdown) now() time.Duration        { return e.Now }

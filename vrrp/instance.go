@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"keepalived-go/vrrp/packet"
@@ -74,6 +75,8 @@ type Instance struct {
 	garpRefreshAt   time.Duration
 	vipSet          bool
 	faults          map[string]bool
+	initFaults      map[string]bool // InitFault names reported and not cleared
+	initHeld        bool            // in FAULT since start only for initFaults
 	ahSeq           uint32
 	ahCycle         bool
 
@@ -108,8 +111,8 @@ func New(cfg Config) (*Instance, error) {
 		effPrio:     cfg.Priority,
 		sands:       never,
 		garpDelayAt: never, garpLowerPrioAt: never, garpRefreshAt: never,
-		faults: map[string]bool{},
-		stats:  Stats{Discards: map[error]uint64{}},
+		faults: map[string]bool{}, initFaults: map[string]bool{},
+		stats: Stats{Discards: map[error]uint64{}},
 
 		nextMasterReason: MasterReasonNoResponse,
 	}
@@ -335,6 +338,12 @@ func (in *Instance) start(now time.Duration) {
 	newState := in.wantState
 	if in.sync != nil {
 		newState = in.sync.state
+	}
+	if len(in.faults) == 0 && newState != StateFault && in.initPending() {
+		// vrrp_init_state with num_script_init (or the group's
+		// num_member_init): FAULT, without a log line or notification.
+		in.state, in.initHeld = StateFault, true
+		return
 	}
 	if len(in.faults) > 0 || newState == StateFault {
 		if len(in.faults) > 0 {
@@ -771,12 +780,80 @@ func (in *Instance) masterRx(now time.Duration, p *packet.Received) {
 	}
 }
 
+// initPending says whether the instance or a member of its sync group
+// still waits for a first script result (num_script_init, num_member_init).
+func (in *Instance) initPending() bool {
+	if in.sync == nil {
+		return len(in.initFaults) > 0
+	}
+	for _, m := range in.sync.members {
+		if len(m.initFaults) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// setInitFault records an InitFault; its clearing may release the
+// instances held at start (process_script_update_priority's
+// instance_left_init and try_up_instance).
+func (in *Instance) setInitFault(now time.Duration, name string, fault bool) {
+	if fault {
+		in.initFaults[name] = true
+		return
+	}
+	if !in.initFaults[name] {
+		return
+	}
+	delete(in.initFaults, name)
+	if in.initPending() {
+		return
+	}
+	held := []*Instance{in}
+	if in.sync != nil {
+		if in.sync.numFault > 0 {
+			return
+		}
+		held = in.sync.members
+	}
+	for _, m := range held {
+		if m.initHeld && len(m.faults) == 0 {
+			m.releaseInit(now)
+		}
+	}
+}
+
+// releaseInit is try_up_instance(vrrp, leaving_init): the wanted state is
+// kept for an address owner that wants MASTER, else BACKUP.
+func (in *Instance) releaseInit(now time.Duration) {
+	in.initHeld = false
+	if in.wantState != StateMaster || in.basePrio != packet.PriorityOwner {
+		in.wantState = StateBackup
+	}
+	in.masterAdverInt = in.cfg.AdvertInt
+	in.leaveFault(now, ReasonFaultCleared)
+	if in.sync != nil {
+		in.sync.memberReleased(now, in)
+	}
+}
+
 // setFault is down_instance / try_up_instance.
 func (in *Instance) setFault(now time.Duration, name string, fault bool) {
+	if strings.HasPrefix(name, InitFault) {
+		in.setInitFault(now, name, fault)
+		return
+	}
 	if in.faults[name] == fault {
 		return
 	}
 	wasFaulty := len(in.faults) > 0
+	if fault && !wasFaulty && in.initHeld {
+		// down_instance on an instance held at start: it was FAULT
+		// already, silently; now its FAULT is notified (not logged).
+		in.initHeld = false
+		in.wantState = StateFault
+		in.notify(now, StateInit, ReasonFault)
+	}
 	if fault {
 		in.faults[name] = true
 	} else {

@@ -407,3 +407,45 @@ func TestSyncGroupFollowsBackup(t *testing.T) {
 		t.Fatalf("\n got %q\nwant %q", seen, want)
 	}
 }
+
+// An unweighted track_script with no result yet at start (keepalived's
+// num_script_init) holds the instance in FAULT without a log line or a
+// notification; its first good result brings it up as from a fault, a
+// first failure notifies FAULT without logging it (vrrp_init_state,
+// process_script_update_priority, down_instance). Reported after Start
+// (a reload's new script) it changes nothing.
+func TestScriptInitHold(t *testing.T) {
+	h := newHarness(t, nil)
+	h.step(vrrp.TrackFault{Name: vrrp.InitFault + "script:chk", Fault: true})
+	if acts := h.start(); len(acts) != 0 {
+		t.Fatalf("held start said %q", describe(acts))
+	}
+	h.wantState(vrrp.StateFault)
+	if acts := h.recv(h.advert(peerHigh, 200)); len(acts) != 0 {
+		t.Fatalf("held instance reacted to an advert: %q", describe(acts))
+	}
+	acts := h.step(vrrp.TrackFault{Now: h.now, Name: vrrp.InitFault + "script:chk", Fault: false})
+	h.wantState(vrrp.StateBackup)
+	if got := describe(acts); !reflect.DeepEqual(got, []string{"log (ETH0) Entering BACKUP STATE", "notify FAULT->BACKUP (fault-cleared) prio=100"}) {
+		t.Fatalf("%q", got)
+	}
+
+	f := newHarness(t, nil)
+	f.step(vrrp.TrackFault{Name: vrrp.InitFault + "script:chk", Fault: true})
+	f.start()
+	acts = f.step(vrrp.TrackFault{Now: f.now, Name: "script:chk", Fault: true})
+	acts = append(acts, f.step(vrrp.TrackFault{Now: f.now, Name: vrrp.InitFault + "script:chk", Fault: false})...)
+	f.wantState(vrrp.StateFault)
+	if got := describe(acts); !reflect.DeepEqual(got, []string{"notify INIT->FAULT (fault) prio=100"}) {
+		t.Fatalf("first failure: %q", got)
+	}
+
+	r := newHarness(t, nil)
+	r.start()
+	r.wantState(vrrp.StateBackup)
+	if acts := r.step(vrrp.TrackFault{Now: r.now, Name: vrrp.InitFault + "script:new", Fault: true}); len(acts) != 0 {
+		t.Fatalf("an init fault after start acted: %q", describe(acts))
+	}
+	r.step(vrrp.TrackFault{Now: r.now, Name: vrrp.InitFault + "script:new", Fault: false})
+	r.wantState(vrrp.StateBackup)
+}

@@ -215,6 +215,17 @@ func (g *SyncGroup) memberUp(now time.Duration, in *Instance) bool {
 	return false
 }
 
+// memberReleased syncs the group after a member held at start came up
+// (try_up_instance's group part, without a fault to count down).
+func (g *SyncGroup) memberReleased(now time.Duration, in *Instance) {
+	g.state = StateInit // force the sync pass below
+	if in.state == StateMaster {
+		g.memberMaster(now, in)
+	} else {
+		g.memberBackup(now, in)
+	}
+}
+
 // lowerPrioGarp: a master that heard a lower priority advert also sends
 // the lower-priority GARPs of its group peers.
 func (g *SyncGroup) lowerPrioGarp(now time.Duration, in *Instance) {

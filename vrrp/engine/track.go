@@ -21,6 +21,9 @@ type trackScript struct {
 	gen     int
 	result  int
 	init    bool // no run finished yet
+	// atStart: made by the initial configuration, not a reload
+	// (keepalived's SCRIPT_INIT_STATE_INIT, not _INIT_RELOAD).
+	atStart bool
 	known   bool // up is meaningful
 	up      bool
 	lastRC  int
@@ -44,7 +47,7 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
 			e.scripts[sc.Name] = o
 			continue
 		}
-		s := &trackScript{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1}
+		s := &trackScript{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1, atStart: old == nil}
 		if o := old[sc.Name]; o != nil {
 			s.gen = o.gen + 1
 		}

@@ -167,6 +167,10 @@ func (e *Engine) trackState(m *inst) (map[string]bool, int) {
 		if r.HasWeight {
 			w, rev = r.Weight, r.Reverse
 		}
+		if w == 0 && !s.known && s.atStart {
+			// num_script_init: held in FAULT until the first result.
+			faults[vrrp.InitFault+"script:"+r.Name] = true
+		}
 		apply("script:"+r.Name, s.known, s.up != rev, w)
 	}
 	weight += e.fileState(m, faults)
