@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"keepalived-go/internal/nettest"
 	"keepalived-go/internal/script"
 	"keepalived-go/internal/script/scripttest"
 )
@@ -27,12 +28,12 @@ import (
 // comparison covers the whole path an operator's script sees, not only
 // the splitter.
 func TestInteropSplitDebianKeepalived(t *testing.T) {
-	needRootTools(t)
+	nettest.NeedKeepalived(t)
 	ours := filepath.Join(t.TempDir(), "keepalived-go")
 	if out, err := exec.Command("go", "build", "-o", ours, "keepalived-go/cmd/keepalived").CombinedOutput(); err != nil {
 		t.Fatalf("build our daemon: %v\n%s", err, out)
 	}
-	for _, bin := range []string{debianKeepalived, ours} {
+	for _, bin := range []string{nettest.DebianKeepalived, ours} {
 		t.Run(filepath.Base(bin), func(t *testing.T) { splitInterop(t, bin) })
 	}
 }
@@ -102,16 +103,16 @@ func splitInterop(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 
-	ns := newNetns(t)
-	ka := startDaemon(t, bin, ns, dir, confPath, recordEnv+"="+recDir)
+	ns := nettest.OneLinkNS(t, "kago-notify")
+	ka := nettest.StartDaemon(t, bin, ns, dir, confPath, recordEnv+"="+recDir)
 
 	// First recording of each recorder (a generic notify also runs at STOP).
 	got := map[string][]string{}
 	collect := func() bool { return collectRecordings(recDir, got) >= len(wants) }
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if !waitFor(ctx, collect) {
-		t.Errorf("only %d of %d scripts recorded within 15 s; the daemon said:\n%s", len(got), len(wants), ka.out.String())
+	if !nettest.Until(ctx, collect) {
+		t.Errorf("only %d of %d scripts recorded within 15 s; the daemon said:\n%s", len(got), len(wants), ka.Out.String())
 	}
 	for base, w := range wants {
 		g, ok := got[base]
@@ -125,7 +126,7 @@ func splitInterop(t *testing.T, bin string) {
 	}
 	checkFifoLines(t, fifoR, fifoWant)
 	if t.Failed() {
-		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.out.String())
+		t.Logf("config:\n%s\nkeepalived output:\n%s", conf.String(), ka.Out.String())
 	}
 }
 

@@ -36,8 +36,8 @@ var dateHeader = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r?$`)
 // mail the same MASTER alert to a go-smtp server; HELO, envelope and
 // message (Date aside) must be identical.
 func TestInteropSMTPDebianKeepalived(t *testing.T) {
-	needRootTools(t)
-	ns := newNetns(t)
+	nettest.NeedKeepalived(t)
+	ns := nettest.OneLinkNS(t, "kago-notify")
 	ms := &mailServer{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		ms.mu.Lock()
@@ -82,11 +82,11 @@ vrrp_instance ETH0 {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ka := startKeepalived(t, ns, dir, confPath)
+	ka := nettest.StartDaemon(t, nettest.DebianKeepalived, ns, dir, confPath)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if !waitFor(ctx, func() bool { return len(ms.received()) >= 1 }) {
-		t.Fatalf("no mail from keepalived within 15 s:\n%s", ka.out.String())
+	if !nettest.Until(ctx, func() bool { return len(ms.received()) >= 1 }) {
+		t.Fatalf("no mail from keepalived within 15 s:\n%s", ka.Out.String())
 	}
 	theirs := ms.received()[0]
 

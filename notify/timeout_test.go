@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"keepalived-go/internal/nettest"
 	"keepalived-go/internal/script"
 )
 
@@ -78,7 +79,7 @@ func TestDispatcherTimeoutKillsGroup(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if !waitFor(ctx, func() bool { return processGone(pids[0]) && processGone(pids[1]) }) {
+	if !nettest.Until(ctx, func() bool { return processGone(pids[0]) && processGone(pids[1]) }) {
 		for _, p := range pids {
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,7 +54,7 @@ func TestExecRunnerArgvEnvDir(t *testing.T) {
 
 func TestExecRunnerExecError(t *testing.T) {
 	var logged []string
-	r := &ExecRunner{Logf: func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }}
+	r := &ExecRunner{Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}
 	err := r.Run(context.Background(), Command{Argv: []string{"/nonexistent/kago-script"}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())})
 	if !errors.Is(err, ErrExec) {
 		t.Fatalf("Run = %v", err)

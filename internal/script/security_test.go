@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"keepalived-go/internal/nettest"
 )
 
 // securityFixture builds, in a fresh temp dir, the scripts of the security
@@ -226,9 +228,9 @@ var logStamp = regexp.MustCompile(`^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: `)
 // enable_script_security, and requires its log to hold exactly our
 // messages, in our order.
 func TestInteropSecurityDebianKeepalived(t *testing.T) {
-	needRootTools(t)
+	nettest.NeedKeepalived(t)
 	f := newSecurityFixture(t)
-	ns := newNetns(t)
+	ns := nettest.OneLinkNS(t, "kago-script")
 	// keepalived checks, per instance: backup, master, fault, stop,
 	// deleted, generic notify.
 	scripts := []struct{ kw, path string }{
@@ -261,14 +263,14 @@ func TestInteropSecurityDebianKeepalived(t *testing.T) {
 			if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			ka := startKeepalived(t, ns, dir, confPath)
+			ka := nettest.StartDaemon(t, nettest.DebianKeepalived, ns, dir, confPath)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			if !waitFor(ctx, func() bool { return strings.Contains(ka.out.String(), "Startup complete") }) {
-				t.Fatalf("keepalived did not start within 15 s:\n%s", ka.out.String())
+			if !nettest.Until(ctx, func() bool { return strings.Contains(ka.Out.String(), "Startup complete") }) {
+				t.Fatalf("keepalived did not start within 15 s:\n%s", ka.Out.String())
 			}
 			var got []string
-			for _, line := range strings.Split(ka.out.String(), "\n") {
+			for _, line := range strings.Split(ka.Out.String(), "\n") {
 				msg := logStamp.ReplaceAllString(line, "")
 				for _, p := range []string{"Unsafe permissions", "Script ", "WARNING - script", "SECURITY VIOLATION",
 					"Cannot find script", "Permissions failure", "check_script_secure", "Wrong file type", "Unable to access script"} {
@@ -279,7 +281,7 @@ func TestInteropSecurityDebianKeepalived(t *testing.T) {
 				}
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("keepalived logged\n %q\nwe say\n %q\nfull log:\n%s", got, want, ka.out.String())
+				t.Errorf("keepalived logged\n %q\nwe say\n %q\nfull log:\n%s", got, want, ka.Out.String())
 			}
 		})
 	}
