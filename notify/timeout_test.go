@@ -13,28 +13,8 @@ import (
 
 	"keepalived-go/internal/nettest"
 	"keepalived-go/internal/script"
+	"keepalived-go/internal/script/scripttest"
 )
-
-func writeScript(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// processGone reports whether pid has exited (absent, or a zombie nobody
-// reaps yet).
-func processGone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
-}
 
 // TestDispatcherTimeoutKillsGroup: through the dispatcher and ExecRunner, a script that starts a background
 // `sleep 1000` and then sleeps itself is killed with its whole process group
@@ -42,7 +22,7 @@ func processGone(pid int) bool {
 func TestDispatcherTimeoutKillsGroup(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pids")
-	s := writeScript(t, dir, "hang.sh", `sleep 1000 & echo $$ $! > "$1.tmp"; mv "$1.tmp" "$1"; sleep 1000`+"\n")
+	s := scripttest.WriteScript(t, dir, "hang.sh", `sleep 1000 & echo $$ $! > "$1.tmp"; mv "$1.tmp" "$1"; sleep 1000`+"\n")
 	results := make(chan Result, 1)
 	var logged []string
 	logf := func(f string, a ...any) { logged = append(logged, sprintf(f, a...)) }
@@ -79,7 +59,7 @@ func TestDispatcherTimeoutKillsGroup(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if !nettest.Until(ctx, func() bool { return processGone(pids[0]) && processGone(pids[1]) }) {
+	if !nettest.Until(ctx, func() bool { return scripttest.ProcessGone(pids[0]) && scripttest.ProcessGone(pids[1]) }) {
 		for _, p := range pids {
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}

@@ -6,36 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"keepalived-go/internal/script/scripttest"
 )
-
-func writeScript(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// processGone reports whether pid has exited (absent, or a zombie nobody
-// reaps yet).
-func processGone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
-}
 
 func TestExecRunnerArgvEnvDir(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	s := writeScript(t, dir, "rec.sh", `{ printf '%s\n' "$0" "$@"; pwd; echo "E=$KAGO_E"; } > "$OUT"; exit 7`+"\n")
+	s := scripttest.WriteScript(t, dir, "rec.sh", `{ printf '%s\n' "$0" "$@"; pwd; echo "E=$KAGO_E"; } > "$OUT"; exit 7`+"\n")
 	r := &ExecRunner{Env: []string{"OUT=" + out, "KAGO_E=x y"}}
 	err := r.Run(context.Background(), Command{Argv: []string{s, "a b", "", "*"}, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())})
 	var ee *ExitError
@@ -98,7 +77,7 @@ func TestExecRunnerCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "id")
-	s := writeScript(t, dir, "id.sh", `id -u > "$1"; id -g >> "$1"; id -G >> "$1"`+"\n")
+	s := scripttest.WriteScript(t, dir, "id.sh", `id -u > "$1"; id -g >> "$1"; id -G >> "$1"`+"\n")
 	r := &ExecRunner{}
 	if err := r.Run(context.Background(), Command{Argv: []string{s, out}, UID: 65534, GID: 65534}); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
-// Package scripttest holds the script string table shared by the splitter's
-// unit tests (package script) and the interop test that runs each row
-// through Debian's keepalived and through our daemon (package notify).
+// Package scripttest holds what the script tests share: the script string
+// table used by the splitter's unit tests (package script) and by the
+// interop test that runs each row through Debian's keepalived and through
+// our daemon (package notify), and small helpers to write scripts and wait
+// for their processes.
 package scripttest
 
 import "strings"
