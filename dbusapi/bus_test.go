@@ -1,155 +1,33 @@
 package dbusapi
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"keepalived-go/internal/dbustest"
 
 	"github.com/godbus/dbus/v5"
 )
 
-// This file holds what the bus tests share: a private system-type
-// dbus-daemon that includes Debian's installed keepalived policy, a
-// snapshot of what the standard clients (busctl, dbus-send) and a raw
-// Introspect see of a service, and a monitor that records its signals.
+// This file holds what the bus tests share besides internal/dbustest (a
+// private system-type dbus-daemon, given Debian's installed keepalived
+// policy, and a signal monitor): a snapshot of what the standard clients (busctl, dbus-send) and a raw
+// Introspect see of a service.
 
 const installedPolicy = "/etc/dbus-1/system.d/org.keepalived.Vrrp1.conf"
-
-// busConfig is a system bus as Debian's system.conf sets it up (the default
-// policy: method calls denied unless a service's policy file allows them),
-// listening in dir, with keepalived's policy file included.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=%s</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>%s</include>
-</busconfig>
-`
 
 // needBusTools skips unless the bus and its clients are installed.
 func needBusTools(t *testing.T) {
 	t.Helper()
-	for _, tool := range []string{"dbus-daemon", "dbus-send", "busctl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (Debian packages dbus-daemon, dbus-bin, systemd)", tool)
-		}
-	}
+	dbustest.Skip(t)
 	if _, err := os.Stat(installedPolicy); err != nil {
 		t.Skipf("needs keepalived's policy file %s (Debian package keepalived)", installedPolicy)
 	}
-}
-
-// busDir is a directory for a bus that an unprivileged caller can reach
-// (t.TempDir's parent is private). Not under /tmp when private is set:
-// keepalived is given its own /tmp and must still see the socket.
-func busDir(t *testing.T, private bool) string {
-	t.Helper()
-	parent := ""
-	if private {
-		parent = "/run"
-	}
-	dir, err := os.MkdirTemp(parent, "kgdbus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// startBus runs a private system bus with its socket in dir and returns
-// its address. The daemon is killed at test end.
-func startBus(t *testing.T, dir string) string {
-	t.Helper()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, sock, installedPolicy)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nosyslog", "--print-address")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "bus.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("dbus-daemon's log (%s):\n%s", dir, b)
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	if !strings.HasPrefix(line, "unix:path="+sock) {
-		t.Fatalf("dbus-daemon address %q", line)
-	}
-	return "unix:path=" + sock
-}
-
-func run(t *testing.T, argv ...string) string {
-	t.Helper()
-	out, _ := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	return string(out)
-}
-
-var (
-	maskReply   = regexp.MustCompile(`(?m)^method return time=\S+ sender=\S+ -> destination=\S+ serial=\d+ reply_serial=\d+$`)
-	maskCreds   = regexp.MustCompile(`\(uid=(\d+) pid=\d+ comm="[^"]*"\)`)
-	maskSender  = regexp.MustCompile(`sender=":1\.\d+"`)
-	machineIDRe = regexp.MustCompile(`"[0-9a-f]{32}"`)
-)
-
-// mask removes what differs between two runs of the same service: serials,
-// unique names, PIDs, command lines, the machine ID.
-func mask(s string) string {
-	s = maskReply.ReplaceAllString(s, "method return")
-	s = maskCreds.ReplaceAllString(s, "(uid=$1 pid=N comm=C)")
-	s = maskSender.ReplaceAllString(s, `sender=":1.N"`)
-	return machineIDRe.ReplaceAllString(s, `"<machine-id>"`)
 }
 
 // norm ends every section with one newline, so golden files read back equal.
@@ -232,21 +110,21 @@ func snapshot(t *testing.T, addr, service, inst string) []section {
 	}
 	defer conn.Close()
 	var out []section
-	add := func(name, text string) { out = append(out, section{name, norm(mask(text))}) }
-	add("busctl tree", run(t, "busctl", "--address="+addr, "--no-pager", "tree", service))
+	add := func(name, text string) { out = append(out, section{name, norm(dbustest.Mask(text))}) }
+	add("busctl tree", dbustest.Run("busctl", "--address="+addr, "--no-pager", "tree", service))
 	for _, p := range walk(conn, service, "/") {
 		xml := introspect(conn, service, p)
 		add("Introspect "+p, xml)
 		if strings.Contains(xml, "<interface name=\"org.keepalived") {
-			add("busctl introspect "+p, run(t, "busctl", "--address="+addr, "--no-pager", "introspect", service, p))
+			add("busctl introspect "+p, dbustest.Run("busctl", "--address="+addr, "--no-pager", "introspect", service, p))
 		}
 		if strings.Contains(xml, "<interface name=\""+InstanceInterface+"\">") {
-			add("busctl get-property "+p, run(t, "busctl", "--address="+addr, "get-property", service, p, InstanceInterface, "Name", "State"))
+			add("busctl get-property "+p, dbustest.Run("busctl", "--address="+addr, "get-property", service, p, InstanceInterface, "Name", "State"))
 		}
 	}
 	for _, pr := range probes(inst) {
 		argv := append([]string{"dbus-send", "--bus=" + addr, "--print-reply", "--dest=" + service}, pr...)
-		add("dbus-send "+strings.Join(pr, " "), run(t, argv...))
+		add("dbus-send "+strings.Join(pr, " "), dbustest.Run(argv...))
 	}
 	return out
 }
@@ -266,115 +144,12 @@ func policyChecks(t *testing.T, addr, service, inst string) []section {
 		{"dbus-send", "--bus=" + addr, "--print-reply", "--dest=" + service, inst, InstanceInterface + ".SendGarp"},
 		{"dbus-send", "--bus=" + addr, "--print-reply", "--dest=" + service, inst, ifaceProperties + ".Set", "string:" + InstanceInterface, "string:Name", "variant:string:x"},
 	} {
-		text := run(t, append(nobody, c...)...)
+		text := dbustest.Run(append(nobody, c...)...)
 		// dbus-send's own command line is cut at 50 bytes in the bus's
 		// message and carries the socket path: masked with the creds.
-		out = append(out, section{"as nobody: " + strings.Join(c[2:], " "), norm(mask(text))})
+		out = append(out, section{"as nobody: " + strings.Join(c[2:], " "), norm(dbustest.Mask(text))})
 	}
 	return out
-}
-
-// signalLog records the signals of the keepalived interfaces on a bus, with
-// the flags and headers a monitor sees.
-type signalLog struct {
-	mu    sync.Mutex
-	lines []string
-	conn  *dbus.Conn
-}
-
-// monitor subscribes to the signals below /org/keepalived and to the
-// service name's ownership changes, then takes every message raw (flags
-// included).
-func monitor(t *testing.T, addr, service string) *signalLog {
-	t.Helper()
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &signalLog{conn: conn}
-	for _, rule := range []string{"type='signal',path_namespace='/org/keepalived'",
-		"type='signal',member='NameOwnerChanged',arg0='" + service + "'"} {
-		if err := conn.BusObject().Call("org.freedesktop.DBus.AddMatch", 0, rule).Err; err != nil {
-			t.Fatalf("AddMatch: %v", err)
-		}
-	}
-	ch := make(chan *dbus.Message, 1024)
-	conn.Eavesdrop(ch)
-	go func() {
-		for m := range ch {
-			l.add(m)
-		}
-	}()
-	// godbus's Close closes the eavesdrop channel while its reader may
-	// still send on it: detach the channel first.
-	t.Cleanup(func() { conn.Eavesdrop(nil); conn.Close() })
-	return l
-}
-
-func (l *signalLog) add(m *dbus.Message) {
-	if m.Type != dbus.TypeSignal {
-		return
-	}
-	h := func(f dbus.HeaderField) string {
-		if v, ok := m.Headers[f]; ok {
-			return fmt.Sprint(v.Value())
-		}
-		return ""
-	}
-	var line string
-	if h(dbus.FieldMember) == "NameOwnerChanged" {
-		old, _ := m.Body[1].(string)
-		line = fmt.Sprintf("name %s owner %v", m.Body[0], old == "")
-	} else {
-		line = fmt.Sprintf("signal flags=%d %s %s.%s sig=%q body=%v",
-			m.Flags, h(dbus.FieldPath), h(dbus.FieldInterface), h(dbus.FieldMember), h(dbus.FieldSignature), m.Body)
-		if h(dbus.FieldDestination) != "" {
-			line += " dest=" + h(dbus.FieldDestination)
-		}
-	}
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-}
-
-func (l *signalLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
-// waitQuiet waits until no signal has come for quiet, at most max.
-func (l *signalLog) waitQuiet(quiet, max time.Duration) []string {
-	deadline := time.Now().Add(max)
-	n, since := -1, time.Now()
-	for time.Now().Before(deadline) {
-		if c := len(l.all()); c != n {
-			n, since = c, time.Now()
-		} else if time.Since(since) >= quiet {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return l.all()
-}
-
-// waitFor waits until the log has a line containing s.
-func (l *signalLog) waitFor(t *testing.T, s string, max time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), max)
-	defer cancel()
-	for {
-		for _, line := range l.all() {
-			if strings.Contains(line, s) {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no signal %q in %v; got:\n%s", s, max, strings.Join(l.all(), "\n"))
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // diffSections reports every section that differs, and missing ones.

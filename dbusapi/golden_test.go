@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"keepalived-go/internal/dbustest"
+
 	"github.com/sirupsen/logrus"
 )
 
@@ -33,8 +35,8 @@ func TestGoldenKeepalived(t *testing.T) {
 	if len(phases) != 3 {
 		t.Fatalf("signals.txt has %d phases, want start, reload and stop", len(phases))
 	}
-	addr := startBus(t, busDir(t, false))
-	mon := monitor(t, addr, DefaultServiceName)
+	addr := dbustest.StartBus(t, dbustest.Dir(t), installedPolicy)
+	mon := dbustest.Monitor(t, addr, "/org/keepalived", DefaultServiceName)
 	log := logrus.New()
 	log.SetOutput(testWriter{t})
 	m := newMirror(t, addr, mon, logrus.NewEntry(log))

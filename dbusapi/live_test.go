@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"keepalived-go/internal/dbustest"
 	"keepalived-go/internal/nettest"
 )
 
@@ -116,23 +117,23 @@ func TestLiveAgainstKeepalived(t *testing.T) {
 	if _, err := os.Stat("/usr/sbin/keepalived"); err != nil {
 		t.Skip("needs keepalived (Debian package keepalived)")
 	}
-	dir := busDir(t, true)
+	dir := dbustest.Dir(t)
 	for _, d := range []string{"ka", "ours", "katmp"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	kaAddr := startBus(t, filepath.Join(dir, "ka"))
-	ourAddr := startBus(t, filepath.Join(dir, "ours"))
-	kaMon := monitor(t, kaAddr, DefaultServiceName)
-	ourMon := monitor(t, ourAddr, DefaultServiceName)
+	kaAddr := dbustest.StartBus(t, filepath.Join(dir, "ka"), installedPolicy)
+	ourAddr := dbustest.StartBus(t, filepath.Join(dir, "ours"), installedPolicy)
+	kaMon := dbustest.Monitor(t, kaAddr, "/org/keepalived", DefaultServiceName)
+	ourMon := dbustest.Monitor(t, ourAddr, "/org/keepalived", DefaultServiceName)
 	ns := kaNetns(t)
 
 	startKeepalived(t, ns, dir, filepath.Join(dir, "katmp"), kaAddr)
 	// Five instances reach MASTER; VI_DOWN stays FAULT.
-	kaMon.waitFor(t, "owner true", 10*time.Second)
+	kaMon.WaitFor(t, "owner true", 10*time.Second)
 	waitCount(t, kaMon, "body=[2]", 5, 15*time.Second)
-	kaLines := kaMon.waitQuiet(1500*time.Millisecond, 5*time.Second)
+	kaLines := kaMon.WaitQuiet(1500*time.Millisecond, 5*time.Second)
 
 	logger := logrus.New()
 	logger.SetOutput(os.Stderr)
@@ -159,11 +160,11 @@ func TestLiveAgainstKeepalived(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "keepalived.conf"), []byte(keepalivedConf(scenReload)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := len(kaMon.all())
+	n := len(kaMon.All())
 	syscall.Kill(readPid(t, filepath.Join(dir, "ka.pid")), syscall.SIGHUP)
-	kaMon.waitFor(t, "VrrpReloaded", 10*time.Second)
+	kaMon.WaitFor(t, "VrrpReloaded", 10*time.Second)
 	waitCount(t, kaMon, "body=[2]", 6, 15*time.Second)
-	kaLines = kaMon.waitQuiet(1500*time.Millisecond, 5*time.Second)
+	kaLines = kaMon.WaitQuiet(1500*time.Millisecond, 5*time.Second)
 	t.Logf("reload: keepalived sent %d signals", len(kaLines)-n)
 	m.apply(kaLines)
 	signalsEquivalent(t, "reload", settle(ourMon, len(kaLines)), kaLines)
@@ -174,8 +175,8 @@ func TestLiveAgainstKeepalived(t *testing.T) {
 
 	// Stop.
 	syscall.Kill(readPid(t, filepath.Join(dir, "ka.pid")), syscall.SIGTERM)
-	kaMon.waitFor(t, "owner false", 10*time.Second)
-	kaLines = kaMon.waitQuiet(500*time.Millisecond, 5*time.Second)
+	kaMon.WaitFor(t, "owner false", 10*time.Second)
+	kaLines = kaMon.WaitQuiet(500*time.Millisecond, 5*time.Second)
 	m.apply(kaLines)
 	signalsEquivalent(t, "stop", settle(ourMon, len(kaLines)), kaLines)
 	t.Logf("whole run: %d signals equal", len(kaLines))
@@ -224,12 +225,12 @@ func checkDenied(t *testing.T, secs []section) {
 	}
 }
 
-func waitCount(t *testing.T, l *signalLog, s string, n int, max time.Duration) {
+func waitCount(t *testing.T, l *dbustest.SignalLog, s string, n int, max time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(max)
 	for {
 		c := 0
-		for _, line := range l.all() {
+		for _, line := range l.All() {
 			if strings.Contains(line, s) {
 				c++
 			}
@@ -238,7 +239,7 @@ func waitCount(t *testing.T, l *signalLog, s string, n int, max time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d signals with %q after %v, want %d:\n%s", c, s, max, n, strings.Join(l.all(), "\n"))
+			t.Fatalf("%d signals with %q after %v, want %d:\n%s", c, s, max, n, strings.Join(l.All(), "\n"))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

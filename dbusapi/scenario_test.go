@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"keepalived-go/internal/dbustest"
+
 	"github.com/sirupsen/logrus"
 )
 
@@ -72,7 +74,7 @@ type mirror struct {
 	t       *testing.T
 	svc     *Service
 	eng     *fakeEngine
-	ours    *signalLog // our side, to wait for our name
+	ours    *dbustest.SignalLog // our side, to wait for our name
 	naming  Naming
 	pending []string // state lines between VrrpStarted and the name
 	early   []string // state lines before VrrpStarted
@@ -81,7 +83,7 @@ type mirror struct {
 	done    int
 }
 
-func newMirror(t *testing.T, addr string, ours *signalLog, log *logrus.Entry) *mirror {
+func newMirror(t *testing.T, addr string, ours *dbustest.SignalLog, log *logrus.Entry) *mirror {
 	eng := &fakeEngine{insts: instances(scenStart)}
 	svc := New(Options{Address: addr, Log: log, Provider: eng, Commands: eng})
 	t.Cleanup(svc.Stop)
@@ -148,7 +150,7 @@ func (m *mirror) acquire() {
 	}
 	m.started = true
 	m.svc.Start()
-	m.ours.waitFor(m.t, "owner true", 10*time.Second)
+	m.ours.WaitFor(m.t, "owner true", 10*time.Second)
 	for _, line := range m.early {
 		m.svc.StateChanged(m.instanceFor(line)) // already in the sweep's state
 	}
@@ -254,10 +256,10 @@ func signalsEquivalent(t *testing.T, what string, ours, theirs []string) {
 }
 
 // settle waits for the log to hold at least n lines, then for quiet.
-func settle(l *signalLog, n int) []string {
+func settle(l *dbustest.SignalLog, n int) []string {
 	deadline := time.Now().Add(10 * time.Second)
-	for len(l.all()) < n && time.Now().Before(deadline) {
+	for len(l.All()) < n && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	return l.waitQuiet(300*time.Millisecond, 5*time.Second)
+	return l.WaitQuiet(300*time.Millisecond, 5*time.Second)
 }

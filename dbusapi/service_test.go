@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"keepalived-go/internal/dbustest"
+
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
@@ -69,13 +71,13 @@ func TestSecondOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the installed policy lets only root own org.keepalived.Vrrp1")
 	}
-	addr := startBus(t, busDir(t, false))
-	mon := monitor(t, addr, DefaultServiceName)
+	addr := dbustest.StartBus(t, dbustest.Dir(t), installedPolicy)
+	mon := dbustest.Monitor(t, addr, "/org/keepalived", DefaultServiceName)
 	inst := Instance{Name: "VI_1", Interface: "eth0", VRID: 1, Family: FamilyIPv4, State: StateBackup}
 	first, _, _ := newBusService(t, addr, inst)
 	second, _, hook := newBusService(t, addr, inst)
 	first.Start()
-	mon.waitFor(t, "owner true", 10*time.Second)
+	mon.WaitFor(t, "owner true", 10*time.Second)
 	second.Start()
 	waitLog(t, hook, "Lost the name org.keepalived.Vrrp1 on the session bus")
 	second.mu.RLock()
@@ -84,7 +86,7 @@ func TestSecondOwner(t *testing.T) {
 	if left != 0 {
 		t.Errorf("the second daemon kept %d objects", left)
 	}
-	n := len(mon.all())
+	n := len(mon.All())
 	inst.State = StateMaster
 	second.StateChanged(inst)
 	first.StateChanged(inst)
@@ -133,8 +135,8 @@ func TestNonRootCannotOwn(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run the daemon as nobody (setpriv)")
 	}
-	dir := busDir(t, false)
-	addr := startBus(t, dir)
+	dir := dbustest.Dir(t)
+	addr := dbustest.StartBus(t, dir, installedPolicy)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

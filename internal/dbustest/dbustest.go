@@ -199,6 +199,9 @@ func (l *SignalLog) add(m *dbus.Message) {
 	} else {
 		line = fmt.Sprintf("signal flags=%d %s %s.%s sig=%q body=%v",
 			m.Flags, h(dbus.FieldPath), h(dbus.FieldInterface), h(dbus.FieldMember), h(dbus.FieldSignature), m.Body)
+		if h(dbus.FieldDestination) != "" {
+			line += " dest=" + h(dbus.FieldDestination)
+		}
 	}
 	l.mu.Lock()
 	l.lines = append(l.lines, line)
