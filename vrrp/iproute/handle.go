@@ -8,7 +8,9 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
 	"keepalived-go/config"
+	"keepalived-go/vrrp/netio"
 )
 
 // Handle sends route and rule requests to one network namespace's kernel
@@ -41,21 +43,7 @@ func (h *Handle) Close() error { return h.conn.Close() }
 
 // PID is the socket's netlink port id: the kernel's notifications of the
 // changes this Handle makes carry it (Tracker.OwnPID).
-func (h *Handle) PID() uint32 {
-	rc, err := h.conn.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	var pid uint32
-	rc.Control(func(fd uintptr) {
-		if sa, err := unix.Getsockname(int(fd)); err == nil {
-			if nl, ok := sa.(*unix.SockaddrNetlink); ok {
-				pid = nl.Pid
-			}
-		}
-	})
-	return pid
-}
+func (h *Handle) PID() uint32 { return netio.PortID(h.conn) }
 
 // talk is netlink_talk: the request with NLM_F_ACK, and the kernel's
 // answer as an error (unix.Errno inside, errors.Is works).

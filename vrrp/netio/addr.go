@@ -189,8 +189,12 @@ func (c *AddrConn) Close() error { return c.c.Close() }
 
 // PID is the socket's netlink port id: the kernel's notifications of the
 // changes it makes carry it.
-func (c *AddrConn) PID() uint32 {
-	rc, err := c.c.SyscallConn()
+func (c *AddrConn) PID() uint32 { return PortID(c.c) }
+
+// PortID is a netlink socket's port id (0 when it cannot be read): the
+// kernel's notifications of the changes made over it carry it.
+func PortID(c *netlink.Conn) uint32 {
+	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0
 	}
