@@ -3,6 +3,8 @@ package parser
 import (
 	"bytes"
 	"strings"
+
+	"keepalived-go/internal/strvec"
 )
 
 // whiteSpace is keepalived's WHITE_SPACE_STR.
@@ -97,7 +99,7 @@ func SplitQuotedEscaped(src string, report func(Severity, string, ...any)) (word
 					return nil, false
 				}
 				var ch byte
-				ch, p = unescapeAt(src, p)
+				ch, p = strvec.Unescape(src, p)
 				w = append(w, ch)
 			case quote != 0:
 				p++
@@ -115,48 +117,4 @@ func SplitQuotedEscaped(src string, report func(Severity, string, ...any)) (word
 		words = append(words, string(w))
 	}
 	return words, len(words) > 0
-}
-
-// unescapeAt decodes the escape whose letter is at src[p].
-func unescapeAt(src string, p int) (byte, int) {
-	c := src[p]
-	switch {
-	case c == 'x' && p+1 < len(src) && isHex(src[p+1]):
-		var v byte
-		p++
-		for p < len(src) && isHex(src[p]) {
-			v = v<<4 | byte(digitVal(src[p]))
-			p++
-		}
-		return v, p
-	case c == 'c' && p+1 < len(src):
-		return src[p+1] & 0x1f, p + 2
-	case c >= '0' && c <= '7':
-		v := c - '0'
-		p++
-		for n := 0; n < 2 && p < len(src) && src[p] >= '0' && src[p] <= '7'; n++ {
-			v = v<<3 + (src[p] - '0')
-			p++
-		}
-		return v, p
-	}
-	switch c {
-	case 'a':
-		c = '\a'
-	case 'b':
-		c = '\b'
-	case 'E':
-		c = 0x1b
-	case 'f':
-		c = '\f'
-	case 'n':
-		c = '\n'
-	case 'r':
-		c = '\r'
-	case 't':
-		c = '\t'
-	case 'v':
-		c = '\v'
-	}
-	return c, p + 1
 }

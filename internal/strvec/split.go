@@ -84,7 +84,7 @@ func SplitQuotedEscaped(s string) ([]string, error) {
 						Msg: fmt.Sprintf("Missing escape char at end: '%s'", s)}
 				}
 				var b byte
-				b, i = unescape(s, i)
+				b, i = Unescape(s, i)
 				w = append(w, b)
 			case quote != 0:
 				// The closing quote.
@@ -108,9 +108,11 @@ func SplitQuotedEscaped(s string) ([]string, error) {
 	return words, nil
 }
 
-// unescape decodes the escape whose first char (after the backslash) is
-// s[i]; it returns the byte and the index after the escape.
-func unescape(s string, i int) (byte, int) {
+// Unescape decodes a backslash escape as keepalived's parser does (\xHH...,
+// \cX, octal \NNN, \a \b \E \f \n \r \t \v, any other char as itself):
+// s[i] is the char after the backslash; it returns the byte and the index
+// after the escape.
+func Unescape(s string, i int) (byte, int) {
 	n := len(s)
 	c := s[i]
 	switch {
