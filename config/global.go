@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"keepalived-go/internal/errno"
 	"keepalived-go/parser"
 )
 
@@ -1423,10 +1424,10 @@ func (l *loader) configSaveDir(v parser.Strvec) {
 		if mkerr := os.Mkdir(dir, 0o700); mkerr == nil {
 			l.cfg.Global.ConfigSaveDir = strings.TrimSuffix(dir, "/")
 		} else {
-			l.report(parser.SevGeneral, "Unable to create config_save_dir %s (error %d - %s)", dir, errnoOf(mkerr), errnoText(mkerr))
+			l.report(parser.SevGeneral, "Unable to create config_save_dir %s (error %d - %s)", dir, errno.Of(mkerr), errno.Text(mkerr))
 		}
 	case err != nil:
-		l.report(parser.SevGeneral, "config_save_dir %s error %d - %s", dir, errnoOf(err), errnoText(err))
+		l.report(parser.SevGeneral, "config_save_dir %s error %d - %s", dir, errno.Of(err), errno.Text(err))
 	default:
 		l.report(parser.SevGeneral, "config_save_dir %s exists and is not a directory", dir)
 	}

@@ -1,9 +1,7 @@
 package config
 
 import (
-	"errors"
 	"os"
-	"syscall"
 
 	"keepalived-go/internal/script"
 )
@@ -54,25 +52,4 @@ func (f scriptFlags) usable() bool {
 		return true
 	}
 	return f&(scInhibit|scNotFound) == 0 && f&scExecutable != 0
-}
-
-func errnoOf(err error) int {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return int(e)
-	}
-	return 0
-}
-
-// errnoText is strerror's wording for the errno inside err.
-func errnoText(err error) string {
-	var e syscall.Errno
-	if !errors.As(err, &e) {
-		return err.Error()
-	}
-	s := e.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }

@@ -31,7 +31,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -39,6 +38,7 @@ import (
 	"keepalived-go/bfd"
 	"keepalived-go/bfd/packet"
 	"keepalived-go/config"
+	"keepalived-go/internal/errno"
 	"keepalived-go/internal/timerfd"
 )
 
@@ -237,9 +237,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	in, err := openInput(e.net, e.opts.Listen)
 	if err != nil {
 		// bfd_open_fd_in's lines.
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			e.log.Errorf("bind() error %d (%s)", int(errno), strerror(err))
+		if n := errno.Of(err); n != 0 {
+			e.log.Errorf("bind() error %d (%s)", n, errno.Text(err))
 		}
 		e.log.Error("Unable to open listening socket")
 		return fmt.Errorf("BFD listening socket on UDP port %d: %w", e.opts.Listen.Port(), err)

@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -14,6 +12,7 @@ import (
 	"keepalived-go/bfd"
 	"keepalived-go/bfd/packet"
 	"keepalived-go/config"
+	"keepalived-go/internal/errno"
 )
 
 // fsmConfig maps a bfd_instance onto the session's configuration.
@@ -74,7 +73,7 @@ func (e *Engine) openOutput(s *session, now time.Duration) bool {
 	c, err := openOutput(e.net, s.cfg.Neighbor, s.cfg.Source, s.cfg.TTL)
 	if err != nil {
 		if s.fsm.State() != packet.AdminDown {
-			e.log.Errorf("(%s) bind() error (%s)", s.cfg.Name, strerror(err))
+			e.log.Errorf("(%s) bind() error (%s)", s.cfg.Name, errno.Text(err))
 			e.log.Errorf("(%s) Unable to open output socket, disabling instance", s.cfg.Name)
 			e.perform(s, s.fsm.Step(bfd.OutputFailed{Now: now}), now)
 		}
@@ -140,7 +139,7 @@ func (e *Engine) send(s *session, p *packet.Control) {
 	if err != nil {
 		s.sendErrors++
 		if !s.sendError {
-			e.log.Errorf("sendto() error (%s)", strerror(err))
+			e.log.Errorf("sendto() error (%s)", errno.Text(err))
 			e.log.Errorf("(%s) Error sending packet", s.cfg.Name)
 			s.sendError = true
 		}
@@ -251,17 +250,4 @@ func (e *Engine) lookup(m rxPacket) *session {
 // pair is inet_sockaddrtopair.
 func pair(ap netip.AddrPort) string {
 	return "[" + ap.Addr().String() + "]:" + strconv.Itoa(int(ap.Port()))
-}
-
-// strerror is C's %m of err's errno ("Network is unreachable").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
-	}
-	t := errno.Error()
-	if t != "" {
-		t = strings.ToUpper(t[:1]) + t[1:]
-	}
-	return t
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"keepalived-go/internal/errno"
 )
 
 // Logf receives keepalived-style log lines (printf format). nil discards;
@@ -112,9 +114,7 @@ func (r *ExecRunner) Run(ctx context.Context, c Command) error {
 	cmd.SysProcAttr = attr
 
 	if err := cmd.Start(); err != nil {
-		errno := syscall.Errno(0)
-		errors.As(err, &errno)
-		r.Logf.Printf("Error exec-ing command '%s', error %d: %s", c.Argv[0], int(errno), strerror(err))
+		r.Logf.Printf("Error exec-ing command '%s', error %d: %s", c.Argv[0], errno.Of(err), errno.Text(err))
 		return fmt.Errorf("%w: %s: %w", ErrExec, c.Argv[0], err)
 	}
 	pgid := cmd.Process.Pid
@@ -157,17 +157,4 @@ func (r *ExecRunner) Run(ctx context.Context, c Command) error {
 		}
 	}
 	return &ExitError{Code: code}
-}
-
-// strerror gives glibc's capitalised wording for the errno inside err.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
-	}
-	s := errno.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }

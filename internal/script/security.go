@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"keepalived-go/internal/errno"
 )
 
 // Flags mirror keepalived's SC_* script check results.
@@ -120,7 +122,7 @@ func CheckSecurity(c SecurityCheck) SecurityReport {
 	orig := r.Argv[0]
 	newPath, err := realpathAs(orig, c.UID, c.GID)
 	if err != nil {
-		logf("Script %s cannot be accessed - %s", orig, strerror(err))
+		logf("Script %s cannot be accessed - %s", orig, errno.Text(err))
 		r.Flags = FlagNotFound
 		return r
 	}
@@ -196,13 +198,11 @@ func checkPathSecurity(name string, scriptSecurity bool, logf func(string, ...an
 		last := k == len(prefixes)-1
 		var st syscall.Stat_t
 		if err := syscall.Lstat(p, &st); err != nil {
-			errno := syscall.Errno(0)
-			errors.As(err, &errno)
-			switch errno {
+			switch en := syscall.Errno(errno.Of(err)); en {
 			case syscall.EACCES, syscall.ELOOP, syscall.ENOENT, syscall.ENOTDIR:
 				logf("check_script_secure could not find script '%s' - disabling", name)
 			default:
-				logf("check_script_secure('%s') returned errno %d - %s - disabling", name, int(errno), strerror(err))
+				logf("check_script_secure('%s') returned errno %d - %s - disabling", name, int(en), errno.Text(err))
 			}
 			return FlagNotFound
 		}

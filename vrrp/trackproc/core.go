@@ -31,6 +31,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"keepalived-go/internal/errno"
 )
 
 // Change is a tracker gaining (Up) or losing its quorum: keepalived's
@@ -324,5 +326,5 @@ func (c *Core) Overflow(now time.Duration) {
 
 // RecvError is any other receive error.
 func (c *Core) RecvError(err error) {
-	c.logf("process monitor netlink recv error %d - %s", errnoOf(err), strerror(err))
+	c.logf("process monitor netlink recv error %d - %s", errno.Of(err), errno.Text(err))
 }

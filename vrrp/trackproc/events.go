@@ -3,6 +3,8 @@ package trackproc
 import (
 	"math"
 	"time"
+
+	"keepalived-go/internal/errno"
 )
 
 // Handle is one message from the kernel, after the shell checked that
@@ -302,7 +304,7 @@ func (c *Core) reinitialise(now time.Duration) {
 	c.needReinit = false
 	size, getErr, setErr := c.host.GrowRcvBuf(c.force)
 	if getErr != nil {
-		c.logf("Cannot get process monitor SO_RCVBUF option. errno=%d (%s)", errnoOf(getErr), strerror(getErr))
+		c.logf("Cannot get process monitor SO_RCVBUF option. errno=%d (%s)", errno.Of(getErr), errno.Text(getErr))
 		return
 	}
 	if setErr != nil {
@@ -310,7 +312,7 @@ func (c *Core) reinitialise(now time.Duration) {
 		if c.force {
 			force = "FORCE"
 		}
-		c.logf("Cannot set process monitor SO_RCVBUF%s option. errno=%d (%s)", force, errnoOf(setErr), strerror(setErr))
+		c.logf("Cannot set process monitor SO_RCVBUF%s option. errno=%d (%s)", force, errno.Of(setErr), errno.Text(setErr))
 	}
 	c.logf("Setting global_def process_monitor_rcv_bufs to %d - recommend updating configuration file", size)
 	for i := range c.cpuSeq {

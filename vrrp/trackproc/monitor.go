@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/errno"
 )
 
 // Event is a tracker gaining (Up) or losing its quorum. Seq increases by
@@ -175,14 +176,14 @@ func (m *Monitor) open() {
 		var de *DialError
 		switch {
 		case errors.As(err, &de) && de.Op == "bind":
-			m.log.Infof("Failed to bind to process monitoring socket - errno %d - %s", errnoOf(err), strerror(err))
+			m.log.Infof("Failed to bind to process monitoring socket - errno %d - %s", errno.Of(err), errno.Text(err))
 		case errors.Is(err, unix.EPROTONOSUPPORT):
 			m.notSupported = true
 			if m.opts.LogDetail {
 				m.log.Info("track_process not available - is CONFIG_PROC_EVENTS enabled in kernel config?")
 			}
 		default:
-			m.log.Infof("Failed to open process monitoring socket - errno %d - %s", errnoOf(err), strerror(err))
+			m.log.Infof("Failed to open process monitoring socket - errno %d - %s", errno.Of(err), errno.Text(err))
 		}
 		return
 	}
@@ -205,7 +206,7 @@ func (m *Monitor) initListen(bufs config.NetlinkBufs) {
 			if bufs.ProcessMonitorForce {
 				force = "FORCE"
 			}
-			m.log.Infof("Cannot set process monitor SO_RCVBUF%s option. errno=%d (%s)", force, errnoOf(err), strerror(err))
+			m.log.Infof("Cannot set process monitor SO_RCVBUF%s option. errno=%d (%s)", force, errno.Of(err), errno.Text(err))
 		}
 	}
 	var err error = unix.EBADF
@@ -213,7 +214,7 @@ func (m *Monitor) initListen(bufs config.NetlinkBufs) {
 		err = m.conn.Listen(true)
 	}
 	if err != nil {
-		m.log.Infof("Failed to set/clear process event listen - errno %d - %s", errnoOf(err), strerror(err))
+		m.log.Infof("Failed to set/clear process event listen - errno %d - %s", errno.Of(err), errno.Text(err))
 		m.closeConn()
 		return
 	}
@@ -409,7 +410,7 @@ func (m *Monitor) Close() {
 	m.do(func() {
 		if m.conn != nil && m.core.cpuSeq != nil {
 			if err := m.conn.Listen(false); err != nil {
-				m.log.Infof("Failed to set/clear process event listen - errno %d - %s", errnoOf(err), strerror(err))
+				m.log.Infof("Failed to set/clear process event listen - errno %d - %s", errno.Of(err), errno.Text(err))
 			}
 		}
 		m.closeConn()
