@@ -5,15 +5,25 @@ import (
 	vrrpengine "keepalived-go/vrrp/engine"
 )
 
-// fileTracking is a track_file's tracking_obj list: the instances
-// tracking it directly, in configuration order, then the members of the
-// sync groups tracking it (add_obj_to_track_file: an instance tracking it
-// both ways is listed once, with the group's weight and reverse unless
-// its own weight is 0).
+// fileTracking is a track_file's tracking_obj list
+// (add_obj_to_track_file: an instance tracking it both ways takes the
+// group's weight and reverse unless its own weight is 0).
 func fileTracking(cfg *config.Config, name string) []config.TrackRef {
+	return trackingList(cfg, name, true,
+		func(in *config.VRRPInstance) []config.TrackRef { return in.TrackFiles },
+		func(sg *config.SyncGroup) []config.TrackRef { return sg.TrackFiles })
+}
+
+// trackingList is a tracked object's list of trackers: the instances
+// tracking it directly, in configuration order, then the members of the
+// sync groups tracking it. An instance tracking it both ways is listed
+// once, with the group's weight (and reverse, with groupReverse) unless
+// its own weight is 0.
+func trackingList(cfg *config.Config, name string, groupReverse bool,
+	inst func(*config.VRRPInstance) []config.TrackRef, group func(*config.SyncGroup) []config.TrackRef) []config.TrackRef {
 	var out []config.TrackRef
 	for _, in := range cfg.Instances {
-		for _, r := range in.TrackFiles {
+		for _, r := range inst(in) {
 			if r.Name == name {
 				r.Name = in.Name
 				out = append(out, r)
@@ -21,26 +31,36 @@ func fileTracking(cfg *config.Config, name string) []config.TrackRef {
 		}
 	}
 	for _, sg := range cfg.SyncGroups {
-		for _, gr := range sg.TrackFiles {
-			if gr.Name != name {
+		for _, gr := range group(sg) {
+			if gr.Name == name {
+				out = addGroupTracking(out, sg.Members, gr, groupReverse)
+			}
+		}
+	}
+	return out
+}
+
+// addGroupTracking adds a sync group's tracking reference for each of its
+// members.
+func addGroupTracking(out []config.TrackRef, members []string, gr config.TrackRef, reverse bool) []config.TrackRef {
+	for _, m := range members {
+		found := false
+		for i := range out {
+			if out[i].Name != m {
 				continue
 			}
-			for _, m := range sg.Members {
-				found := false
-				for i := range out {
-					if out[i].Name == m {
-						found = true
-						if out[i].Weight != 0 {
-							out[i].Weight, out[i].Reverse = gr.Weight, gr.Reverse
-						}
-					}
-				}
-				if !found {
-					r := gr
-					r.Name = m
-					out = append(out, r)
+			found = true
+			if out[i].Weight != 0 {
+				out[i].Weight = gr.Weight
+				if reverse {
+					out[i].Reverse = gr.Reverse
 				}
 			}
+		}
+		if !found {
+			r := gr
+			r.Name = m
+			out = append(out, r)
 		}
 	}
 	return out

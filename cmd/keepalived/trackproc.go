@@ -33,45 +33,13 @@ func writeTracking(c *confWriter, refs []config.TrackRef) {
 	}
 }
 
-// processTracking is a vrrp_track_process's tracking_vrrp list: the
-// instances tracking it directly, in configuration order, then the
-// members of the sync groups tracking it (add_vrrp_to_track_process: an
-// instance tracking it both ways is listed once, with the group's weight
-// unless its own is 0).
+// processTracking is a vrrp_track_process's tracking_vrrp list
+// (add_vrrp_to_track_process: an instance tracking it both ways takes the
+// group's weight unless its own is 0).
 func processTracking(cfg *config.Config, name string) []config.TrackRef {
-	var out []config.TrackRef
-	for _, in := range cfg.Instances {
-		for _, r := range in.TrackProcesses {
-			if r.Name == name {
-				r.Name = in.Name
-				out = append(out, r)
-			}
-		}
-	}
-	for _, sg := range cfg.SyncGroups {
-		for _, gr := range sg.TrackProcesses {
-			if gr.Name != name {
-				continue
-			}
-			for _, m := range sg.Members {
-				found := false
-				for i := range out {
-					if out[i].Name == m {
-						found = true
-						if out[i].Weight != 0 {
-							out[i].Weight = gr.Weight
-						}
-					}
-				}
-				if !found {
-					r := gr
-					r.Name = m
-					out = append(out, r)
-				}
-			}
-		}
-	}
-	return out
+	return trackingList(cfg, name, false,
+		func(in *config.VRRPInstance) []config.TrackRef { return in.TrackProcesses },
+		func(sg *config.SyncGroup) []config.TrackRef { return sg.TrackProcesses })
 }
 
 // writeTrackProcesses is dump_vprocess_list: the trackers with the
