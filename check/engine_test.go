@@ -25,6 +25,7 @@ import (
 
 	"keepalived-go/config"
 	"keepalived-go/internal/script"
+	"keepalived-go/internal/trackfile"
 )
 
 // Short timings so that every failure mode goes down and back up fast:
@@ -677,8 +678,8 @@ func TestFileWeight(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]int64{"12\n": 12, "0x10": 16, "010": 8, "-3 junk": -3, "junk": 0, " 7": 7} {
-		if got, ok := strtol(in); !ok || got != want {
-			t.Errorf("strtol(%q) = %d %v", in, got, ok)
+		if got, ok := trackfile.Parse(in); !ok || got != want {
+			t.Errorf("Parse(%q) = %d %v", in, got, ok)
 		}
 	}
 }

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strconv"
-	"strings"
 
 	"keepalived-go/config"
+	"keepalived-go/internal/trackfile"
 )
 
 // FileCheck is FILE_CHECK: the number in a track_file, times weight
@@ -53,7 +52,7 @@ func (c *FileCheck) CheckWeight(context.Context) (int, error) {
 		if len(b) > 127 {
 			b = b[:127]
 		}
-		n, ok := strtol(string(b))
+		n, ok := trackfile.Parse(string(b))
 		if !ok {
 			return 0, fmt.Errorf("Invalid number %d read from %s - ignoring", n, c.Path) //nolint:staticcheck // keepalived's text
 		}
@@ -80,49 +79,4 @@ func FileWeight(value int64, weight int, reverse bool) (int, error) {
 		return 0, fmt.Errorf("%w: value %d", ErrFault, value)
 	}
 	return int(min(p, math.MaxInt32)), nil
-}
-
-// strtol is C's strtol(s, NULL, 0) prefix parse, reporting values outside
-// keepalived's accepted range as not ok.
-func strtol(s string) (int64, bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	base := 10
-	switch {
-	case len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
-		base, s = 16, s[2:]
-	case len(s) > 0 && s[0] == '0':
-		base = 8
-	}
-	end := 0
-	for end < len(s) && digitVal(s[end]) < base {
-		end++
-	}
-	if end == 0 {
-		return 0, true
-	}
-	n, err := strconv.ParseInt(s[:end], base, 64)
-	if err != nil {
-		return n, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, n >= math.MinInt32 && n <= math.MaxInt32+1
-}
-
-func digitVal(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		return int(c-'A') + 10
-	}
-	return 99
 }
