@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -51,7 +52,7 @@ func (l *loader) stoSockaddr(ip, port string, hasPort bool, sa *sockaddr) bool {
 func (s *checkState) vsgRangeEnd(addrStr, port string, hasPort bool, addr sockaddr) (sockaddr, bool) {
 	l := s.l
 	if i := strings.IndexByte(addrStr, '/'); i >= 0 {
-		mask, rest, _ := cStrtoul(addrStr[i+1:], 10)
+		mask, rest, _ := cnum.Strtoul(addrStr[i+1:], 10)
 		if rest != "" || mask == 0 || (addr.fam == famInet && mask > 32) || (addr.fam == famInet6 && mask > 128) {
 			l.report(parser.SevGeneral, "Invalid netmask - %s - skipping", addrStr)
 			return sockaddr{}, false
@@ -140,7 +141,7 @@ func (l *loader) inetStor(addr string) (uint32, bool) {
 	if v6 {
 		base = 16
 	}
-	rng, rest, erange := cStrtoul(addr[i+1:], base)
+	rng, rest, erange := cnum.Strtoul(addr[i+1:], base)
 	warn := ""
 	if !l.opts.ConfigTest {
 		warn = "WARNING - "
@@ -169,7 +170,7 @@ func inetAton(s string) ([4]byte, bool) {
 		if s == "" || s[0] < '0' || s[0] > '9' {
 			return b, false
 		}
-		v, rest, erange := cStrtoul(s, 0)
+		v, rest, erange := cnum.Strtoul(s, 0)
 		if erange || v > 0xffffffff {
 			return b, false
 		}

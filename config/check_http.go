@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/internal/pcre"
 	"keepalived-go/parser"
 )
@@ -199,7 +200,7 @@ func regexOffset(v parser.Strvec) uint64 {
 	if v.Len() != 2 {
 		return 0
 	}
-	n, rest, _ := cStrtoul(v.At(1), 10)
+	n, rest, _ := cnum.Strtoul(v.At(1), 10)
 	if rest != "" {
 		return 0
 	}
@@ -211,11 +212,11 @@ func (s *checkState) regexStack(us *URL, v parser.Strvec) {
 	if v.Len() != 3 {
 		return
 	}
-	start, rest1, _ := cStrtoul(v.At(1), 10)
+	start, rest1, _ := cnum.Strtoul(v.At(1), 10)
 	if rest1 != "" {
 		return
 	}
-	max, rest2, _ := cStrtoul(v.At(2), 10)
+	max, rest2, _ := cnum.Strtoul(v.At(2), 10)
 	if rest2 != "" || start > max {
 		return
 	}
@@ -245,7 +246,7 @@ func (s *checkState) digest(us *URL, v parser.Strvec) {
 	}
 	var buf [16]byte
 	for i := 15; i >= 0; i-- {
-		n, rest, _ := cStrtoul(d[2*i:2*i+2], 16)
+		n, rest, _ := cnum.Strtoul(d[2*i:2*i+2], 16)
 		if rest != "" {
 			s.l.report(parser.SevGeneral, "Unable to interpret hex digit in '%s' at offset %d/%d", d[:2*i+2], 2*i, 2*i+1)
 			return
@@ -259,10 +260,10 @@ func (s *checkState) digest(us *URL, v parser.Strvec) {
 func (s *checkState) statusCode(us *URL, v parser.Strvec) {
 	for i := 1; i < v.Len(); i++ {
 		str := v.At(i)
-		lo, rest, _ := cStrtoul(str, 10)
+		lo, rest, _ := cnum.Strtoul(str, 10)
 		hi := lo
 		if rest != "" && rest[0] == '-' {
-			hi, rest, _ = cStrtoul(rest[1:], 10)
+			hi, rest, _ = cnum.Strtoul(rest[1:], 10)
 		}
 		if rest != "" || lo < 100 || lo > 599 || hi < 100 || hi > 599 || lo > hi {
 			s.l.report(parser.SevGeneral, "Invalid HTTP_GET status code '%s'", str)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/internal/errno"
 	"keepalived-go/parser"
 )
@@ -1363,7 +1364,7 @@ func (l *loader) umask(v parser.Strvec) {
 			l.report(parser.SevGeneral, "%s parameter(s) to umask option", which)
 			return
 		}
-		n, rest, _ := cStrtol(mask, 0)
+		n, rest, _ := cnum.Strtol(mask, 0)
 		if rest != "" || n < 0 || n&^0o777 != 0 {
 			l.report(parser.SevGeneral, "invalid umask value %s", mask)
 			return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -21,119 +22,6 @@ import (
 const timerHz = 1000000
 
 const whiteSpace = " \t\f\n\r\v"
-
-// cStrtol is strtol(s, &end, base) with errno: the value, the rest of s not
-// converted, and whether the value overflowed.
-func cStrtol(s string, base int) (v int64, rest string, erange bool) {
-	i := 0
-	for i < len(s) && strings.IndexByte(whiteSpace, s[i]) >= 0 {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	start := i
-	b := base
-	if (b == 0 || b == 16) && i+2 < len(s) && s[i] == '0' && (s[i+1]|0x20) == 'x' && hexVal(s[i+2]) >= 0 && hexVal(s[i+2]) < 16 {
-		b = 16
-		i += 2
-		start = i
-	} else if b == 0 {
-		if i < len(s) && s[i] == '0' {
-			b = 8
-		} else {
-			b = 10
-		}
-	}
-	var u uint64
-	for i < len(s) {
-		d := hexVal(s[i])
-		if d < 0 || d >= b {
-			break
-		}
-		if u > (math.MaxUint64-uint64(d))/uint64(b) {
-			erange = true
-			u = math.MaxUint64
-		} else if !erange {
-			u = u*uint64(b) + uint64(d)
-		}
-		i++
-	}
-	if i == start {
-		return 0, s, false
-	}
-	if neg {
-		if erange || u > 1<<63 {
-			return math.MinInt64, s[i:], true
-		}
-		return -int64(u), s[i:], false
-	}
-	if erange || u > math.MaxInt64 {
-		return math.MaxInt64, s[i:], true
-	}
-	return int64(u), s[i:], false
-}
-
-// cStrtoul is strtoul: a leading '-' negates (modulo 2^64), as in C.
-func cStrtoul(s string, base int) (v uint64, rest string, erange bool) {
-	i := 0
-	for i < len(s) && strings.IndexByte(whiteSpace, s[i]) >= 0 {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	start := i
-	b := base
-	if (b == 0 || b == 16) && i+2 < len(s) && s[i] == '0' && (s[i+1]|0x20) == 'x' && hexVal(s[i+2]) >= 0 && hexVal(s[i+2]) < 16 {
-		b = 16
-		i += 2
-		start = i
-	} else if b == 0 {
-		if i < len(s) && s[i] == '0' {
-			b = 8
-		} else {
-			b = 10
-		}
-	}
-	var u uint64
-	for i < len(s) {
-		d := hexVal(s[i])
-		if d < 0 || d >= b {
-			break
-		}
-		if u > (math.MaxUint64-uint64(d))/uint64(b) {
-			erange = true
-		} else if !erange {
-			u = u*uint64(b) + uint64(d)
-		}
-		i++
-	}
-	if i == start {
-		return 0, s, false
-	}
-	if erange {
-		return math.MaxUint64, s[i:], true
-	}
-	if neg {
-		u = -u
-	}
-	return u, s[i:], false
-}
-
-func hexVal(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c|0x20 >= 'a' && c|0x20 <= 'z':
-		return int(c|0x20-'a') + 10
-	}
-	return -1
-}
 
 // warnPrefix is keepalived's "WARNING - " for ignore_error outside -t.
 func (l *loader) warnPrefix(ignoreErr bool) string {
@@ -150,7 +38,7 @@ func (l *loader) readInt(s string, min, max int, ignoreErr bool) (int, bool) {
 
 func (l *loader) readIntBase(s string, base, min, max int, ignoreErr bool) (int, bool) {
 	warn := l.warnPrefix(ignoreErr)
-	v, rest, erange := cStrtol(s, base)
+	v, rest, erange := cnum.Strtol(s, base)
 	res := int(int32(v))
 	switch {
 	case rest != "":
@@ -176,7 +64,7 @@ func (l *loader) readUnsignedBase(s string, base int, min, max uint, ignoreErr b
 	for off < len(s) && strings.IndexByte(whiteSpace, s[off]) >= 0 {
 		off++
 	}
-	v, rest, erange := cStrtoul(s[off:], base)
+	v, rest, erange := cnum.Strtoul(s[off:], base)
 	res := uint(uint32(v))
 	switch {
 	case off < len(s) && s[off] == '-':
@@ -200,7 +88,7 @@ func (l *loader) readUnsigned64(s string, min, max uint64, ignoreErr bool) (uint
 	for off < len(s) && strings.IndexByte(whiteSpace, s[off]) >= 0 {
 		off++
 	}
-	v, rest, erange := cStrtoul(s[off:], 10)
+	v, rest, erange := cnum.Strtoul(s[off:], 10)
 	switch {
 	case off < len(s) && s[off] == '-':
 		l.report(parser.SevInvalidNumber, "%snegative number '%s'", warn, s)
@@ -236,7 +124,7 @@ func (l *loader) readDecimal(s string, min, max uint64, shift int, ignoreErr boo
 		frac = frac[:shift]
 	}
 	digits := intPart + frac + strings.Repeat("0", shift-len(frac))
-	v, rest, erange := cStrtoul(digits, 10)
+	v, rest, erange := cnum.Strtoul(digits, 10)
 	if roundUp {
 		v++
 	}
@@ -339,7 +227,7 @@ func checkValidIPAddress(s string, allowMask bool) bool {
 			if i+1 >= len(s) {
 				return false
 			}
-			n, rest, _ := cStrtoul(s[i+1:], 10)
+			n, rest, _ := cnum.Strtoul(s[i+1:], 10)
 			max := uint64(32)
 			if v6 {
 				max = 128

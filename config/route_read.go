@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -112,10 +113,10 @@ func getAddr64(cp string) (uint64, bool) {
 	cp = strings.TrimLeft(cp, whiteSpace)
 	var v uint64
 	for i := 0; i < 4; i++ {
-		if cp == "" || hexVal(cp[0]) < 0 || hexVal(cp[0]) > 15 {
+		if cp == "" || cnum.Digit(cp[0]) < 0 || cnum.Digit(cp[0]) > 15 {
 			return 0, false
 		}
-		n, rest, erange := cStrtoul(cp, 16)
+		n, rest, erange := cnum.Strtoul(cp, 16)
 		if erange || n > 0xffff || len(rest) == len(cp) {
 			return 0, false
 		}
@@ -146,7 +147,7 @@ func parseMPLSAddress(str string) ([]uint32, bool) {
 		if strings.HasPrefix(str, "-") || (str != "" && strings.IndexByte(whiteSpace, str[0]) >= 0) {
 			return nil, false
 		}
-		label, rest, erange := cStrtoul(str, 0)
+		label, rest, erange := cnum.Strtoul(str, 0)
 		if len(rest) == len(str) || erange || label > math.MaxUint32 || label&^0xFFFFF != 0 {
 			return nil, false
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -112,7 +113,7 @@ func readRTFile(name string, max uint32) []rtEntry {
 			continue
 		}
 		num := strings.TrimLeft(w[0], " \t")
-		id, rest, _ := cStrtoul(num, 0)
+		id, rest, _ := cnum.Strtoul(num, 0)
 		if strings.HasPrefix(num, "-") || len(rest) == len(num) || rest != "" || id > uint64(max) {
 			continue
 		}
@@ -165,7 +166,7 @@ func (n *rtNames) list(file string, defaults []rtEntry, max uint32) []rtEntry {
 // find is find_entry: a number (any base, truncated to 32 bits as keepalived
 // stores it) no larger than max, else a name from the list.
 func (n *rtNames) find(name string, file string, defaults []rtEntry, max uint32) (uint32, bool) {
-	v, rest, erange := cStrtoul(name, 0)
+	v, rest, erange := cnum.Strtoul(name, 0)
 	if erange {
 		v = math.MaxUint64
 	}
@@ -222,7 +223,7 @@ func findRTNType(s string) (uint8, bool) {
 			return uint8(e.id), true
 		}
 	}
-	v, rest, erange := cStrtoul(s, 0)
+	v, rest, erange := cnum.Strtoul(s, 0)
 	if rest != "" || erange || v > 255 || strings.HasPrefix(s, "-") {
 		return 0, false
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -377,7 +378,7 @@ func (p *ruleRead) fwmark() rres {
 	if strings.HasPrefix(str, "-") {
 		return bad()
 	}
-	val, end, erange := cStrtoul(str, 0)
+	val, end, erange := cnum.Strtoul(str, 0)
 	if erange || val > math.MaxUint32 {
 		return bad()
 	}
@@ -387,7 +388,7 @@ func (p *ruleRead) fwmark() rres {
 			return bad()
 		}
 		var e2 bool
-		mask, end, e2 = cStrtoul(end[1:], 0)
+		mask, end, e2 = cnum.Strtoul(end[1:], 0)
 		if e2 || mask > math.MaxUint32 {
 			return bad()
 		}
@@ -414,7 +415,7 @@ func scanRange(s string, bits uint) (a, b uint64, n int) {
 		if len(s)-len(body) > 1 || body == "" || body[0] < '0' || body[0] > '9' {
 			return 0, s, false
 		}
-		v, rest, erange := cStrtoul(s, 10)
+		v, rest, erange := cnum.Strtoul(s, 10)
 		if erange {
 			v = math.MaxUint64
 		}
@@ -441,7 +442,7 @@ func inetProtoA2N(buf string) int {
 	if buf == "" || buf[0] == '-' {
 		return -1
 	}
-	n, rest, erange := cStrtoul(buf, 10)
+	n, rest, erange := cnum.Strtoul(buf, 10)
 	if erange || n > 127 {
 		return -1
 	}
@@ -479,7 +480,7 @@ func getProtoByName(name string) (int, bool) {
 			match = match || al == name
 		}
 		if match {
-			v, rest, _ := cStrtoul(fl[1], 10)
+			v, rest, _ := cnum.Strtoul(fl[1], 10)
 			if rest != "" {
 				continue
 			}

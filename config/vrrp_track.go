@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"keepalived-go/internal/cnum"
 	"keepalived-go/parser"
 )
 
@@ -715,7 +716,7 @@ func (s *vrrpState) instanceUsingVMACName(name string) *VRRPInstance {
 func parseVMACAddr(p string) (mac []byte, useVRID, ok bool) {
 	mac = make([]byte, 6)
 	for j := 0; j < 6; j++ {
-		v, rest, erange := cStrtoul(p, 16)
+		v, rest, erange := cnum.Strtoul(p, 16)
 		n := len(p) - len(rest)
 		if erange || n > 2 || n == 0 {
 			return nil, false, false

@@ -14,8 +14,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"keepalived-go/internal/cnum"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,53 +89,8 @@ func Read(path string) (int64, error) {
 // when the number overflows or lies outside [INT32_MIN, INT32_MAX+1]; v
 // is then what strtol returned.
 func Parse(s string) (v int64, ok bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	base := 10
-	switch {
-	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && digit(s[2]) < 16:
-		base, s = 16, s[2:]
-	case len(s) > 0 && s[0] == '0':
-		base = 8
-	}
-	end := 0
-	for end < len(s) && digit(s[end]) < base {
-		end++
-	}
-	if end == 0 {
-		return 0, true
-	}
-	u, err := strconv.ParseUint(s[:end], base, 64)
-	switch {
-	case err != nil || !neg && u > math.MaxInt64:
-		if neg {
-			return math.MinInt64, false
-		}
-		return math.MaxInt64, false
-	case neg && u > 1<<63:
-		return math.MinInt64, false
-	case neg:
-		v = -int64(u)
-	default:
-		v = int64(u)
-	}
-	return v, v >= math.MinInt32 && v <= math.MaxInt32+1
-}
-
-func digit(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		return int(c-'A') + 10
-	}
-	return 99
+	v, _, erange := cnum.Strtol(s, 0)
+	return v, !erange && v >= math.MinInt32 && v <= math.MaxInt32+1
 }
 
 // Event is what happened to a watched directory's entry.
