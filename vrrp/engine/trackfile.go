@@ -256,12 +256,20 @@ func fileEffect(value int64, weight int, reverse bool) (delta int, fault bool) {
 // once, with the group's weight and reverse unless the instance's weight
 // is 0 (add_obj_to_track_file, which logs that, as warn asks here).
 func (e *Engine) fileRefs(m *inst, warn bool) []config.TrackRef {
-	refs := append([]config.TrackRef(nil), m.cfg.TrackFiles...)
-	g := e.groupOf(m)
-	if g == nil {
-		return refs
+	var group []config.TrackRef
+	if g := e.groupOf(m); g != nil {
+		group = g.TrackFiles
 	}
-	for _, gr := range g.TrackFiles {
+	return e.mergeRefs(m, "track_file", m.cfg.TrackFiles, group, true, warn)
+}
+
+// mergeRefs adds a sync group's tracking references to an instance's
+// own: one tracked both ways counts once, with the group's weight (and
+// reverse, with groupReverse) unless the instance's weight is 0, and
+// keepalived's warning when warn is set.
+func (e *Engine) mergeRefs(m *inst, what string, own, group []config.TrackRef, groupReverse, warn bool) []config.TrackRef {
+	refs := append([]config.TrackRef(nil), own...)
+	for _, gr := range group {
 		dup := false
 		for i := range refs {
 			if refs[i].Name != gr.Name {
@@ -269,10 +277,13 @@ func (e *Engine) fileRefs(m *inst, warn bool) []config.TrackRef {
 			}
 			dup = true
 			if warn {
-				e.log.Infof("(%s) track_file %s is configured on VRRP instance and sync group. Remove vrrp instance config", m.cfg.Name, gr.Name)
+				e.log.Infof("(%s) %s %s is configured on VRRP instance and sync group. Remove vrrp instance config", m.cfg.Name, what, gr.Name)
 			}
 			if refs[i].Weight != 0 {
-				refs[i].Weight, refs[i].Reverse = gr.Weight, gr.Reverse
+				refs[i].Weight = gr.Weight
+				if groupReverse {
+					refs[i].Reverse = gr.Reverse
+				}
 			}
 		}
 		if !dup {

@@ -114,30 +114,11 @@ func (e *Engine) procEvent(ev trackproc.Event) {
 // counts once, with the group's weight unless the instance's is 0
 // (add_vrrp_to_track_process, which logs that, as warn asks here).
 func (e *Engine) procRefs(m *inst, warn bool) []config.TrackRef {
-	refs := append([]config.TrackRef(nil), m.cfg.TrackProcesses...)
-	g := e.groupOf(m)
-	if g == nil {
-		return refs
+	var group []config.TrackRef
+	if g := e.groupOf(m); g != nil {
+		group = g.TrackProcesses
 	}
-	for _, gr := range g.TrackProcesses {
-		dup := false
-		for i := range refs {
-			if refs[i].Name != gr.Name {
-				continue
-			}
-			dup = true
-			if warn {
-				e.log.Infof("(%s) track_process %s is configured on VRRP instance and sync group. Remove vrrp instance config", m.cfg.Name, gr.Name)
-			}
-			if refs[i].Weight != 0 {
-				refs[i].Weight = gr.Weight
-			}
-		}
-		if !dup {
-			refs = append(refs, gr)
-		}
-	}
-	return refs
+	return e.mergeRefs(m, "track_process", m.cfg.TrackProcesses, group, false, warn)
 }
 
 // procState is what the tracked processes do to m now: the FAULT keys
