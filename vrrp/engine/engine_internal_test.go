@@ -433,6 +433,60 @@ func TestEngineTrackScriptRiseFall(t *testing.T) {
 	}
 }
 
+// TestScriptReloadCarriesResult is keepalived's clear_diff_script: on a
+// reload every script that had a result keeps it (scaled to new rise and
+// fall when its definition changed) and says so, and its first success
+// after start is not a change of exit status (last_status starts at 0).
+func TestScriptReloadCarriesResult(t *testing.T) {
+	conf := func(rise int) string {
+		return fmt.Sprintf(`vrrp_script chk {
+    script "/bin/true"
+    interval 1
+    rise %d
+    fall 2
+    weight -150
+}
+vrrp_script down {
+    script "/bin/false"
+    interval 1
+}
+`, rise) + strings.Replace(seed, "    virtual_ipaddress {", "    track_script {\n        chk\n        down weight -10\n    }\n    virtual_ipaddress {", 1)
+	}
+	codes := make(chan int, 1)
+	h := newHarness(t, conf(1), func(o *Options) { o.Runner = exitRunner{codes} })
+	run := func(name string, code int) {
+		codes <- code
+		h.now = h.e.scripts[name].next
+		h.e.tick()
+		(<-h.posted)()
+	}
+	run("chk", 0)
+	run("down", 1)
+	if h.logged("Script `chk` now returning 0") {
+		t.Errorf("a first success logged a change of exit status")
+	}
+	// chk unchanged-but-for-rise: its success is carried (result at the
+	// top, rise+fall-1 with the new rise); down's failure likewise.
+	if err := h.e.applyReload(loadConf(t, conf(3))); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"VRRP_Script(chk) considered successful on reload", "VRRP_Script(down) considered unsuccessful on reload"} {
+		if !h.logged(l) {
+			t.Errorf("not logged: %q", l)
+		}
+	}
+	chk, down := h.e.scripts["chk"], h.e.scripts["down"]
+	if chk.init || !chk.up || chk.result != 4 {
+		t.Errorf("chk after reload: init %v up %v result %d, want false true 4", chk.init, chk.up, chk.result)
+	}
+	if down.init || down.up || down.result != 0 || down.lastRC != 1 {
+		t.Errorf("down after reload: init %v up %v result %d lastRC %d, want false false 0 1", down.init, down.up, down.result, down.lastRC)
+	}
+	if p := h.inst("ETH0").EffectivePriority; p != 190 {
+		t.Errorf("priority after reload %d, want 190 (200, down -10)", p)
+	}
+}
+
 func TestEngineReload(t *testing.T) {
 	two := seed + `
 vrrp_instance OLD {

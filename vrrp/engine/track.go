@@ -41,23 +41,64 @@ func (e *Engine) setupScripts(cfg *config.Config, old map[string]*trackScript) {
 	e.scripts = map[string]*trackScript{}
 	now := e.now()
 	for _, sc := range cfg.Scripts {
-		if o := old[sc.Name]; o != nil && sameConfig(o.cfg, sc) {
+		o := old[sc.Name]
+		if o != nil && sameConfig(o.cfg, sc) {
 			o.cfg = sc
 			o.bad = !e.scriptCmd(sc, o)
 			e.scripts[sc.Name] = o
+			e.scriptReloaded(o, o)
 			continue
 		}
-		s := &trackScript{cfg: sc, next: now, init: true, lastRC: -1, result: max(sc.Rise, 1) - 1, atStart: old == nil}
-		if o := old[sc.Name]; o != nil {
-			s.gen = o.gen + 1
-		}
+		// keepalived's last_status starts at 0: a first success is not a
+		// change.
+		s := &trackScript{cfg: sc, next: now, init: true, result: max(sc.Rise, 1) - 1, atStart: old == nil}
 		if sc.InitFail {
 			s.result, s.known, s.up = 0, true, false
+		}
+		if o != nil {
+			s.gen = o.gen + 1
+			// A script still waiting for its first result at start stays
+			// so (SCRIPT_INIT_STATE_INIT).
+			s.atStart = o.init && o.atStart
+			e.scriptReloaded(o, s)
 		}
 		s.bad = !e.scriptCmd(sc, s)
 		e.scripts[sc.Name] = s
 	}
 	e.setupFiles(cfg)
+}
+
+// scriptReloaded is clear_diff_script for one script kept across a
+// reload: unless the old one has no result yet, the new one takes the old
+// result, scaled to its own rise and fall, and the old exit status, and
+// keepalived's line says which way it went (for every script, changed or
+// not).
+func (e *Engine) scriptReloaded(o, s *trackScript) {
+	if o.init {
+		return
+	}
+	oRise, oFall := max(o.cfg.Rise, 1), max(o.cfg.Fall, 1)
+	rise, fall := max(s.cfg.Rise, 1), max(s.cfg.Fall, 1)
+	res := o.result
+	if s != o {
+		switch {
+		case res < oRise && res == 0:
+			res = 0
+		case res < oRise:
+			res = max(rise-(oRise-res), 0)
+		case res == oRise+oFall-1:
+			res = rise + fall - 1
+		default:
+			res = min(rise+(res-oRise), rise+fall-1)
+		}
+		s.result, s.lastRC, s.init = res, o.lastRC, false
+		s.known, s.up = true, res >= rise
+	}
+	if o.result < oRise {
+		e.log.Infof("VRRP_Script(%s) considered unsuccessful on reload", s.cfg.Name)
+	} else {
+		e.log.Infof("VRRP_Script(%s) considered successful on reload", s.cfg.Name)
+	}
 }
 
 func (e *Engine) runScript(s *trackScript, now time.Duration) {
