@@ -26,10 +26,10 @@ type BFDCheck struct{ Name string }
 func (*BFDCheck) Check(context.Context) error { return ErrPassive }
 
 func newBFD(ck *config.Checker, _ Env) (Checker, error) {
-	if ck.BFD == nil || ck.BFD.Name == "" {
+	if ck.BFDOpts() == nil || ck.BFDOpts().Name == "" {
 		return nil, errors.New("BFD_CHECK without a bfd_instance name")
 	}
-	return &BFDCheck{Name: ck.BFD.Name}, nil
+	return &BFDCheck{Name: ck.BFDOpts().Name}, nil
 }
 
 // BFDState is a BFD session's state as the BFD process reports it to the

@@ -34,16 +34,16 @@ type DNSCheck struct {
 
 func newDNS(ck *config.Checker, env Env) (Checker, error) {
 	c := &DNSCheck{Conn: connOf(ck, env.RS), Type: 6, Name: "."}
-	if ck.DNS != nil {
-		if ck.DNS.Type != "" {
-			t, ok := DNSType(ck.DNS.Type)
+	if ck.DNSOpts() != nil {
+		if ck.DNSOpts().Type != "" {
+			t, ok := DNSType(ck.DNSOpts().Type)
 			if !ok {
-				return nil, fmt.Errorf("DNS_CHECK: unknown type %q", ck.DNS.Type)
+				return nil, fmt.Errorf("DNS_CHECK: unknown type %q", ck.DNSOpts().Type)
 			}
 			c.Type = t
 		}
-		if ck.DNS.Name != "" {
-			c.Name = ck.DNS.Name
+		if ck.DNSOpts().Name != "" {
+			c.Name = ck.DNSOpts().Name
 		}
 	}
 	return c, nil

@@ -23,19 +23,19 @@ type FileCheck struct {
 }
 
 func newFile(ck *config.Checker, env Env) (Checker, error) {
-	if ck.File == nil || ck.File.TrackFile == "" {
+	if ck.FileOpts() == nil || ck.FileOpts().TrackFile == "" {
 		return nil, fmt.Errorf("FILE_CHECK has no track_file")
 	}
-	c := &FileCheck{Weight: ck.File.Weight, Reverse: ck.File.WeightReverse, read: os.ReadFile}
+	c := &FileCheck{Weight: ck.FileOpts().Weight, Reverse: ck.FileOpts().WeightReverse, read: os.ReadFile}
 	if env.Config != nil {
 		for _, tf := range env.Config.TrackFiles {
-			if tf.Name == ck.File.TrackFile {
+			if tf.Name == ck.FileOpts().TrackFile {
 				c.Path = tf.File
 			}
 		}
 	}
 	if c.Path == "" {
-		return nil, fmt.Errorf("FILE_CHECK: track_file %s not found", ck.File.TrackFile)
+		return nil, fmt.Errorf("FILE_CHECK: track_file %s not found", ck.FileOpts().TrackFile)
 	}
 	return c, nil
 }

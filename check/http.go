@@ -31,7 +31,7 @@ func (c *HTTPCheck) request(step int) []byte {
 const MaxBodySize = 1 << 20
 
 func newHTTP(ck *config.Checker, env Env) (Checker, error) {
-	h := ck.HTTP
+	h := ck.HTTPOpts()
 	if h == nil || len(h.URLs) == 0 {
 		return nil, fmt.Errorf("%s has no url", ck.Kind)
 	}

@@ -84,8 +84,8 @@ func kindOf(k config.CheckerKind) (*kind, error) {
 
 // miscTiming: an attempt is bounded by misc_timeout, else delay_loop.
 func miscTiming(t *Timing, ck *config.Checker) {
-	if ck.Misc != nil {
-		t.AttemptTimeout = ck.Misc.Timeout
+	if ck.MiscOpts() != nil {
+		t.AttemptTimeout = ck.MiscOpts().Timeout
 	}
 	if t.AttemptTimeout <= 0 {
 		t.AttemptTimeout = ck.DelayLoop
@@ -182,9 +182,9 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 		Steps:            1,
 		AttemptTimeout:   time.Duration(row.phases) * ck.ConnectTimeout,
 	}
-	if ck.HTTP != nil {
-		t.Steps = max(len(ck.HTTP.URLs), 1)
-		t.FastRecovery = ck.HTTP.FastRecovery
+	if ck.HTTPOpts() != nil {
+		t.Steps = max(len(ck.HTTPOpts().URLs), 1)
+		t.FastRecovery = ck.HTTPOpts().FastRecovery
 	}
 	if row.timing != nil {
 		row.timing(&t, ck)

@@ -51,14 +51,14 @@ func (e *MiscError) Unwrap() []error {
 }
 
 func newMisc(ck *config.Checker, env Env) (Checker, error) {
-	if ck.Misc == nil || ck.Misc.Path == nil {
+	if ck.MiscOpts() == nil || ck.MiscOpts().Path == nil {
 		return nil, errors.New("MISC_CHECK has no misc_path")
 	}
-	res := ck.Misc.Path.Resolved()
+	res := ck.MiscOpts().Path.Resolved()
 	if !res.Usable() {
 		return nil, &ScriptDisabledError{Argv: res.Cmd.Argv, Err: res.Err}
 	}
-	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.Misc.Dynamic, Runner: env.Runner}
+	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.MiscOpts().Dynamic, Runner: env.Runner}
 	if env.RS != nil {
 		c.RSWeight = env.RS.Weight
 	}

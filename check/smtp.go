@@ -48,8 +48,8 @@ func (c *SMTPCheck) step() time.Duration {
 
 func newSMTP(ck *config.Checker, env Env) (Checker, error) {
 	c := &SMTPCheck{Conn: connOf(ck, env.RS), HeloName: DefaultHeloName, Timeout: ck.ConnectTimeout}
-	if ck.SMTP != nil && ck.SMTP.HeloName != "" {
-		c.HeloName = ck.SMTP.HeloName
+	if ck.SMTPOpts() != nil && ck.SMTPOpts().HeloName != "" {
+		c.HeloName = ck.SMTPOpts().HeloName
 	}
 	return c, nil
 }

@@ -30,7 +30,7 @@ var udpDefaultPayload = setBuf(make([]byte, 32))
 
 func newUDP(ck *config.Checker, env Env) (Checker, error) {
 	c := &UDPCheck{Conn: connOf(ck, env.RS), Payload: udpDefaultPayload, MaxLen: 255}
-	if u := ck.UDP; u != nil {
+	if u := ck.UDPOpts(); u != nil {
 		if len(u.Payload) > 0 {
 			c.Payload = u.Payload
 		}
