@@ -8,6 +8,10 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.BFDCheck, &kind{build: newBFD, passive: true})
+}
+
 // BFD_CHECK: a real server follows a BFD session (keepalived 2.2.7's
 // check/check_bfd.c). It has no probe: the BFD engine runs the session,
 // and its state reaches this engine through SetBFD, wired in

@@ -11,6 +11,17 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.FileCheck, &kind{policy: PolicyFile, build: newFile, timing: fileTiming})
+}
+
+// fileTiming: no probe; the file is re-read often (keepalived uses
+// inotify) and its state is known at once.
+func fileTiming(t *Timing, _ *config.Checker) {
+	t.DelayLoop, t.Warmup, t.Alpha, t.Retry = FilePollInterval, 0, false, 0
+	t.AttemptTimeout = FilePollInterval
+}
+
 // FileCheck is FILE_CHECK: the number in a track_file, times weight
 // (negated with reverse), is added to the real server's weight. With
 // weight 0 any non-zero value (reverse: zero) is a fault; a product at or

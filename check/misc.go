@@ -9,6 +9,24 @@ import (
 	"keepalived-go/internal/script"
 )
 
+func init() {
+	register(config.MiscCheck, &kind{policy: PolicyMisc, build: newMisc, timing: miscTiming, attempt: logMisc})
+}
+
+// miscTiming: an attempt is bounded by misc_timeout, else delay_loop,
+// else defaultAttemptTimeout.
+func miscTiming(t *Timing, ck *config.Checker) {
+	if ck.MiscOpts() != nil {
+		t.AttemptTimeout = ck.MiscOpts().Timeout
+	}
+	if t.AttemptTimeout <= 0 {
+		t.AttemptTimeout = ck.DelayLoop
+	}
+	if t.AttemptTimeout <= 0 {
+		t.AttemptTimeout = defaultAttemptTimeout
+	}
+}
+
 // MiscCheck is MISC_CHECK: misc_path run without a shell (split into argv
 // as keepalived splits it), killed after misc_timeout (the ctx deadline).
 // Exit 0 is success; with misc_dynamic, exit 2..255 is success too and sets

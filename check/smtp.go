@@ -11,6 +11,20 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.SMTPCheck, &kind{policy: PolicySMTP, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
+		success: "Remote SMTP server %[1]s succeed on service."})
+}
+
+func logSMTPDown(e *Engine, _ *ckRun, o Outcome, err error) bool {
+	if err != nil && o.Verdict == Down {
+		e.log.Infof("SMTP_CHECK %s", err.Error())
+	}
+	return false
+}
+
+func smtpFailure(_ string, err error) string { return "SMTP_CHECK " + err.Error() }
+
 // DefaultHeloName is keepalived's SMTP_CHECK helo_name default.
 const DefaultHeloName = "smtpchecker.keepalived.org"
 
