@@ -8,6 +8,10 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.BFDCheck, &kind{build: newBFD, passive: true})
+}
+
 // BFD_CHECK: a real server follows a BFD session (keepalived 2.2.7's
 // check/check_bfd.c). It has no probe: the BFD engine runs the session,
 // and its state reaches this engine through SetBFD, wired in
@@ -26,10 +30,10 @@ type BFDCheck struct{ Name string }
 func (*BFDCheck) Check(context.Context) error { return ErrPassive }
 
 func newBFD(ck *config.Checker, _ Env) (Checker, error) {
-	if ck.BFD == nil || ck.BFD.Name == "" {
+	if ck.BFDOpts() == nil || ck.BFDOpts().Name == "" {
 		return nil, errors.New("BFD_CHECK without a bfd_instance name")
 	}
-	return &BFDCheck{Name: ck.BFD.Name}, nil
+	return &BFDCheck{Name: ck.BFDOpts().Name}, nil
 }
 
 // BFDState is a BFD session's state as the BFD process reports it to the

@@ -11,7 +11,7 @@ import (
 )
 
 func bfdChecker(name string, alpha bool) *config.Checker {
-	return &config.Checker{Kind: config.BFDCheck, BFD: &config.BFDOptions{Name: name}, Alpha: alpha,
+	return &config.Checker{Kind: config.BFDCheck, Options: &config.BFDOptions{Name: name}, Alpha: alpha,
 		DelayLoop: 100 * time.Millisecond, ConnectTimeout: time.Second}
 }
 

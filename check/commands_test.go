@@ -12,7 +12,7 @@ import (
 // SetWeight (an SNMP Set of realServerWeight) changes the effective weight,
 // logs it as update_svr_wgt does and reports it to the LVS side.
 func TestSetWeight(t *testing.T) {
-	ck := &config.Checker{Kind: config.BFDCheck, BFD: &config.BFDOptions{Name: "b1"}}
+	ck := &config.Checker{Kind: config.BFDCheck, Options: &config.BFDOptions{Name: "b1"}}
 	h := start(t, oneServer(netip.MustParseAddrPort("127.0.0.1:80"), "TCP", ck))
 	vs, rs := "[198.51.100.10]:tcp:80", "[127.0.0.1]:tcp:80"
 	if err := h.eng.SetWeight(vs, rs, 7); err != nil {

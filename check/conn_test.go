@@ -29,7 +29,7 @@ func TestConnOfPorts(t *testing.T) {
 		{"DNS on a fwmark real server", config.DNSCheck, fw, nil, "203.0.113.12:0"},
 	}
 	for _, c := range cases {
-		ck := &config.Checker{Kind: c.kind, Conn: c.conn, HTTP: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
+		ck := &config.Checker{Kind: c.kind, Conn: c.conn, Options: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
 		chk, err := NewChecker(ck, Env{RS: c.rs})
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,25 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.DNSCheck, &kind{policy: PolicyDNS, phases: 1, build: newDNS, attempt: logDNSDown, failure: dnsFailure})
+}
+
+func logDNSDown(e *Engine, c *ckRun, o Outcome, err error) bool {
+	if err != nil && o.Verdict == Down {
+		msg := err.Error()
+		if o.Retries > 0 {
+			msg += fmt.Sprintf(" after %d retries", o.Retries)
+		}
+		e.log.Infof("DNS_CHECK (%s) %s", c.rs.rsKey, msg)
+	}
+	return false
+}
+
+func dnsFailure(rs string, err error) string {
+	return fmt.Sprintf("DNS_CHECK (%s) %s", rs, err.Error())
+}
+
 // dnsTypes is keepalived's DNS_TYPE table.
 var dnsTypes = map[string]uint16{
 	"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28, "RRSIG": 46, "DNSKEY": 48,
@@ -34,16 +53,16 @@ type DNSCheck struct {
 
 func newDNS(ck *config.Checker, env Env) (Checker, error) {
 	c := &DNSCheck{Conn: connOf(ck, env.RS), Type: 6, Name: "."}
-	if ck.DNS != nil {
-		if ck.DNS.Type != "" {
-			t, ok := DNSType(ck.DNS.Type)
+	if ck.DNSOpts() != nil {
+		if ck.DNSOpts().Type != "" {
+			t, ok := DNSType(ck.DNSOpts().Type)
 			if !ok {
-				return nil, fmt.Errorf("DNS_CHECK: unknown type %q", ck.DNS.Type)
+				return nil, fmt.Errorf("DNS_CHECK: unknown type %q", ck.DNSOpts().Type)
 			}
 			c.Type = t
 		}
-		if ck.DNS.Name != "" {
-			c.Name = ck.DNS.Name
+		if ck.DNSOpts().Name != "" {
+			c.Name = ck.DNSOpts().Name
 		}
 	}
 	return c, nil

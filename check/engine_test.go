@@ -260,7 +260,7 @@ func TestPageDigestIsSeed(t *testing.T) {
 
 func httpChecker(kind config.CheckerKind) *config.Checker {
 	ck := fastChecker(kind)
-	ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{
+	ck.Options = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{
 		{Path: "/apache2-default/", Digest: pageDigest(), StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}},
 		{Path: "/second", StatusCodes: []config.StatusRange{{Min: 200, Max: 200}}},
 	}}
@@ -341,8 +341,8 @@ func TestHTTPGetVirtualHost(t *testing.T) {
 	// A url-level virtualhost wins over the VS one (and the server only
 	// knows keepalive.example.org).
 	ck3 := httpChecker(config.HTTPGet)
-	for i := range ck3.HTTP.URLs {
-		ck3.HTTP.URLs[i].VirtualHost = "other.example.org"
+	for i := range ck3.HTTPOpts().URLs {
+		ck3.HTTPOpts().URLs[i].VirtualHost = "other.example.org"
 	}
 	if err := h.eng.Reload(oneServer(m.addrPort(), "TCP", ck3)); err != nil {
 		t.Fatal(err)
@@ -358,8 +358,8 @@ func TestHTTPGetVirtualHost(t *testing.T) {
 func TestSSLGetFailureModes(t *testing.T) {
 	m, mode := serveWeb(t, true)
 	ck := httpChecker(config.SSLGet)
-	ck.HTTP.EnableSNI = true
-	ck.HTTP.VirtualHost = "keepalive.example.org"
+	ck.HTTPOpts().EnableSNI = true
+	ck.HTTPOpts().VirtualHost = "keepalive.example.org"
 	h := start(t, oneServer(m.addrPort(), "TCP", ck))
 	for _, fail := range []string{"tls", "refused", "timeout", "status", "digest"} {
 		t.Run(fail, func(t *testing.T) {
@@ -418,7 +418,7 @@ func TestSMTPCheck(t *testing.T) {
 	go srv.Serve(m)
 	t.Cleanup(func() { srv.Close() })
 	ck := fastChecker(config.SMTPCheck)
-	ck.SMTP = &config.SMTPOptions{HeloName: "lb1.example.org"}
+	ck.Options = &config.SMTPOptions{HeloName: "lb1.example.org"}
 	h := start(t, oneServer(m.addrPort(), "TCP", ck))
 	for _, fail := range []string{"refused", "timeout", "banner", "helo"} {
 		t.Run(fail, func(t *testing.T) {
@@ -485,7 +485,7 @@ func TestDNSCheck(t *testing.T) {
 	go srv.ActivateAndServe()
 	t.Cleanup(func() { srv.Shutdown() })
 	ck := fastChecker(config.DNSCheck)
-	ck.DNS = &config.DNSOptions{Type: "A", Name: "www.example.org"}
+	ck.Options = &config.DNSOptions{Type: "A", Name: "www.example.org"}
 	h := start(t, oneServer(netip.MustParseAddrPort(pc.LocalAddr().String()), "UDP", ck))
 	for _, fail := range []string{"servfail", "nxdomain", "timeout", "wrongid"} {
 		t.Run(fail, func(t *testing.T) {
@@ -532,7 +532,7 @@ func TestUDPCheck(t *testing.T) {
 	go serve(pc)
 	t.Cleanup(func() { pcMu.Lock(); pc.Close(); pcMu.Unlock() })
 	ck := fastChecker(config.UDPCheck)
-	ck.UDP = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2, MaxReplyLength: 255}
+	ck.Options = &config.UDPOptions{Payload: []byte("PING"), RequireReply: true, ReplyPattern: []byte("PI"), MinReplyLength: 2, MaxReplyLength: 255}
 	h := start(t, oneServer(netip.MustParseAddrPort(addr), "UDP", ck))
 	for _, fail := range []string{"drop", "wrong", "long", "refused"} {
 		t.Run(fail, func(t *testing.T) {
@@ -624,9 +624,9 @@ func TestMiscCheck(t *testing.T) {
 	state := filepath.Join(dir, "exit")
 	writeFile(t, state, "0")
 	ck := fastChecker(config.MiscCheck)
-	ck.Misc = &config.MiscOptions{Path: &config.Script{Command: "/bin/sh -c 'exit $(cat " + state + ")'"}, Dynamic: true, Timeout: 300 * time.Millisecond}
+	ck.Options = &config.MiscOptions{Path: &config.Script{Command: "/bin/sh -c 'exit $(cat " + state + ")'"}, Dynamic: true, Timeout: 300 * time.Millisecond}
 	ck2 := fastChecker(config.MiscCheck)
-	ck2.Misc = &config.MiscOptions{Path: &config.Script{Command: "/bin/sh -c 'test ! -e " + state + ".hang || sleep 5'"}, Timeout: 200 * time.Millisecond}
+	ck2.Options = &config.MiscOptions{Path: &config.Script{Command: "/bin/sh -c 'test ! -e " + state + ".hang || sleep 5'"}, Timeout: 200 * time.Millisecond}
 	h := start(t, oneServer(netip.MustParseAddrPort("127.0.0.1:80"), "TCP", ck, ck2))
 	writeFile(t, state, "1")
 	ev := h.want(false, "exit 1")
@@ -646,7 +646,7 @@ func TestMiscCheck(t *testing.T) {
 	h.want(true, "no more timeout")
 	// The script as keepalived names it after its security check: /bin/sh
 	// through the real path of the directory (/usr/bin/sh on Debian).
-	sh := ck.Misc.Path.Resolved().Cmd.Argv[0]
+	sh := ck.MiscOpts().Path.Resolved().Cmd.Argv[0]
 	for _, l := range []string{
 		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] failed after 1 retry (exited with status 1).",
 		"Misc check for [[127.0.0.1]:tcp:80 VS [198.51.100.10]:tcp:80] by [" + sh + "] succeeded.",
@@ -691,8 +691,8 @@ func TestFileCheckEngine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "weight")
 	writeFile(t, path, "0")
-	ck := &config.Checker{Kind: config.FileCheck, DelayLoop: time.Second, File: &config.FileOptions{TrackFile: "tf", Weight: 0}}
-	ck2 := &config.Checker{Kind: config.FileCheck, DelayLoop: time.Second, File: &config.FileOptions{TrackFile: "tw", Weight: -10}}
+	ck := &config.Checker{Kind: config.FileCheck, DelayLoop: time.Second, Options: &config.FileOptions{TrackFile: "tf", Weight: 0}}
+	ck2 := &config.Checker{Kind: config.FileCheck, DelayLoop: time.Second, Options: &config.FileOptions{TrackFile: "tw", Weight: -10}}
 	cfg := oneServer(netip.MustParseAddrPort("127.0.0.1:80"), "TCP", ck, ck2)
 	cfg.TrackFiles = []*config.TrackFile{{Name: "tf", File: path}, {Name: "tw", File: path + "w"}}
 	h := start(t, cfg)

@@ -10,6 +10,17 @@ import (
 	"keepalived-go/internal/trackfile"
 )
 
+func init() {
+	register(config.FileCheck, &kind{policy: PolicyFile, build: newFile, timing: fileTiming})
+}
+
+// fileTiming: no probe; the file is re-read often (keepalived uses
+// inotify) and its state is known at once.
+func fileTiming(t *Timing, _ *config.Checker) {
+	t.DelayLoop, t.Warmup, t.Alpha, t.Retry = FilePollInterval, 0, false, 0
+	t.AttemptTimeout = FilePollInterval
+}
+
 // FileCheck is FILE_CHECK: the number in a track_file, times weight
 // (negated with reverse), is added to the real server's weight. With
 // weight 0 any non-zero value (reverse: zero) is a fault; a product at or
@@ -22,19 +33,19 @@ type FileCheck struct {
 }
 
 func newFile(ck *config.Checker, env Env) (Checker, error) {
-	if ck.File == nil || ck.File.TrackFile == "" {
+	if ck.FileOpts() == nil || ck.FileOpts().TrackFile == "" {
 		return nil, fmt.Errorf("FILE_CHECK has no track_file")
 	}
-	c := &FileCheck{Weight: ck.File.Weight, Reverse: ck.File.WeightReverse, read: os.ReadFile}
+	c := &FileCheck{Weight: ck.FileOpts().Weight, Reverse: ck.FileOpts().WeightReverse, read: os.ReadFile}
 	if env.Config != nil {
 		for _, tf := range env.Config.TrackFiles {
-			if tf.Name == ck.File.TrackFile {
+			if tf.Name == ck.FileOpts().TrackFile {
 				c.Path = tf.File
 			}
 		}
 	}
 	if c.Path == "" {
-		return nil, fmt.Errorf("FILE_CHECK: track_file %s not found", ck.File.TrackFile)
+		return nil, fmt.Errorf("FILE_CHECK: track_file %s not found", ck.FileOpts().TrackFile)
 	}
 	return c, nil
 }

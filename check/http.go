@@ -9,6 +9,44 @@ import (
 	"keepalived-go/internal/pcre"
 )
 
+func init() {
+	for _, k := range []config.CheckerKind{config.HTTPGet, config.SSLGet} {
+		register(k, &kind{policy: PolicyHTTP, build: newHTTP, timing: httpTiming, attempt: logHTTPStep,
+			logFirstFailure: true,
+			success:         "Remote Web server %[1]s succeed on service.",
+			down:            "HTTP_CHECK on service %[1]s failed.",
+			downAfter:       "HTTP_CHECK on service %[1]s failed after %[3]d retries."})
+	}
+}
+
+// httpTiming: one step per url; fast_recovery.
+func httpTiming(t *Timing, ck *config.Checker) {
+	if h := ck.HTTPOpts(); h != nil {
+		t.Steps = max(len(h.URLs), 1)
+		t.FastRecovery = h.FastRecovery
+	}
+}
+
+// logHTTPStep logs each url that passed.
+func logHTTPStep(e *Engine, c *ckRun, o Outcome, _ error) bool {
+	if !o.StepOK {
+		return false
+	}
+	h, ok := c.checker.(*HTTPCheck)
+	if !ok || o.Step >= len(h.Targets) {
+		return false
+	}
+	what := "HTTP status code"
+	if h.Targets[o.Step].Digest != nil {
+		what = "MD5 digest"
+	}
+	if h.Targets[o.Step].Regex != nil {
+		what = "Regex match"
+	}
+	e.log.Infof("%s success to %s url(%s)", what, c.rs.rsKey, h.Targets[o.Step].Path)
+	return false
+}
+
 // HTTPCheck is HTTP_GET / SSL_GET: one httpget.Target per url block, one
 // url per attempt (keepalived's schedule; see PolicyHTTP).
 type HTTPCheck struct {
@@ -31,7 +69,7 @@ func (c *HTTPCheck) request(step int) []byte {
 const MaxBodySize = 1 << 20
 
 func newHTTP(ck *config.Checker, env Env) (Checker, error) {
-	h := ck.HTTP
+	h := ck.HTTPOpts()
 	if h == nil || len(h.URLs) == 0 {
 		return nil, fmt.Errorf("%s has no url", ck.Kind)
 	}

@@ -25,7 +25,8 @@ type kind struct {
 	// slowly but within connect_timeout at each step stays up.
 	phases int
 	build  func(ck *config.Checker, env Env) (Checker, error)
-	// timing adjusts the scheduler timing of a block (nil: none).
+	// timing adjusts the scheduler timing of a block (nil: none); a kind
+	// without phases that bounds its attempt sets AttemptTimeout itself.
 	timing func(t *Timing, ck *config.Checker)
 	// success, down and downAfter are keepalived's lines when an attempt
 	// brings the checker up, down, or down after retries ("" when it logs
@@ -42,36 +43,23 @@ type kind struct {
 	// state (BFD_CHECK, bfd.go). keepalived queues these checkers
 	// without a launch function.
 	passive bool
+	// logFirstFailure: the log_all_failures line is also written for a
+	// failed first attempt (alpha: the checker starts down), as
+	// HTTP_GET's timeout_epilog does.
+	logFirstFailure bool
 }
 
-// kinds is the one table of checker kinds.
-var kinds = map[config.CheckerKind]*kind{
-	config.HTTPGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
-		success:   "Remote Web server %[1]s succeed on service.",
-		down:      "HTTP_CHECK on service %[1]s failed.",
-		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SSLGet: {policy: PolicyHTTP, build: newHTTP, attempt: logHTTPStep,
-		success:   "Remote Web server %[1]s succeed on service.",
-		down:      "HTTP_CHECK on service %[1]s failed.",
-		downAfter: "HTTP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.TCPCheck: {policy: PolicyTCP, build: newTCP, failure: tcpFailure,
-		success:   "TCP connection to %[1]s success.",
-		down:      "TCP_CHECK on service %[1]s failed.",
-		downAfter: "TCP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.SMTPCheck: {policy: PolicySMTP, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
-		success: "Remote SMTP server %[1]s succeed on service."},
-	config.DNSCheck: {policy: PolicyDNS, phases: 1, build: newDNS, attempt: logDNSDown, failure: dnsFailure},
-	config.UDPCheck: {policy: PolicyUDP, phases: 1, build: newUDP, failure: udpFailure,
-		success:   "UDP connection to %[1]s success.",
-		down:      "UDP_CHECK on service %[1]s failed.",
-		downAfter: "UDP_CHECK on service %[1]s failed after %[3]d retries."},
-	config.PingCheck: {policy: PolicyUDP, phases: 1, build: newPing,
-		success:   "ICMP connection to %[1]s success.",
-		down:      "ICMP CHECK on service %[1]s failed.",
-		downAfter: "ICMP CHECK on service %[1]s of %[2]s failed after %[3]d retries."},
-	config.MiscCheck: {policy: PolicyMisc, build: newMisc, timing: miscTiming, attempt: logMisc},
-	config.FileCheck: {policy: PolicyFile, build: newFile, timing: fileTiming},
-	config.BFDCheck:  {build: newBFD, passive: true},
+// kinds is the one table of checker kinds; each kind's file registers
+// its row from an init (register).
+var kinds = map[config.CheckerKind]*kind{}
+
+// register adds the row of a kind; a kind registered twice is a
+// programming error.
+func register(k config.CheckerKind, row *kind) {
+	if kinds[k] != nil {
+		panic(fmt.Sprintf("check: checker kind %s registered twice", k))
+	}
+	kinds[k] = row
 }
 
 // kindOf is the row of a block's kind.
@@ -82,80 +70,8 @@ func kindOf(k config.CheckerKind) (*kind, error) {
 	return nil, fmt.Errorf("%w: %s", ErrUnknownKind, k)
 }
 
-// miscTiming: an attempt is bounded by misc_timeout, else delay_loop.
-func miscTiming(t *Timing, ck *config.Checker) {
-	if ck.Misc != nil {
-		t.AttemptTimeout = ck.Misc.Timeout
-	}
-	if t.AttemptTimeout <= 0 {
-		t.AttemptTimeout = ck.DelayLoop
-	}
-}
-
-// fileTiming: no probe; the file is re-read often (keepalived uses
-// inotify) and its state is known at once.
-func fileTiming(t *Timing, _ *config.Checker) {
-	t.DelayLoop, t.Warmup, t.Alpha, t.Retry = FilePollInterval, 0, false, 0
-	t.AttemptTimeout = FilePollInterval
-}
-
-// logHTTPStep logs each url that passed.
-func logHTTPStep(e *Engine, c *ckRun, o Outcome, _ error) bool {
-	if !o.StepOK {
-		return false
-	}
-	h, ok := c.checker.(*HTTPCheck)
-	if !ok || o.Step >= len(h.Targets) {
-		return false
-	}
-	what := "HTTP status code"
-	if h.Targets[o.Step].Digest != nil {
-		what = "MD5 digest"
-	}
-	if h.Targets[o.Step].Regex != nil {
-		what = "Regex match"
-	}
-	e.log.Infof("%s success to %s url(%s)", what, c.rs.rsKey, h.Targets[o.Step].Path)
-	return false
-}
-
-func logSMTPDown(e *Engine, _ *ckRun, o Outcome, err error) bool {
-	if err != nil && o.Verdict == Down {
-		e.log.Infof("SMTP_CHECK %s", err.Error())
-	}
-	return false
-}
-
-func logDNSDown(e *Engine, c *ckRun, o Outcome, err error) bool {
-	if err != nil && o.Verdict == Down {
-		msg := err.Error()
-		if o.Retries > 0 {
-			msg += fmt.Sprintf(" after %d retries", o.Retries)
-		}
-		e.log.Infof("DNS_CHECK (%s) %s", c.rs.rsKey, msg)
-	}
-	return false
-}
-
-func tcpFailure(rs string, err error) string {
-	if errors.Is(err, ErrTimeout) {
-		return fmt.Sprintf("TCP connection to %s timeout.", rs)
-	}
-	return fmt.Sprintf("TCP connection to %s failed.", rs)
-}
-
-func udpFailure(rs string, err error) string {
-	if errors.Is(err, ErrReply) {
-		return fmt.Sprintf("UDP check to %s reply data mismatch.", rs)
-	}
-	return fmt.Sprintf("UDP connection to %s failed.", rs)
-}
-
-func smtpFailure(_ string, err error) string { return "SMTP_CHECK " + err.Error() }
-
-func dnsFailure(rs string, err error) string {
-	return fmt.Sprintf("DNS_CHECK (%s) %s", rs, err.Error())
-}
+// defaultAttemptTimeout bounds an attempt whose bound came out as 0.
+const defaultAttemptTimeout = 5 * time.Second
 
 // NewChecker builds the checker of one config block.
 func NewChecker(ck *config.Checker, env Env) (Checker, error) {
@@ -182,15 +98,11 @@ func TimingOf(ck *config.Checker) (Timing, error) {
 		Steps:            1,
 		AttemptTimeout:   time.Duration(row.phases) * ck.ConnectTimeout,
 	}
-	if ck.HTTP != nil {
-		t.Steps = max(len(ck.HTTP.URLs), 1)
-		t.FastRecovery = ck.HTTP.FastRecovery
-	}
 	if row.timing != nil {
 		row.timing(&t, ck)
 	}
-	if t.AttemptTimeout <= 0 && (row.phases > 0 || row.timing != nil) {
-		t.AttemptTimeout = 5 * time.Second
+	if t.AttemptTimeout <= 0 && row.phases > 0 {
+		t.AttemptTimeout = defaultAttemptTimeout
 	}
 	return t, nil
 }
@@ -206,10 +118,8 @@ func (e *Engine) logsAllFailures(c *ckRun) bool {
 func (e *Engine) logAttempt(c *ckRun, o Outcome, err error) {
 	row := kinds[c.kind]
 	rs, vs := c.rs.rsKey, c.rs.vsKey
-	// HTTP_GET's timeout_epilog also logs the failure of a checker's
-	// first attempt (alpha: it starts down).
-	http := c.kind == config.HTTPGet || c.kind == config.SSLGet
-	if err != nil && e.logsAllFailures(c) && (c.up || http && !c.ran) {
+	first := row != nil && row.logFirstFailure && !c.ran
+	if err != nil && e.logsAllFailures(c) && (c.up || first) {
 		e.log.Info(failureText(row, c.kind, rs, err))
 	}
 	if row != nil && row.attempt != nil && row.attempt(e, c, o, err) {

@@ -11,7 +11,7 @@ import (
 // table, and the table has no row the configuration cannot produce.
 func TestKindsCoverConfig(t *testing.T) {
 	known := map[config.CheckerKind]bool{}
-	for _, k := range config.CheckerKinds {
+	for _, k := range config.CheckerKinds() {
 		known[k] = true
 		row := kinds[k]
 		if row == nil || row.build == nil {
@@ -57,7 +57,7 @@ func TestAttemptBounds(t *testing.T) {
 		config.DNSCheck: ct, config.UDPCheck: ct, config.PingCheck: ct, config.MiscCheck: 7 * time.Second,
 	}
 	for k, want := range cases {
-		ck := &config.Checker{Kind: k, ConnectTimeout: ct, DelayLoop: 10 * time.Second, Misc: &config.MiscOptions{Timeout: 7 * time.Second}}
+		ck := &config.Checker{Kind: k, ConnectTimeout: ct, DelayLoop: 10 * time.Second, Options: &config.MiscOptions{Timeout: 7 * time.Second}}
 		tm, err := TimingOf(ck)
 		if err != nil {
 			t.Fatal(err)

@@ -254,7 +254,7 @@ func loopMatches(t *testing.T, tc loopCase, timeout time.Duration) {
 		ck.Conn = &config.Connection{BindTo: netip.MustParseAddr(tc.bind)}
 	}
 	if tc.kind == config.HTTPGet {
-		ck.HTTP = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
+		ck.Options = &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/", Digest: tc.digest,
 			StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}, Regex: tc.regex.Regex, HasRegex: tc.regex.HasRegex, RegexNoMatch: tc.regex.RegexNoMatch}}}
 	}
 	c := ckRunOf(t, ck, ap)
@@ -333,17 +333,17 @@ func TestTCPAcceptResetDoesNotFlap(t *testing.T) {
 // SSL_GET stays on goroutines; plain urls of the same checker do not.
 func TestLoopableKinds(t *testing.T) {
 	ap := netip.MustParseAddrPort("127.0.0.1:1")
-	ck := &config.Checker{Kind: config.SSLGet, ConnectTimeout: time.Second, HTTP: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
+	ck := &config.Checker{Kind: config.SSLGet, ConnectTimeout: time.Second, Options: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
 	if loopable(ckRunOf(t, ck, ap), 0) {
 		t.Error("SSL_GET on the loop")
 	}
-	ck = &config.Checker{Kind: config.HTTPGet, ConnectTimeout: time.Second, HTTP: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
+	ck = &config.Checker{Kind: config.HTTPGet, ConnectTimeout: time.Second, Options: &config.HTTPOptions{URLs: []config.URL{{Path: "/"}}}}
 	if c := ckRunOf(t, ck, ap); !loopable(c, 0) || loopable(c, 1) {
 		t.Error("HTTP_GET url 0 not on the loop, or a missing url is")
 	}
 	path := &config.Script{Raw: "/bin/true", Command: "/bin/true"}
 	path.Cmd = script.NewResolver(nil, "", "", false).Resolve(path.Raw)
-	ck = &config.Checker{Kind: config.MiscCheck, Misc: &config.MiscOptions{Path: path}}
+	ck = &config.Checker{Kind: config.MiscCheck, Options: &config.MiscOptions{Path: path}}
 	c, err := NewChecker(ck, Env{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,24 @@ import (
 	"keepalived-go/internal/script"
 )
 
+func init() {
+	register(config.MiscCheck, &kind{policy: PolicyMisc, build: newMisc, timing: miscTiming, attempt: logMisc})
+}
+
+// miscTiming: an attempt is bounded by misc_timeout, else delay_loop,
+// else defaultAttemptTimeout.
+func miscTiming(t *Timing, ck *config.Checker) {
+	if ck.MiscOpts() != nil {
+		t.AttemptTimeout = ck.MiscOpts().Timeout
+	}
+	if t.AttemptTimeout <= 0 {
+		t.AttemptTimeout = ck.DelayLoop
+	}
+	if t.AttemptTimeout <= 0 {
+		t.AttemptTimeout = defaultAttemptTimeout
+	}
+}
+
 // MiscCheck is MISC_CHECK: misc_path run without a shell (split into argv
 // as keepalived splits it), killed after misc_timeout (the ctx deadline).
 // Exit 0 is success; with misc_dynamic, exit 2..255 is success too and sets
@@ -51,14 +69,14 @@ func (e *MiscError) Unwrap() []error {
 }
 
 func newMisc(ck *config.Checker, env Env) (Checker, error) {
-	if ck.Misc == nil || ck.Misc.Path == nil {
+	if ck.MiscOpts() == nil || ck.MiscOpts().Path == nil {
 		return nil, errors.New("MISC_CHECK has no misc_path")
 	}
-	res := ck.Misc.Path.Resolved()
+	res := ck.MiscOpts().Path.Resolved()
 	if !res.Usable() {
 		return nil, &ScriptDisabledError{Argv: res.Cmd.Argv, Err: res.Err}
 	}
-	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.Misc.Dynamic, Runner: env.Runner}
+	c := &MiscCheck{Argv: res.Cmd.Argv, UID: res.Cmd.UID, GID: res.Cmd.GID, Dynamic: ck.MiscOpts().Dynamic, Runner: env.Runner}
 	if env.RS != nil {
 		c.RSWeight = env.RS.Weight
 	}

@@ -15,6 +15,13 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.PingCheck, &kind{policy: PolicyUDP, phases: 1, build: newPing,
+		success:   "ICMP connection to %[1]s success.",
+		down:      "ICMP CHECK on service %[1]s failed.",
+		downAfter: "ICMP CHECK on service %[1]s of %[2]s failed after %[3]d retries."})
+}
+
 // PingCheck is PING_CHECK: one ICMP (or ICMPv6) echo request with
 // keepalived's 128-byte filler; an echo reply within connect_timeout is a
 // success. It uses an unprivileged ping socket when the kernel allows it

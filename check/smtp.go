@@ -11,6 +11,20 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.SMTPCheck, &kind{policy: PolicySMTP, build: newSMTP, attempt: logSMTPDown, failure: smtpFailure,
+		success: "Remote SMTP server %[1]s succeed on service."})
+}
+
+func logSMTPDown(e *Engine, _ *ckRun, o Outcome, err error) bool {
+	if err != nil && o.Verdict == Down {
+		e.log.Infof("SMTP_CHECK %s", err.Error())
+	}
+	return false
+}
+
+func smtpFailure(_ string, err error) string { return "SMTP_CHECK " + err.Error() }
+
 // DefaultHeloName is keepalived's SMTP_CHECK helo_name default.
 const DefaultHeloName = "smtpchecker.keepalived.org"
 
@@ -48,8 +62,8 @@ func (c *SMTPCheck) step() time.Duration {
 
 func newSMTP(ck *config.Checker, env Env) (Checker, error) {
 	c := &SMTPCheck{Conn: connOf(ck, env.RS), HeloName: DefaultHeloName, Timeout: ck.ConnectTimeout}
-	if ck.SMTP != nil && ck.SMTP.HeloName != "" {
-		c.HeloName = ck.SMTP.HeloName
+	if ck.SMTPOpts() != nil && ck.SMTPOpts().HeloName != "" {
+		c.HeloName = ck.SMTPOpts().HeloName
 	}
 	return c, nil
 }

@@ -3,11 +3,26 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall"
 	"time"
 
 	"keepalived-go/config"
 )
+
+func init() {
+	register(config.TCPCheck, &kind{policy: PolicyTCP, build: newTCP, failure: tcpFailure,
+		success:   "TCP connection to %[1]s success.",
+		down:      "TCP_CHECK on service %[1]s failed.",
+		downAfter: "TCP_CHECK on service %[1]s failed after %[3]d retries."})
+}
+
+func tcpFailure(rs string, err error) string {
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Sprintf("TCP connection to %s timeout.", rs)
+	}
+	return fmt.Sprintf("TCP connection to %s failed.", rs)
+}
 
 // TCPCheck is TCP_CHECK: the real server is up when a TCP connection
 // completes within connect_timeout (Timeout).

@@ -9,6 +9,20 @@ import (
 	"keepalived-go/config"
 )
 
+func init() {
+	register(config.UDPCheck, &kind{policy: PolicyUDP, phases: 1, build: newUDP, failure: udpFailure,
+		success:   "UDP connection to %[1]s success.",
+		down:      "UDP_CHECK on service %[1]s failed.",
+		downAfter: "UDP_CHECK on service %[1]s failed after %[3]d retries."})
+}
+
+func udpFailure(rs string, err error) string {
+	if errors.Is(err, ErrReply) {
+		return fmt.Sprintf("UDP check to %s reply data mismatch.", rs)
+	}
+	return fmt.Sprintf("UDP connection to %s failed.", rs)
+}
+
 // UDPCheck is UDP_CHECK: send the payload on a connected socket. Without
 // require_reply the server is up unless an ICMP error comes back within
 // connect_timeout; with it a reply must arrive, and with a reply pattern
@@ -30,7 +44,7 @@ var udpDefaultPayload = setBuf(make([]byte, 32))
 
 func newUDP(ck *config.Checker, env Env) (Checker, error) {
 	c := &UDPCheck{Conn: connOf(ck, env.RS), Payload: udpDefaultPayload, MaxLen: 255}
-	if u := ck.UDP; u != nil {
+	if u := ck.UDPOpts(); u != nil {
 		if len(u.Payload) > 0 {
 			c.Payload = u.Payload
 		}

@@ -17,6 +17,64 @@ import (
 // http_get_check_end). The regex keywords are read as keepalived reads
 // them; compiling the pattern is the PCRE2 port's (see compileRegex).
 
+// HTTPGet and SSLGet are the HTTP_GET and SSL_GET blocks; both hold
+// HTTPOptions.
+const (
+	HTTPGet CheckerKind = "HTTP_GET"
+	SSLGet  CheckerKind = "SSL_GET"
+)
+
+func init() {
+	for i, k := range []CheckerKind{HTTPGet, SSLGet} {
+		registerCheckerKind(checkerKind{name: k, order: 6 + i, keywords: (*checkState).httpKeywords,
+			start: (*checkState).httpStart, end: (*checkState).httpEnd, retry: 1, dbr: 3 * timerHz})
+	}
+}
+
+// HTTPOptions holds HTTP_GET / SSL_GET settings.
+type HTTPOptions struct {
+	URLs         []URL
+	VirtualHost  string
+	Protocol     string // 1.0 | 1.0C | 1.1
+	EnableSNI    bool
+	FastRecovery bool
+}
+
+func (*HTTPOptions) isCheckerOptions() {}
+
+// HTTPOpts are an HTTP_GET's or SSL_GET's settings (nil for another kind).
+func (c *Checker) HTTPOpts() *HTTPOptions {
+	o, _ := c.Options.(*HTTPOptions)
+	return o
+}
+
+// URL is one url block of HTTP_GET / SSL_GET.
+type URL struct {
+	Path        string
+	Digest      string
+	StatusCodes []StatusRange
+	VirtualHost string
+	// Regex is the PCRE2 pattern (HasRegex: one was given, even empty),
+	// RegexOptions its PCRE2 option bits (regex_options).
+	Regex        string
+	HasRegex     bool
+	RegexOptions uint32
+	RegexNoMatch bool
+	// RegexMinOffset and RegexMaxOffset are keepalived's: the max is one
+	// beyond the last acceptable position, 0 for none.
+	RegexMinOffset uint64
+	RegexMaxOffset uint64
+	// RegexStack: regex_stack was given (the JIT stack is
+	// CheckerSettings.RegexStack*).
+	RegexStack bool
+	// RegexInvalid: the pattern does not compile (keepalived logs why and
+	// the url's regex never matches).
+	RegexInvalid bool
+}
+
+// StatusRange is an inclusive range of HTTP status codes.
+type StatusRange struct{ Min, Max int }
+
 // regexOptionBits are check_http.c's regex_options: PCRE2 option bits.
 var regexOptionBits = []struct {
 	name string
@@ -60,12 +118,12 @@ func (s *checkState) httpStart(v parser.Strvec) {
 	// options of an earlier checker equal to it.
 	clear(s.httpScratch.URLs)
 	s.httpScratch = HTTPOptions{Protocol: "1.0", URLs: s.httpScratch.URLs[:0]}
-	c.m.HTTP = &s.httpScratch
+	c.m.Options = &s.httpScratch
 }
 
 // curHTTP is CHECKER_GET() of an HTTP or SSL checker.
 func (s *checkState) curHTTP() *ckState {
-	if c := s.cur(); c != nil && c.m.HTTP != nil {
+	if c := s.cur(); c != nil && c.m.HTTPOpts() != nil {
 		return c
 	}
 	return nil
@@ -73,8 +131,8 @@ func (s *checkState) curHTTP() *ckState {
 
 // curURL is the last url of the current HTTP checker.
 func (s *checkState) curURL() *URL {
-	if c := s.curHTTP(); c != nil && len(c.m.HTTP.URLs) > 0 {
-		return &c.m.HTTP.URLs[len(c.m.HTTP.URLs)-1]
+	if c := s.curHTTP(); c != nil && len(c.m.HTTPOpts().URLs) > 0 {
+		return &c.m.HTTPOpts().URLs[len(c.m.HTTPOpts().URLs)-1]
 	}
 	return nil
 }
@@ -96,7 +154,7 @@ func (s *checkState) httpKeywords() []*parser.Keyword {
 					return
 				}
 			}
-			*dst(c.m.HTTP) = res == 1
+			*dst(c.m.HTTPOpts()) = res == 1
 		}))
 	}
 	kws := append(s.commonKeywords(true),
@@ -116,7 +174,7 @@ func (s *checkState) httpKeywords() []*parser.Keyword {
 				s.l.report(parser.SevGeneral, "HTTP_GET virtualhost name missing")
 				return
 			}
-			c.m.HTTP.VirtualHost = strings.Clone(v.Slot(1))
+			c.m.HTTPOpts().VirtualHost = strings.Clone(v.Slot(1))
 		})),
 		kw("http_protocol", h(s.httpProtocol)),
 		flag("enable_sni", func(o *HTTPOptions) *bool { return &o.EnableSNI }),
@@ -134,9 +192,9 @@ func (s *checkState) httpProtocol(c *ckState, v parser.Strvec) {
 	}
 	switch p := v.Slot(1); p {
 	case "1.0", "1.1":
-		c.m.HTTP.Protocol = p
+		c.m.HTTPOpts().Protocol = p
 	case "1.0C", "1.0c":
-		c.m.HTTP.Protocol = "1.0C"
+		c.m.HTTPOpts().Protocol = "1.0C"
 	default:
 		s.l.report(parser.SevGeneral, "Invalid http_protocol version %s", p)
 	}
@@ -145,7 +203,7 @@ func (s *checkState) httpProtocol(c *ckState, v parser.Strvec) {
 // urlStart is url_handler: a new url; the regex options start afresh (the
 // pattern does not).
 func (s *checkState) urlStart(c *ckState, _ parser.Strvec) {
-	c.m.HTTP.URLs = append(c.m.HTTP.URLs, URL{})
+	c.m.HTTPOpts().URLs = append(c.m.HTTPOpts().URLs, URL{})
 	s.regexOptions = 0
 }
 
@@ -282,7 +340,7 @@ func (s *checkState) urlCheck() {
 	}
 	if u.Path == "" {
 		s.l.report(parser.SevGeneral, "HTTP/SSL_GET checker url has no path - ignoring")
-		h := s.curHTTP().m.HTTP
+		h := s.curHTTP().m.HTTPOpts()
 		h.URLs = h.URLs[:len(h.URLs)-1]
 		return
 	}
@@ -318,7 +376,7 @@ var defaultStatusCodes = []StatusRange{{200, 299}}
 // connection check then looks at whatever checker is last in the queue.
 func (s *checkState) httpEnd() {
 	c := s.curHTTP()
-	if c != nil && len(c.m.HTTP.URLs) == 0 {
+	if c != nil && len(c.m.HTTPOpts().URLs) == 0 {
 		s.l.report(parser.SevGeneral, "HTTP/SSL_GET checker has no urls specified - ignoring")
 		s.dequeue()
 	}
@@ -326,7 +384,7 @@ func (s *checkState) httpEnd() {
 		s.dequeue()
 	}
 	if c != nil {
-		c.m.HTTP = s.shareHTTP(c.m.HTTP)
+		c.m.Options = s.shareHTTP(c.m.HTTPOpts())
 	}
 }
 

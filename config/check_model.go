@@ -124,7 +124,7 @@ func (rs *rsState) model() *RealServer {
 	if rs.extra != nil {
 		for _, t := range rs.extra.trackFiles {
 			m.Checkers = append(m.Checkers, &Checker{Pos: t.pos, Kind: FileCheck,
-				File: &FileOptions{TrackFile: t.file.Name, Weight: int(t.weight), WeightReverse: t.reverse}})
+				Options: &FileOptions{TrackFile: t.file.Name, Weight: int(t.weight), WeightReverse: t.reverse}})
 		}
 	}
 	return m
@@ -139,9 +139,8 @@ func (c *ckState) model() *Checker {
 	if !c.launch {
 		m.Retry, m.DelayLoop, m.Warmup, m.DelayBeforeRetry = 0, 0, 0, 0
 	}
-	if m.Misc != nil && m.Misc.Timeout == 0 {
-		// keepalived runs a script for at most delay_loop without misc_timeout
-		m.Misc.Timeout = m.DelayLoop
+	if o, ok := m.Options.(modelOptions); ok {
+		o.completeModel(m)
 	}
 	if !c.hasCo {
 		return m

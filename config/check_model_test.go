@@ -163,7 +163,7 @@ func TestCheckInheritance(t *testing.T) {
 	cfg, _ = checkLoad(t, "virtual_server 198.51.100.10 80 {\n protocol TCP\n real_server 203.0.113.11 80 {\n"+
 		"  MISC_CHECK {\n   misc_path /bin/true\n  }\n  DNS_CHECK {\n   delay_loop 4\n  }\n }\n}\n")
 	cks := oneVS(t, cfg).RealServers[0].Checkers
-	if cks[0].Retry != 0 || cks[0].Misc.Timeout != time.Minute || cks[1].Retry != 3 || cks[1].DelayBeforeRetry != 4*time.Second {
+	if cks[0].Retry != 0 || cks[0].MiscOpts().Timeout != time.Minute || cks[1].Retry != 3 || cks[1].DelayBeforeRetry != 4*time.Second {
 		t.Errorf("kind defaults: misc %+v dns %+v", cks[0], cks[1])
 	}
 }
@@ -497,25 +497,25 @@ func TestCheckKinds(t *testing.T) {
 	if len(cks) != 6 {
 		t.Fatalf("%d checkers, want 6 (SSL, UDP, DNS, SMTP x2, PING)", len(cks))
 	}
-	h := cks[0].HTTP
+	h := cks[0].HTTPOpts()
 	wantURL := URL{Path: "/a", Digest: "0123456789abcdef0123456789abcdef", StatusCodes: []StatusRange{{200, 200}, {301, 303}},
 		VirtualHost: "a.example", Regex: "o+k", HasRegex: true, RegexOptions: 0x08 | 0x20, RegexMaxOffset: 11}
 	if cks[0].Kind != SSLGet || h.Protocol != "1.0C" || h.VirtualHost != "c.example" || !h.EnableSNI || !h.FastRecovery ||
 		len(h.URLs) != 1 || !reflect.DeepEqual(h.URLs[0], wantURL) || !cfg.Checker.SSLRequired {
 		t.Errorf("SSL_GET: %+v %+v", h, h.URLs)
 	}
-	u := cks[1].UDP
+	u := cks[1].UDPOpts()
 	// (a payload ending in ff is refused, as keepalived's read_hex_str
 	// mistakes it for its error value: see compat-check/ck-udp-ff)
 	if !reflect.DeepEqual(u, &UDPOptions{Payload: []byte{1, 10, 254}, RequireReply: true, ReplyPattern: []byte{0, 0x10},
 		ReplyMask: []byte{0x0f, 0x0f}, MinReplyLength: 2, MaxReplyLength: 255}) {
 		t.Errorf("UDP_CHECK: %+v", u)
 	}
-	if d := cks[2].DNS; d.Type != "AAAA" || d.Name != "example.org" || cks[2].Retry != 3 {
+	if d := cks[2].DNSOpts(); d.Type != "AAAA" || d.Name != "example.org" || cks[2].Retry != 3 {
 		t.Errorf("DNS_CHECK: %+v retry %d", d, cks[2].Retry)
 	}
 	s1, s2 := cks[3], cks[4]
-	if s1.Kind != SMTPCheck || s1.SMTP.HeloName != "smtpchecker.keepalived.org" || s1.Conn == nil ||
+	if s1.Kind != SMTPCheck || s1.SMTPOpts().HeloName != "smtpchecker.keepalived.org" || s1.Conn == nil ||
 		s1.Conn.ConnectIP != netip.MustParseAddr("203.0.113.60") || s1.ConnectTimeout != 0 {
 		t.Errorf("SMTP host 1: %+v conn %+v", s1, s1.Conn)
 	}
@@ -551,7 +551,7 @@ func TestCheckMisc(t *testing.T) {
 	if len(cks) != 1 {
 		t.Fatalf("%d checkers", len(cks))
 	}
-	m := cks[0].Misc
+	m := cks[0].MiscOpts()
 	// (Args[0] is the resolved path: /usr/bin/echo where /bin is a link)
 	if m.Path == nil || len(m.Path.Args) != 3 || !strings.HasSuffix(m.Path.Args[0], "/bin/echo") ||
 		!reflect.DeepEqual(m.Path.Args[1:], []string{"a b", "c"}) || m.Path.User != "root" ||
@@ -586,8 +586,8 @@ func TestCheckFileCheck(t *testing.T) {
 		"(k.conf: Line 12) track_file other not found",
 		"(k.conf: Line 13) FILE_CHECK has no track_file specified - ignoring")
 	cks := oneVS(t, cfg).RealServers[0].Checkers
-	if len(cks) != 2 || !reflect.DeepEqual(cks[0].File, &FileOptions{TrackFile: "tf", Weight: 5, WeightReverse: true}) ||
-		!reflect.DeepEqual(cks[1].File, &FileOptions{TrackFile: "tf", Weight: -3}) {
+	if len(cks) != 2 || !reflect.DeepEqual(cks[0].FileOpts(), &FileOptions{TrackFile: "tf", Weight: 5, WeightReverse: true}) ||
+		!reflect.DeepEqual(cks[1].FileOpts(), &FileOptions{TrackFile: "tf", Weight: -3}) {
 		t.Errorf("FILE_CHECKs: %+v", cks)
 	}
 }
@@ -618,7 +618,7 @@ virtual_server 198.51.100.10 80 {
 `)
 	wantMsgs(t, msgs[:1], "(k.conf: Line 17) ([203.0.113.11]:tcp:80) BFD_CHECK - BFD b2 not configured")
 	cks := oneVS(t, cfg).RealServers[0].Checkers
-	if len(cks) != 1 || cks[0].Kind != BFDCheck || cks[0].BFD.Name != "b1" || !cks[0].Alpha || cks[0].DelayLoop != 0 {
+	if len(cks) != 1 || cks[0].Kind != BFDCheck || cks[0].BFDOpts().Name != "b1" || !cks[0].Alpha || cks[0].DelayLoop != 0 {
 		t.Errorf("BFD_CHECKs: %+v", cks)
 	}
 }
@@ -704,12 +704,12 @@ func TestCheckQueueQuirks(t *testing.T) {
 	if cks[0].Kind != TCPCheck || cks[0].Retry != 3 {
 		t.Errorf("TCP_CHECK retry %d, want 3 (the MISC_CHECK's, read after it was dropped)", cks[0].Retry)
 	}
-	if u := cks[1].HTTP.URLs; len(u) != 1 || u[0].Regex != "^ok" || !u[0].HasRegex {
+	if u := cks[1].HTTPOpts().URLs; len(u) != 1 || u[0].Regex != "^ok" || !u[0].HasRegex {
 		t.Errorf("HTTP_GET urls %+v, want the regex of the dropped url on /", u)
 	}
 	// The first SMTP_CHECK goes (link local without bind_if); its host is
 	// the second one's connection.
-	if s := cks[2]; s.Kind != SMTPCheck || s.SMTP.HeloName != "next.example" || s.Conn == nil ||
+	if s := cks[2]; s.Kind != SMTPCheck || s.SMTPOpts().HeloName != "next.example" || s.Conn == nil ||
 		s.Conn.ConnectIP != netip.MustParseAddr("2001:db8::60") {
 		t.Errorf("SMTP_CHECK: %+v %+v", s, s.Conn)
 	}

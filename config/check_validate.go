@@ -404,8 +404,8 @@ func (s *checkState) scriptSecurity() {
 	var flags scriptFlags
 	kept := s.queue[:0]
 	for _, c := range s.queue {
-		if c.m.Kind == MiscCheck && c.m.Misc != nil {
-			f := s.l.checkScriptSecure(c.m.Misc.Path)
+		if o, ok := c.m.Options.(scriptOptions); ok {
+			f := s.l.checkScriptSecure(o.checkerScript())
 			flags |= f
 			if f&(scInhibit|scNotFound) != 0 || f&(scExecutable|scSystem) == 0 {
 				c.removed = true

@@ -1,7 +1,8 @@
 package config
 
 import (
-	"strings"
+	"fmt"
+	"slices"
 	"time"
 
 	"keepalived-go/parser"
@@ -9,9 +10,9 @@ import (
 
 // The checkers of a real server: the checkers queue and the common keywords
 // of check/check_api.c (queue_checker, dequeue_new_checker,
-// check_conn_opts, install_checker_common_keywords), and one row per
-// checker kind with its keyword installer (install_checkers_keyword), in
-// keepalived's order.
+// check_conn_opts, install_checker_common_keywords), and the table of
+// checker kinds (install_checkers_keyword): each kind registers its row
+// from its own file, check_<kind>.go.
 
 // ckState is what checker_t holds besides the model while the checker
 // process reads and validates it. The model is filled in place; its unset
@@ -58,61 +59,94 @@ func (c *ckState) conn() *coState {
 // defaults are the checker kind's default_retry and
 // default_delay_before_retry (0: delay_loop).
 func (c *ckState) defaults() (retry uint32, dbr uint64) {
-	switch c.m.Kind {
-	case MiscCheck:
-		return 0, timerHz
-	case DNSCheck:
-		return 3, 0
-	case HTTPGet, SSLGet:
-		return 1, 3 * timerHz
+	if k := checkerKindOf(c.m.Kind); k != nil {
+		return k.retry, k.dbr
 	}
 	return 1, timerHz
 }
 
-// checkerKind is one row of the checker table.
+// checkerKind is one row of the checker table. Each kind registers its row
+// from its own file (check_<kind>.go), which also holds its CheckerKind,
+// its options type and its keywords.
 type checkerKind struct {
-	name string
+	name CheckerKind
+	// order is the kind's place in install_checkers_keyword (MISC, SMTP,
+	// TCP, PING, UDP, HTTP_GET, SSL_GET, DNS, FILE, BFD), which is the
+	// order of the real server's keyword table.
+	order int
 	// keywords builds the block's table (fresh entries: parser tables are
 	// looked up by their first entry).
 	keywords func(s *checkState) []*parser.Keyword
 	start    func(s *checkState, v parser.Strvec)
 	end      func(s *checkState)
+	// retry and dbr are the kind's default_retry and
+	// default_delay_before_retry in timer ticks (0: delay_loop).
+	retry uint32
+	dbr   uint64
 }
 
-// checkerKinds is install_checkers_keyword's order.
-var checkerKinds = []checkerKind{
-	{"MISC_CHECK", (*checkState).miscKeywords, (*checkState).miscStart, (*checkState).miscEnd},
-	{"SMTP_CHECK", (*checkState).smtpKeywords, (*checkState).smtpStart, (*checkState).smtpEnd},
-	{"TCP_CHECK", func(s *checkState) []*parser.Keyword { return s.commonKeywords(true) },
-		func(s *checkState, _ parser.Strvec) { s.queueChecker(TCPCheck, true) }, (*checkState).connEnd},
-	{"PING_CHECK", func(s *checkState) []*parser.Keyword { return s.commonKeywords(true) },
-		func(s *checkState, _ parser.Strvec) { s.queueChecker(PingCheck, true) }, (*checkState).connEnd},
-	{"UDP_CHECK", (*checkState).udpKeywords, (*checkState).udpStart, (*checkState).udpEnd},
-	{"HTTP_GET", (*checkState).httpKeywords, (*checkState).httpStart, (*checkState).httpEnd},
-	{"SSL_GET", (*checkState).httpKeywords, (*checkState).httpStart, (*checkState).httpEnd},
-	{"DNS_CHECK", (*checkState).dnsKeywords, (*checkState).dnsStart, (*checkState).dnsEnd},
-	{"FILE_CHECK", (*checkState).fileKeywords, (*checkState).fileStart, (*checkState).fileEnd},
-	{"BFD_CHECK", (*checkState).bfdCheckKeywords, (*checkState).bfdCheckStart, (*checkState).bfdCheckEnd},
+// checkerKindRows are the registered kinds, in order.
+var checkerKindRows []*checkerKind
+
+// registerCheckerKind adds a kind's row; called from the kind's file's
+// init. A name or order registered twice is a programming error.
+func registerCheckerKind(k checkerKind) {
+	for _, o := range checkerKindRows {
+		if o.name == k.name || o.order == k.order {
+			panic(fmt.Sprintf("config: checker kind %s (order %d) registered twice", k.name, k.order))
+		}
+	}
+	i, _ := slices.BinarySearchFunc(checkerKindRows, k.order, func(r *checkerKind, o int) int { return r.order - o })
+	checkerKindRows = slices.Insert(checkerKindRows, i, &k)
+}
+
+// checkerKindOf is the row of a kind (nil: none).
+func checkerKindOf(name CheckerKind) *checkerKind {
+	for _, k := range checkerKindRows {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
 }
 
 // CheckerKinds are the checker blocks a real_server may hold, in
 // keepalived's order. The checker engine keeps one row per kind
 // (check/kinds.go) and its tests hold the two to the same list.
-var CheckerKinds = func() []CheckerKind {
-	ks := make([]CheckerKind, len(checkerKinds))
-	for i, k := range checkerKinds {
-		ks[i] = CheckerKind(k.name)
+func CheckerKinds() []CheckerKind {
+	ks := make([]CheckerKind, len(checkerKindRows))
+	for i, k := range checkerKindRows {
+		ks[i] = k.name
 	}
 	return ks
-}()
+}
+
+// CheckerOptions are the settings only one checker kind has
+// (*HTTPOptions, *MiscOptions, ...; nil for a kind with none). Each kind's
+// file defines its type and the Checker accessor that reads it.
+type CheckerOptions interface{ isCheckerOptions() }
+
+// scriptOptions is implemented by the options of a kind that runs a
+// script: the script is named (naming.go) and checked by script security
+// (check_validate.go), which removes the checker when it may not run.
+type scriptOptions interface {
+	CheckerOptions
+	checkerScript() *Script
+}
+
+// modelOptions is implemented by the options of a kind that completes
+// them once the checker's timings are resolved (ckState.model).
+type modelOptions interface {
+	CheckerOptions
+	completeModel(m *Checker)
+}
 
 // checkerKeywords installs every checker block of a real server.
 func (s *checkState) checkerKeywords() []*parser.Keyword {
 	var kws []*parser.Keyword
-	for _, k := range checkerKinds {
-		k := k
+	for _, k := range checkerKindRows {
 		kws = append(kws, &parser.Keyword{
-			Name:    k.name,
+			Name:    string(k.name),
 			Handler: func(v parser.Strvec) { k.start(s, v) },
 			Sub:     k.keywords(s),
 			Close:   func() { k.end(s) },
@@ -312,302 +346,4 @@ func (s *checkState) coPort(v parser.Strvec, dst *sockaddr, kw string) {
 		return
 	}
 	dst.port = uint16(n)
-}
-
-// --- UDP_CHECK (check_udp.c)
-
-func (s *checkState) udpStart(parser.Strvec) {
-	c := s.queueChecker(UDPCheck, true)
-	c.m.UDP = &UDPOptions{MaxReplyLength: 255}
-}
-
-func (s *checkState) udpKeywords() []*parser.Keyword {
-	udp := func(f func(*UDPOptions, parser.Strvec)) func(parser.Strvec) {
-		return func(v parser.Strvec) {
-			if c := s.cur(); c != nil && c.m.UDP != nil {
-				f(c.m.UDP, v)
-			}
-		}
-	}
-	return append(s.commonKeywords(true),
-		kw("payload", udp(func(u *UDPOptions, v parser.Strvec) {
-			if v.Len() == 1 {
-				s.l.report(parser.SevGeneral, "UDP_CHECK payload requires a payload")
-				return
-			}
-			data, _, n := readHexStr(strings.Join(v.W[1:], " "), false)
-			if n == 0 {
-				s.l.report(parser.SevGeneral, "Invalid hex string for UDP_CHECK payload")
-				u.Payload = nil
-				return
-			}
-			u.Payload = data
-		})),
-		kw("require_reply", udp(func(u *UDPOptions, v parser.Strvec) {
-			u.RequireReply = true
-			if v.Len() == 1 {
-				return
-			}
-			data, mask, n := readHexStr(strings.Join(v.W[1:], " "), true)
-			if n == 0 {
-				s.l.report(parser.SevGeneral, "Invalid hex string for UDP_CHECK reply")
-				u.ReplyPattern = nil
-				return
-			}
-			u.ReplyPattern = data
-			if mask != nil {
-				u.ReplyMask = mask
-			}
-		})),
-		kw("min_reply_length", udp(func(u *UDPOptions, v parser.Strvec) { s.udpLength(v, &u.MinReplyLength, "min") })),
-		kw("max_reply_length", udp(func(u *UDPOptions, v parser.Strvec) { s.udpLength(v, &u.MaxReplyLength, "max") })),
-	)
-}
-
-// udpLength is min_length_handler and max_length_handler.
-func (s *checkState) udpLength(v parser.Strvec, dst *int, which string) {
-	n, ok := s.l.readUnsigned(v.Slot(1), 0, 65535, false)
-	if !ok {
-		s.l.report(parser.SevGeneral, "UDP_CHECK %s length %s not valid - must be between 0 & %d", which, v.Slot(1), 65535)
-		return
-	}
-	*dst = int(n)
-}
-
-// udpEnd is udp_check_end_handler.
-func (s *checkState) udpEnd() {
-	c := s.cur()
-	if !s.checkConn(c) {
-		s.dequeue()
-		return
-	}
-	if c != nil && c.m.UDP != nil && c.m.UDP.MinReplyLength > c.m.UDP.MaxReplyLength {
-		s.l.report(parser.SevGeneral, "UDP_CHECK min_reply length %d > max_reply_length %d - will always fail",
-			c.m.UDP.MinReplyLength, c.m.UDP.MaxReplyLength)
-	}
-}
-
-// readHexStr is read_hex_str: hex digits, optionally separated by spaces
-// or tabs between octets; with a mask, x or X is a wildcard nibble (mask nil
-// when there is none). n is 0 for an invalid or empty string.
-func readHexStr(str string, allowMask bool) (data, mask []byte, n int) {
-	hexv := func(c byte) byte {
-		switch {
-		case c >= '0' && c <= '9':
-			return c - '0'
-		case c >= 'a' && c <= 'f':
-			return c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			return c - 'A' + 10
-		case allowMask && (c == 'x' || c == 'X'):
-			return 0xfe
-		}
-		return 0xff
-	}
-	using := false
-	var val byte
-	p := 0
-	for {
-		for p < len(str) && (str[p] == ' ' || str[p] == '\t') {
-			p++
-		}
-		if p >= len(str) {
-			break
-		}
-		val = hexv(str[p])
-		p++
-		if val == 0xff {
-			break
-		}
-		var m byte
-		if val == 0xfe {
-			m, val, using = 0x0f, 0, true
-		}
-		if p < len(str) && str[p] != ' ' {
-			hi := val << 4
-			m <<= 4
-			val = hexv(str[p])
-			p++
-			if val == 0xff {
-				break
-			}
-			if val == 0xfe {
-				m |= 0x0f
-				val = 0
-				using = true
-			}
-			val |= hi
-		}
-		data = append(data, val)
-		mask = append(mask, m)
-	}
-	if val == 0xff || len(data) == 0 {
-		return nil, nil, 0
-	}
-	if !using {
-		mask = nil
-	}
-	return data, mask, len(data)
-}
-
-// --- DNS_CHECK (check_dns.c)
-
-// dnsTypes is check_dns.c's DNS_TYPE table.
-var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY"}
-
-func (s *checkState) dnsStart(parser.Strvec) {
-	c := s.queueChecker(DNSCheck, true)
-	c.m.DNS = &DNSOptions{Type: "SOA"}
-}
-
-func (s *checkState) dnsKeywords() []*parser.Keyword {
-	dns := func(f func(*ckState, *DNSOptions, parser.Strvec)) func(parser.Strvec) {
-		return func(v parser.Strvec) {
-			if c := s.cur(); c != nil && c.m.DNS != nil {
-				f(c, c.m.DNS, v)
-			}
-		}
-	}
-	return append(s.commonKeywords(true),
-		kw("type", dns(func(_ *ckState, d *DNSOptions, v parser.Strvec) {
-			for _, t := range dnsTypes {
-				if strings.EqualFold(t, v.Slot(1)) {
-					d.Type = t
-					return
-				}
-			}
-			s.l.report(parser.SevGeneral, "Unknown DNS check type %s - ignoring", v.Slot(1))
-		})),
-		kw("name", dns(s.dnsName)),
-	)
-}
-
-// dnsName is dns_name_handler. keepalived's test for an empty label also
-// refuses a name whose second character is a dot.
-func (s *checkState) dnsName(c *ckState, d *DNSOptions, v parser.Strvec) {
-	if c.dnsNameSet {
-		s.l.report(parser.SevGeneral, "DNS_CHECK name already specified - ignoring")
-		return
-	}
-	name := v.Slot(1)
-	invalid := false
-	if len(name) > 1 && name[0] == '.' {
-		invalid = true
-	} else {
-		for p := 0; ; {
-			if p+1 < len(name) && name[p+1] == '.' {
-				invalid = true
-				break
-			}
-			next := strings.IndexByte(name[min(p+1, len(name)):], '.')
-			if next < 0 {
-				break
-			}
-			p += 1 + next
-		}
-	}
-	if invalid {
-		s.l.report(parser.SevGeneral, "DNS_CHECK name '%s' has empty label - ignoring", name)
-		return
-	}
-	d.Name = name
-	c.dnsNameSet = true
-}
-
-// dnsEnd is dns_check_end.
-func (s *checkState) dnsEnd() {
-	if !s.checkConn(s.cur()) {
-		s.dequeue()
-	}
-}
-
-// --- FILE_CHECK (check_file.c): kept on the real server, not queued.
-
-func (s *checkState) fileStart(parser.Strvec) {
-	if _, rs := s.curRS(); rs != nil {
-		rs.ext().trackFiles = append(rs.ext().trackFiles, &fileMonitor{pos: s.l.pos(), weight: ipvsWeightFault})
-	}
-}
-
-// curFile is the last FILE_CHECK of the current real server.
-func (s *checkState) curFile() *fileMonitor {
-	if _, rs := s.curRS(); rs != nil && rs.extra != nil && len(rs.extra.trackFiles) > 0 {
-		return rs.extra.trackFiles[len(rs.extra.trackFiles)-1]
-	}
-	return nil
-}
-
-func (s *checkState) fileKeywords() []*parser.Keyword {
-	f := func(h func(*fileMonitor, parser.Strvec)) func(parser.Strvec) {
-		return func(v parser.Strvec) {
-			if t := s.curFile(); t != nil {
-				h(t, v)
-			}
-		}
-	}
-	return []*parser.Keyword{
-		kw("track_file", f(func(t *fileMonitor, v parser.Strvec) {
-			tf := s.l.checkerTrackFile(v.Slot(1))
-			if tf == nil {
-				s.l.report(parser.SevGeneral, "track_file %s not found", v.Slot(1))
-				return
-			}
-			t.file = tf
-		})),
-		kw("weight", f(s.fileWeight)),
-	}
-}
-
-// fileWeight is check_file.c's track_file_weight_handler.
-func (s *checkState) fileWeight(t *fileMonitor, v parser.Strvec) {
-	if v.Len() < 2 {
-		s.l.report(parser.SevGeneral, "track file weight missing")
-		return
-	}
-	w, ok := s.l.readInt(v.Slot(1), -ipvsWeightLimit, ipvsWeightLimit, true)
-	if !ok {
-		s.l.report(parser.SevGeneral, "weight for track file must be in [%d..%d] inclusive. Ignoring...", -ipvsWeightLimit, ipvsWeightLimit)
-		return
-	}
-	reverse := false
-	if v.Len() >= 3 {
-		switch v.Slot(2) {
-		case "reverse":
-			reverse = true
-		case "noreverse":
-		default:
-			s.l.report(parser.SevGeneral, "unknown track file weight option %s - ignoring", v.Slot(2))
-			return
-		}
-	}
-	t.weight, t.reverse = int32(w), reverse
-}
-
-// fileEnd is check_file.c's file_end_handler.
-func (s *checkState) fileEnd() {
-	_, rs := s.curRS()
-	t := s.curFile()
-	if t == nil {
-		return
-	}
-	if t.file == nil {
-		s.l.report(parser.SevGeneral, "FILE_CHECK has no track_file specified - ignoring")
-		rs.extra.trackFiles = rs.extra.trackFiles[:len(rs.extra.trackFiles)-1]
-		return
-	}
-	if t.weight == ipvsWeightFault {
-		t.weight, t.reverse = int32(t.file.Weight), t.file.WeightReverse
-	}
-}
-
-// checkerTrackFile finds a track_file block the checker's read has seen so
-// far (keepalived's find_tracked_file_by_name on check_data->track_files):
-// one defined after the virtual server is not found.
-func (l *loader) checkerTrackFile(name string) *TrackFile {
-	for _, tf := range l.checkTrackFiles {
-		if tf.Name == name {
-			return tf
-		}
-	}
-	return nil
 }

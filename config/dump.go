@@ -53,6 +53,15 @@ func scalar(v reflect.Value) (string, bool) {
 }
 
 func (d dumper) value(name string, v reflect.Value, indent int) {
+	if v.Kind() == reflect.Interface {
+		// Checker.Options: dumped under its type's name less "Options"
+		// (HTTPOptions: HTTP), as when the model had one field per kind.
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+		name = strings.TrimSuffix(reflect.Indirect(v).Type().Name(), "Options")
+	}
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return

@@ -666,26 +666,15 @@ type RealServer struct {
 	Checkers         []*Checker
 }
 
-// CheckerKind names a checker block.
+// CheckerKind names a checker block. Each kind's constant is in its file,
+// check_<kind>.go.
 type CheckerKind string
-
-const (
-	HTTPGet   CheckerKind = "HTTP_GET"
-	SSLGet    CheckerKind = "SSL_GET"
-	TCPCheck  CheckerKind = "TCP_CHECK"
-	MiscCheck CheckerKind = "MISC_CHECK"
-	SMTPCheck CheckerKind = "SMTP_CHECK"
-	DNSCheck  CheckerKind = "DNS_CHECK"
-	UDPCheck  CheckerKind = "UDP_CHECK"
-	PingCheck CheckerKind = "PING_CHECK"
-	FileCheck CheckerKind = "FILE_CHECK"
-	BFDCheck  CheckerKind = "BFD_CHECK"
-)
 
 // Checker is one health checker of a real server, with every inherited
 // timing resolved as keepalived resolves it. Settings only one kind has sit
-// behind the kind's pointer (nil for other kinds): a config with 40,000
-// checkers then costs a third of the memory of one flat struct.
+// in Options, read through the kind's accessor (HTTPOpts, MiscOpts, ...):
+// a config with 40,000 checkers then costs a third of the memory of one
+// flat struct.
 type Checker struct {
 	Pos              Pos
 	Kind             CheckerKind
@@ -697,13 +686,7 @@ type Checker struct {
 	DelayLoop        time.Duration
 	Alpha            bool
 	LogAllFailures   bool
-	HTTP             *HTTPOptions // HTTP_GET, SSL_GET
-	Misc             *MiscOptions
-	SMTP             *SMTPOptions
-	DNS              *DNSOptions
-	UDP              *UDPOptions
-	File             *FileOptions
-	BFD              *BFDOptions
+	Options          CheckerOptions // the kind's own settings; nil for TCP_CHECK, PING_CHECK
 }
 
 // Connection overrides where and how a checker connects
@@ -724,81 +707,3 @@ type Connection struct {
 	BindIf          string
 	FWMark          uint32
 }
-
-// HTTPOptions holds HTTP_GET / SSL_GET settings.
-type HTTPOptions struct {
-	URLs         []URL
-	VirtualHost  string
-	Protocol     string // 1.0 | 1.0C | 1.1
-	EnableSNI    bool
-	FastRecovery bool
-}
-
-// MiscOptions holds MISC_CHECK settings.
-type MiscOptions struct {
-	Path    *Script
-	Timeout time.Duration
-	Dynamic bool
-}
-
-// SMTPOptions holds SMTP_CHECK settings.
-type SMTPOptions struct {
-	HeloName string
-}
-
-// DNSOptions holds DNS_CHECK settings.
-type DNSOptions struct {
-	Type string
-	Name string
-}
-
-// UDPOptions holds UDP_CHECK settings.
-type UDPOptions struct {
-	Payload      []byte
-	RequireReply bool
-	ReplyPattern []byte
-	// ReplyMask has a 0x0f for each wildcard nibble (x) of ReplyPattern;
-	// nil without wildcards.
-	ReplyMask      []byte
-	MinReplyLength int
-	MaxReplyLength int
-}
-
-// FileOptions holds FILE_CHECK settings.
-type FileOptions struct {
-	TrackFile     string
-	Weight        int
-	WeightReverse bool
-}
-
-// BFDOptions holds BFD_CHECK settings (BFD is not implemented yet).
-type BFDOptions struct {
-	Name string
-}
-
-// URL is one url block of HTTP_GET / SSL_GET.
-type URL struct {
-	Path        string
-	Digest      string
-	StatusCodes []StatusRange
-	VirtualHost string
-	// Regex is the PCRE2 pattern (HasRegex: one was given, even empty),
-	// RegexOptions its PCRE2 option bits (regex_options).
-	Regex        string
-	HasRegex     bool
-	RegexOptions uint32
-	RegexNoMatch bool
-	// RegexMinOffset and RegexMaxOffset are keepalived's: the max is one
-	// beyond the last acceptable position, 0 for none.
-	RegexMinOffset uint64
-	RegexMaxOffset uint64
-	// RegexStack: regex_stack was given (the JIT stack is
-	// CheckerSettings.RegexStack*).
-	RegexStack bool
-	// RegexInvalid: the pattern does not compile (keepalived logs why and
-	// the url's regex never matches).
-	RegexInvalid bool
-}
-
-// StatusRange is an inclusive range of HTTP status codes.
-type StatusRange struct{ Min, Max int }

@@ -91,7 +91,7 @@ func (c *Config) AllScripts() iter.Seq[*Script] {
 					return
 				}
 				for _, ck := range rs.Checkers {
-					if ck.Misc != nil && !each(ck.Misc.Path) {
+					if o, ok := ck.Options.(scriptOptions); ok && !each(o.checkerScript()) {
 						return
 					}
 				}

@@ -103,7 +103,7 @@ func run(addrs, ports, base, servers int, dur time.Duration) {
 			rs.Checkers = []*config.Checker{{
 				Kind: config.HTTPGet, DelayLoop: time.Second, Warmup: time.Second, ConnectTimeout: 3 * time.Second,
 				Retry: 3, DelayBeforeRetry: 3 * time.Second,
-				HTTP: &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/apache2-default/",
+				Options: &config.HTTPOptions{Protocol: "1.0", URLs: []config.URL{{Path: "/apache2-default/",
 					Digest: "c7b4690c8c46625ef0f328cd7a24a0a3", StatusCodes: []config.StatusRange{{Min: 200, Max: 299}}}}},
 			}}
 			vs.RealServers = append(vs.RealServers, rs)

@@ -211,8 +211,8 @@ func writeCheckerTrackBFDs(c *confWriter, cfg *config.Config, st check.Status) {
 func rsBFDs(rs *check.RealServerStatus) []string {
 	var out []string
 	for _, ck := range rs.Checkers {
-		if ck.Kind == config.BFDCheck && ck.Config.BFD != nil {
-			out = append(out, ck.Config.BFD.Name)
+		if ck.Kind == config.BFDCheck && ck.Config.BFDOpts() != nil {
+			out = append(out, ck.Config.BFDOpts().Name)
 		}
 	}
 	return out

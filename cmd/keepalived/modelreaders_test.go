@@ -43,6 +43,11 @@ func modelFields(cfgPkg *types.Package) []modelField {
 				return
 			}
 			seen[t] = true
+			if it, ok := t.Underlying().(*types.Interface); ok {
+				// Checker.Options: walk every config type that may be in it
+				walkImplementers(cfgPkg, it, walk)
+				return
+			}
 			st, ok := t.Underlying().(*types.Struct)
 			if !ok {
 				return
@@ -60,6 +65,20 @@ func modelFields(cfgPkg *types.Package) []modelField {
 	walk(cfgPkg.Scope().Lookup("Config").Type())
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// walkImplementers walks each type of package config whose pointer or
+// value implements interface it, in scope order.
+func walkImplementers(cfgPkg *types.Package, it *types.Interface, walk func(types.Type)) {
+	for _, n := range cfgPkg.Scope().Names() {
+		tn, ok := cfgPkg.Scope().Lookup(n).(*types.TypeName)
+		if !ok || types.IsInterface(tn.Type()) {
+			continue
+		}
+		if types.Implements(tn.Type(), it) || types.Implements(types.NewPointer(tn.Type()), it) {
+			walk(tn.Type())
+		}
+	}
 }
 
 // fieldReaders loads the module (tests left out) and returns, for every
@@ -155,6 +174,7 @@ var consumedFields = map[string]string{
 	"VRRPInstance.UnicastConfigured":    "dump: a unicast_peer block was given (UnicastPeers is read)",
 	"VRRPInstance.VMACMACUseVRID":       "dump: the VMAC's MAC from the VRID (VMAC settings are read)",
 	"Setting.Args":                      "kept with cfg.Other, which the daemon reports",
+	"Checker.Options":                   "read through each kind's accessor (HTTPOpts, MiscOpts...); its types' fields are checked here one by one",
 	"Script.Raw":                        "the script as written", "Script.Flags": "the security pass's result, folded into Script.Cmd",
 	"Script.UserSet": "folded into Script.Cmd", "Script.Args": "folded into Script.Cmd (argv)",
 	"Script.User": "folded into Script.Cmd (uid)", "Script.Group": "folded into Script.Cmd (gid)",

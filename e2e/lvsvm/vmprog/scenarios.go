@@ -63,7 +63,7 @@ func probes(cfg *config.Config) ([]probe, error) {
 	for _, vs := range cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
 			for _, ck := range rs.Checkers {
-				if ck.Kind != config.HTTPGet || ck.HTTP == nil {
+				if ck.Kind != config.HTTPGet || ck.HTTPOpts() == nil {
 					continue
 				}
 				addr := netip.AddrPortFrom(rs.Addr, uint16(rs.Port))
@@ -73,11 +73,11 @@ func probes(cfg *config.Config) ([]probe, error) {
 				if c := ck.Conn; c != nil && c.ConnectPort != 0 {
 					addr = netip.AddrPortFrom(addr.Addr(), uint16(c.ConnectPort))
 				}
-				for _, u := range ck.HTTP.URLs {
+				for _, u := range ck.HTTPOpts().URLs {
 					t := httpget.Target{
 						Addr:        addr,
 						Path:        u.Path,
-						VirtualHost: httpget.PickVirtualHost(u.VirtualHost, ck.HTTP.VirtualHost, rs.VirtualHost, vs.VirtualHost),
+						VirtualHost: httpget.PickVirtualHost(u.VirtualHost, ck.HTTPOpts().VirtualHost, rs.VirtualHost, vs.VirtualHost),
 						Timeout:     ck.ConnectTimeout,
 					}
 					if u.Digest != "" {
