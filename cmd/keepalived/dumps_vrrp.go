@@ -491,15 +491,15 @@ func writeInstanceLink(c *confWriter, is *vrrpengine.InstanceStatus) {
 // writeInstanceTimers is the timer, priority and authentication part.
 func writeInstanceTimers(c *confWriter, is *vrrpengine.InstanceStatus) {
 	in := is.Config
-	c.f("   Gratuitous ARP delay = %d", secs(is.GarpMasterDelay))
-	c.f("   Gratuitous ARP repeat = %d", is.GarpMasterRepeat)
-	c.f("   Gratuitous ARP refresh = %d", secs(is.GarpMasterRefresh))
-	c.f("   Gratuitous ARP refresh repeat = %d", is.GarpMasterRefreshRepeat)
-	c.f("   Gratuitous ARP lower priority delay = %d", secs(is.GarpLowerPrioDelay))
-	c.f("   Gratuitous ARP lower priority repeat = %d", is.GarpLowerPrioRepeat)
+	c.f("   Gratuitous ARP delay = %d", secs(is.Config.GarpMasterDelay))
+	c.f("   Gratuitous ARP repeat = %d", is.Config.GarpMasterRepeat)
+	c.f("   Gratuitous ARP refresh = %d", secs(is.Config.GarpMasterRefresh))
+	c.f("   Gratuitous ARP refresh repeat = %d", is.Config.GarpMasterRefreshRepeat)
+	c.f("   Gratuitous ARP lower priority delay = %d", secs(is.Config.GarpLowerPrioDelay))
+	c.f("   Gratuitous ARP lower priority repeat = %d", is.Config.GarpLowerPrioRepeat)
 	c.f("   Down timer adverts = %d", is.DownTimerAdverts)
-	c.f("   Send advert after receive lower priority advert = %s", tf(!is.LowerPrioNoAdvert))
-	c.f("   Send advert after receive higher priority advert = %s", tf(is.HigherPrioSendAdvert))
+	c.f("   Send advert after receive lower priority advert = %s", tf(!is.Config.LowerPrioNoAdvert))
+	c.f("   Send advert after receive higher priority advert = %s", tf(is.Config.HigherPrioSendAdvert))
 	c.f("   Virtual Router ID = %d", is.VRID)
 	c.f("   Priority = %d", is.BasePriority)
 	c.f("   Effective priority = %d", is.EffectivePriority)
