@@ -71,7 +71,7 @@ type NotifyMasterRxLowerPri struct{ From netip.Addr }
 
 // NotifyPriority reports a new effective priority (keepalived's
 // MASTER_PRIORITY / BACKUP_PRIORITY FIFO events), only with
-// Config.NotifyPriorityChanges.
+// the model's NotifyPriorityChanges.
 type NotifyPriority struct {
 	State    State
 	Priority uint8

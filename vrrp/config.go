@@ -6,12 +6,23 @@ import (
 	"net/netip"
 	"time"
 
+	"keepalived-go/config"
 	"keepalived-go/vrrp/packet"
 )
 
 // Config is what one vrrp_instance needs to run. It is plain data; start
 // from DefaultConfig, which holds keepalived 2.2.7's defaults.
+//
+// A configured value the FSM uses as written (garp_*, lower_prio_no_advert,
+// notify_priority_changes ...) is read from Model, the instance's model;
+// the fields here are what is derived from it: combined with global_defs,
+// converted, family-filtered, or corrected by normalize.
 type Config struct {
+	// Model is the vrrp_instance as configured, shared read-only: the FSM
+	// never writes it, and whoever builds a Config must not change it
+	// while an Instance runs on it.
+	Model *config.VRRPInstance
+
 	Name      string // vrrp_instance name, used in log texts
 	Interface string
 	VRID      uint8 // 1..255
@@ -46,30 +57,33 @@ type Config struct {
 	UnicastPeerTTL   map[netip.Addr]packet.TTLRange
 	SkipCheckAdvAddr bool
 
-	GarpMasterDelay         time.Duration // second burst after becoming master; 0 = none
-	GarpMasterRepeat        int
-	GarpMasterRefresh       time.Duration // periodic burst while master; 0 = none
-	GarpMasterRefreshRepeat int
-	GarpLowerPrioDelay      time.Duration
-	GarpLowerPrioRepeat     int
-	LowerPrioNoAdvert       bool
-	HigherPrioSendAdvert    bool
-	DownTimerAdverts        int // adverts missed before the master is declared down
-	// NotifyPriorityChanges emits NotifyPriority when the effective
-	// priority changes (notify_priority_changes).
-	NotifyPriorityChanges bool
+	DownTimerAdverts int // adverts missed before the master is declared down
 	// ReportDiscards emits a Discarded action for every advert dropped
 	// (the SNMP notifications need them).
 	ReportDiscards bool
 }
 
 // DefaultConfig returns keepalived 2.2.7's defaults (global_data.c,
-// vrrp_data.c, vrrp.h): VRRPv2, advert_int 1, garp_master_delay 5 with 5
-// repeats, lower-priority GARP settings equal to the master ones, 3 adverts.
+// vrrp_data.c, vrrp.h): VRRPv2, advert_int 1, 3 adverts, and a fresh Model
+// holding an instance's defaults (DefaultModel).
 func DefaultConfig() Config {
 	return Config{
+		Model:            DefaultModel(),
+		Version:          2,
+		AdvertInt:        time.Second,
+		DownTimerAdverts: 3,
+	}
+}
+
+// DefaultModel is a vrrp_instance with nothing but keepalived 2.2.7's
+// defaults, as vrrp_complete_instance leaves it without global_defs:
+// garp_master_delay 5 with 5 repeats, a refresh repeat of 1, the
+// lower-priority GARP settings equal to the master ones, preempt on.
+func DefaultModel() *config.VRRPInstance {
+	return &config.VRRPInstance{
 		Version:                 2,
 		AdvertInt:               time.Second,
+		Preempt:                 true,
 		GarpMasterDelay:         5 * time.Second,
 		GarpMasterRepeat:        5,
 		GarpMasterRefreshRepeat: 1,
@@ -87,6 +101,9 @@ var ErrConfig = errors.New("vrrp: invalid config")
 func (c *Config) normalize() error {
 	bad := func(f string, a ...any) error {
 		return fmt.Errorf("%w: (%s) %s", ErrConfig, c.Name, fmt.Sprintf(f, a...))
+	}
+	if c.Model == nil {
+		return bad("no instance model")
 	}
 	if c.VRID == 0 {
 		return bad("virtual_router_id must be 1..255")

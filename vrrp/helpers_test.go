@@ -22,7 +22,7 @@ func baseCfg() vrrp.Config {
 	c := vrrp.DefaultConfig()
 	c.Name, c.Interface, c.VRID = "ETH0", "eth0", 10
 	c.Priority = 100
-	c.GarpMasterDelay = 2 * time.Second
+	c.Model.GarpMasterDelay = 2 * time.Second
 	c.AuthType, c.AuthPass = packet.AuthPass, "p@ssw0rd"
 	c.VIPs = []netip.Prefix{theVIP}
 	c.SrcAddr = ourAddr

@@ -306,7 +306,7 @@ func (in *Instance) setAddresses(vips, excluded []netip.Prefix) {
 		for _, p := range append(addV, addX...) {
 			fresh = append(fresh, p.Addr())
 		}
-		in.add(SendGratuitous{Addrs: fresh, Repeat: in.cfg.GarpMasterRepeat})
+		in.add(SendGratuitous{Addrs: fresh, Repeat: in.cfg.Model.GarpMasterRepeat})
 	}
 }
 
@@ -390,11 +390,11 @@ func (in *Instance) start(now time.Duration) {
 func (in *Instance) tick(now time.Duration) {
 	if now >= in.garpDelayAt {
 		in.garpDelayAt = never
-		in.sendGratuitous(in.cfg.GarpMasterRepeat)
+		in.sendGratuitous(in.cfg.Model.GarpMasterRepeat)
 	}
 	if now >= in.garpLowerPrioAt {
 		in.garpLowerPrioAt = never
-		in.sendGratuitous(in.cfg.GarpLowerPrioRepeat)
+		in.sendGratuitous(in.cfg.Model.GarpLowerPrioRepeat)
 	}
 	if now < in.sands {
 		return
@@ -482,9 +482,9 @@ func (in *Instance) gotoMaster(now time.Duration, from State, r Reason) {
 func (in *Instance) masterTx(now time.Duration) {
 	in.sendAdvert(in.effPrio)
 	if in.vipSet {
-		if in.cfg.GarpMasterRefresh > 0 && now > in.garpRefreshAt {
-			in.sendGratuitous(in.cfg.GarpMasterRefreshRepeat)
-			in.garpRefreshAt = now + in.cfg.GarpMasterRefresh
+		if in.cfg.Model.GarpMasterRefresh > 0 && now > in.garpRefreshAt {
+			in.sendGratuitous(in.cfg.Model.GarpMasterRefreshRepeat)
+			in.garpRefreshAt = now + in.cfg.Model.GarpMasterRefresh
 		}
 		return
 	}
@@ -500,12 +500,12 @@ func (in *Instance) masterTx(now time.Duration) {
 	in.masterAdverInt = in.cfg.AdvertInt
 	in.add(AddVIPs{VIPs: in.cfg.VIPs, Excluded: in.cfg.ExcludedVIPs, Routes: in.cfg.Routes, Rules: in.cfg.Rules, All: true})
 	in.vipSet = true
-	in.sendGratuitous(in.cfg.GarpMasterRepeat)
-	if in.cfg.GarpMasterRefresh > 0 {
-		in.garpRefreshAt = now + in.cfg.GarpMasterRefresh
+	in.sendGratuitous(in.cfg.Model.GarpMasterRepeat)
+	if in.cfg.Model.GarpMasterRefresh > 0 {
+		in.garpRefreshAt = now + in.cfg.Model.GarpMasterRefresh
 	}
-	if in.cfg.GarpMasterDelay > 0 {
-		in.garpDelayAt = now + in.cfg.GarpMasterDelay
+	if in.cfg.Model.GarpMasterDelay > 0 {
+		in.garpDelayAt = now + in.cfg.Model.GarpMasterDelay
 	}
 	in.becameMaster = true
 }
@@ -712,7 +712,7 @@ func (in *Instance) masterRx(now time.Duration, p *packet.Received) {
 	cmp := in.addrCmp(p.Src)
 	sent := false
 	if a.Priority == packet.PriorityStop ||
-		(in.cfg.HigherPrioSendAdvert && (a.Priority > in.effPrio || a.Priority == in.effPrio && cmp > 0)) {
+		(in.cfg.Model.HigherPrioSendAdvert && (a.Priority > in.effPrio || a.Priority == in.effPrio && cmp > 0)) {
 		in.sendAdvert(in.effPrio)
 		sent = true
 		if a.Priority == packet.PriorityStop {
@@ -733,7 +733,7 @@ func (in *Instance) masterRx(now time.Duration, p *packet.Received) {
 	switch {
 	case a.Priority < in.effPrio || a.Priority == in.effPrio && cmp < 0:
 		suffix := ""
-		if !in.cfg.LowerPrioNoAdvert {
+		if !in.cfg.Model.LowerPrioNoAdvert {
 			suffix = ", forcing new election"
 		}
 		in.log("Received advert from %s with lower priority %d, ours %d%s", p.Src, a.Priority, in.effPrio, suffix)
@@ -742,14 +742,14 @@ func (in *Instance) masterRx(now time.Duration, p *packet.Received) {
 			in.ahSeq = p.AH.Seq + 1
 			in.ahCycle = false
 		}
-		if !in.cfg.LowerPrioNoAdvert {
+		if !in.cfg.Model.LowerPrioNoAdvert {
 			in.sendAdvert(in.effPrio)
 			sent = true
 		}
-		if in.cfg.GarpLowerPrioRepeat > 0 {
-			in.sendGratuitous(in.cfg.GarpLowerPrioRepeat)
-			if in.cfg.GarpLowerPrioDelay > 0 {
-				in.garpLowerPrioAt = now + in.cfg.GarpLowerPrioDelay
+		if in.cfg.Model.GarpLowerPrioRepeat > 0 {
+			in.sendGratuitous(in.cfg.Model.GarpLowerPrioRepeat)
+			if in.cfg.Model.GarpLowerPrioDelay > 0 {
+				in.garpLowerPrioAt = now + in.cfg.Model.GarpLowerPrioDelay
 			}
 		}
 		if in.sync != nil {
@@ -954,7 +954,7 @@ func (in *Instance) setWeight(now time.Duration, w int) {
 		// down interval rather than restarting it.
 		in.sands += in.MasterDownInterval() - old
 	}
-	if in.cfg.NotifyPriorityChanges {
+	if in.cfg.Model.NotifyPriorityChanges {
 		in.add(NotifyPriority{State: in.state, Priority: np})
 	}
 }

@@ -171,11 +171,11 @@ func parseRouter(line string, i int) (vrrp.Config, error) {
 		case "preempt_delay":
 			c.PreemptDelay, err = time.ParseDuration(v)
 		case "garp_delay":
-			c.GarpMasterDelay, err = time.ParseDuration(v)
+			c.Model.GarpMasterDelay, err = time.ParseDuration(v)
 		case "lower_prio_no_advert":
-			c.LowerPrioNoAdvert = true
+			c.Model.LowerPrioNoAdvert = true
 		case "higher_prio_send_advert":
-			c.HigherPrioSendAdvert = true
+			c.Model.HigherPrioSendAdvert = true
 		default:
 			err = fmt.Errorf("unknown key %q", k)
 		}

@@ -237,7 +237,7 @@ func TestFaultAndRecovery(t *testing.T) {
 // interval while MASTER, checked when an advert is sent.
 func TestGarpRefresh(t *testing.T) {
 	h := masterHarness(t, func(c *vrrp.Config) {
-		c.GarpMasterDelay, c.GarpMasterRefresh, c.GarpMasterRefreshRepeat = 0, 10*time.Second, 2
+		c.Model.GarpMasterDelay, c.Model.GarpMasterRefresh, c.Model.GarpMasterRefreshRepeat = 0, 10*time.Second, 2
 	})
 	start := h.now
 	var at []time.Duration
@@ -359,7 +359,7 @@ func TestResidualVIPsRemovedAtStart(t *testing.T) {
 
 // notify_priority_changes: a FIFO event per effective priority change.
 func TestNotifyPriorityChanges(t *testing.T) {
-	h := newHarness(t, func(c *vrrp.Config) { c.NotifyPriorityChanges = true })
+	h := newHarness(t, func(c *vrrp.Config) { c.Model.NotifyPriorityChanges = true })
 	h.start()
 	acts := h.step(vrrp.PriorityChanged{Weight: 20})
 	if n := only[vrrp.NotifyPriority](acts); len(n) != 1 || n[0] != (vrrp.NotifyPriority{State: vrrp.StateBackup, Priority: 120}) {
@@ -373,7 +373,7 @@ func TestSyncGroupFollowsBackup(t *testing.T) {
 	mk := func(name string, vrid uint8) *vrrp.Instance {
 		c := baseCfg()
 		c.Name, c.VRID, c.AuthType, c.Priority = name, vrid, packet.AuthNone, 255
-		c.GarpMasterDelay = 0
+		c.Model.GarpMasterDelay = 0
 		in, err := vrrp.New(c)
 		if err != nil {
 			t.Fatal(err)

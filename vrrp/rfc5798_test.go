@@ -337,7 +337,7 @@ func TestRFC5798_6_4_3_LowerDiscardedKeepalivedAnswers(t *testing.T) {
 		t.Fatalf("no delayed lower-prio garp: %q", describe(acts))
 	}
 
-	h = masterHarness(t, func(c *vrrp.Config) { c.LowerPrioNoAdvert = true; c.GarpLowerPrioRepeat = 0 })
+	h = masterHarness(t, func(c *vrrp.Config) { c.Model.LowerPrioNoAdvert = true; c.Model.GarpLowerPrioRepeat = 0 })
 	acts = h.recvAt(h.now+100*time.Millisecond, h.advert(peerLow, 50))
 	if len(only[vrrp.SendAdvert](acts)) != 0 || len(only[vrrp.SendGratuitous](acts)) != 0 {
 		t.Fatalf("lower_prio_no_advert: %q", describe(acts))
@@ -346,7 +346,7 @@ func TestRFC5798_6_4_3_LowerDiscardedKeepalivedAnswers(t *testing.T) {
 
 // keepalived higher_prio_send_advert: before yielding, send one advert.
 func TestKeepalivedHigherPrioSendAdvert(t *testing.T) {
-	h := masterHarness(t, func(c *vrrp.Config) { c.HigherPrioSendAdvert = true })
+	h := masterHarness(t, func(c *vrrp.Config) { c.Model.HigherPrioSendAdvert = true })
 	acts := h.recvAt(h.now+100*time.Millisecond, h.advert(peerLow, 200))
 	if a := only[vrrp.SendAdvert](acts); len(a) != 1 || a[0].Advert.Priority != 100 {
 		t.Fatalf("%q", describe(acts))

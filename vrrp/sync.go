@@ -230,12 +230,12 @@ func (g *SyncGroup) memberReleased(now time.Duration, in *Instance) {
 // the lower-priority GARPs of its group peers.
 func (g *SyncGroup) lowerPrioGarp(now time.Duration, in *Instance) {
 	for _, m := range g.members {
-		if m == in || m.cfg.GarpLowerPrioRepeat <= 0 {
+		if m == in || m.cfg.Model.GarpLowerPrioRepeat <= 0 {
 			continue
 		}
-		m.sendGratuitous(m.cfg.GarpLowerPrioRepeat)
-		if m.cfg.GarpLowerPrioDelay > 0 {
-			m.garpLowerPrioAt = now + m.cfg.GarpLowerPrioDelay
+		m.sendGratuitous(m.cfg.Model.GarpLowerPrioRepeat)
+		if m.cfg.Model.GarpLowerPrioDelay > 0 {
+			m.garpLowerPrioAt = now + m.cfg.Model.GarpLowerPrioDelay
 		}
 	}
 }

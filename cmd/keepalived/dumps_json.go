@@ -6,10 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"keepalived-go/config"
-	"keepalived-go/internal/script"
 	vrrpengine "keepalived-go/vrrp/engine"
-	"keepalived-go/vrrp/packet"
 )
 
 // jobj writes one JSON object as keepalived's json_writer does: compact,
@@ -125,94 +122,6 @@ func jsonDump(env dumpEnv, snap vrrpengine.Status) []byte {
 	}
 	b.WriteString("]\n")
 	return b.Bytes()
-}
-
-// jsonData is an instance's "data" object.
-func jsonData(b *bytes.Buffer, env dumpEnv, is *vrrpengine.InstanceStatus) {
-	in := is.Config
-	o := jobj{b: b}
-	o.str("iname", is.Name)
-	o.flag("dont_track_primary", in.DontTrackPrimary)
-	o.flag("skip_check_adv_addr", in.SkipCheckAdvAddr)
-	o.flag("strict_mode", is.Strict)
-	o.str("vmac_ifname", is.VMAC)
-	o.str("ifp_ifname", is.Interface)
-	o.uint("master_priority", uint64(is.MasterPriority))
-	lt := 0.0
-	if !is.LastTransition.IsZero() {
-		lt = float64(is.LastTransition.Unix()) + float64(is.LastTransition.Nanosecond()/1000)/1e6
-	}
-	o.raw("last_transition", strconv.FormatFloat(lt, 'f', 6, 64))
-	o.raw("garp_delay", cG(is.GarpMasterDelay.Seconds()))
-	o.uint("garp_refresh", uint64(secs(is.GarpMasterRefresh)))
-	o.uint("garp_rep", uint64(is.GarpMasterRepeat))
-	o.uint("garp_refresh_rep", uint64(is.GarpMasterRefreshRepeat))
-	o.uint("garp_lower_prio_delay", uint64(secs(is.GarpLowerPrioDelay)))
-	o.uint("garp_lower_prio_rep", uint64(is.GarpLowerPrioRepeat))
-	o.flag("lower_prio_no_advert", is.LowerPrioNoAdvert)
-	o.flag("higher_prio_send_advert", is.HigherPrioSendAdvert)
-	o.uint("vrid", uint64(is.VRID))
-	o.uint("base_priority", uint64(is.BasePriority))
-	o.uint("effective_priority", uint64(is.EffectivePriority))
-	o.boolean("vipset", is.VIPSet)
-	o.boolean("promote_secondaries", in.PromoteSecondaries)
-	o.raw("adver_int", cG(is.AdvertInt.Seconds()))
-	o.raw("master_adver_int", cG(is.MasterAdvertInt.Seconds()))
-	o.flag("accept", is.Accept)
-	o.boolean("nopreempt", is.NoPreempt)
-	o.uint("preempt_delay", uint64(secs(is.PreemptDelay)))
-	o.uint("state", uint64(stateNum(is.State)))
-	o.uint("wantstate", uint64(stateNum(is.WantState)))
-	o.uint("version", uint64(is.Version))
-	o.boolean("smtp_alert", in.SMTPAlert)
-	o.boolean("notify_deleted", in.NotifyDeletedSet)
-	for _, sc := range []struct {
-		k string
-		s *config.Script
-	}{{"script_backup", in.NotifyBackup}, {"script_master", in.NotifyMaster}, {"script_fault", in.NotifyFault},
-		{"script_stop", in.NotifyStop}, {"script_deleted", in.NotifyDeleted}, {"script", in.Notify},
-		{"script_master_rx_lower_pri", in.NotifyMasterRxLowerPri}} {
-		if argv := scriptArgv(sc.s); argv != nil {
-			o.str(sc.k, script.CmdString(argv))
-		}
-	}
-	var vips, evips, routes, rules, tifs, tscripts []string
-	for _, v := range in.VIPs {
-		vips = append(vips, formatVIP(v, is.Interface, env.links, is.VIPSet))
-	}
-	for _, v := range in.ExcludedVIPs {
-		evips = append(evips, formatVIP(v, is.Interface, env.links, is.VIPSet))
-	}
-	for _, r := range in.Routes {
-		routes = append(routes, r.String())
-	}
-	for _, r := range in.Rules {
-		rules = append(rules, r.String())
-	}
-	for _, r := range trackedIfaces(is) {
-		tifs = append(tifs, r.Name)
-	}
-	for _, r := range in.TrackScripts {
-		for _, s := range env.cfg.Scripts {
-			if s.Name == r.Name {
-				tscripts = append(tscripts, script.CmdString(scriptArgv(s.Script)))
-			}
-		}
-	}
-	o.strs("vips", vips)
-	o.strs("evips", evips)
-	o.strs("vroutes", routes)
-	o.strs("vrules", rules)
-	o.strs("track_ifp", tifs)
-	o.strs("track_script", tscripts)
-	o.uint("auth_type", uint64(is.AuthType))
-	if is.AuthType != packet.AuthNone {
-		pw := is.AuthPass
-		if is.AuthType == packet.AuthAH {
-			pw = ""
-		}
-		o.str("auth_data", pw)
-	}
 }
 
 // jsonStats is an instance's "stats" object.

@@ -161,7 +161,7 @@ func collectVRRP(ch chan<- prometheus.Metric, st vrrpengine.Status) {
 		for i, h := range counterHelp {
 			ch <- prometheus.MustNewConstMetric(descCounters[h.name], prometheus.CounterValue, float64(vals[i]), lv...)
 		}
-		ch <- prometheus.MustNewConstMetric(descGARP, prometheus.CounterValue, is.GarpMasterDelay.Seconds(), lv...)
+		ch <- prometheus.MustNewConstMetric(descGARP, prometheus.CounterValue, is.Config.GarpMasterDelay.Seconds(), lv...)
 		ch <- prometheus.MustNewConstMetric(descPriority, prometheus.GaugeValue, float64(is.EffectivePriority), is.Name, in.Interface, vrid)
 		for _, vip := range in.VIPs {
 			dev := vip.Dev

@@ -268,7 +268,7 @@ func snmpInstance(in snmpInput, is *vrrpengine.InstanceStatus) snmp.Instance {
 		Interface: is.Interface, IfIndex: in.ifs.Index(is.BaseInterface), HWAddr: in.ifs.HWAddr(is.Interface),
 		SourceIP: is.SrcAddr, MasterIP: is.MasterAddr,
 		AdvertInt: is.AdvertInt, Preempt: !is.NoPreempt, PreemptDelay: is.PreemptDelay, AuthType: authType(is.AuthType),
-		SyncGroup: is.SyncGroup, GarpDelay: is.GarpMasterDelay, Accept: is.Accept,
+		SyncGroup: is.SyncGroup, GarpDelay: is.Config.GarpMasterDelay, Accept: is.Accept,
 		Unicast: len(is.UnicastPeers) > 0, McastGroup: is.McastGroup,
 		Stats: snmpStats(is),
 	}

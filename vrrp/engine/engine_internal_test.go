@@ -237,7 +237,7 @@ vrrp_instance U6 {
 	}{
 		{0, func(c vrrp.Config) string {
 			if c.VRID != 10 || c.Priority != 200 || c.InitialState != vrrp.StateMaster || c.AdvertInt != time.Second ||
-				c.AuthType != packet.AuthPass || c.AuthPass != "p@ssw0rd" || c.GarpMasterDelay != 2*time.Second ||
+				c.AuthType != packet.AuthPass || c.AuthPass != "p@ssw0rd" || c.Model.GarpMasterDelay != 2*time.Second ||
 				c.McastGroup != netip.MustParseAddr("224.0.0.18") || c.IPv6 || len(c.VIPs) != 1 || c.NoPreempt {
 				return fmt.Sprintf("%+v", c)
 			}
@@ -545,6 +545,52 @@ vrrp_instance NEW {
 	h.e.receive(h.advert("198.51.100.12", 11, 100, 255))
 	if h.e.Status().Discards[packet.ErrVRID] != 1 {
 		t.Error("removed instance still receives")
+	}
+}
+
+// The FSM reads configured values from the instance's model: a reload
+// that only adds an address keeps the instance running on the new model,
+// one that changes a keyword the FSM reads from the model restarts it.
+func TestEngineReloadModelDiff(t *testing.T) {
+	h := newHarness(t, seed, nil)
+	h.advance(4 * time.Second)
+	if h.inst("ETH0").State != vrrp.StateMaster {
+		t.Fatal("ETH0 not master")
+	}
+	h.events()
+	transitions := func() []string {
+		var got []string
+		for _, ev := range h.events() {
+			if e, ok := ev.(StateChange); ok {
+				got = append(got, e.From.String()+">"+e.To.String())
+			}
+		}
+		return got
+	}
+	same := strings.Replace(seed, "router_id HA_LVS", "router_id OTHER", 1)
+	if err := h.e.applyReload(loadConf(t, same)); err != nil {
+		t.Fatal(err)
+	}
+	if got := transitions(); len(got) != 0 {
+		t.Errorf("unchanged instance: transitions %v", got)
+	}
+	vip := strings.Replace(same, "198.51.100.110/24\n", "198.51.100.110/24\n        198.51.100.111/24\n", 1)
+	if err := h.e.applyReload(loadConf(t, vip)); err != nil {
+		t.Fatal(err)
+	}
+	is := h.inst("ETH0")
+	if got := transitions(); len(got) != 0 || is.State != vrrp.StateMaster || len(is.Config.VIPs) != 2 || len(is.VIPs) != 2 {
+		t.Errorf("address-only reload: transitions %v, state %v, model VIPs %d, VIPs %v", got, is.State, len(is.Config.VIPs), is.VIPs)
+	}
+	flag := strings.Replace(vip, "garp_master_delay 2", "garp_master_delay 2\n    lower_prio_no_advert", 1)
+	if err := h.e.applyReload(loadConf(t, flag)); err != nil {
+		t.Fatal(err)
+	}
+	if got := transitions(); len(got) < 2 || got[0] != "MASTER>DELETED" {
+		t.Errorf("lower_prio_no_advert added: transitions %v, want a restart (MASTER>DELETED, ...)", got)
+	}
+	if !h.inst("ETH0").Config.LowerPrioNoAdvert {
+		t.Error("status model lacks lower_prio_no_advert after reload")
 	}
 }
 

@@ -14,9 +14,12 @@ import (
 
 // instanceConfig maps a vrrp_instance and global_defs onto the FSM's
 // Config. SrcAddr is left unset when neither unicast_src_ip nor
-// mcast_src_ip is given: the engine reads it from the interface.
+// mcast_src_ip is given: the engine reads it from the interface. The FSM
+// reads what it uses as configured from in itself (Config.Model); only
+// what is derived is mapped here.
 func instanceConfig(g *config.Global, in *config.VRRPInstance) (vrrp.Config, error) {
 	c := vrrp.DefaultConfig()
+	c.Model = in
 	c.Name = in.Name
 	c.Interface = in.Interface
 	if c.Interface == "" {
@@ -102,18 +105,9 @@ func instanceConfig(g *config.Global, in *config.VRRPInstance) (vrrp.Config, err
 	// also set).
 	c.CheckUnicastSrc = g.VRRPCheckUnicastSrc || in.CheckUnicastSrc
 	c.SkipCheckAdvAddr = in.SkipCheckAdvAddr || g.VRRPSkipCheckAdvAddr
-	c.GarpMasterDelay = in.GarpMasterDelay
-	c.GarpMasterRepeat = in.GarpMasterRepeat
-	c.GarpMasterRefresh = in.GarpMasterRefresh
-	c.GarpMasterRefreshRepeat = in.GarpMasterRefreshRepeat
-	c.GarpLowerPrioDelay = in.GarpLowerPrioDelay
-	c.GarpLowerPrioRepeat = in.GarpLowerPrioRepeat
-	c.LowerPrioNoAdvert = in.LowerPrioNoAdvert
-	c.HigherPrioSendAdvert = in.HigherPrioSendAdvert
 	if in.DownTimerAdverts > 0 {
 		c.DownTimerAdverts = in.DownTimerAdverts
 	}
-	c.NotifyPriorityChanges = in.NotifyPriorityChanges
 	return c, nil
 }
 

@@ -61,6 +61,8 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 		ob, nb := o.built, m.built
 		ob.VIPs, nb.VIPs, ob.ExcludedVIPs, nb.ExcludedVIPs = nil, nil, nil, nil
 		ob.Routes, nb.Routes, ob.Rules, nb.Rules = nil, nil, nil, nil
+		// The models were compared above, without their address lists.
+		ob.Model, nb.Model = nil, nil
 		return sameConfig(oc, nc) && sameConfig(ob, nb)
 	}
 	now := e.now()
@@ -87,7 +89,7 @@ func (e *Engine) applyReload(cfg *config.Config) error {
 			}
 			oldCfg := o.cfg
 			o.cfg, o.built = m.cfg, m.built
-			o.vc.VIPs, o.vc.ExcludedVIPs = m.built.VIPs, m.built.ExcludedVIPs
+			o.vc.VIPs, o.vc.ExcludedVIPs, o.vc.Model = m.built.VIPs, m.built.ExcludedVIPs, m.cfg
 			if !sameConfig(oldCfg.VIPs, m.cfg.VIPs) || !sameConfig(oldCfg.ExcludedVIPs, m.cfg.ExcludedVIPs) {
 				e.log.Infof("(%s) reload: virtual addresses changed, state kept", m.cfg.Name)
 			}

@@ -47,7 +47,9 @@ type Status struct {
 type InstanceStatus struct {
 	Name      string
 	SyncGroup string
-	// Config is the instance as configured; shared, do not modify.
+	// Config is the instance as configured, shared, do not modify: the
+	// dumps, SNMP and DBus read configured values from it. The fields
+	// below are run-time state, or values derived from the config.
 	Config *config.VRRPInstance
 	// Interface carries the adverts: the use_vmac interface when there is
 	// one, else BaseInterface.
@@ -114,17 +116,12 @@ type InstanceStatus struct {
 	// strict_mode.
 	Accept, Strict bool
 
-	GarpMasterDelay         time.Duration
-	GarpMasterRepeat        int
-	GarpMasterRefresh       time.Duration
-	GarpMasterRefreshRepeat int
-	GarpLowerPrioDelay      time.Duration
-	GarpLowerPrioRepeat     int
-	DownTimerAdverts        int
-	LowerPrioNoAdvert       bool
-	HigherPrioSendAdvert    bool
-	NoPreempt               bool
-	PreemptDelay            time.Duration
+	// DownTimerAdverts, NoPreempt and PreemptDelay are as the FSM runs
+	// them (defaulted, corrected); values used as configured are read
+	// from Config.
+	DownTimerAdverts int
+	NoPreempt        bool
+	PreemptDelay     time.Duration
 
 	// Faults lists the tracked objects that hold the instance in FAULT
 	// ("interface:NAME", "script:NAME", "file:NAME", "process:NAME", "\x00primary" for
@@ -333,11 +330,7 @@ func (e *Engine) instanceStatus(m *inst) InstanceStatus {
 		McastGroup: vc.McastGroup, UnicastPeers: append([]netip.Addr(nil), vc.UnicastPeers...),
 		AuthType: vc.AuthType, AuthPass: vc.AuthPass,
 		Accept: !strict, Strict: strict,
-		GarpMasterDelay: vc.GarpMasterDelay, GarpMasterRepeat: vc.GarpMasterRepeat,
-		GarpMasterRefresh: vc.GarpMasterRefresh, GarpMasterRefreshRepeat: vc.GarpMasterRefreshRepeat,
-		GarpLowerPrioDelay: vc.GarpLowerPrioDelay, GarpLowerPrioRepeat: vc.GarpLowerPrioRepeat,
-		DownTimerAdverts: vc.DownTimerAdverts, LowerPrioNoAdvert: vc.LowerPrioNoAdvert,
-		HigherPrioSendAdvert: vc.HigherPrioSendAdvert, NoPreempt: vc.NoPreempt, PreemptDelay: vc.PreemptDelay,
+		DownTimerAdverts: vc.DownTimerAdverts, NoPreempt: vc.NoPreempt, PreemptDelay: vc.PreemptDelay,
 		Faults: fs.Faults, Counters: m.counters(fs.Stats), CountersSince: m.statsSince, Discards: fs.Stats.Discards,
 	}
 	if m.cfg.Accept != nil {

@@ -80,9 +80,9 @@ func randomScenario(rng *rand.Rand) scenario {
 		} else if rng.IntN(6) == 0 {
 			c.PreemptDelay = time.Duration(rng.IntN(3000)) * time.Millisecond
 		}
-		c.HigherPrioSendAdvert = rng.IntN(4) == 0
-		c.LowerPrioNoAdvert = rng.IntN(4) == 0
-		c.GarpMasterRefresh = time.Duration(rng.IntN(2)) * 3 * time.Second
+		c.Model.HigherPrioSendAdvert = rng.IntN(4) == 0
+		c.Model.LowerPrioNoAdvert = rng.IntN(4) == 0
+		c.Model.GarpMasterRefresh = time.Duration(rng.IntN(2)) * 3 * time.Second
 		if unicast {
 			for j, a := range addrs {
 				if j != i {

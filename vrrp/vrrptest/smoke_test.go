@@ -13,7 +13,7 @@ func seedCfg(name string, state vrrp.State, prio uint8, src string) vrrp.Config 
 	c := vrrp.DefaultConfig()
 	c.Name, c.Interface, c.VRID = name, "eth0", 10
 	c.InitialState, c.Priority = state, prio
-	c.GarpMasterDelay = 2 * time.Second
+	c.Model.GarpMasterDelay = 2 * time.Second
 	c.AuthType, c.AuthPass = packet.AuthPass, "p@ssw0rd"
 	c.VIPs = []netip.Prefix{netip.MustParsePrefix("203.0.113.110/24")}
 	c.SrcAddr = netip.MustParseAddr(src)
