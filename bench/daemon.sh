@@ -36,6 +36,11 @@ cd "$(dirname "$0")/.."
 SETTLE=${SETTLE:-10}
 IDLE=${IDLE:-60}
 ROUNDS=${ROUNDS:-3}
+# OURS_BASE names a second build of our daemon measured beside the others
+# as "keepalived-go (base)", so two builds compare in the same run.
+OURS_BASE=${OURS_BASE:-}
+impls="ours keepalived"
+[ -z "$OURS_BASE" ] || impls="ours keepalived base"
 [ "$(id -u)" = 0 ] || { echo "bench-daemon needs root (network namespaces)" >&2; exit 1; }
 for c in ip iptables unshare /usr/sbin/keepalived go; do
 	command -v $c >/dev/null || { echo "missing $c (Debian packages iproute2 iptables util-linux keepalived; Go)" >&2; exit 1; }
@@ -62,6 +67,7 @@ trap 'exit 130' INT TERM
 SEED_PREFIX=kgbd$$m tmp=$base
 . bench/internal/seedtopo.sh
 seed_build
+[ -z "$OURS_BASE" ] || cp "$OURS_BASE" "$base/keepalived-base"
 KA_PRELOAD=
 if [ -e /proc/net/ip_vs ]; then
 	ipvs="kernel IPVS present: keepalived runs unmodified"
@@ -82,6 +88,7 @@ side() {
 	tmp=$base/side-$impl
 	mkdir -p "$tmp"
 	cp "$base/keepalived" "$base/seedweb" "$tmp/"
+	[ -z "$OURS_BASE" ] || cp "$base/keepalived-base" "$tmp/"
 	. bench/internal/seedtopo.sh
 	trap seed_cleanup EXIT
 	trap 'exit 143' TERM
@@ -139,16 +146,16 @@ side() {
 	for n in a b; do seed_reset $n; done
 }
 
-: >"$base/ours.results"; : >"$base/keepalived.results"
+: >"$base/ours.results"; : >"$base/keepalived.results"; : >"$base/base.results"
 for round in $(seq "$ROUNDS"); do
 	rm -f "$base"/*.ready
 	sides=()
-	for impl in ours keepalived; do
+	for impl in $impls; do
 		(side "$impl" "$round") &
 		sides+=($!)
 	done
 	waited=0
-	until [ -e "$base/ours.ready" ] && [ -e "$base/keepalived.ready" ]; do
+	until (for impl in $impls; do [ -e "$base/$impl.ready" ] || exit 1; done); do
 		for pid in "${sides[@]}"; do kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; echo "bench-daemon: a side failed before settling" >&2; exit 1; }; done
 		waited=$((waited + 1)); [ $waited -lt 1200 ] || { echo "bench-daemon: the daemons did not settle in 60 s" >&2; exit 1; }
 		sleep 0.05
@@ -157,11 +164,11 @@ for round in $(seq "$ROUNDS"); do
 	touch "$base/go.$round"
 	for pid in "${sides[@]}"; do wait "$pid" || { echo "bench-daemon: a side failed in round $round" >&2; exit 1; }; done
 done
-cat "$base/ours.results" "$base/keepalived.results" >"$base/results"
+cat "$base/ours.results" "$base/keepalived.results" "$base/base.results" >"$base/results"
 
-label() { [ "$1" = ours ] && echo "keepalived-go" || echo "keepalived 2.2.7"; }
+label() { case $1 in ours) echo "keepalived-go" ;; base) echo "keepalived-go (base)" ;; *) echo "keepalived 2.2.7" ;; esac; }
 echo
-echo "bench-daemon: seed config, both implementations at once, idle ${IDLE}s after ${SETTLE}s settle, $ROUNDS round(s); $ipvs"
+echo "bench-daemon: seed config, $(echo $impls | wc -w) implementations at once, idle ${IDLE}s after ${SETTLE}s settle, $ROUNDS round(s); $ipvs"
 echo "(RSS/PSS/anon: mean of samples every 5 s, summed over the process tree; CPU: CPU seconds per minute from"
 echo " utime+stime in clock ticks, and from per-thread schedstat in ns; runs/min: times a thread of the tree was put"
 echo " on a CPU, i.e. its wakeups and resumptions; checker GETs: from the web servers' logs)"
@@ -176,7 +183,11 @@ awk '{ rss[$1,$2] += $3; pss[$1,$2] += $4; cpu[$1,$2] += $6; ns[$1,$2] += $7; ru
 			printf "%sratio ours/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat), runs %s; CPU by clock ticks %s (a few ticks a minute: too coarse to compare)\n", i == 1 ? "\n" : "", role,
 				r(rss["ours",role], rss["keepalived",role]), r(pss["ours",role], pss["keepalived",role]),
 				r(ns["ours",role], ns["keepalived",role]), r(runs["ours",role], runs["keepalived",role]),
-				r(cpu["ours",role], cpu["keepalived",role]) }
+				r(cpu["ours",role], cpu["keepalived",role])
+			if (rss["base",role] > 0)
+				printf "ratio base/keepalived (%s): RSS %s, PSS %s, CPU %s (schedstat), runs %s\n", role,
+					r(rss["base",role], rss["keepalived",role]), r(pss["base",role], pss["keepalived",role]),
+					r(ns["base",role], ns["keepalived",role]), r(runs["base",role], runs["keepalived",role]) }
 		m = "MASTER"
 		printf "target ours <= keepalived total on the MASTER: RSS %s, CPU %s; also PSS %s\n",
 			rss["ours",m] <= rss["keepalived",m] ? "met" : "MISSED", ns["ours",m] <= ns["keepalived",m] ? "met" : "MISSED",

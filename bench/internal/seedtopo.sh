@@ -88,6 +88,7 @@ seed_daemon() {
 	local impl=$1 n=$2 etc="$tmp/etc-$2" bin
 	case $impl in
 	ours) bin=("$tmp/keepalived") ;;
+	base) bin=("$tmp/keepalived-base") ;;
 	keepalived) bin=(env "LD_PRELOAD=${KA_PRELOAD:-}" /usr/sbin/keepalived) ;;
 	*) echo "seed_daemon: unknown implementation $impl" >&2; return 1 ;;
 	esac
