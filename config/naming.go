@@ -99,3 +99,79 @@ func (c *Config) AllScripts() iter.Seq[*Script] {
 		}
 	}
 }
+
+// Format is keepalived's format_ipaddress for a configured address, as its
+// dumps and log lines show it: dev is the interface it goes on (its own
+// dev wins), devBase the base of that interface when it is a macvlan or
+// ipvlan ("" otherwise), set whether it is installed now.
+func (v VirtualAddress) Format(dev, devBase string, set bool) string {
+	var b strings.Builder
+	p := v.Prefix
+	b.WriteString(ipaddresstos(p))
+	if p.Addr().Is4() && v.Broadcast != "" {
+		brd := v.Broadcast
+		if brd == "-" || brd == "+" {
+			brd = broadcastOf(p, brd)
+		}
+		if brd != "" && brd != "0.0.0.0" {
+			fmt.Fprintf(&b, " brd %s", brd)
+		}
+	}
+	if v.Dev != "" {
+		dev = v.Dev
+	}
+	fmt.Fprintf(&b, " dev %s", dev)
+	if devBase != "" {
+		fmt.Fprintf(&b, "@%s", devBase)
+	}
+	if v.UseVMAC {
+		b.WriteString(" use_vmac")
+	}
+	fmt.Fprintf(&b, " scope %s", ScopeName(v.ScopeID))
+	if v.Label != "" {
+		fmt.Fprintf(&b, " label %s", v.Label)
+	}
+	if v.Peer.IsValid() {
+		fmt.Fprintf(&b, " peer %s/%d", v.Peer, p.Bits())
+	}
+	for _, f := range []struct {
+		on   bool
+		text string
+	}{{v.HomeAddr, " home"}, {v.DAD, " -nodad"}, {v.MngTmpAddr, " mngtmpaddr"}, {v.NoPrefixRoute, " noprefixroute"},
+		{v.AutoJoin, " autojoin"}, {v.NoTrack, " no_track"}} {
+		if f.on {
+			b.WriteString(f.text)
+		}
+	}
+	if v.TrackGroup != "" {
+		fmt.Fprintf(&b, " track_group %s", v.TrackGroup)
+	}
+	if p.Addr().Is6() && v.PreferredLft != nil {
+		switch lft := *v.PreferredLft; lft {
+		case 0:
+			b.WriteString(" deprecated")
+		case 0xffffffff:
+			b.WriteString(" preferred_lft forever")
+		default:
+			fmt.Fprintf(&b, " preferred_lft %d", lft)
+		}
+	}
+	if set {
+		b.WriteString(" set")
+	}
+	return b.String()
+}
+
+// broadcastOf is the broadcast address "-" (network) or "+" (all ones)
+// asks for.
+func broadcastOf(p netip.Prefix, how string) string {
+	if !p.Addr().Is4() || p.Bits() >= 31 {
+		return ""
+	}
+	a := p.Masked().Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	if how == "+" {
+		n |= (1 << (32 - p.Bits())) - 1
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
+}

@@ -35,3 +35,21 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestVirtualAddressFormat(t *testing.T) {
+	forever, zero := uint32(0xffffffff), uint32(0)
+	for _, tc := range []struct {
+		v              VirtualAddress
+		dev, base, out string
+		set            bool
+	}{
+		{VirtualAddress{Prefix: netip.MustParsePrefix("198.51.100.10/24"), Broadcast: "+", Label: "eth0:1"}, "eth0", "", "198.51.100.10/24 brd 198.51.100.255 dev eth0 scope global label eth0:1 set", true},
+		{VirtualAddress{Prefix: netip.MustParsePrefix("198.51.100.10/32"), Dev: "eth1", NoTrack: true}, "eth0", "", "198.51.100.10 dev eth1 scope global no_track", false},
+		{VirtualAddress{Prefix: netip.MustParsePrefix("2001:db8::1/64"), PreferredLft: &forever, UseVMAC: true}, "vrrp.1", "eth0", "2001:db8::1/64 dev vrrp.1@eth0 use_vmac scope global preferred_lft forever", false},
+		{VirtualAddress{Prefix: netip.MustParsePrefix("2001:db8::2/128"), PreferredLft: &zero}, "eth0", "", "2001:db8::2 dev eth0 scope global deprecated", false},
+	} {
+		if got := tc.v.Format(tc.dev, tc.base, tc.set); got != tc.out {
+			t.Errorf("Format = %q\n want %q", got, tc.out)
+		}
+	}
+}

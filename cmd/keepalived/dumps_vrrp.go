@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"keepalived-go/config"
 	"keepalived-go/internal/script"
@@ -43,87 +41,15 @@ func stateNum(s vrrp.State) int {
 	return 0
 }
 
-// formatVIP is keepalived's format_ipaddress: dev is the address's
-// interface (its own dev, else the instance's), links the namespace's
-// links (a macvlan or ipvlan shows as name@base), set whether the
-// address is installed now.
+// formatVIP is keepalived's format_ipaddress (config.VirtualAddress.Format):
+// dev is the address's interface (its own dev, else the instance's), links
+// the namespace's links (a macvlan or ipvlan shows as name@base), set
+// whether the address is installed now.
 func formatVIP(v config.VirtualAddress, dev string, links linkTable, set bool) string {
-	var b strings.Builder
-	p := v.Prefix
-	b.WriteString(ipaddresstos(p))
-	if p.Addr().Is4() && v.Broadcast != "" {
-		brd := v.Broadcast
-		if brd == "-" || brd == "+" {
-			brd = broadcastOf(p, brd)
-		}
-		if brd != "" && brd != "0.0.0.0" {
-			fmt.Fprintf(&b, " brd %s", brd)
-		}
-	}
 	if v.Dev != "" {
 		dev = v.Dev
 	}
-	fmt.Fprintf(&b, " dev %s", dev)
-	if base := links.base(dev); base != "" {
-		fmt.Fprintf(&b, "@%s", base)
-	}
-	if v.UseVMAC {
-		b.WriteString(" use_vmac")
-	}
-	fmt.Fprintf(&b, " scope %s", config.ScopeName(v.ScopeID))
-	if v.Label != "" {
-		fmt.Fprintf(&b, " label %s", v.Label)
-	}
-	if v.Peer.IsValid() {
-		fmt.Fprintf(&b, " peer %s/%d", v.Peer, p.Bits())
-	}
-	for _, f := range []struct {
-		on   bool
-		text string
-	}{{v.HomeAddr, " home"}, {v.DAD, " -nodad"}, {v.MngTmpAddr, " mngtmpaddr"}, {v.NoPrefixRoute, " noprefixroute"},
-		{v.AutoJoin, " autojoin"}, {v.NoTrack, " no_track"}} {
-		if f.on {
-			b.WriteString(f.text)
-		}
-	}
-	if v.TrackGroup != "" {
-		fmt.Fprintf(&b, " track_group %s", v.TrackGroup)
-	}
-	if p.Addr().Is6() && v.PreferredLft != nil {
-		switch lft := *v.PreferredLft; lft {
-		case 0:
-			b.WriteString(" deprecated")
-		case 0xffffffff:
-			b.WriteString(" preferred_lft forever")
-		default:
-			fmt.Fprintf(&b, " preferred_lft %d", lft)
-		}
-	}
-	if set {
-		b.WriteString(" set")
-	}
-	return b.String()
-}
-
-// ipaddresstos is keepalived's ipaddresstos: the address, "/len" only
-// when the prefix is shorter than the address.
-func ipaddresstos(p netip.Prefix) string {
-	if p.Bits() != p.Addr().BitLen() {
-		return fmt.Sprintf("%s/%d", p.Addr(), p.Bits())
-	}
-	return p.Addr().String()
-}
-
-func broadcastOf(p netip.Prefix, how string) string {
-	if !p.Addr().Is4() || p.Bits() >= 31 {
-		return ""
-	}
-	a := p.Masked().Addr().As4()
-	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	if how == "+" {
-		n |= (1 << (32 - p.Bits())) - 1
-	}
-	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
+	return v.Format(dev, links.base(dev), set)
 }
 
 // vrrpDataDump is dump_data_vrrp: global_defs as the VRRP process sees

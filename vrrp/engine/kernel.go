@@ -304,56 +304,7 @@ func (e *Engine) reinstateAddr(s *staticAddr) {
 	if err != nil {
 		e.log.Errorf("%v", err)
 	}
-	e.log.Infof("Restoring deleted static address %s", formatAddr(s.cfg, s.a.Dev, s.set))
-}
-
-// formatAddr is keepalived's format_ipaddress.
-func formatAddr(v config.VirtualAddress, dev string, set bool) string {
-	s := fmt.Sprintf("%s/%d", v.Prefix.Addr(), v.Prefix.Bits())
-	if v.Prefix.Bits() == v.Prefix.Addr().BitLen() {
-		s = v.Prefix.Addr().String()
-	}
-	if v.Prefix.Addr().Is4() && v.Broadcast != "" {
-		s += " brd " + v.Broadcast
-	}
-	s += " dev " + dev
-	scope := v.Scope
-	if scope == "" {
-		scope = "global"
-	}
-	s += " scope " + scope
-	if v.Label != "" {
-		s += " label " + v.Label
-	}
-	if v.Peer.IsValid() {
-		s += fmt.Sprintf(" peer %s/%d", v.Peer, v.Prefix.Bits())
-	}
-	for _, f := range []struct {
-		on   bool
-		text string
-	}{{v.HomeAddr, " home"}, {v.DAD, " -nodad"}, {v.MngTmpAddr, " mngtmpaddr"}, {v.NoPrefixRoute, " noprefixroute"},
-		{v.AutoJoin, " autojoin"}, {v.NoTrack, " no_track"}} {
-		if f.on {
-			s += f.text
-		}
-	}
-	if v.TrackGroup != "" {
-		s += " track_group " + v.TrackGroup
-	}
-	if v.Prefix.Addr().Is6() {
-		switch {
-		case v.PreferredLft != nil && *v.PreferredLft == 0:
-			s += " deprecated"
-		case v.PreferredLft == nil || *v.PreferredLft == 0xffffffff:
-			s += " preferred_lft forever"
-		default:
-			s += fmt.Sprintf(" preferred_lft %d", *v.PreferredLft)
-		}
-	}
-	if set {
-		s += " set"
-	}
-	return s
+	e.log.Infof("Restoring deleted static address %s", s.cfg.Format(s.a.Dev, "", s.set))
 }
 
 // WatchKernel reports address notifications to onAddr and route and
