@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"strconv"
 	"strings"
+
+	"keepalived-go/internal/cnum"
 )
 
 // Definitions ($NAME=value), their substitution, and ~SEQ / ~LST: ports of
@@ -259,71 +261,14 @@ func (r *Reader) setDefinition(name, value string) {
 	d.value = value
 }
 
-// strtol is C's strtol(s, &end, base) for base 0 or 10: the value and the
-// offset where conversion stopped (0 when nothing was converted).
+// strtol is C's strtol(s, &end, base): the value and the offset where
+// conversion stopped (0 when nothing was converted).
 func strtol(s string, base int) (int64, int) {
-	i := 0
-	for i < len(s) && isSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	b := base
-	if base == 0 || base == 16 {
-		if i+1 < len(s) && s[i] == '0' && (s[i+1]|0x20) == 'x' && i+2 < len(s) && isHex(s[i+2]) {
-			b = 16
-			i += 2
-		} else if base == 0 && i < len(s) && s[i] == '0' {
-			b = 8
-		} else if base == 0 {
-			b = 10
-		}
-	}
-	start := i
-	var v uint64
-	over := false
-	for i < len(s) {
-		d := digitVal(s[i])
-		if d < 0 || d >= b {
-			break
-		}
-		if v > (1<<63)/uint64(b) {
-			over = true
-		}
-		v = v*uint64(b) + uint64(d)
-		if v > 1<<63 {
-			over = true
-		}
-		i++
-	}
-	if i == start {
+	v, rest, _ := cnum.Strtol(s, base)
+	if len(rest) == len(s) {
 		return 0, 0
 	}
-	if over || (!neg && v > 1<<63-1) {
-		if neg {
-			return -1 << 63, i
-		}
-		return 1<<63 - 1, i
-	}
-	if neg {
-		return -int64(v), i
-	}
-	return int64(v), i
-}
-
-func isHex(c byte) bool { return digitVal(c) >= 0 && digitVal(c) < 16 }
-
-func digitVal(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c|0x20 >= 'a' && c|0x20 <= 'z':
-		return int(c|0x20-'a') + 10
-	}
-	return -1
+	return v, len(s) - len(rest)
 }
 
 func spanBlank(s string, i int) int {
