@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -87,6 +88,12 @@ type kproc struct {
 	out  *nettest.Buffer
 	done chan struct{}
 	dir  string
+	// fifo is the vrrp_notify_fifo the daemon writes its instance states
+	// to, in the order they happen (two notify scripts forked a moment
+	// apart may finish in either order); last is the latest state read.
+	fifo string
+	mu   sync.Mutex
+	last string
 }
 
 func newKLab(t *testing.T, im impl) *klab {
@@ -128,7 +135,9 @@ func (l *klab) start(n *nettest.Node, im impl, conf string) *kproc {
 	t := l.t
 	t.Helper()
 	dir := filepath.Join(l.dir, n.Name)
-	conf = strings.ReplaceAll(conf, "@NOTIFY@", notifyScript(t, dir))
+	p := &kproc{out: &nettest.Buffer{}, done: make(chan struct{}), dir: dir, fifo: filepath.Join(dir, "notify.fifo")}
+	p.readFifo(t)
+	conf = p.withNotify(strings.ReplaceAll(conf, "@NOTIFY@", notifyScript(t, dir)))
 	os.Remove(filepath.Join(dir, "state"))
 	cf := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
@@ -140,7 +149,7 @@ func (l *klab) start(n *nettest.Node, im impl, conf string) *kproc {
 	}
 	cmd := exec.Command("ip", "netns", "exec", n.NS, bin, "-n", "-l", "-D", "-P", "-f", cf,
 		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
-	p := &kproc{cmd: cmd, out: &nettest.Buffer{}, done: make(chan struct{}), dir: dir}
+	p.cmd = cmd
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -173,17 +182,56 @@ func (p *kproc) stop(t *testing.T) {
 // reload writes conf (with @NOTIFY@ resolved) and sends SIGHUP.
 func (p *kproc) reload(t *testing.T, conf string) {
 	t.Helper()
-	conf = strings.ReplaceAll(conf, "@NOTIFY@", filepath.Join(p.dir, "notify.sh"))
+	conf = p.withNotify(strings.ReplaceAll(conf, "@NOTIFY@", filepath.Join(p.dir, "notify.sh")))
 	if err := os.WriteFile(filepath.Join(p.dir, "keepalived.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p.cmd.Process.Signal(syscall.SIGHUP)
 }
 
-// state is the last state the notify script recorded.
+// withNotify adds the daemon's vrrp_notify_fifo to conf's global_defs.
+func (p *kproc) withNotify(conf string) string {
+	if strings.Contains(conf, "global_defs {") {
+		return strings.Replace(conf, "global_defs {", "global_defs {\n    vrrp_notify_fifo "+p.fifo, 1)
+	}
+	return "global_defs {\n    vrrp_notify_fifo " + p.fifo + "\n}\n" + conf
+}
+
+// readFifo makes the notify FIFO and records the instance states written
+// to it ("INSTANCE "VI" FAULT 100") until the test ends. Opened read-write,
+// it never sees an end of file while the daemon restarts.
+func (p *kproc) readFifo(t *testing.T) {
+	t.Helper()
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(p.fifo)
+	if err := syscall.Mkfifo(p.fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p.fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	go func() {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if w := strings.Fields(sc.Text()); len(w) >= 3 && w[0] == "INSTANCE" {
+				p.mu.Lock()
+				p.last = w[2]
+				p.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// state is the instance's last state, as the daemon wrote it to its
+// notify FIFO.
 func (p *kproc) state() string {
-	b, _ := os.ReadFile(filepath.Join(p.dir, "state"))
-	return strings.TrimSpace(string(b))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
 }
 
 func (p *kproc) waitState(t *testing.T, want string, within time.Duration) {
