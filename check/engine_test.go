@@ -131,6 +131,20 @@ func newModal(t *testing.T) *modalListener {
 	return m
 }
 
+// closeEach serves the "ok" mode by closing every connection at once (a
+// TCP_CHECK needs no more), until the test ends.
+func (m *modalListener) closeEach() {
+	go func() {
+		for {
+			c, err := m.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
 func (m *modalListener) loop(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
@@ -383,15 +397,7 @@ func TestSSLGetFailureModes(t *testing.T) {
 
 func TestTCPCheck(t *testing.T) {
 	m := newModal(t)
-	go func() {
-		for {
-			c, err := m.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	m.closeEach()
 	h := start(t, oneServer(m.addrPort(), "TCP", fastChecker(config.TCPCheck)))
 	m.set("refused")
 	h.want(false, "refused")
@@ -709,15 +715,7 @@ func TestFileCheckEngine(t *testing.T) {
 
 func TestReloadKeepsState(t *testing.T) {
 	m := newModal(t)
-	go func() {
-		for {
-			c, err := m.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	m.closeEach()
 	ck := fastChecker(config.TCPCheck)
 	cfg := oneServer(m.addrPort(), "TCP", ck)
 	h := start(t, cfg)

@@ -24,15 +24,7 @@ func TestCheckerLogAllFailuresGlobal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModal(t)
-			go func() {
-				for {
-					c, err := m.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
+			m.closeEach()
 			ck := fastChecker(config.TCPCheck)
 			ck.LogAllFailures = tc.own
 			cfg := oneServer(m.addrPort(), "TCP", ck)
