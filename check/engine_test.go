@@ -95,6 +95,21 @@ func (h *harness) want(up bool, what string) RealServerEvent {
 	return ev
 }
 
+// checked waits until the engine has finished at least one attempt, so a
+// fault the test injects next is seen by a checker that has already run
+// (a fresh checker's retry counter starts exhausted: a first failure goes
+// down with no "after N retries").
+func (h *harness) checked() {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.stats.Load() == 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no check finished within 5s; log:\n%s", h.logText())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (h *harness) logText() string {
 	var b strings.Builder
 	for _, e := range h.logs.AllEntries() {

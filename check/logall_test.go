@@ -30,6 +30,7 @@ func TestCheckerLogAllFailuresGlobal(t *testing.T) {
 			cfg := oneServer(m.addrPort(), "TCP", ck)
 			cfg.Global.CheckerLogAllFailures = tc.global
 			h := start(t, cfg)
+			h.checked()
 			m.set("refused")
 			h.want(false, "refused")
 			rs := fmt.Sprintf("[127.0.0.1]:tcp:%d", m.addrPort().Port())
