@@ -12,8 +12,10 @@
 // socket is sized to the batch. The backend keeps what it programmed and
 // writes only the difference: one real server's change rewrites a few
 // elements of its service's maps. The ruleset's generation id tells
-// whether anyone else changed the ruleset since; then, and after a start,
-// the tables are read back and the next change refills all of them.
+// whether anyone else changed the ruleset since, and, while Run runs, the
+// ruleset's notifications tell whether that change touched our tables;
+// then (or when it cannot tell), and after a start, the tables are read
+// back and the next change refills all of them.
 //
 // The service settings and destinations are kept in the kernel (a comment
 // on each service chain's first rule, element comments in its "_rs"
@@ -101,6 +103,8 @@ type Backend struct {
 	notes  map[lvs.ServiceKey]string
 	// st is what our tables hold; nil until first read.
 	st *kstate
+	// w follows the ruleset's notifications while Run runs.
+	w *watch
 }
 
 var (
@@ -223,7 +227,13 @@ func (b *Backend) sync(ctx context.Context) error {
 		return err
 	}
 	if b.st != nil && !b.st.stale {
-		if g, err := b.genID(); err == nil && g == b.st.genid {
+		g, err := b.genID()
+		if err == nil && g == b.st.genid {
+			return nil
+		}
+		// Someone else's transactions: a read only if one touched ours.
+		if err == nil && b.w.vouches(ctx, b.st.genid, g, 200*time.Millisecond) {
+			b.st.genid = g
 			return nil
 		}
 	}
@@ -467,6 +477,19 @@ func (b *Backend) Run(ctx context.Context, interval time.Duration) error {
 	}
 	if err := netlink.NeighSubscribeWithOptions(ch, done, netlink.NeighSubscribeOptions{Namespace: &ns}); err != nil {
 		return fmt.Errorf("subscribe to neighbour changes: %w", err)
+	}
+	if w, err := b.openWatch(); err != nil {
+		b.log.WithError(err).Info("nftables: cannot follow ruleset changes; any other program's change will make us read our tables back")
+	} else if w != nil {
+		b.mu.Lock()
+		b.w = w
+		b.mu.Unlock()
+		defer func() {
+			b.mu.Lock()
+			b.w = nil
+			b.mu.Unlock()
+			w.close()
+		}()
 	}
 	// A timerfd, not a time.Ticker: a runtime timer makes Go's monitor
 	// thread spin up around every expiry (about ten wakeups each).

@@ -66,6 +66,7 @@ func (b *Backend) genID() (uint32, error) {
 // taken meanwhile can miss elements (seen right after programming 50,000
 // real servers in one set).
 func (b *Backend) read(ctx context.Context) (*kstate, error) {
+	b.stat.readBack()
 	var prev *kstate
 	for try := 0; ; try++ {
 		g1, gerr := b.genID()

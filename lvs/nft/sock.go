@@ -81,6 +81,10 @@ func setBuf(fd, force, capped, n int) (int, error) {
 // Stats are the backend's transaction figures.
 type Stats struct {
 	Commits, Failures uint64
+	// ReadBacks counts reads of our tables from the kernel: at the start,
+	// and after a transaction of someone else's touched them (or could
+	// have: when the ruleset's notifications are not followed).
+	ReadBacks uint64
 	// Last is the last transaction sent, Largest the largest one.
 	Last, Largest Batch
 	LastError     string
@@ -117,6 +121,12 @@ func (r *statRecorder) record(st batchStats, sz sockSizes, d time.Duration, err 
 	if b.Bytes > r.s.Largest.Bytes {
 		r.s.Largest = b
 	}
+}
+
+func (r *statRecorder) readBack() {
+	r.mu.Lock()
+	r.s.ReadBacks++
+	r.mu.Unlock()
 }
 
 func (r *statRecorder) get() Stats {
