@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,6 +223,7 @@ func (d *daemon) run(ctx context.Context) int {
 	}
 	sdNotify("READY=1")
 	d.log.Info("Startup complete")
+	settleMemory()
 
 	code := 0
 loop:
@@ -327,7 +329,20 @@ func (d *daemon) reload() {
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("Reload finished")
+	settleMemory()
 }
+
+// settleMemory gives the kernel back, once the engines have settled, the
+// heap that loading and starting left free: the parse tree, keyword
+// tables and first programming are garbage by then, and the runtime would
+// otherwise keep their pages resident for minutes in a daemon that
+// allocates little afterwards. One GC, a few seconds after start or
+// reload.
+func settleMemory() {
+	time.AfterFunc(settleMemoryAfter, debug.FreeOSMemory)
+}
+
+const settleMemoryAfter = 5 * time.Second
 
 // validate is the first phase of a reload: every engine is asked whether
 // it takes cfg; the first refusal names the engine.
