@@ -307,6 +307,17 @@ func TestReload(t *testing.T) {
 	b := start(t, "127.0.0.2", port, inst("ba", "127.0.0.1", "127.0.0.2"))
 	a.waitEvent(t, "ab", true, 3*time.Second)
 	b.waitEvent(t, "ba", true, 3*time.Second)
+	// Both sides' polls from idle_tx to min_tx over first, and their
+	// Finals delivered: a Final still in flight when a's reload starts its
+	// poll would end that poll before b saw it (keepalived's bfd_set_poll
+	// does the same), and b would keep its interval.
+	for deadline := time.Now().Add(3 * time.Second); a.session(t, "ab").Poll || b.session(t, "ba").Poll; {
+		if time.Now().After(deadline) {
+			t.Fatal("initial poll sequences did not end")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	before := a.session(t, "ab")
 	cfg := &config.Config{BFDInstances: []*config.BFDInstance{
 		inst("ab", "127.0.0.2", "127.0.0.1", func(bi *config.BFDInstance) { bi.MinRx = 20 * time.Millisecond }),
