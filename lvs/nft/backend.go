@@ -323,7 +323,9 @@ func (b *Backend) Apply(ctx context.Context, ops []lvs.Op) error {
 // commitSettled commits and records the generation it leaves.
 func (b *Backend) commitSettled(ctx context.Context, ch change) error {
 	before := b.st.genid
+	b.w.pause()
 	err := b.commit(ctx, ch)
+	b.w.resume()
 	b.settle(before, err == nil)
 	return err
 }

@@ -200,6 +200,41 @@ func (w *watch) vouches(ctx context.Context, from, to uint32, wait time.Duration
 	return !w.has || !after(w.touched, from)
 }
 
+// pause leaves the notification group for a transaction of ours: the
+// kernel then builds no notification at all for it (with no listener in
+// the namespace), where a daemon programming 50,000 real servers would
+// otherwise have it build and us parse one per element (1.8 s became
+// 4.5 s). resume must follow.
+func (w *watch) pause() {
+	if w != nil {
+		_ = w.conn.LeaveGroup(unix.NFNLGRP_NFTABLES)
+	}
+}
+
+// resume joins the group again after a transaction of ours. The
+// generations up to the one read after joining were not watched; settle
+// vouches for our own (the generation after it is the next one, or the
+// state is read back).
+func (w *watch) resume() {
+	if w == nil {
+		return
+	}
+	err := w.conn.JoinGroup(unix.NFNLGRP_NFTABLES)
+	var g uint32
+	if err == nil {
+		g, err = w.gen()
+	}
+	w.mu.Lock()
+	if err != nil {
+		w.err = err
+	} else {
+		w.start = g
+		w.advance(g)
+	}
+	w.mu.Unlock()
+	w.cond.Broadcast()
+}
+
 // close ends the watch.
 func (w *watch) close() {
 	if w != nil {
